@@ -1,0 +1,45 @@
+"""The Celery broker URL and its options: the embedded file broker or a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailrs.config import Settings
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    """Celery settings that depend on the configured broker."""
+    if settings.embedded_broker:
+        folder = settings.broker_dir
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "broker_url": "filesystem://",
+            "broker_transport_options": {
+                "data_folder_in": str(folder / "queue"),
+                "data_folder_out": str(folder / "queue"),
+                "processed_folder": str(folder / "processed"),
+                "control_folder": str(folder / "control"),
+                "store_processed": False,
+                "polling_interval": 0.05,
+            },
+            # The file transport has no fanout for remote control or events.
+            "worker_enable_remote_control": False,
+            "worker_send_task_events": False,
+        }
+    return {"broker_url": settings.celery.broker_url, "broker_transport_options": {}}
+
+
+def check_broker(settings: Settings, timeout: float = 2.0) -> str:
+    """'ok' if the broker answers, otherwise a short reason."""
+    if settings.embedded_broker:
+        folder = settings.broker_dir / "queue"
+        return "ok" if folder.is_dir() else f"embedded broker folder {folder} is missing"
+    from kombu import Connection
+
+    try:
+        with Connection(settings.celery.broker_url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+        return "ok"
+    except Exception as exc:  # any transport error means "unreachable"
+        return f"unreachable: {type(exc).__name__}"

@@ -1,0 +1,435 @@
+"""Settings: a TOML file, overridden by MAILRS_<SECTION>_<KEY> variables, frozen once loaded.
+
+Every process loads its settings once at start-up and passes the frozen object on;
+nothing reads the environment later. A bad file stops start-up with one line that
+names the offending key (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailrs.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "mailrs.toml"
+DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me"
+MODES = ("development", "production")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP receiver: listeners, TLS, AUTH and limits."""
+
+    listen_addr: str = "127.0.0.1:2525"
+    submission_addr: str = "127.0.0.1:2587"
+    enable_tls: bool = False
+    tls_cert_path: str = ""
+    tls_key_path: str = ""
+    enable_auth: bool = True
+    require_auth: bool = False
+    max_message_size: int = 25 * 1024 * 1024
+    timeout_secs: int = 300
+    local_domains: tuple[str, ...] = ("localhost",)
+    hostname: str = ""
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The IMAP server."""
+
+    listen_addr: str = "127.0.0.1:1993"
+    timeout_secs: int = 1800
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The web UI and its JSON API."""
+
+    listen_addr: str = "127.0.0.1:8080"
+    jwt_secret: str = DEV_JWT_SECRET
+    token_expiry_hours: int = 24
+    cors_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where data lives; empty paths are derived from ``data_dir``."""
+
+    data_dir: str = "data"
+    maildir_path: str = ""
+    spool_path: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The central database; empty means SQLite under ``data_dir``."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class CelerySettings:
+    """The broker; an empty URL means the embedded file broker under ``data_dir``."""
+
+    broker_url: str = ""
+    result_backend: str = ""
+    sweep_grace_secs: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one mailrs installation, with paths made absolute."""
+
+    mode: str = "development"
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    celery: CelerySettings = field(default_factory=CelerySettings)
+    source: str = ""
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory (absolute)."""
+        return Path(self.storage.data_dir)
+
+    @property
+    def maildir_path(self) -> Path:
+        """The base of every user's Maildir."""
+        return Path(self.storage.maildir_path)
+
+    @property
+    def spool_path(self) -> Path:
+        """The durable spool of accepted messages."""
+        return Path(self.storage.spool_path)
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the central database."""
+        return self.database.url
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker URL, ``filesystem://`` for the embedded broker."""
+        return self.celery.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when no broker server is configured."""
+        return not self.celery.broker_url
+
+    @property
+    def broker_dir(self) -> Path:
+        """The folder of the embedded broker."""
+        return self.data_dir / "broker"
+
+    @property
+    def is_development(self) -> bool:
+        """True in development mode."""
+        return self.mode == "development"
+
+
+SECTIONS: dict[str, type] = {
+    "smtp": SmtpSettings,
+    "imap": ImapSettings,
+    "api": ApiSettings,
+    "storage": StorageSettings,
+    "database": DatabaseSettings,
+    "celery": CelerySettings,
+}
+TOP_LEVEL_KEYS = ("mode",)
+
+
+def default_config_path() -> Path:
+    """The config file used when neither ``--config`` nor MAILRS_CONFIG is given."""
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None) -> tuple[Path, bool]:
+    """Pick the config path; the flag says whether it was chosen explicitly."""
+    if path:
+        return Path(path), True
+    env = os.environ.get("MAILRS_CONFIG")
+    if env:
+        return Path(env), True
+    return default_config_path(), False
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    create_dev: bool = False,
+) -> Settings:
+    """Load, override from the environment, validate and freeze the settings."""
+    environ = os.environ if environ is None else environ
+    config_path, explicit = resolve_config_path(path)
+    raw: dict[str, Any] = {}
+    if config_path.exists():
+        raw = _read_toml(config_path)
+    elif explicit:
+        raise ConfigError(f"config file {config_path} does not exist")
+    elif create_dev:
+        write_dev_config(config_path)
+        raw = _read_toml(config_path)
+    _apply_environment(raw, environ)
+    base = config_path.parent.resolve() if config_path.exists() else Path.cwd()
+    settings = _build(raw, str(config_path) if config_path.exists() else "")
+    return _finish(settings, base)
+
+
+def write_dev_config(path: Path, data_dir: str = "data") -> None:
+    """Write a development config with a fresh random JWT secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = DEV_CONFIG_TEMPLATE.format(data_dir=data_dir, jwt_secret=secrets.token_urlsafe(32))
+    path.write_text(text, encoding="utf-8")
+
+
+DEV_CONFIG_TEMPLATE = """\
+# mailrs development configuration, written on first run.
+# Every key can be overridden by MAILRS_<SECTION>_<KEY>, e.g. MAILRS_SMTP_LISTEN_ADDR.
+mode = "development"
+
+[smtp]
+listen_addr = "127.0.0.1:2525"
+submission_addr = "127.0.0.1:2587"
+enable_tls = false
+enable_auth = true
+require_auth = false
+max_message_size = 26214400
+timeout_secs = 300
+local_domains = ["localhost"]
+
+[imap]
+listen_addr = "127.0.0.1:1993"
+timeout_secs = 1800
+
+[api]
+listen_addr = "127.0.0.1:8080"
+jwt_secret = "{jwt_secret}"
+token_expiry_hours = 24
+cors_origins = []
+
+[storage]
+data_dir = "{data_dir}"
+
+[database]
+# empty: SQLite under data_dir; e.g. "postgresql+psycopg://user@host/db"
+url = ""
+
+[celery]
+# empty: the embedded broker under data_dir; e.g. "redis://127.0.0.1:6379/0"
+broker_url = ""
+result_backend = ""
+"""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _apply_environment(raw: dict[str, Any], environ: typing.Mapping[str, str]) -> None:
+    """Overlay MAILRS_<SECTION>_<KEY> variables (strings, converted later)."""
+    for name, value in environ.items():
+        if not name.startswith("MAILRS_") or name == "MAILRS_CONFIG":
+            continue
+        rest = name[len("MAILRS_") :].lower()
+        if rest in TOP_LEVEL_KEYS:
+            raw[rest] = _EnvValue(value, name)
+            continue
+        section, _, key = rest.partition("_")
+        if section in SECTIONS and key:
+            known = {f.name for f in dataclasses.fields(SECTIONS[section])}
+            if key not in known:
+                raise ConfigError(f"{name}: unknown key {section}.{key}")
+            table = raw.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"[{section}] must be a table")
+            table[key] = _EnvValue(value, name)
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    text: str
+    variable: str
+
+
+def _build(raw: dict[str, Any], source: str) -> Settings:
+    for key in raw:
+        if key not in SECTIONS and key not in TOP_LEVEL_KEYS:
+            raise ConfigError(f"unknown key or section {key!r}")
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        sections[name] = _build_section(name, cls, table)
+    mode = _convert("mode", str, raw.get("mode", "development"))
+    return Settings(mode=mode, source=source, **sections)
+
+
+def _build_section(section: str, cls: type, table: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{section}.{key}: unknown key")
+        values[key] = _convert(f"{section}.{key}", hints[key], value)
+    return cls(**values)
+
+
+def _convert(name: str, hint: Any, value: Any) -> Any:
+    where = value.variable if isinstance(value, _EnvValue) else name
+    if isinstance(value, _EnvValue):
+        value = _from_text(where, hint, value.text)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(hint) is tuple:
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    raise ConfigError(f"{where}: expected {_type_name(hint)}, got {value!r}")
+
+
+def _from_text(where: str, hint: Any, text: str) -> Any:
+    if hint is bool:
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected a boolean, got {text!r}")
+    if hint is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected an integer, got {text!r}") from None
+    if typing.get_origin(hint) is tuple:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is tuple:
+        return "a list of strings"
+    if isinstance(hint, type | types.GenericAlias):
+        return {"bool": "a boolean", "int": "an integer", "str": "a string"}.get(
+            getattr(hint, "__name__", ""), str(hint)
+        )
+    return str(hint)
+
+
+def parse_hostport(value: str, name: str = "address") -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` for IPv6) and check both parts."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"{name}: expected host:port, got {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"{name}: port must be a number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name}: port {port} is out of range 0-65535")
+    if host != "localhost":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not all(part.isalnum() or "-" in part for part in host.split(".")):
+                raise ConfigError(f"{name}: bad host {host!r}") from None
+    return host, port
+
+
+def _finish(settings: Settings, base: Path) -> Settings:
+    """Validate values and make paths absolute relative to the config file."""
+    if settings.mode not in MODES:
+        raise ConfigError(f"mode: must be one of {', '.join(MODES)}, got {settings.mode!r}")
+    smtp, imap, api = settings.smtp, settings.imap, settings.api
+    for name, value in (
+        ("smtp.listen_addr", smtp.listen_addr),
+        ("smtp.submission_addr", smtp.submission_addr),
+        ("imap.listen_addr", imap.listen_addr),
+        ("api.listen_addr", api.listen_addr),
+    ):
+        if name == "smtp.submission_addr" and not value:
+            continue
+        parse_hostport(value, name)
+    for name, number in (
+        ("smtp.max_message_size", smtp.max_message_size),
+        ("smtp.timeout_secs", smtp.timeout_secs),
+        ("imap.timeout_secs", imap.timeout_secs),
+        ("api.token_expiry_hours", api.token_expiry_hours),
+    ):
+        if number <= 0:
+            raise ConfigError(f"{name}: must be greater than 0, got {number}")
+    if settings.celery.sweep_grace_secs < 0:
+        raise ConfigError("celery.sweep_grace_secs: must not be negative")
+    if not smtp.local_domains:
+        raise ConfigError("smtp.local_domains: at least one local domain is required")
+    for domain in smtp.local_domains:
+        if not domain or "@" in domain or " " in domain:
+            raise ConfigError(f"smtp.local_domains: bad domain {domain!r}")
+    if smtp.enable_tls and not (smtp.tls_cert_path and smtp.tls_key_path):
+        raise ConfigError("smtp.enable_tls: needs smtp.tls_cert_path and smtp.tls_key_path")
+    if not api.jwt_secret:
+        raise ConfigError("api.jwt_secret: must not be empty")
+    for url_name, url in (
+        ("celery.broker_url", settings.celery.broker_url),
+        ("database.url", settings.database.url),
+    ):
+        if url and "://" not in url:
+            raise ConfigError(f"{url_name}: expected a URL, got {url!r}")
+
+    data_dir = (base / settings.storage.data_dir).resolve()
+    storage = StorageSettings(
+        data_dir=str(data_dir),
+        maildir_path=str((base / (settings.storage.maildir_path or data_dir / "maildir")).resolve()),
+        spool_path=str((base / (settings.storage.spool_path or data_dir / "spool")).resolve()),
+    )
+    database = DatabaseSettings(url=settings.database.url or f"sqlite:///{data_dir / 'mailrs.db'}")
+    smtp = dataclasses.replace(
+        smtp,
+        local_domains=tuple(d.lower().rstrip(".") for d in smtp.local_domains),
+        hostname=smtp.hostname or _default_hostname(),
+    )
+    return dataclasses.replace(settings, storage=storage, database=database, smtp=smtp)
+
+
+def _default_hostname() -> str:
+    import socket
+
+    return socket.getfqdn() or "localhost"
+
+
+def check_production_secrets(settings: Settings) -> None:
+    """Refuse a production start with the development JWT secret."""
+    if settings.is_development:
+        return
+    if settings.api.jwt_secret == DEV_JWT_SECRET or len(settings.api.jwt_secret) < 16:
+        raise ConfigError(
+            "api.jwt_secret: set a secret of 16 or more characters (MAILRS_API_JWT_SECRET) "
+            "outside development mode"
+        )

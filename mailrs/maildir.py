@@ -1,0 +1,352 @@
+"""The Maildir++ store: atomic delivery, listing, reading, flags, move and expunge.
+
+Layout: ``<base>/<domain>/<local>/{cur,new,tmp}`` with folders ``.Sent``, ``.Drafts``,
+``.Trash``, ``.Junk``, ``.Archive``. File names follow the Maildir specification
+(``<time>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>``; flags after ``:2,``), so Python's
+``mailbox.Maildir``, Dovecot and mutt read what we write, and we read what they write.
+A message's *key* is its file name without the ``:2,`` info; it never changes.
+All methods are blocking: async callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailrs.addresses import normalize_user_address
+from mailrs.errors import (
+    InvalidMailboxName,
+    MailboxExists,
+    MailboxNotFound,
+    MessageNotFound,
+)
+from mailrs.mailbox_names import (
+    INBOX,
+    SPECIAL_FOLDERS,
+    folder_dirname,
+    mailbox_from_dirname,
+    normalize_mailbox_name,
+)
+
+INFO_SEP = ":2,"
+VALID_FLAGS = "DFPRST"
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message file as it is now on disk."""
+
+    key: str
+    filename: str
+    subdir: str  # "new" or "cur"
+    flags: str
+    size: int
+    mtime: float
+
+    @property
+    def relpath(self) -> str:
+        """Path relative to the folder directory."""
+        return f"{self.subdir}/{self.filename}"
+
+
+def split_filename(filename: str) -> tuple[str, str]:
+    """Split a Maildir file name into (key, flags)."""
+    key, sep, flags = filename.partition(INFO_SEP)
+    return key, (flags if sep else "")
+
+
+def normalize_flags(flags: str) -> str:
+    """Keep known flag letters once each, sorted as the specification asks."""
+    return "".join(sorted(set(flags) & set(VALID_FLAGS)))
+
+
+def _safe_hostname() -> str:
+    host = socket.gethostname() or "localhost"
+    return host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+
+
+_HOST = _safe_hostname()
+
+
+def unique_name(marker: str = "") -> str:
+    """A new unique Maildir base name; ``marker`` (letters/digits) is embedded in it."""
+    now = time.time()
+    seconds = int(now)
+    usec = int((now - seconds) * 1_000_000)
+    extra = f"Q{next(_counter)}R{secrets.token_hex(4)}"
+    if marker:
+        if not marker.isalnum():
+            raise ValueError("marker must be alphanumeric")
+        extra = f"X{marker}{extra}"
+    return f"{seconds}.M{usec}P{os.getpid()}{extra}.{_HOST}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_maildir(path: Path) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+class MaildirStore:
+    """Every user's Maildir under one base directory."""
+
+    def __init__(self, base: Path | str) -> None:
+        self.base = Path(base)
+
+    # -- users --------------------------------------------------------------------------
+
+    def user_dir(self, address: str) -> Path:
+        """The Maildir of a user (not created)."""
+        normalized = normalize_user_address(address)
+        local, _, domain = normalized.rpartition("@")
+        # parse_address() has already refused '/', NUL and other path tricks
+        return self.base / domain / local
+
+    def create_user(self, address: str) -> Path:
+        """Create a user's Maildir with the special folders; harmless if it exists."""
+        root = self.user_dir(address)
+        _make_maildir(root)
+        for name in SPECIAL_FOLDERS:
+            self._create_folder_dir(root / folder_dirname(name))
+        return root
+
+    def user_exists(self, address: str) -> bool:
+        """True when the user's Maildir exists."""
+        return (self.user_dir(address) / "cur").is_dir()
+
+    def remove_user(self, address: str) -> None:
+        """Delete a user's Maildir and everything in it."""
+        import shutil
+
+        root = self.user_dir(address)
+        if root.exists():
+            shutil.rmtree(root)
+
+    # -- folders ------------------------------------------------------------------------
+
+    def folder_path(self, address: str, mailbox: str = INBOX, must_exist: bool = True) -> Path:
+        """The directory of a mailbox; raises MailboxNotFound if asked to and missing."""
+        root = self.user_dir(address)
+        path = root / folder_dirname(mailbox)
+        if path.resolve().parent != root.resolve() and path != root:
+            raise InvalidMailboxName(f"mailbox {mailbox!r} is outside the user's directory")
+        if must_exist and not (path / "cur").is_dir():
+            raise MailboxNotFound(f"no mailbox {mailbox!r}")
+        return path
+
+    def list_folders(self, address: str) -> list[str]:
+        """Every mailbox of the user, INBOX first, then sorted."""
+        root = self.user_dir(address)
+        if not (root / "cur").is_dir():
+            raise MailboxNotFound(f"no Maildir for {address}")
+        names = []
+        for entry in os.scandir(root):
+            if entry.is_dir():
+                name = mailbox_from_dirname(entry.name)
+                if name and os.path.isdir(os.path.join(entry.path, "cur")):
+                    names.append(name)
+        return [INBOX, *sorted(names)]
+
+    def create_folder(self, address: str, mailbox: str) -> str:
+        """Create a mailbox; raises MailboxExists if it is already there."""
+        canonical = normalize_mailbox_name(mailbox)
+        path = self.folder_path(address, canonical, must_exist=False)
+        if canonical == INBOX or (path / "cur").is_dir():
+            raise MailboxExists(f"mailbox {canonical!r} exists")
+        self._create_folder_dir(path)
+        return canonical
+
+    def _create_folder_dir(self, path: Path) -> None:
+        _make_maildir(path)
+        marker = path / "maildirfolder"
+        if not marker.exists():
+            marker.touch()
+
+    # -- messages -----------------------------------------------------------------------
+
+    def deliver(
+        self,
+        address: str,
+        data: bytes,
+        mailbox: str = INBOX,
+        flags: str = "",
+        key: str | None = None,
+        mtime: float | None = None,
+    ) -> StoredMessage:
+        """Write a message atomically: tmp, fsync, then link into new/ (cur/ with flags).
+
+        With an explicit ``key`` the delivery is idempotent: if a file with that key
+        already exists in the folder, nothing is written and that file is returned.
+        """
+        folder = self.folder_path(address, mailbox)
+        base = key or unique_name()
+        filename = f"{base},S={len(data)}" if ",S=" not in base else base
+        key_part = filename
+        if key is not None:
+            existing = self.find(folder, key_part)
+            if existing is not None:
+                return existing
+        tmp_path = folder / "tmp" / filename
+        with open(tmp_path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mtime is not None:
+            os.utime(tmp_path, (mtime, mtime))
+        flags = normalize_flags(flags)
+        subdir = "cur" if flags else "new"
+        final_name = f"{filename}{INFO_SEP}{flags}" if flags else filename
+        final = folder / subdir / final_name
+        try:
+            os.link(tmp_path, final)
+        except FileExistsError:
+            pass  # the same key delivered concurrently: keep the first copy
+        finally:
+            os.unlink(tmp_path)
+        _fsync_dir(folder / subdir)
+        stat = final.stat()
+        return StoredMessage(key_part, final_name, subdir, flags, stat.st_size, stat.st_mtime)
+
+    def list_messages(self, address: str, mailbox: str = INBOX) -> list[StoredMessage]:
+        """Every message of a mailbox, oldest first (by mtime, then name)."""
+        folder = self.folder_path(address, mailbox)
+        return sorted(self.scan(folder), key=lambda m: (m.mtime, m.key))
+
+    @staticmethod
+    def scan(folder: Path) -> list[StoredMessage]:
+        """List the message files of a folder directory."""
+        found = []
+        for subdir in ("new", "cur"):
+            try:
+                entries = list(os.scandir(folder / subdir))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:
+                    continue  # renamed or removed by someone else meanwhile
+                key, flags = split_filename(entry.name)
+                if subdir == "new":
+                    flags = ""
+                found.append(StoredMessage(key, entry.name, subdir, flags, stat.st_size, stat.st_mtime))
+        return found
+
+    @staticmethod
+    def find(folder: Path, key: str) -> StoredMessage | None:
+        """Locate a message by key in new/ or cur/."""
+        if "/" in key or key.startswith(".") or "\0" in key:
+            return None
+        candidate = folder / "new" / key
+        try:
+            stat = candidate.stat()
+            return StoredMessage(key, key, "new", "", stat.st_size, stat.st_mtime)
+        except FileNotFoundError:
+            pass
+        prefix = key + INFO_SEP
+        try:
+            entries = os.scandir(folder / "cur")
+        except FileNotFoundError:
+            return None
+        with entries:
+            for entry in entries:
+                if entry.name == key or entry.name.startswith(prefix):
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:
+                        return None
+                    _, flags = split_filename(entry.name)
+                    return StoredMessage(key, entry.name, "cur", flags, stat.st_size, stat.st_mtime)
+        return None
+
+    def get(self, address: str, mailbox: str, key: str) -> StoredMessage:
+        """The current file of a message; raises MessageNotFound."""
+        found = self.find(self.folder_path(address, mailbox), key)
+        if found is None:
+            raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
+        return found
+
+    def read(self, address: str, mailbox: str, key: str) -> bytes:
+        """The bytes of a message; survives a concurrent rename by looking again."""
+        folder = self.folder_path(address, mailbox)
+        for _ in range(3):
+            found = self.find(folder, key)
+            if found is None:
+                break
+            try:
+                return (folder / found.relpath).read_bytes()
+            except FileNotFoundError:
+                continue
+        raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
+
+    def set_flags(self, address: str, mailbox: str, key: str, flags: str) -> StoredMessage:
+        """Replace a message's flags; the file moves to cur/ with the new info suffix."""
+        folder = self.folder_path(address, mailbox)
+        flags = normalize_flags(flags)
+        for _ in range(3):
+            found = self.find(folder, key)
+            if found is None:
+                break
+            new_name = f"{key}{INFO_SEP}{flags}"
+            if found.subdir == "cur" and found.filename == new_name:
+                return found
+            try:
+                os.rename(folder / found.relpath, folder / "cur" / new_name)
+            except FileNotFoundError:
+                continue
+            return StoredMessage(key, new_name, "cur", flags, found.size, found.mtime)
+        raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
+
+    def move(self, address: str, key: str, source: str, destination: str) -> StoredMessage:
+        """Move a message to another mailbox, keeping its key, flags and date."""
+        src = self.folder_path(address, source)
+        dst = self.folder_path(address, destination)
+        found = self.find(src, key)
+        if found is None:
+            raise MessageNotFound(f"no message {key!r} in {source!r}")
+        target = dst / found.subdir / found.filename
+        os.rename(src / found.relpath, target)
+        return StoredMessage(key, found.filename, found.subdir, found.flags, found.size, found.mtime)
+
+    def delete(self, address: str, mailbox: str, key: str) -> None:
+        """Remove one message for good."""
+        folder = self.folder_path(address, mailbox)
+        found = self.find(folder, key)
+        if found is None:
+            raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
+        try:
+            os.unlink(folder / found.relpath)
+        except FileNotFoundError:
+            pass
+
+    def expunge(self, address: str, mailbox: str = INBOX) -> list[str]:
+        """Remove every message flagged T (\\Deleted); returns their keys."""
+        folder = self.folder_path(address, mailbox)
+        removed = []
+        for message in self.scan(folder):
+            if "T" in message.flags:
+                try:
+                    os.unlink(folder / message.relpath)
+                except FileNotFoundError:
+                    continue
+                removed.append(message.key)
+        return removed
+
+    def path_of(self, address: str, mailbox: str, message: StoredMessage) -> Path:
+        """The absolute path of a listed message file."""
+        return self.folder_path(address, mailbox, must_exist=False) / message.relpath

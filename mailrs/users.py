@@ -1,0 +1,105 @@
+"""Mail accounts: add, list, delete, change password and authenticate (blocking calls)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailrs.addresses import normalize_user_address
+from mailrs.errors import AuthFailed, InvalidAddress, UserExists, UserNotFound
+from mailrs.maildir import MaildirStore
+from mailrs.models import Domain, User
+from mailrs.passwords import hash_password, verify_password
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords that are too short or too long."""
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise ValueError(f"password must have at most {MAX_PASSWORD} characters")
+
+
+def find_user(session: Session, address: str) -> User | None:
+    """The user with that address (any case), or None; malformed addresses give None."""
+    try:
+        normalized = normalize_user_address(address)
+    except InvalidAddress:
+        return None
+    return session.scalar(select(User).where(User.address == normalized))
+
+
+def ensure_domain(session: Session, name: str) -> Domain:
+    """The domain row for ``name``, created if missing."""
+    domain = session.scalar(select(Domain).where(Domain.name == name))
+    if domain is None:
+        domain = Domain(name=name)
+        session.add(domain)
+        session.flush()
+    return domain
+
+
+def add_user(session: Session, store: MaildirStore, address: str, password: str) -> User:
+    """Create an account and its Maildir; raises InvalidAddress or UserExists."""
+    normalized = normalize_user_address(address)
+    check_password_strength(password)
+    if find_user(session, normalized) is not None:
+        raise UserExists(f"user {normalized} already exists")
+    domain = ensure_domain(session, normalized.rpartition("@")[2])
+    user = User(address=normalized, domain=domain, password_hash=hash_password(password))
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise UserExists(f"user {normalized} already exists") from None
+    store.create_user(normalized)
+    session.commit()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every account, sorted by address."""
+    return list(session.scalars(select(User).order_by(User.address)))
+
+
+def delete_user(session: Session, store: MaildirStore, address: str, purge: bool = False) -> None:
+    """Remove an account; with ``purge`` its Maildir goes too."""
+    user = find_user(session, address)
+    if user is None:
+        raise UserNotFound(f"no user {address}")
+    session.delete(user)
+    session.commit()
+    if purge:
+        store.remove_user(user.address)
+
+
+def set_password(session: Session, address: str, password: str) -> None:
+    """Replace an account's password."""
+    check_password_strength(password)
+    user = find_user(session, address)
+    if user is None:
+        raise UserNotFound(f"no user {address}")
+    user.password_hash = hash_password(password)
+    session.commit()
+
+
+def authenticate(session: Session, address: str, password: str) -> User:
+    """The account if the password matches; raises AuthFailed (same cost either way)."""
+    user = find_user(session, address)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled:
+        raise AuthFailed("authentication failed")
+    return user
+
+
+def is_local_domain(session: Session, domain: str, configured: tuple[str, ...]) -> bool:
+    """True for a domain in the config's local_domains or in the domains table."""
+    domain = domain.lower().rstrip(".")
+    if domain in configured:
+        return True
+    return session.scalar(select(Domain.id).where(Domain.name == domain)) is not None

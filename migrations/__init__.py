@@ -1,0 +1,1 @@
+"""Alembic environment and versions; shipped as a package so installs can find it."""
