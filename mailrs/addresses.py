@@ -42,6 +42,11 @@ def parse_address(text: str) -> Address:
 
 
 def normalize_user_address(text: str) -> str:
-    """The stored form of a local account's address: all lower case."""
+    """The stored form of a local account's address: all lower case.
+
+    Local accounts are also directory names, so ``/`` (legal in RFC 5322) is refused.
+    """
     address = parse_address(text.strip())
+    if "/" in address.local:
+        raise InvalidAddress(f"invalid address {text!r}: '/' is not allowed in an account name")
     return f"{address.local.lower()}@{address.domain}"

@@ -87,6 +87,16 @@ def unique_name(marker: str = "") -> str:
     return f"{seconds}.M{usec}P{os.getpid()}{extra}.{_HOST}"
 
 
+def stable_name(when: float, marker: str, host: str) -> str:
+    """A Maildir base name fixed by its inputs, for deliveries that may be repeated."""
+    if not marker.isalnum():
+        raise ValueError("marker must be alphanumeric")
+    seconds = int(when)
+    usec = int((when - seconds) * 1_000_000)
+    safe_host = (host or _HOST).replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+    return f"{seconds}.M{usec}X{marker}.{safe_host}"
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -185,17 +195,19 @@ class MaildirStore:
         flags: str = "",
         key: str | None = None,
         mtime: float | None = None,
+        check_existing: bool = False,
     ) -> StoredMessage:
         """Write a message atomically: tmp, fsync, then link into new/ (cur/ with flags).
 
-        With an explicit ``key`` the delivery is idempotent: if a file with that key
-        already exists in the folder, nothing is written and that file is returned.
+        With an explicit ``key`` the delivery is idempotent: a second delivery with the
+        same key into new/ never makes a second file, and with ``check_existing`` a file
+        with that key already in cur/ (flags changed since) is found and returned.
         """
         folder = self.folder_path(address, mailbox)
         base = key or unique_name()
         filename = f"{base},S={len(data)}" if ",S=" not in base else base
         key_part = filename
-        if key is not None:
+        if key is not None and check_existing:
             existing = self.find(folder, key_part)
             if existing is not None:
                 return existing

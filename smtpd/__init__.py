@@ -1,0 +1,1 @@
+"""The SMTP receiver: aiosmtpd listeners plus mailrs policy (recipients, relay, spooling)."""

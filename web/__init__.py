@@ -1,0 +1,38 @@
+"""The mailrs web app: ``create_app()`` builds it (``flask --app web`` / ``gunicorn 'web:create_app()'``).
+
+Nothing happens at import time. The factory loads the mailrs settings, refuses a
+production start with the development JWT secret, wires the shared resources, the
+security settings and the blueprints, and registers the ``flask mail-user`` commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from mailrs.config import check_production_secrets, load_settings
+from web import auth, health, mail, resources, security
+from web.cli import mail_user
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web app; ``test_config`` may name MAILRS_CONFIG and override Flask settings."""
+    test_config = test_config or {}
+    settings = load_settings(test_config.get("MAILRS_CONFIG"), create_dev=True)
+    if not settings.is_development:
+        check_production_secrets(settings)
+
+    app = Flask(__name__)
+    app.config.update(security.security_config(settings))
+    app.config.update(test_config)
+
+    resources.init_app(app, settings)
+    security.init_app(app)
+    auth.init_app(app)
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(mail.bp)
+    app.cli.add_command(mail_user)
+    return app

@@ -1,0 +1,1 @@
+"""Celery tasks of the message pipeline: one module per stage (validate, deliver, sweep)."""

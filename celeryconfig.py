@@ -1,0 +1,33 @@
+"""Celery settings shared by every mailrs process (the broker URL comes from the mailrs config).
+
+Queues are split by role so each can be scaled and watched on its own.
+"""
+
+from kombu import Queue
+
+task_serializer = "json"
+accept_content = ["json"]
+result_serializer = "json"
+task_ignore_result = True
+timezone = "UTC"
+enable_utc = True
+
+# A killed worker's task runs again; tasks are idempotent so that is safe.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 4
+
+task_default_queue = "inbound"
+task_queues = [Queue("inbound"), Queue("deliver"), Queue("relay"), Queue("bounce")]
+task_routes = {
+    "mailrs.validate": {"queue": "inbound"},
+    "mailrs.deliver": {"queue": "deliver"},
+    "mailrs.relay": {"queue": "relay"},
+    "mailrs.bounce": {"queue": "bounce"},
+    "mailrs.sweep": {"queue": "inbound"},
+}
+
+broker_connection_retry_on_startup = True
+broker_connection_timeout = 3
+worker_hijack_root_logger = False
+worker_redirect_stdouts = False

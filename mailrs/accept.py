@@ -1,0 +1,73 @@
+"""The durability point: spool file fsynced and ``messages`` row committed, or neither.
+
+Only after ``accept_message`` returns may a receiver answer 250; on SpoolError it must
+answer 451 4.3.0, and nothing has been half-stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from mailrs.db import Database
+from mailrs.errors import SpoolError
+from mailrs.models import Message, MessageEvent, Recipient, utcnow
+from mailrs.spool import Spool, new_queue_id
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the SMTP session learned about one message."""
+
+    mail_from: str
+    recipients: tuple[str, ...]
+    client_addr: str = ""
+    helo: str = ""
+    auth_user: str | None = None
+    received_by: str = ""
+
+
+def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) -> str:
+    """Spool the bytes durably, commit the row, and return the new queue id."""
+    if not envelope.recipients:
+        raise ValueError("a message needs at least one recipient")
+    queue_id = new_queue_id()
+    size = spool.write(queue_id, data)
+    try:
+        with db.session() as session:
+            message = Message(
+                queue_id=queue_id,
+                mail_from=envelope.mail_from,
+                size=size,
+                state="received",
+                received_at=utcnow(),
+                received_by=envelope.received_by,
+                client_addr=envelope.client_addr,
+                helo=envelope.helo[:255],
+                auth_user=envelope.auth_user,
+            )
+            message.recipients = [
+                Recipient(idx=i, address=rcpt) for i, rcpt in enumerate(envelope.recipients)
+            ]
+            message.events = [MessageEvent(stage="received", detail=f"{size} bytes")]
+            session.add(message)
+            session.commit()
+    except (SQLAlchemyError, OSError) as exc:
+        spool.remove(queue_id)
+        raise SpoolError(f"cannot record message: {type(exc).__name__}") from exc
+    return queue_id
+
+
+def mark_published(db: Database, queue_ids: list[str], when: dt.datetime | None = None) -> None:
+    """Remember when the pipeline of these messages was last sent to the broker."""
+    from sqlalchemy import update
+
+    with db.session() as session:
+        session.execute(
+            update(Message)
+            .where(Message.queue_id.in_(queue_ids))
+            .values(published_at=when or utcnow())
+        )
+        session.commit()

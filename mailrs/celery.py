@@ -1,0 +1,50 @@
+"""The Celery app, so that ``celery -A mailrs worker`` works.
+
+Static settings come from ``celeryconfig.py``; the broker comes from the mailrs config:
+call ``configure(settings)`` before first use, or, when started by the ``celery`` command,
+the config named by MAILRS_CONFIG (or ./mailrs.toml) is loaded when Celery configures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from mailrs.broker import broker_options
+from mailrs.config import Settings, load_settings
+
+app = Celery("mailrs", include=["workers.validate", "workers.deliver", "workers.sweeper"])
+app.config_from_object("celeryconfig")
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the app at the broker of these settings (call before the app is used)."""
+    app.mailrs_settings = settings  # type: ignore[attr-defined]
+    options = broker_options(settings)
+    if settings.celery.result_backend:
+        options["result_backend"] = settings.celery.result_backend
+    app.conf.update(options)
+    return app
+
+
+def app_settings() -> Settings:
+    """The settings the app was configured with (loaded from the environment if none)."""
+    settings = getattr(app, "mailrs_settings", None)
+    if settings is None:
+        settings = load_settings()
+        configure(settings)
+    return settings
+
+
+@app.on_after_configure.connect
+def _configure_from_environment(sender: Celery, source: Any, **_: Any) -> None:
+    """When the ``celery`` command loads the app, take the broker from MAILRS_CONFIG."""
+    if getattr(sender, "mailrs_settings", None) is not None:
+        return
+    settings = load_settings()
+    sender.mailrs_settings = settings  # type: ignore[attr-defined]
+    options = broker_options(settings)
+    if settings.celery.result_backend:
+        options["result_backend"] = settings.celery.result_backend
+    source.update(options)

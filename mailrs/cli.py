@@ -1,0 +1,119 @@
+"""The ``mailrs`` command: up, worker, db upgrade, config check."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mailrs.config import Settings, load_settings, resolve_config_path
+from mailrs.errors import ConfigError
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
+)
+
+
+def _load(config_path: str | None, create_dev: bool = False) -> Settings:
+    try:
+        return load_settings(config_path, create_dev=create_dev)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="mailrs")
+def cli() -> None:
+    """mailrs: SMTP, IMAP, Maildir, a Celery pipeline and a web assistant."""
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@config_option
+def config_check(config_path: str | None) -> None:
+    """Validate a config file (exit 0 if valid, 1 with the reason if not)."""
+    path, _ = resolve_config_path(config_path)
+    if not path.exists():
+        raise click.ClickException(f"config file {path} does not exist")
+    settings = _load(str(path))
+    click.echo(f"{path}: OK ({settings.mode} mode)")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@config_option
+def db_upgrade(config_path: str | None) -> None:
+    """Apply every pending migration."""
+    from mailrs.migrate import current_revision, upgrade
+
+    settings = _load(config_path)
+    upgrade(settings.database_url)
+    click.echo(f"database at revision {current_revision(settings.database_url)}")
+
+
+@cli.command("worker", context_settings={"ignore_unknown_options": True})
+@config_option
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker on every pipeline queue (extra args go to Celery)."""
+    settings = _load(config_path)
+    if settings.source:
+        os.environ["MAILRS_CONFIG"] = str(Path(settings.source).resolve())
+    from mailrs.celery import app, configure
+
+    configure(settings)
+    argv = ["worker", "--queues", "inbound,deliver,relay,bounce", "--pool", "solo",
+            "--loglevel", "INFO", "--without-mingle", "--without-gossip", *celery_args]
+    app.worker_main(argv)
+
+
+@cli.command("up")
+@config_option
+def up(config_path: str | None) -> None:
+    """Start the whole platform on this machine; Ctrl-C stops it."""
+    from mailrs.migrate import upgrade
+    from mailrs.supervisor import StartupError, Supervisor, plan_services
+
+    path, explicit = resolve_config_path(config_path)
+    created = not explicit and not path.exists()
+    settings = _load(config_path, create_dev=True)
+    path = path.resolve()
+    if created:
+        click.echo(f"Created a development config at {path}")
+    upgrade(settings.database_url)
+    env = dict(os.environ, MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
+    supervisor = Supervisor(plan_services(settings, path), settings.data_dir / "logs", env)
+    try:
+        supervisor.check_ports()
+        supervisor.start()
+    except StartupError as exc:
+        supervisor.stop()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Database: {settings.database_url}")
+    click.echo(f"Maildir: {settings.maildir_path}")
+    click.echo(f"Logs: {settings.data_dir / 'logs'}")
+    click.echo("mailrs is up; press Ctrl-C to stop.")
+    sys.exit(supervisor.watch())
+
+
+def main() -> int:
+    """Entry point of the ``mailrs`` console script."""
+    try:
+        cli.main(prog_name="mailrs", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0

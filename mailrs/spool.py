@@ -1,0 +1,89 @@
+"""The spool: each accepted message's raw bytes, written durably before the 250 reply.
+
+``<spool>/tmp/<qid>`` → fsync → rename to ``<spool>/queue/<qid>.eml`` → fsync the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from mailrs.errors import SpoolError
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_queue_id() -> str:
+    """A unique, time-sortable queue id of 18 characters (Crockford base 32)."""
+    number = (time.time_ns() // 1000) << 35 | secrets.randbits(35)
+    chars = []
+    for _ in range(18):
+        number, rem = divmod(number, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def is_queue_id(text: str) -> bool:
+    """True for something shaped like a queue id (safe to use in a path)."""
+    return len(text) == 18 and all(ch in _ALPHABET for ch in text)
+
+
+class Spool:
+    """The spool directory."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.queue_dir = self.path / "queue"
+        self.tmp_dir = self.path / "tmp"
+
+    def ensure(self) -> None:
+        """Create the spool folders."""
+        self.queue_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def file_of(self, queue_id: str) -> Path:
+        """The spool file of a queue id."""
+        if not is_queue_id(queue_id):
+            raise SpoolError(f"bad queue id {queue_id!r}")
+        return self.queue_dir / f"{queue_id}.eml"
+
+    def write(self, queue_id: str, chunks: list[bytes] | bytes) -> int:
+        """Write a message durably; returns its size. Raises SpoolError on any failure."""
+        final = self.file_of(queue_id)
+        tmp = self.tmp_dir / queue_id
+        size = 0
+        try:
+            with open(tmp, "wb") as fh:
+                for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                    fh.write(chunk)
+                    size += len(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, final)
+            fd = os.open(self.queue_dir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            for leftover in (tmp, final):
+                leftover.unlink(missing_ok=True)
+            raise SpoolError(f"cannot write spool file: {exc.strerror or exc}") from exc
+        return size
+
+    def read(self, queue_id: str) -> bytes:
+        """The raw bytes of a spooled message."""
+        try:
+            return self.file_of(queue_id).read_bytes()
+        except FileNotFoundError:
+            raise SpoolError(f"spool file of {queue_id} is missing") from None
+
+    def exists(self, queue_id: str) -> bool:
+        """True while the spool file is there."""
+        return self.file_of(queue_id).exists()
+
+    def remove(self, queue_id: str) -> None:
+        """Delete a spool file once the message is finished (no error if gone)."""
+        self.file_of(queue_id).unlink(missing_ok=True)

@@ -1,0 +1,78 @@
+"""Listener setup and the ``smtpd`` entrypoint."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiosmtpd.smtp import SMTP
+
+from mailrs.celery import configure
+from mailrs.config import Settings, load_settings, parse_hostport
+from mailrs.db import Database
+from mailrs.errors import ConfigError
+from mailrs.spool import Spool
+from smtpd.handler import MailHandler
+
+log = logging.getLogger("smtpd")
+
+
+def make_protocol_factory(settings: Settings, handler: MailHandler) -> type[SMTP] | object:
+    """A factory of aiosmtpd SMTP protocol objects for the MX listener."""
+
+    def factory() -> SMTP:
+        return SMTP(
+            handler,
+            hostname=settings.smtp.hostname,
+            ident="mailrs ESMTP",
+            data_size_limit=settings.smtp.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            timeout=settings.smtp.timeout_secs,
+            auth_require_tls=True,
+        )
+
+    return factory
+
+
+async def serve(settings: Settings) -> int:
+    """Listen until SIGTERM/SIGINT; returns the exit code."""
+    db = Database.from_settings(settings)
+    spool = Spool(settings.spool_path)
+    spool.ensure()
+    handler = MailHandler(settings, db, spool, configure(settings))
+    host, port = parse_hostport(settings.smtp.listen_addr, "smtp.listen_addr")
+    loop = asyncio.get_running_loop()
+    try:
+        server = await loop.create_server(make_protocol_factory(settings, handler), host, port)
+    except OSError as exc:
+        print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    bound = server.sockets[0].getsockname()
+    print(f"SMTP server listening on {bound[0]}:{bound[1]}", flush=True)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+    await handler.drain()
+    db.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the SMTP receiver."""
+    parser = argparse.ArgumentParser(prog="smtpd", description="mailrs SMTP receiver")
+    parser.add_argument("--config", help="path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"smtpd: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(serve(settings))

@@ -1,0 +1,164 @@
+"""``flask mail-user``: real ``flask`` processes from the repository root (found via .flaskenv).
+
+Each process start costs about a second, so each test walks through several commands.
+The hidden password prompt is tested in-process with Flask's CLI runner.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from mailrs.config import Settings
+from mailrs.db import Database
+from mailrs.errors import AuthFailed
+from mailrs.maildir import MaildirStore
+from mailrs.users import authenticate
+from web import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+FLASK = str(REPO / ".venv" / "bin" / "flask")
+ALICE = "alice@example.test"
+
+
+@pytest.fixture
+def mail_user(config_path: Path) -> Iterator:
+    """Run ``flask mail-user ARGS`` in the repository root against the test's config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILRS_", "FLASK_"))}
+    env["MAILRS_CONFIG"] = str(config_path)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [FLASK, "mail-user", *args],
+            cwd=REPO,
+            env=env,
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    yield run
+
+
+def can_log_in(settings: Settings, address: str, password: str) -> bool:
+    """True when the password opens the account."""
+    db = Database.from_settings(settings)
+    try:
+        with db.session() as session:
+            authenticate(session, address, password)
+        return True
+    except AuthFailed:
+        return False
+    finally:
+        db.dispose()
+
+
+def assert_error(result: subprocess.CompletedProcess[str], text: str) -> None:
+    """Exit status 1 and exactly one ``Error: ...`` line on stderr mentioning ``text``."""
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    assert text in lines[0]
+    assert result.stdout == ""
+
+
+def test_account_lifecycle(mail_user, settings: Settings, store: MaildirStore) -> None:
+    result = mail_user("list")  # a fresh database: the schema is created on the way
+    assert (result.returncode, result.stdout) == (0, "")
+
+    result = mail_user("add", "Alice@Example.test", "first-password")
+    assert result.returncode == 0, result.stderr
+    assert ALICE in result.stdout
+    maildir = store.user_dir(ALICE)
+    for sub in ("cur", "new", "tmp"):
+        assert (maildir / sub).is_dir()
+    assert mail_user("add", "bob@example.test", "bobs-password").returncode == 0
+
+    result = mail_user("list")
+    assert (result.returncode, result.stdout) == (0, f"{ALICE}\nbob@example.test\n")
+
+    assert mail_user("exists", ALICE).returncode == 0
+    assert mail_user("exists", "carol@example.test").returncode == 1
+
+    result = mail_user("passwd", ALICE, "second-password")
+    assert result.returncode == 0, result.stderr
+    assert can_log_in(settings, ALICE, "second-password")
+    assert not can_log_in(settings, ALICE, "first-password")
+
+    result = mail_user("delete", "bob@example.test")
+    assert result.returncode == 0, result.stderr
+    assert store.user_dir("bob@example.test").is_dir()  # mail kept without --purge
+    result = mail_user("delete", ALICE, "--purge")
+    assert result.returncode == 0, result.stderr
+    assert not maildir.exists()
+    assert mail_user("list").stdout == ""
+    assert mail_user("exists", ALICE).returncode == 1
+
+
+def test_password_from_stdin(mail_user, settings: Settings) -> None:
+    result = mail_user("add", ALICE, "--password-stdin", stdin="with spaces inside \n")
+    assert result.returncode == 0, result.stderr
+    assert can_log_in(settings, ALICE, "with spaces inside ")
+
+    result = mail_user("passwd", ALICE, "--password-stdin", stdin="another-password\nignored\n")
+    assert result.returncode == 0, result.stderr
+    assert can_log_in(settings, ALICE, "another-password")
+
+    assert_error(mail_user("passwd", ALICE, "--password-stdin", stdin=""), "no password")
+
+
+def test_errors_are_one_line_and_exit_1(mail_user, database: Database) -> None:
+    assert mail_user("add", ALICE, "first-password").returncode == 0
+    assert_error(mail_user("add", ALICE, "other-password"), "already exists")
+    assert_error(mail_user("add", "not-an-address", "first-password"), "invalid address")
+    assert_error(mail_user("add", "bob@example.test", "short"), "at least 8 characters")
+    assert_error(mail_user("passwd", ALICE, "short"), "at least 8 characters")
+    assert_error(mail_user("passwd", "nobody@example.test", "long-enough"), "no user")
+    assert_error(mail_user("delete", "nobody@example.test"), "no user")
+    assert_error(
+        mail_user("add", "bob@example.test", "first-password", "--password-stdin", stdin="x\n"),
+        "not both" if False else "--password-stdin",
+    )
+    result = mail_user("list")
+    assert result.stdout == f"{ALICE}\n"
+
+
+# -- the interactive prompt, in-process ------------------------------------------------
+
+
+@pytest.fixture
+def app(config_path: Path) -> Iterator[Flask]:
+    """The app, for Flask's in-process CLI runner."""
+    app = create_app({"MAILRS_CONFIG": str(config_path), "TESTING": True})
+    yield app
+    app.extensions["mailrs"].database.dispose()
+
+
+def test_hidden_prompt_asks_twice(app: Flask, settings: Settings) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["mail-user", "add", ALICE], input="typed-password\ntyped-password\n")
+    assert result.exit_code == 0, result.output
+    assert "typed-password" not in result.output  # hidden
+    assert can_log_in(settings, ALICE, "typed-password")
+
+    result = runner.invoke(
+        args=["mail-user", "passwd", ALICE], input="new-password-1\nnew-password-2\n"
+        "new-password-3\nnew-password-3\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output
+    assert can_log_in(settings, ALICE, "new-password-3")
+
+
+def test_prompt_is_skipped_for_an_unknown_user(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["mail-user", "passwd", "nobody@example.test"])
+    assert result.exit_code == 1
+    assert "Password" not in result.output
+    assert "no user" in result.output

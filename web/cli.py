@@ -1,0 +1,122 @@
+"""The ``flask mail-user`` commands: add, list, delete, check and re-password mail accounts.
+
+Every command makes sure the database schema exists first. Errors print one
+``Error: ...`` line on stderr and exit with status 1; ``exists`` answers with its
+exit status alone (0 yes, 1 no).
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from mailrs.addresses import normalize_user_address
+from mailrs.errors import InvalidAddress, UserExists, UserNotFound
+from mailrs.users import (
+    add_user,
+    check_password_strength,
+    delete_user,
+    find_user,
+    list_users,
+    set_password,
+)
+from web.resources import ensure_schema, get_db_session, get_store
+
+mail_user = AppGroup("mail-user", help="Manage mail accounts.")
+
+USER_ERRORS = (InvalidAddress, UserExists, UserNotFound, ValueError)
+
+password_argument = click.argument("password", required=False)
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input.",
+)
+
+
+def _session() -> Session:
+    ensure_schema()
+    return get_db_session()
+
+
+def read_password(password: str | None, from_stdin: bool) -> str:
+    """The password from the argument, one line of stdin, or a hidden prompt asked twice."""
+    if password is not None and from_stdin:
+        raise click.ClickException("give the password as an argument or with --password-stdin")
+    if password is not None:
+        return password
+    if from_stdin:
+        line = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        if not line:
+            raise click.ClickException("no password on standard input")
+        return line
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@mail_user.command("add")
+@click.argument("email")
+@password_argument
+@password_stdin_option
+def add_command(email: str, password: str | None, password_stdin: bool) -> None:
+    """Create the account EMAIL and its Maildir.
+
+    PASSWORD may be given (visible to other local users in the process list),
+    read with --password-stdin, or typed at a hidden prompt.
+    """
+    session = _session()
+    try:
+        address = normalize_user_address(email)
+        if find_user(session, address) is not None:
+            raise UserExists(f"user {address} already exists")
+        secret = read_password(password, password_stdin)
+        check_password_strength(secret)
+        add_user(session, get_store(), address, secret)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Added {address}")
+
+
+@mail_user.command("list")
+def list_command() -> None:
+    """Print every account address, one per line."""
+    for user in list_users(_session()):
+        click.echo(user.address)
+
+
+@mail_user.command("delete")
+@click.argument("email")
+@click.option("--purge", is_flag=True, help="Also remove the account's Maildir and all its mail.")
+def delete_command(email: str, purge: bool) -> None:
+    """Delete the account EMAIL (its mail stays on disk unless --purge is given)."""
+    try:
+        delete_user(_session(), get_store(), email, purge=purge)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Deleted {email}" + (" and its mail" if purge else ""))
+
+
+@mail_user.command("exists")
+@click.argument("email")
+def exists_command(email: str) -> None:
+    """Exit with status 0 if the account EMAIL exists, 1 if not."""
+    if find_user(_session(), email) is None:
+        click.get_current_context().exit(1)
+
+
+@mail_user.command("passwd")
+@click.argument("email")
+@password_argument
+@password_stdin_option
+def passwd_command(email: str, password: str | None, password_stdin: bool) -> None:
+    """Set a new password for the account EMAIL (same password options as add)."""
+    session = _session()
+    try:
+        user = find_user(session, email)
+        if user is None:
+            raise UserNotFound(f"no user {email}")
+        secret = read_password(password, password_stdin)
+        set_password(session, user.address, secret)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Password changed for {user.address}")

@@ -1,0 +1,113 @@
+"""Stage 2, deliver: write the message into each local recipient's Maildir, exactly once.
+
+Each recipient gets a Maildir file whose name is fixed by the queue id and recipient
+index, so a re-run after a crash (the task runs again, or the sweeper re-publishes it)
+finds the earlier copy instead of making a second one. Recipients fail independently.
+"""
+
+from __future__ import annotations
+
+from celery import Task
+from sqlalchemy import select
+
+from mailrs.celery import app
+from mailrs.maildir import stable_name
+from mailrs.models import Message, MessageEvent, Recipient, utcnow
+from mailrs.pipeline import DELIVER
+from mailrs.users import find_user
+from workers.context import WorkerContext, worker_context
+from workers.faults import pause_point
+
+FINAL_STATES = ("delivered", "failed")
+MAX_RETRIES = 8
+
+
+class DeferredDelivery(Exception):
+    """Some recipients could not be delivered now; the task retries later."""
+
+
+def _return_path(mail_from: str) -> bytes:
+    return f"Return-Path: <{mail_from}>\r\n".encode()
+
+
+def deliver_message(queue_id: str) -> list[str]:
+    """Deliver every pending local recipient of a message; returns those still deferred."""
+    ctx = worker_context()
+    with ctx.db.session() as session:
+        message = session.scalar(select(Message).where(Message.queue_id == queue_id))
+        if message is None or message.finished_at is not None:
+            return []
+        if message.state == "received":
+            return [r.address for r in message.recipients]  # validate has not run yet
+        pending = [r for r in message.recipients if r.state not in FINAL_STATES]
+        data: bytes | None = None
+        deferred: list[str] = []
+        for rcpt in pending:
+            retry = rcpt.attempts > 0
+            rcpt.attempts += 1
+            rcpt.state = "delivering"
+            rcpt.updated_at = utcnow()
+            session.commit()
+            pause_point("deliver", queue_id)
+            if data is None:
+                data = (
+                    _return_path(message.mail_from)
+                    + message.added_headers.encode("utf-8", "surrogateescape")
+                    + ctx.spool.read(queue_id)
+                )
+            outcome = _deliver_one(ctx, session, message, rcpt, data, retry)
+            if outcome == "deferred":
+                deferred.append(rcpt.address)
+            session.commit()
+        _finish_if_done(ctx, session, message)
+        return deferred
+
+
+def _deliver_one(
+    ctx: WorkerContext, session: object, message: Message, rcpt: Recipient, data: bytes, retry: bool
+) -> str:
+    user = find_user(session, rcpt.address)  # type: ignore[arg-type]
+    if user is None or user.disabled:
+        rcpt.state = "failed"
+        rcpt.last_error = "5.1.1 mailbox does not exist"
+        message.events.append(MessageEvent(stage="failed", detail=f"{rcpt.address}: no such user"))
+        return "failed"
+    name = stable_name(message.received_at.timestamp(), f"{message.queue_id}R{rcpt.idx}",
+                       message.received_by)
+    try:
+        stored = ctx.store.deliver(
+            user.address,
+            data,
+            key=name,
+            mtime=message.received_at.timestamp(),
+            check_existing=retry,
+        )
+    except OSError as exc:
+        rcpt.state = "deferred"
+        rcpt.last_error = f"4.3.0 {exc.strerror or exc}"
+        message.events.append(MessageEvent(stage="deferred", detail=f"{rcpt.address}: {exc}"))
+        return "deferred"
+    rcpt.state = "delivered"
+    rcpt.delivered_as = stored.filename[:255]
+    rcpt.updated_at = utcnow()
+    message.events.append(MessageEvent(stage="delivered", detail=f"{rcpt.address} INBOX"))
+    return "delivered"
+
+
+def _finish_if_done(ctx: WorkerContext, session: object, message: Message) -> None:
+    if any(r.state not in FINAL_STATES for r in message.recipients):
+        return
+    delivered = sum(r.state == "delivered" for r in message.recipients)
+    message.state = "delivered" if delivered else "failed"
+    message.finished_at = utcnow()
+    session.commit()  # type: ignore[attr-defined]
+    ctx.spool.remove(message.queue_id)
+
+
+@app.task(name=DELIVER, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def deliver(self: Task, queue_id: str) -> None:
+    """Celery task: the deliver stage; retries with backoff while recipients are deferred."""
+    deferred = deliver_message(queue_id)
+    if deferred:
+        countdown = min(30 * 2**self.request.retries, 3600)
+        raise self.retry(exc=DeferredDelivery(", ".join(deferred)), countdown=countdown)

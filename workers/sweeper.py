@@ -1,0 +1,74 @@
+"""The sweeper: re-publish every spooled message whose pipeline has not finished.
+
+Runs when a worker starts and as a task (for Celery beat). A message accepted while the
+broker was down, or whose task died with a killed worker, is found here and sent again;
+the stages are idempotent, so a message that was only slow is not delivered twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_ready
+from sqlalchemy import or_, select
+
+from mailrs.accept import mark_published
+from mailrs.celery import app
+from mailrs.db import Database
+from mailrs.models import Message, utcnow
+from mailrs.pipeline import SWEEP, publish
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def unfinished_messages(db: Database, grace_secs: int) -> list[str]:
+    """Queue ids of unfinished messages not published within the last ``grace_secs``."""
+    cutoff = utcnow() - dt.timedelta(seconds=grace_secs)
+    with db.session() as session:
+        rows = session.scalars(
+            select(Message.queue_id)
+            .where(Message.finished_at.is_(None))
+            .where(or_(Message.published_at.is_(None), Message.published_at <= cutoff))
+            .order_by(Message.id)
+            .limit(BATCH)
+        )
+        return list(rows)
+
+
+def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
+    """Re-publish the pipelines of stalled messages; returns how many were sent."""
+    queue_ids = unfinished_messages(db, grace_secs)
+    sent = []
+    for queue_id in queue_ids:
+        try:
+            publish(celery_app, queue_id)
+        except Exception as exc:  # broker down: try again at the next sweep
+            log.warning("sweeper: cannot publish %s: %s", queue_id, exc)
+            break
+        sent.append(queue_id)
+    if sent:
+        mark_published(db, sent)
+        log.info("sweeper: re-published %d message(s)", len(sent))
+    return len(sent)
+
+
+@app.task(name=SWEEP, ignore_result=True)
+def sweep() -> int:
+    """Celery task: one sweep with the configured grace period."""
+    from workers.context import worker_context
+
+    ctx = worker_context()
+    return sweep_once(app, ctx.db, ctx.settings.celery.sweep_grace_secs)
+
+
+@worker_ready.connect
+def _sweep_on_start(sender: Any = None, **_: Any) -> None:
+    """A starting worker picks up what a dead one left behind."""
+    try:
+        sweep()
+    except Exception:
+        log.exception("sweeper: start-up sweep failed")
