@@ -76,8 +76,18 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
     from mailrs.celery import app, configure
 
     configure(settings)
-    argv = ["worker", "--queues", "inbound,deliver,relay,bounce", "--pool", "solo",
-            "--loglevel", "INFO", "--without-mingle", "--without-gossip", *celery_args]
+    argv = [
+        "worker",
+        "--queues",
+        "inbound,deliver,relay,bounce",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        *celery_args,
+    ]
     app.worker_main(argv)
 
 

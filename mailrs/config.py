@@ -307,9 +307,12 @@ def _convert(name: str, hint: Any, value: Any) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
-    elif typing.get_origin(hint) is tuple:
-        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            return tuple(value)
+    elif (
+        typing.get_origin(hint) is tuple
+        and isinstance(value, list | tuple)
+        and all(isinstance(v, str) for v in value)
+    ):
+        return tuple(value)
     raise ConfigError(f"{where}: expected {_type_name(hint)}, got {value!r}")
 
 
@@ -406,7 +409,9 @@ def _finish(settings: Settings, base: Path) -> Settings:
     data_dir = (base / settings.storage.data_dir).resolve()
     storage = StorageSettings(
         data_dir=str(data_dir),
-        maildir_path=str((base / (settings.storage.maildir_path or data_dir / "maildir")).resolve()),
+        maildir_path=str(
+            (base / (settings.storage.maildir_path or data_dir / "maildir")).resolve()
+        ),
         spool_path=str((base / (settings.storage.spool_path or data_dir / "spool")).resolve()),
     )
     database = DatabaseSettings(url=settings.database.url or f"sqlite:///{data_dir / 'mailrs.db'}")

@@ -10,6 +10,7 @@ All methods are blocking: async callers run them in a thread.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -256,7 +257,9 @@ class MaildirStore:
                 key, flags = split_filename(entry.name)
                 if subdir == "new":
                     flags = ""
-                found.append(StoredMessage(key, entry.name, subdir, flags, stat.st_size, stat.st_mtime))
+                found.append(
+                    StoredMessage(key, entry.name, subdir, flags, stat.st_size, stat.st_mtime)
+                )
         return found
 
     @staticmethod
@@ -333,7 +336,9 @@ class MaildirStore:
             raise MessageNotFound(f"no message {key!r} in {source!r}")
         target = dst / found.subdir / found.filename
         os.rename(src / found.relpath, target)
-        return StoredMessage(key, found.filename, found.subdir, found.flags, found.size, found.mtime)
+        return StoredMessage(
+            key, found.filename, found.subdir, found.flags, found.size, found.mtime
+        )
 
     def delete(self, address: str, mailbox: str, key: str) -> None:
         """Remove one message for good."""
@@ -341,10 +346,8 @@ class MaildirStore:
         found = self.find(folder, key)
         if found is None:
             raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(folder / found.relpath)
-        except FileNotFoundError:
-            pass
 
     def expunge(self, address: str, mailbox: str = INBOX) -> list[str]:
         """Remove every message flagged T (\\Deleted); returns their keys."""

@@ -12,10 +12,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from mailrs.maildir import MaildirStore, StoredMessage
 from mailrs.mailbox_names import normalize_mailbox_name
+from mailrs.maildir import MaildirStore, StoredMessage
 
 INDEX_FILENAME = "mailrs-index.sqlite"
 
@@ -81,7 +80,9 @@ class MailIndex:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
@@ -118,7 +119,8 @@ class MailIndex:
         if row is None:
             uidvalidity = int(time.time())
             db.execute(
-                "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq) VALUES (?, ?, 1, 1)",
+                "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq)"
+                " VALUES (?, ?, 1, 1)",
                 (name, uidvalidity),
             )
             row = (uidvalidity, 1, 1)
@@ -138,18 +140,30 @@ class MailIndex:
             elif current.filename != filename or current.flags != flags:
                 modseq += 1
                 db.execute(
-                    "UPDATE messages SET filename = ?, flags = ?, modseq = ? WHERE mailbox = ? AND uid = ?",
+                    "UPDATE messages SET filename = ?, flags = ?, modseq = ?"
+                    " WHERE mailbox = ? AND uid = ?",
                     (current.filename, current.flags, modseq, name, uid),
                 )
                 changed = True
-        new = sorted((m for k, m in on_disk.items() if k not in indexed), key=lambda m: (m.mtime, m.key))
+        new = sorted(
+            (m for k, m in on_disk.items() if k not in indexed), key=lambda m: (m.mtime, m.key)
+        )
         for message in new:
             modseq += 1
             db.execute(
-                "INSERT INTO messages (mailbox, uid, key, filename, flags, size, internaldate, modseq)"
+                "INSERT INTO messages"
+                " (mailbox, uid, key, filename, flags, size, internaldate, modseq)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, uidnext, message.key, message.filename, message.flags, message.size,
-                 message.mtime, modseq),
+                (
+                    name,
+                    uidnext,
+                    message.key,
+                    message.filename,
+                    message.flags,
+                    message.size,
+                    message.mtime,
+                    modseq,
+                ),
             )
             uidnext += 1
             changed = True

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
-    Dialect,
     Boolean,
     DateTime,
+    Dialect,
     ForeignKey,
     Integer,
     String,
@@ -38,7 +38,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(dt.UTC)
 
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
         """Read back as an aware UTC datetime."""
         if value is None:
             return None

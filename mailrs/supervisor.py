@@ -7,6 +7,7 @@ stopped and the exit status says which one and why; SIGINT/SIGTERM stop all clea
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -89,9 +90,22 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
         Service(
             "web",
             "Web UI",
-            [py, "-m", "gunicorn", "--bind", settings.api.listen_addr, "--workers", "1",
-             "--worker-class", "gthread", "--threads", "8", "--graceful-timeout", "5",
-             "web:create_app()"],
+            [
+                py,
+                "-m",
+                "gunicorn",
+                "--bind",
+                settings.api.listen_addr,
+                "--workers",
+                "1",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
+                "--graceful-timeout",
+                "5",
+                "web:create_app()",
+            ],
             address=api,
             url_prefix="http://",
         ),
@@ -117,8 +131,13 @@ def _redact(url: str) -> str:
 class Supervisor:
     """Starts, watches and stops the services."""
 
-    def __init__(self, services: list[Service], log_dir: Path, env: dict[str, str],
-                 echo: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        services: list[Service],
+        log_dir: Path,
+        env: dict[str, str],
+        echo: Callable[[str], None] = print,
+    ) -> None:
         self.services = services
         self.log_dir = log_dir
         self.env = env
@@ -137,12 +156,16 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in self.services:
             service.log_path = self.log_dir / f"{service.name}.log"
-            log = open(service.log_path, "ab")
-            service.process = subprocess.Popen(
-                service.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, preexec_fn=_die_with_parent, start_new_session=True,
-            )
-            log.close()
+            with open(service.log_path, "ab") as log:
+                service.process = subprocess.Popen(
+                    service.argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=self.env,
+                    preexec_fn=_die_with_parent,
+                    start_new_session=True,
+                )
         for service in self.services:
             self._wait_ready(service)
             if service.address:
@@ -160,11 +183,17 @@ class Supervisor:
                 raise StartupError(self._death_reason(service, code))
             if service.address and accepts_connections(*service.address):
                 return
-            if service.ready_text and service.log_path and service.ready_text in _tail(service.log_path):
+            if (
+                service.ready_text
+                and service.log_path
+                and service.ready_text in _tail(service.log_path)
+            ):
                 return
             time.sleep(0.1)
-        raise StartupError(f"{service.label} did not become ready in {START_TIMEOUT:.0f}s "
-                           f"(log: {service.log_path})")
+        raise StartupError(
+            f"{service.label} did not become ready in {START_TIMEOUT:.0f}s "
+            f"(log: {service.log_path})"
+        )
 
     def _death_reason(self, service: Service, code: int) -> str:
         last = _tail(service.log_path).strip().splitlines() if service.log_path else []
@@ -201,10 +230,8 @@ class Supervisor:
         self._stopping = True
         running = [s.process for s in self.services if s.process and s.process.poll() is None]
         for process in running:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + STOP_TIMEOUT
         for process in running:
             try:

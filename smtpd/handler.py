@@ -54,7 +54,12 @@ class MailHandler:
         return RecipientFacts(True, local_domain, local_user, authenticated)
 
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         """Check one recipient at once and answer 250, 550 or 553."""
         facts = await asyncio.to_thread(
@@ -86,7 +91,9 @@ class MailHandler:
             self._log(session, envelope, None, len(data), "temporary failure: spool")
             return replies.LOCAL_ERROR
         self._log(session, envelope, queue_id, len(data), "queued")
-        future = asyncio.get_running_loop().run_in_executor(self._publisher, self._publish, queue_id)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._publisher, self._publish, queue_id
+        )
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return replies.QUEUED.format(queue_id=queue_id)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 from aiosmtpd.smtp import SMTP
 
@@ -20,7 +21,7 @@ from smtpd.handler import MailHandler
 log = logging.getLogger("smtpd")
 
 
-def make_protocol_factory(settings: Settings, handler: MailHandler) -> type[SMTP] | object:
+def make_protocol_factory(settings: Settings, handler: MailHandler) -> Callable[[], SMTP]:
     """A factory of aiosmtpd SMTP protocol objects for the MX listener."""
 
     def factory() -> SMTP:
@@ -67,7 +68,9 @@ async def serve(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the SMTP receiver."""
     parser = argparse.ArgumentParser(prog="smtpd", description="mailrs SMTP receiver")
-    parser.add_argument("--config", help="path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml)")
+    parser.add_argument(
+        "--config", help="path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import POSTGRES_URL, require_service
 from sqlalchemy import create_engine, text
 
-from conftest import POSTGRES_URL, require_service
 from mailrs.db import Database
 from mailrs.migrate import upgrade
 

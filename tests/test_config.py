@@ -95,23 +95,25 @@ def test_environment_overrides_every_type(tmp_path: Path) -> None:
     [
         ("[smtp]\nbogus = 1\n", {}, "smtp.bogus: unknown key"),
         ("[nosuch]\nx = 1\n", {}, "'nosuch'"),
-        ("[smtp]\nmax_message_size = \"big\"\n", {}, "smtp.max_message_size: expected an integer"),
+        ('[smtp]\nmax_message_size = "big"\n', {}, "smtp.max_message_size: expected an integer"),
         ("[smtp]\nenable_tls = 1\n", {}, "smtp.enable_tls: expected a boolean"),
-        ("[smtp]\nlocal_domains = \"a.test\"\n", {}, "smtp.local_domains: expected a list"),
+        ('[smtp]\nlocal_domains = "a.test"\n', {}, "smtp.local_domains: expected a list"),
         ("[smtp]\nmax_message_size = 0\n", {}, "smtp.max_message_size: must be greater than 0"),
-        ("[smtp]\nlisten_addr = \"127.0.0.1:99999\"\n", {}, "smtp.listen_addr: port 99999"),
-        ("[smtp]\nlisten_addr = \"nohostport\"\n", {}, "smtp.listen_addr: expected host:port"),
+        ('[smtp]\nlisten_addr = "127.0.0.1:99999"\n', {}, "smtp.listen_addr: port 99999"),
+        ('[smtp]\nlisten_addr = "nohostport"\n', {}, "smtp.listen_addr: expected host:port"),
         ("[smtp]\nenable_tls = true\n", {}, "smtp.enable_tls: needs"),
         ("[imap]\ntimeout_secs = -5\n", {}, "imap.timeout_secs"),
-        ("mode = \"staging\"\n", {}, "mode: must be one of"),
-        ("[celery]\nbroker_url = \"localhost\"\n", {}, "celery.broker_url: expected a URL"),
+        ('mode = "staging"\n', {}, "mode: must be one of"),
+        ('[celery]\nbroker_url = "localhost"\n', {}, "celery.broker_url: expected a URL"),
         ("[smtp\n", {}, "not valid TOML"),
         ("", {"MAILRS_SMTP_TIMEOUT_SECS": "soon"}, "MAILRS_SMTP_TIMEOUT_SECS: expected an integer"),
         ("", {"MAILRS_SMTP_NOPE": "1"}, "MAILRS_SMTP_NOPE: unknown key smtp.nope"),
         ("", {"MAILRS_SMTP_ENABLE_AUTH": "maybe"}, "expected a boolean"),
     ],
 )
-def test_bad_values_name_the_key(tmp_path: Path, text: str, env: dict[str, str], needle: str) -> None:
+def test_bad_values_name_the_key(
+    tmp_path: Path, text: str, env: dict[str, str], needle: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, text), environ=env)
     message = str(info.value)
@@ -156,8 +158,12 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
 
 def run_mailrs(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mailrs", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=60, env={"PATH": "/usr/bin:/bin"},
+        [sys.executable, "-m", "mailrs", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
     )
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailrs.errors import InvalidAddress, InvalidMailboxName, MailboxExists, MailboxNotFound
-from mailrs.maildir import MaildirStore, split_filename, stable_name
 from mailrs.mailbox_names import folder_dirname, normalize_mailbox_name
+from mailrs.maildir import MaildirStore, split_filename, stable_name
 from mailrs.mailindex import MailIndex
 
 USER = "alice@example.test"
@@ -106,7 +106,20 @@ def test_keyed_delivery_is_idempotent(user_store: MaildirStore) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["../x", "..", "/etc", "/", "a/../../b", "a\x00b", "Sent/", "a//b", "x.y", "tab\tname", "*", ""],
+    [
+        "../x",
+        "..",
+        "/etc",
+        "/",
+        "a/../../b",
+        "a\x00b",
+        "Sent/",
+        "a//b",
+        "x.y",
+        "tab\tname",
+        "*",
+        "",
+    ],
 )
 def test_mailbox_names_cannot_leave_the_user_dir(user_store: MaildirStore, name: str) -> None:
     with pytest.raises(InvalidMailboxName):

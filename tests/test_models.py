@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from db_support import any_db  # noqa: F401  (fixture)
 from sqlalchemy import inspect, select, text
 
-from db_support import any_db  # noqa: F401  (fixture)
 from mailrs.accept import Envelope, accept_message
 from mailrs.db import Database
 from mailrs.errors import AuthFailed, InvalidAddress, SpoolError, UserExists, UserNotFound
@@ -29,7 +29,14 @@ from mailrs.users import (
 
 def test_migrations_create_every_table(any_db: Database) -> None:  # noqa: F811
     tables = set(inspect(any_db.engine).get_table_names())
-    assert {"users", "domains", "aliases", "messages", "message_recipients", "message_events"} <= tables
+    assert {
+        "users",
+        "domains",
+        "aliases",
+        "messages",
+        "message_recipients",
+        "message_events",
+    } <= tables
     assert current_revision(any_db.url) == "0001"
     upgrade(any_db.url)  # a second upgrade is a no-op
     assert current_revision(any_db.url) == "0001"
@@ -57,7 +64,10 @@ def test_account_lifecycle(any_db: Database, tmp_path: Path) -> None:  # noqa: F
         with pytest.raises(ValueError):
             add_user(session, store, "bob@example.test", "short")
         add_user(session, store, "bob@example.test", "bob password")
-        assert [u.address for u in list_users(session)] == ["alice@example.test", "bob@example.test"]
+        assert [u.address for u in list_users(session)] == [
+            "alice@example.test",
+            "bob@example.test",
+        ]
         assert authenticate(session, "alice@example.test", "correct horse").id == user.id
         with pytest.raises(AuthFailed):
             authenticate(session, "alice@example.test", "wrong")
@@ -80,7 +90,9 @@ def test_account_lifecycle(any_db: Database, tmp_path: Path) -> None:  # noqa: F
 def test_message_rows_aliases_and_utc(any_db: Database, tmp_path: Path) -> None:  # noqa: F811
     spool = Spool(tmp_path / "spool")
     spool.ensure()
-    envelope = Envelope("bob@remote.test", ("a@example.test", "b@example.test"), "192.0.2.1", "client")
+    envelope = Envelope(
+        "bob@remote.test", ("a@example.test", "b@example.test"), "192.0.2.1", "client"
+    )
     queue_id = accept_message(any_db, spool, envelope, b"Subject: x\r\n\r\nbody\r\n")
     assert is_queue_id(queue_id)
     assert spool.read(queue_id) == b"Subject: x\r\n\r\nbody\r\n"
@@ -95,8 +107,10 @@ def test_message_rows_aliases_and_utc(any_db: Database, tmp_path: Path) -> None:
         session.add(domain)
         session.flush()
         session.add_all(
-            [Alias(source="team@example.test", destination=d, domain_id=domain.id)
-             for d in ("a@example.test", "b@remote.test")]
+            [
+                Alias(source="team@example.test", destination=d, domain_id=domain.id)
+                for d in ("a@example.test", "b@remote.test")
+            ]
         )
         session.delete(message)
         session.commit()

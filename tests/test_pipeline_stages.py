@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -34,8 +32,9 @@ def pipeline(settings: Settings, database: Database, store: MaildirStore) -> Spo
 
 
 def accept(database: Database, spool: Spool, *rcpts: str, data: bytes = RAW) -> str:
-    envelope = Envelope("bob@remote.test", rcpts, "192.0.2.7", "client.remote.test",
-                        received_by="mx.example.test")
+    envelope = Envelope(
+        "bob@remote.test", rcpts, "192.0.2.7", "client.remote.test", received_by="mx.example.test"
+    )
     return accept_message(database, spool, envelope, data)
 
 
@@ -43,7 +42,7 @@ def row(database: Database, queue_id: str) -> Message:
     with database.session() as session:
         message = session.scalar(select(Message).where(Message.queue_id == queue_id))
         assert message is not None
-        message.recipients, message.events  # load before the session closes
+        assert message.recipients and message.events  # loaded before the session closes
         return message
 
 
@@ -59,7 +58,9 @@ def test_validate_then_deliver_to_several_users(
     assert deliver_message(queue_id) == []
     for user in ("alice@example.test", "carol@example.test"):
         (copy,) = inbox(store, user)
-        assert copy.startswith(b"Return-Path: <bob@remote.test>\r\nReceived: from client.remote.test")
+        assert copy.startswith(
+            b"Return-Path: <bob@remote.test>\r\nReceived: from client.remote.test"
+        )
         assert f"id {queue_id}".encode() in copy
         assert copy.endswith(RAW)
     message = row(database, queue_id)
@@ -68,7 +69,9 @@ def test_validate_then_deliver_to_several_users(
     assert not pipeline.exists(queue_id)  # finished: the spool file is gone
 
 
-def test_every_stage_is_idempotent(pipeline: Spool, database: Database, store: MaildirStore) -> None:
+def test_every_stage_is_idempotent(
+    pipeline: Spool, database: Database, store: MaildirStore
+) -> None:
     queue_id = accept(database, pipeline, "alice@example.test")
     for _ in range(2):
         validate_message(queue_id)
@@ -99,7 +102,9 @@ def test_rerun_after_crash_mid_delivery_makes_no_second_copy(
     assert row(database, queue_id).recipients[0].state == "delivered"
 
 
-def test_deliver_waits_for_validate(pipeline: Spool, database: Database, store: MaildirStore) -> None:
+def test_deliver_waits_for_validate(
+    pipeline: Spool, database: Database, store: MaildirStore
+) -> None:
     queue_id = accept(database, pipeline, "alice@example.test")
     assert deliver_message(queue_id) == ["alice@example.test"]
     assert inbox(store, "alice@example.test") == []
@@ -120,7 +125,9 @@ def test_user_removed_after_acceptance_fails_only_that_recipient(
 def test_malformed_message_is_delivered_with_a_defect_note(
     pipeline: Spool, database: Database, store: MaildirStore
 ) -> None:
-    broken = b"Content-Type: multipart/mixed\r\nSubject: no boundary\r\n\r\nnot really multipart\r\n"
+    broken = (
+        b"Content-Type: multipart/mixed\r\nSubject: no boundary\r\n\r\nnot really multipart\r\n"
+    )
     queue_id = accept(database, pipeline, "alice@example.test", data=broken)
     validate_message(queue_id)
     deliver_message(queue_id)

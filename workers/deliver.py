@@ -72,8 +72,9 @@ def _deliver_one(
         rcpt.last_error = "5.1.1 mailbox does not exist"
         message.events.append(MessageEvent(stage="failed", detail=f"{rcpt.address}: no such user"))
         return "failed"
-    name = stable_name(message.received_at.timestamp(), f"{message.queue_id}R{rcpt.idx}",
-                       message.received_by)
+    name = stable_name(
+        message.received_at.timestamp(), f"{message.queue_id}R{rcpt.idx}", message.received_by
+    )
     try:
         stored = ctx.store.deliver(
             user.address,
