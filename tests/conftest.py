@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def settings(config_path: Path) -> Settings:
 
 
 @pytest.fixture
-def database(settings: Settings) -> Database:
+def database(settings: Settings) -> Iterator[Database]:
     """The test's SQLite database, migrated to head."""
     upgrade(settings.database_url)
     db = Database.from_settings(settings)
@@ -98,3 +99,16 @@ def database(settings: Settings) -> Database:
 def store(settings: Settings) -> MaildirStore:
     """The test's Maildir store."""
     return MaildirStore(settings.maildir_path)
+
+
+def require_tool(name: str) -> str:
+    """The path of a command-line tool; skip (or fail, in CI) when it is missing."""
+    import shutil
+
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " (MAILRS_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(message)

@@ -17,8 +17,10 @@ from web import create_app
 
 ADDRESS = "alice@example.test"
 PASSWORD = "correct horse battery"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 @pytest.fixture
@@ -45,7 +47,9 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def log_in(client: FlaskClient, address: str = ADDRESS, password: str = PASSWORD, path: str = "/login"):
+def log_in(
+    client: FlaskClient, address: str = ADDRESS, password: str = PASSWORD, path: str = "/login"
+):
     """Post the login form with a valid CSRF token; returns the response."""
     token = csrf_token(client, "/login")
     data = {"csrf_token": token, "email": address, "password": password}

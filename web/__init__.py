@@ -1,4 +1,4 @@
-"""The mailrs web app: ``create_app()`` builds it (``flask --app web`` / ``gunicorn 'web:create_app()'``).
+"""The mailrs web app: `create_app()` builds it for `flask` and `gunicorn 'web:create_app()'`.
 
 Nothing happens at import time. The factory loads the mailrs settings, refuses a
 production start with the development JWT secret, wires the shared resources, the

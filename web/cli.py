@@ -7,6 +7,8 @@ exit status alone (0 yes, 1 no).
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
@@ -43,11 +45,13 @@ def _session() -> Session:
 def read_password(password: str | None, from_stdin: bool) -> str:
     """The password from the argument, one line of stdin, or a hidden prompt asked twice."""
     if password is not None and from_stdin:
-        raise click.ClickException("give the password as an argument or with --password-stdin")
+        raise click.ClickException(
+            "give the password either as an argument or with --password-stdin, not both"
+        )
     if password is not None:
         return password
     if from_stdin:
-        line = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        line = sys.stdin.readline().rstrip("\r\n")
         if not line:
             raise click.ClickException("no password on standard input")
         return line
