@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from imapd.protocol import Code, Status
 from mailrs.errors import (
     AuthFailed,
     InvalidMailboxName,
     MailboxNotFound,
     MessageNotFound,
 )
-
-from imapd.protocol import Code, Status
 
 log = logging.getLogger("imapd")
 
@@ -46,6 +45,16 @@ class ParseError(BadCommand):
 
 class UnknownCommand(ParseError):
     """A command name that this server does not implement."""
+
+
+class InputTooLarge(BadCommand):
+    """A line or literal over the limits; ``fatal`` when the connection must then close."""
+
+    def __init__(
+        self, text: str, code: Code | None = None, tag: str | None = None, fatal: bool = False
+    ) -> None:
+        super().__init__(text, code, tag)
+        self.fatal = fatal
 
 
 class CommandFailed(ImapError):

@@ -24,6 +24,7 @@ SEQUENCE_CHARS = frozenset(b"0123456789:*,")
 MAX_LITERAL_DIGITS = 12
 
 _LITERAL_AT_END = re.compile(rb"\{([0-9]+)(\+?)\}\r?\n\Z")
+_LITERAL_START = re.compile(rb"\{([0-9]{1,12})\+?\}\r?\n")
 
 
 # -- framing helpers ---------------------------------------------------------------------
@@ -226,7 +227,7 @@ class _Cursor:
         raise self.error("unterminated quoted string")
 
     def literal(self) -> bytes:
-        match = re.compile(rb"\{([0-9]{1,12})\+?\}\r?\n").match(self.data, self.pos)
+        match = _LITERAL_START.match(self.data, self.pos)
         if match is None:
             raise self.error("malformed literal")
         size = int(match.group(1))
@@ -296,7 +297,7 @@ def _section(cur: _Cursor) -> Section:
         raise cur.error("unterminated section")
     specifier = cur.data[cur.pos + 1 : close].decode("ascii", "replace").upper()
     if specifier not in SECTIONS:
-        raise cur.error(f"section [{specifier}] is not supported")
+        raise cur.error(f"section [{specifier[:40]}] is not supported")
     cur.pos = close + 1
     return Section(specifier)
 

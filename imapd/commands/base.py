@@ -1,0 +1,77 @@
+"""What every command handler sees and returns, and the state sets that gate commands."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from imapd.backend import Backend, UserMail
+from imapd.errors import BadCommand
+from imapd.parser import Command
+from imapd.protocol import Code
+from imapd.session import SelectedMailbox, Session, State
+
+
+class Output(Protocol):
+    """Where responses go: the connection's writer."""
+
+    async def send(self, data: bytes) -> None:
+        """Write response bytes to the client."""
+        ...
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The tagged OK that ends a successful command."""
+
+    text: str
+    code: Code | None = None
+    code_data: str = ""
+
+
+@dataclass
+class Context:
+    """A command's view of its connection: session, storage and output."""
+
+    session: Session
+    backend: Backend
+    out: Output
+    peer: str = ""
+    mail: UserMail | None = None
+
+    def user_mail(self) -> UserMail:
+        """The logged-in user's mail (only called in authenticated states)."""
+        if self.mail is None:
+            raise RuntimeError("no user is logged in")
+        return self.mail
+
+    def selected(self) -> SelectedMailbox:
+        """The selected mailbox (only called in the selected state)."""
+        if self.session.selected is None:
+            raise RuntimeError("no mailbox is selected")
+        return self.session.selected
+
+
+type Handler = Callable[[Context, Command], Awaitable[Completion]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command's handler and the states in which it is allowed."""
+
+    handler: Handler
+    states: frozenset[State]
+
+
+NOT_AUTHENTICATED = frozenset({State.NOT_AUTHENTICATED})
+AUTHENTICATED = frozenset({State.AUTHENTICATED, State.SELECTED})
+SELECTED = frozenset({State.SELECTED})
+ANY_STATE = frozenset({State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED})
+
+
+def args_of[T](command: Command, kind: type[T]) -> T:
+    """The command's arguments, checked to be of the kind its handler expects."""
+    if not isinstance(command.args, kind):
+        raise BadCommand(f"bad arguments for {command.key}")
+    return command.args

@@ -1,0 +1,171 @@
+"""Per-connection state: the protocol state, the user and the selected mailbox snapshot.
+
+Plain data and pure bookkeeping, no I/O. The snapshot is the client's view of the
+selected mailbox: messages in UID order, so sequence number n is ``messages[n - 1]``.
+``SelectedMailbox.refresh`` folds a newer index state into it and returns the untagged
+updates that tell the client what changed, in an order that keeps both views equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from imapd.sequences import SequenceSet
+from mailrs.mailindex import IndexedMessage, MailboxState
+
+
+class State(Enum):
+    """The protocol states of RFC 3501 section 3."""
+
+    NOT_AUTHENTICATED = "not authenticated"
+    AUTHENTICATED = "authenticated"
+    SELECTED = "selected"
+    LOGOUT = "logout"
+
+
+@dataclass
+class MessageView:
+    """One message as the client sees it."""
+
+    uid: int
+    key: str
+    flags: str  # Maildir info letters
+    size: int
+    internaldate: float
+
+    @classmethod
+    def from_index(cls, message: IndexedMessage) -> MessageView:
+        """The view of an indexed message."""
+        return cls(message.uid, message.key, message.flags, message.size, message.internaldate)
+
+
+@dataclass(frozen=True)
+class Expunge:
+    """``* n EXPUNGE``."""
+
+    seq: int
+
+
+@dataclass(frozen=True)
+class Exists:
+    """``* n EXISTS``."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class Recent:
+    """``* n RECENT``."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class FlagsChanged:
+    """``* n FETCH (UID u FLAGS (...))`` for a flag change made elsewhere."""
+
+    seq: int
+    uid: int
+    flags: str
+    recent: bool
+
+
+type Update = Expunge | Exists | Recent | FlagsChanged
+
+
+@dataclass
+class SelectedMailbox:
+    """The selected mailbox: its identity and the message snapshot."""
+
+    name: str
+    readonly: bool
+    uidvalidity: int
+    uidnext: int
+    messages: list[MessageView]
+    recent: set[int] = field(default_factory=set)  # UIDs recent to this session
+
+    @classmethod
+    def open(cls, state: MailboxState, readonly: bool, recent: Iterable[int]) -> SelectedMailbox:
+        """A snapshot of a freshly synchronised mailbox."""
+        messages = [MessageView.from_index(m) for m in state.messages]
+        return cls(state.name, readonly, state.uidvalidity, state.uidnext, messages, set(recent))
+
+    @property
+    def exists(self) -> int:
+        """The number of messages."""
+        return len(self.messages)
+
+    def first_unseen(self) -> int | None:
+        """The sequence number of the first message without \\Seen."""
+        for seq, message in enumerate(self.messages, start=1):
+            if "S" not in message.flags:
+                return seq
+        return None
+
+    def select(self, sequence: SequenceSet, uid: bool) -> list[int]:
+        """Sequence numbers named by a sequence set or UID set; ValueError if out of range."""
+        if uid:
+            return [index + 1 for index in sequence.match_uids([m.uid for m in self.messages])]
+        return sequence.message_numbers(len(self.messages))
+
+    def message(self, seq: int) -> MessageView:
+        """The message with sequence number ``seq``."""
+        return self.messages[seq - 1]
+
+    def refresh(self, state: MailboxState, new_recent: Iterable[int]) -> list[Update]:
+        """Fold in a newer state; the updates come in the order they must be sent."""
+        updates: list[Update] = []
+        current = {m.uid: m for m in state.messages}
+        for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
+            if self.messages[seq - 1].uid not in current:
+                self.recent.discard(self.messages[seq - 1].uid)
+                del self.messages[seq - 1]
+                updates.append(Expunge(seq))
+        for seq, view in enumerate(self.messages, start=1):
+            latest = current[view.uid]
+            if latest.flags != view.flags:
+                view.flags = latest.flags
+                updates.append(FlagsChanged(seq, view.uid, view.flags, view.uid in self.recent))
+        known = {m.uid for m in self.messages}
+        added = [MessageView.from_index(m) for m in state.messages if m.uid not in known]
+        recent_before = len(self.recent)
+        self.recent.update(new_recent)
+        if added:
+            self.messages.extend(added)  # the index hands out UIDs in ascending order
+            updates.append(Exists(len(self.messages)))
+        if added or len(self.recent) != recent_before:
+            updates.append(Recent(len(self.recent)))
+        self.uidnext = max(self.uidnext, state.uidnext)
+        return updates
+
+
+@dataclass
+class Session:
+    """The state of one connection."""
+
+    state: State = State.NOT_AUTHENTICATED
+    address: str | None = None
+    selected: SelectedMailbox | None = None
+
+    def login(self, address: str) -> None:
+        """Enter the authenticated state as ``address``."""
+        self.address = address
+        self.state = State.AUTHENTICATED
+
+    def select(self, mailbox: SelectedMailbox) -> None:
+        """Enter the selected state with ``mailbox``."""
+        self.selected = mailbox
+        self.state = State.SELECTED
+
+    def deselect(self) -> None:
+        """Leave the selected state (a failed SELECT does this too)."""
+        self.selected = None
+        if self.state is State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    def logout(self) -> None:
+        """Enter the logout state; the connection closes after the reply."""
+        self.selected = None
+        self.state = State.LOGOUT
