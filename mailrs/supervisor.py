@@ -104,6 +104,8 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
                 "8",
                 "--graceful-timeout",
                 "5",
+                "--env",
+                f"MAILRS_CONFIG={cfg}",
                 "web:create_app()",
             ],
             address=api,

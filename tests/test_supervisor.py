@@ -1,0 +1,95 @@
+"""`mailrs up` as a supervisor: refuses taken ports, notices a dead child, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import write_config
+from processes import Proc, mailrs_argv, running, service_env, wait_until
+
+from mailrs.config import load_settings, parse_hostport
+from mailrs.supervisor import accepts_connections
+
+
+def child_pids(marker: str) -> list[int]:
+    """PIDs of processes whose command line contains ``marker``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+@pytest.mark.slow
+def test_taken_port_stops_startup_with_the_reason(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    settings = load_settings(config, environ={})
+    host, port = parse_hostport(settings.imap.listen_addr)
+    with socket.socket() as squatter:
+        squatter.bind((host, port))
+        squatter.listen()
+        proc = Proc(
+            mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path
+        )
+        assert proc.popen.wait(timeout=60) == 1
+        proc.stop()
+    assert f"IMAP server: address {host}:{port} is already in use" in proc.output
+    assert not accepts_connections(*parse_hostport(settings.smtp.listen_addr))
+    assert child_pids(str(config)) == []
+
+
+@pytest.mark.slow
+def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    config = tmp_path / "mailrs.toml"
+    config.write_text('[smtp]\nmax_message_size = "huge"\n')
+    proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
+    assert proc.popen.wait(timeout=60) == 1
+    proc.stop()
+    assert proc.output.strip() == ("Error: smtp.max_message_size: expected an integer, got 'huge'")
+
+
+@pytest.mark.slow
+def test_dead_child_stops_everything_and_exits_nonzero(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    settings = load_settings(config, environ={})
+    with running(
+        mailrs_argv("up", "--config", str(config)),
+        "mailrs is up",
+        env=service_env(config),
+        cwd=tmp_path,
+        timeout=120,
+    ) as up:
+        (smtpd_pid,) = [pid for pid in child_pids(str(config)) if pid in child_pids("-m smtpd")]
+        os.kill(smtpd_pid, signal.SIGKILL)
+        assert up.popen.wait(timeout=60) == 1
+    assert "smtpd exited with signal 9" in up.output
+    assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
+    assert not accepts_connections(*parse_hostport(settings.imap.listen_addr))
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_service(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    with running(
+        mailrs_argv("up", "--config", str(config)),
+        "mailrs is up",
+        env=service_env(config),
+        cwd=tmp_path,
+        timeout=120,
+    ) as up:
+        assert len(child_pids(str(config))) >= 4  # mailrs up itself and its children
+        up.popen.send_signal(signal.SIGTERM)
+        assert up.popen.wait(timeout=60) == 0
+    assert "mailrs: stopping" in up.output
+    assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
