@@ -29,5 +29,3 @@ task_routes = {
 
 broker_connection_retry_on_startup = True
 broker_connection_timeout = 3
-worker_hijack_root_logger = False
-worker_redirect_stdouts = False

@@ -68,6 +68,15 @@ def test_message_travels_smtp_pipeline_maildir_imap(tmp_path: Path, broker: str)
         timeout=60,
     )
     assert added.returncode == 0, added.stderr
+    added = subprocess.run(
+        [str(VENV_BIN / "flask"), "mail-user", "add", "dave@example.test", "dave password"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
     store = MaildirStore(settings.maildir_path)
     smtp_host, smtp_port = parse_hostport(settings.smtp.listen_addr)
     imap_host, imap_port = parse_hostport(settings.imap.listen_addr)
@@ -88,7 +97,9 @@ def test_message_travels_smtp_pipeline_maildir_imap(tmp_path: Path, broker: str)
         assert f"Maildir: {settings.maildir_path}" in out
 
         with smtplib.SMTP(smtp_host, smtp_port, timeout=30) as client:
-            refused = client.sendmail("bob@remote.test", [USER, "ghost@example.test"], BY_SMTPLIB)
+            refused = client.sendmail(
+                "bob@remote.test", [USER, "ghost@example.test", "Dave@Example.Test"], BY_SMTPLIB
+            )
         assert refused == {"ghost@example.test": (550, b"5.1.1 Mailbox does not exist")}
         result = subprocess.run(
             [
@@ -112,6 +123,9 @@ def test_message_travels_smtp_pipeline_maildir_imap(tmp_path: Path, broker: str)
         assert re.search(r"250 2\.0\.0 Ok: queued as [0-9A-Z]{18}", result.stdout)
 
         assert wait_until(lambda: len(store.list_messages(USER)) == 2, timeout=60), up.output
+        assert wait_until(lambda: len(store.list_messages("dave@example.test")) == 1)
+        (dave_copy,) = store.list_messages("dave@example.test")
+        assert store.read("dave@example.test", "INBOX", dave_copy.key).endswith(BY_SMTPLIB)
         fetched: dict[int, bytes] = {}
         assert wait_until(
             lambda: len(fetched.update(fetch_all(imap_host, imap_port)) or fetched) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from mailrs.users import add_user, authenticate
 from web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
-FLASK = str(REPO / ".venv" / "bin" / "flask")
+FLASK = str(Path(sys.executable).parent / "flask")
 ALICE = "alice@example.test"
 
 RunMailUser = Callable[..., subprocess.CompletedProcess[str]]
@@ -178,3 +179,34 @@ def test_weak_password_is_refused_by_passwd(app: Flask, settings: Settings) -> N
     assert result.exit_code == 1
     assert "at least 8 characters" in result.output
     assert can_log_in(settings, ALICE, "first-password")
+
+
+def test_config_option_instead_of_the_environment(config_path: Path, store: MaildirStore) -> None:
+    """``flask mail-user --config PATH`` works with no MAILRS_CONFIG and creates nothing else."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILRS_", "FLASK_"))}
+    run = [FLASK, "mail-user", "--config", str(config_path)]
+    added = subprocess.run(
+        [*run, "add", ALICE, "--password-stdin"],
+        cwd=REPO,
+        env=env,
+        input="alice password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
+    assert store.user_exists(ALICE)
+    listed = subprocess.run(
+        [*run, "list"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert listed.stdout.split() == [ALICE]
+    assert not (REPO / "mailrs.toml").exists()
+    missing = subprocess.run(
+        [FLASK, "mail-user", "--config", str(config_path.parent / "nope.toml"), "list"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode != 0 and "does not exist" in missing.stderr

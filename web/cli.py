@@ -7,7 +7,9 @@ exit status alone (0 yes, 1 no).
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
@@ -25,7 +27,22 @@ from mailrs.users import (
 )
 from web.resources import ensure_schema, get_db_session, get_store
 
-mail_user = AppGroup("mail-user", help="Manage mail accounts.")
+
+@click.group("mail-user", cls=AppGroup)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
+)
+def mail_user(config_path: str | None) -> None:
+    """Manage mail accounts."""
+    # Registered as a flask.commands plugin, this runs before Flask loads the app,
+    # so the app factory reads the config named here.
+    if config_path:
+        os.environ["MAILRS_CONFIG"] = str(Path(config_path).resolve())
+
 
 USER_ERRORS = (InvalidAddress, UserExists, UserNotFound, ValueError)
 

@@ -1,0 +1,65 @@
+"""`celery -A mailrs worker` itself (not our wrapper) finds the app and the broker."""
+
+from __future__ import annotations
+
+import smtplib
+from pathlib import Path
+
+import pytest
+from conftest import write_config
+from processes import VENV_BIN, python_m, running, service_env, wait_until
+
+from mailrs.celery import app, configure
+from mailrs.config import load_settings, parse_hostport
+from mailrs.db import Database
+from mailrs.maildir import MaildirStore
+from mailrs.migrate import upgrade
+from mailrs.users import add_user
+
+
+@pytest.mark.slow
+def test_plain_celery_command_runs_the_pipeline(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    settings = load_settings(config, environ={})
+    upgrade(settings.database_url)
+    db = Database.from_settings(settings)
+    store = MaildirStore(settings.maildir_path)
+    with db.session() as session:
+        add_user(session, store, "alice@example.test", "alice password")
+    db.dispose()
+    env = service_env(config)
+    celery = [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "mailrs",
+        "worker",
+        "-Q",
+        "inbound,deliver",
+        "-P",
+        "solo",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        "INFO",
+    ]
+    with (
+        running(python_m("smtpd", "--config", str(config)), "SMTP server listening", env=env),
+        running(celery, "ready.", env=env, cwd=tmp_path) as worker,
+    ):
+        assert "filesystem://" in worker.output
+        host, port = parse_hostport(settings.smtp.listen_addr)
+        with smtplib.SMTP(host, port, timeout=30) as client:
+            client.sendmail("bob@remote.test", ["alice@example.test"], b"Subject: c\r\n\r\nx\r\n")
+        assert wait_until(lambda: len(store.list_messages("alice@example.test")) == 1)
+
+
+def test_configure_points_the_app_at_redis(tmp_path: Path) -> None:
+    config = write_config(tmp_path, broker_url="redis://127.0.0.1:6379/5")
+    configure(load_settings(config, environ={}))
+    assert app.conf.broker_url == "redis://127.0.0.1:6379/5"
+    embedded = load_settings(write_config(tmp_path), environ={})
+    configure(embedded)
+    assert app.conf.broker_url == "filesystem://"
+    options = app.conf.broker_transport_options
+    assert options["data_folder_in"] == options["data_folder_out"]
+    assert options["data_folder_in"].startswith(str(embedded.data_dir))
