@@ -13,6 +13,8 @@ from mailrs.config import Settings, load_settings
 from mailrs.db import Database
 from mailrs.maildir import MaildirStore
 from mailrs.migrate import upgrade
+from mailrs.supervisor import accepts_connections
+from mailrs.users import add_user
 
 REQUIRE_SERVICES = os.environ.get("MAILRS_TEST_REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("MAILRS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -55,18 +57,9 @@ def write_config(directory: Path, broker_url: str = "", db_url: str = "") -> Pat
     return path
 
 
-def service_available(host: str, port: int) -> bool:
-    """True when something accepts TCP connections at host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def require_service(name: str, host: str, port: int) -> None:
     """Skip (or fail, in CI) when a needed server is not running."""
-    if service_available(host, port):
+    if accepts_connections(host, port):
         return
     message = f"{name} is not running on {host}:{port}"
     if REQUIRE_SERVICES:
@@ -112,3 +105,17 @@ def require_tool(name: str) -> str:
     if REQUIRE_SERVICES:
         pytest.fail(message + " (MAILRS_TEST_REQUIRE_SERVICES=1)")
     pytest.skip(message)
+
+
+def provision(directory: Path, broker_url: str = "", users: tuple[str, ...] = ()) -> Path:
+    """A config under ``directory``, its database migrated, and these users added."""
+    config = write_config(directory, broker_url=broker_url)
+    settings = load_settings(config, environ={})
+    upgrade(settings.database_url)
+    db = Database.from_settings(settings)
+    store = MaildirStore(settings.maildir_path)
+    with db.session() as session:
+        for address in users:
+            add_user(session, store, address, f"{address.split('@')[0]} password")
+    db.dispose()
+    return config

@@ -6,27 +6,19 @@ import smtplib
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from conftest import provision, write_config
 from processes import VENV_BIN, python_m, running, service_env, wait_until
 
 from mailrs.celery import app, configure
 from mailrs.config import load_settings, parse_hostport
-from mailrs.db import Database
 from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.users import add_user
 
 
 @pytest.mark.slow
 def test_plain_celery_command_runs_the_pipeline(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+    config = provision(tmp_path, users=("alice@example.test",))
     settings = load_settings(config, environ={})
-    upgrade(settings.database_url)
-    db = Database.from_settings(settings)
     store = MaildirStore(settings.maildir_path)
-    with db.session() as session:
-        add_user(session, store, "alice@example.test", "alice password")
-    db.dispose()
     env = service_env(config)
     celery = [
         str(VENV_BIN / "celery"),

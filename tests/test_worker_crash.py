@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 from broker_support import BROKERS, broker_url_for
-from conftest import write_config
+from conftest import provision
 from processes import Proc, mailrs_argv, python_m, running, service_env, wait_until
 from sqlalchemy import select
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.db import Database
 from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
 from mailrs.models import Message
-from mailrs.users import add_user
 
 MESSAGE = b"From: bob@remote.test\r\nTo: alice@example.test\r\nSubject: crash\r\n\r\nsurvive\r\n"
 
@@ -25,13 +23,10 @@ MESSAGE = b"From: bob@remote.test\r\nTo: alice@example.test\r\nSubject: crash\r\
 @pytest.mark.slow
 @pytest.mark.parametrize("broker", BROKERS)
 def test_killed_worker_delivers_exactly_once_after_restart(tmp_path: Path, broker: str) -> None:
-    config = write_config(tmp_path, broker_url=broker_url_for(broker))
+    config = provision(tmp_path, broker_url_for(broker), users=("alice@example.test",))
     settings = load_settings(config, environ={})
-    upgrade(settings.database_url)
     db = Database.from_settings(settings)
     store = MaildirStore(settings.maildir_path)
-    with db.session() as session:
-        add_user(session, store, "alice@example.test", "alice password")
     env = service_env(config)
     faults = tmp_path / "faults"
     faults.mkdir()
