@@ -6,7 +6,7 @@ import datetime as dt
 import email.utils
 from dataclasses import dataclass
 from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -41,9 +41,17 @@ def header_block(data: bytes) -> bytes:
     return head
 
 
+def _header_text(block: bytes) -> str:
+    """Header bytes as text: UTF-8 (RFC 6532), else Latin-1 so nothing is lost."""
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.decode("latin-1")
+
+
 def summarize(data: bytes) -> Summary:
     """Subject, decoded From and Date of a raw message; never raises on bad headers."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(header_block(data))
+    headers = HeaderParser(policy=compat32).parsestr(_header_text(header_block(data)))
     date = None
     raw_date = headers.get("Date")
     if raw_date:
