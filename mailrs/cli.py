@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mailrs.config import Settings, load_settings, resolve_config_path
+from mailrs.config import Settings, check_production_secrets, load_settings, resolve_config_path
 from mailrs.errors import ConfigError
 
 config_option = click.option(
@@ -101,6 +101,10 @@ def up(config_path: str | None) -> None:
     path, explicit = resolve_config_path(config_path)
     created = not explicit and not path.exists()
     settings = _load(config_path, create_dev=True)
+    try:
+        check_production_secrets(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     path = path.resolve()
     if created:
         click.echo(f"Created a development config at {path}")

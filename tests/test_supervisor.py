@@ -93,3 +93,13 @@ def test_sigterm_stops_every_service(tmp_path: Path) -> None:
         assert up.popen.wait(timeout=60) == 0
     assert "mailrs: stopping" in up.output
     assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
+
+
+def test_production_with_the_default_secret_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "mailrs.toml"
+    config.write_text('mode = "production"\n')
+    proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
+    assert proc.popen.wait(timeout=60) == 1
+    proc.stop()
+    assert proc.output.startswith("Error: api.jwt_secret: set a secret")
+    assert len(proc.output.strip().splitlines()) == 1

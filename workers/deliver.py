@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from celery import Task
 from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from mailrs.celery import app
 from mailrs.maildir import stable_name
@@ -34,7 +35,11 @@ def deliver_message(queue_id: str) -> list[str]:
     """Deliver every pending local recipient of a message; returns those still deferred."""
     ctx = worker_context()
     with ctx.db.session() as session:
-        message = session.scalar(select(Message).where(Message.queue_id == queue_id))
+        message = session.scalar(
+            select(Message)
+            .where(Message.queue_id == queue_id)
+            .options(selectinload(Message.recipients))
+        )
         if message is None or message.finished_at is not None:
             return []
         if message.state == "received":
@@ -58,19 +63,25 @@ def deliver_message(queue_id: str) -> list[str]:
             outcome = _deliver_one(ctx, session, message, rcpt, data, retry)
             if outcome == "deferred":
                 deferred.append(rcpt.address)
-            session.commit()
-        _finish_if_done(ctx, session, message)
+            if rcpt is not pending[-1]:
+                session.commit()
+        _finish_if_done(ctx, session, message)  # commits the last recipient with the finish
         return deferred
 
 
 def _deliver_one(
-    ctx: WorkerContext, session: object, message: Message, rcpt: Recipient, data: bytes, retry: bool
+    ctx: WorkerContext,
+    session: Session,
+    message: Message,
+    rcpt: Recipient,
+    data: bytes,
+    retry: bool,
 ) -> str:
-    user = find_user(session, rcpt.address)  # type: ignore[arg-type]
+    user = find_user(session, rcpt.address)
     if user is None or user.disabled:
         rcpt.state = "failed"
         rcpt.last_error = "5.1.1 mailbox does not exist"
-        message.events.append(MessageEvent(stage="failed", detail=f"{rcpt.address}: no such user"))
+        _record(session, message, "failed", f"{rcpt.address}: no such user")
         return "failed"
     name = stable_name(
         message.received_at.timestamp(), f"{message.queue_id}R{rcpt.idx}", message.received_by
@@ -86,22 +97,28 @@ def _deliver_one(
     except OSError as exc:
         rcpt.state = "deferred"
         rcpt.last_error = f"4.3.0 {exc.strerror or exc}"
-        message.events.append(MessageEvent(stage="deferred", detail=f"{rcpt.address}: {exc}"))
+        _record(session, message, "deferred", f"{rcpt.address}: {exc}")
         return "deferred"
     rcpt.state = "delivered"
     rcpt.delivered_as = stored.filename[:255]
     rcpt.updated_at = utcnow()
-    message.events.append(MessageEvent(stage="delivered", detail=f"{rcpt.address} INBOX"))
+    _record(session, message, "delivered", f"{rcpt.address} INBOX")
     return "delivered"
 
 
-def _finish_if_done(ctx: WorkerContext, session: object, message: Message) -> None:
+def _record(session: Session, message: Message, stage: str, detail: str) -> None:
+    """Add a history event without loading the message's whole history."""
+    session.add(MessageEvent(message_id=message.id, stage=stage, detail=detail))
+
+
+def _finish_if_done(ctx: WorkerContext, session: Session, message: Message) -> None:
     if any(r.state not in FINAL_STATES for r in message.recipients):
+        session.commit()
         return
     delivered = sum(r.state == "delivered" for r in message.recipients)
     message.state = "delivered" if delivered else "failed"
     message.finished_at = utcnow()
-    session.commit()  # type: ignore[attr-defined]
+    session.commit()
     ctx.spool.remove(message.queue_id)
 
 
