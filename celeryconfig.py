@@ -29,3 +29,7 @@ task_routes = {
 
 broker_connection_retry_on_startup = True
 broker_connection_timeout = 3
+
+# For sites that run `celery -A mailrs beat`: sweep for stalled messages every minute
+# (each worker also sweeps on its own; see workers/sweeper.py).
+beat_schedule = {"mailrs-sweep": {"task": "mailrs.sweep", "schedule": 60.0}}

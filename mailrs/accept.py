@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from mailrs.db import Database
 from mailrs.errors import SpoolError
 from mailrs.models import Message, MessageEvent, Recipient, utcnow
@@ -54,14 +52,14 @@ def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) 
             message.events = [MessageEvent(stage="received", detail=f"{size} bytes")]
             session.add(message)
             session.commit()
-    except (SQLAlchemyError, OSError) as exc:
+    except Exception as exc:  # whatever failed, nothing may stay half-stored
         spool.remove(queue_id)
         raise SpoolError(f"cannot record message: {type(exc).__name__}") from exc
     return queue_id
 
 
 def mark_published(db: Database, queue_ids: list[str], when: dt.datetime | None = None) -> None:
-    """Remember when the pipeline of these messages was last sent to the broker."""
+    """Remember when the pipeline of these messages was (or will next be) on the broker."""
     from sqlalchemy import update
 
     with db.session() as session:

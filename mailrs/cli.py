@@ -20,6 +20,28 @@ config_option = click.option(
 )
 
 
+def _require_production_secrets(settings: Settings) -> None:
+    try:
+        check_production_secrets(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _migrate(settings: Settings) -> str | None:
+    """Apply migrations; a database that cannot be reached is one line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mailrs.migrate import current_revision, upgrade
+
+    try:
+        upgrade(settings.database_url)
+        return current_revision(settings.database_url)
+    except SQLAlchemyError as exc:
+        origin = getattr(exc, "orig", None) or exc
+        reason = (str(origin).strip().splitlines() or [type(exc).__name__])[0]
+        raise click.ClickException(f"database: {reason}") from None
+
+
 def _load(config_path: str | None, create_dev: bool = False) -> Settings:
     try:
         return load_settings(config_path, create_dev=create_dev)
@@ -46,6 +68,7 @@ def config_check(config_path: str | None) -> None:
     if not path.exists():
         raise click.ClickException(f"config file {path} does not exist")
     settings = _load(str(path))
+    _require_production_secrets(settings)
     click.echo(f"{path}: OK ({settings.mode} mode)")
 
 
@@ -58,11 +81,8 @@ def db_group() -> None:
 @config_option
 def db_upgrade(config_path: str | None) -> None:
     """Apply every pending migration."""
-    from mailrs.migrate import current_revision, upgrade
-
     settings = _load(config_path)
-    upgrade(settings.database_url)
-    click.echo(f"database at revision {current_revision(settings.database_url)}")
+    click.echo(f"database at revision {_migrate(settings)}")
 
 
 @cli.command("worker", context_settings={"ignore_unknown_options": True})
@@ -95,20 +115,16 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
 @config_option
 def up(config_path: str | None) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it."""
-    from mailrs.migrate import upgrade
     from mailrs.supervisor import StartupError, Supervisor, plan_services
 
     path, explicit = resolve_config_path(config_path)
     created = not explicit and not path.exists()
     settings = _load(config_path, create_dev=True)
-    try:
-        check_production_secrets(settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    _require_production_secrets(settings)
     path = path.resolve()
     if created:
         click.echo(f"Created a development config at {path}")
-    upgrade(settings.database_url)
+    _migrate(settings)
     env = dict(os.environ, MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
     supervisor = Supervisor(plan_services(settings, path), settings.data_dir / "logs", env)
     try:

@@ -82,7 +82,8 @@ class CelerySettings:
 
     broker_url: str = ""
     result_backend: str = ""
-    sweep_grace_secs: int = 30
+    sweep_grace_secs: int = 300
+    sweep_interval_secs: int = 60
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,10 @@ def parse_hostport(value: str, name: str = "address") -> tuple[str, int]:
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            if not all(part.isalnum() or "-" in part for part in host.split(".")):
+            labels = host.split(".")
+            if all(label.isdigit() for label in labels) or not all(
+                label and label.replace("-", "").isalnum() and label.isascii() for label in labels
+            ):
                 raise ConfigError(f"{name}: bad host {host!r}") from None
     return host, port
 
@@ -388,8 +392,12 @@ def _finish(settings: Settings, base: Path) -> Settings:
     ):
         if number <= 0:
             raise ConfigError(f"{name}: must be greater than 0, got {number}")
-    if settings.celery.sweep_grace_secs < 0:
-        raise ConfigError("celery.sweep_grace_secs: must not be negative")
+    for name, number in (
+        ("celery.sweep_grace_secs", settings.celery.sweep_grace_secs),
+        ("celery.sweep_interval_secs", settings.celery.sweep_interval_secs),
+    ):
+        if number < 0:
+            raise ConfigError(f"{name}: must not be negative, got {number}")
     if not smtp.local_domains:
         raise ConfigError("smtp.local_domains: at least one local domain is required")
     for domain in smtp.local_domains:
@@ -401,10 +409,14 @@ def _finish(settings: Settings, base: Path) -> Settings:
         raise ConfigError("api.jwt_secret: must not be empty")
     for url_name, url in (
         ("celery.broker_url", settings.celery.broker_url),
+        ("celery.result_backend", settings.celery.result_backend),
         ("database.url", settings.database.url),
     ):
         if url and "://" not in url:
             raise ConfigError(f"{url_name}: expected a URL, got {url!r}")
+    _check_urls(settings)
+    if not _printable_name(smtp.hostname or "x"):
+        raise ConfigError(f"smtp.hostname: not a host name: {smtp.hostname!r}")
 
     data_dir = (base / settings.storage.data_dir).resolve()
     storage = StorageSettings(
@@ -421,6 +433,31 @@ def _finish(settings: Settings, base: Path) -> Settings:
         hostname=smtp.hostname or _default_hostname(),
     )
     return dataclasses.replace(settings, storage=storage, database=database, smtp=smtp)
+
+
+def _printable_name(name: str) -> bool:
+    """A host name we may put in a greeting or a header: visible ASCII, no spaces."""
+    return 0 < len(name) <= 255 and all("!" <= ch <= "~" for ch in name)
+
+
+def _check_urls(settings: Settings) -> None:
+    """Refuse URLs whose scheme no installed driver, transport or backend knows."""
+    from celery.app.backends import BACKEND_ALIASES
+    from kombu.transport import TRANSPORT_ALIASES
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    broker = settings.celery.broker_url
+    if broker and broker.split("://", 1)[0].split("+", 1)[0] not in TRANSPORT_ALIASES:
+        raise ConfigError(f"celery.broker_url: unknown broker transport in {broker!r}")
+    backend = settings.celery.result_backend
+    if backend and backend.split("://", 1)[0].split("+", 1)[0] not in BACKEND_ALIASES:
+        raise ConfigError(f"celery.result_backend: unknown result backend in {backend!r}")
+    if settings.database.url:
+        try:
+            make_url(settings.database.url).get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise ConfigError(f"database.url: {exc}") from None
 
 
 def _default_hostname() -> str:

@@ -37,6 +37,7 @@ class Service:
     url_prefix: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
+    log_offset: int = 0
 
 
 class StartupError(Exception):
@@ -52,15 +53,20 @@ def _die_with_parent() -> None:
         pass
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """True if something already listens on host:port (or it cannot be bound)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+def bind_error(host: str, port: int) -> str | None:
+    """Why host:port cannot be listened on (e.g. 'Address already in use'), or None."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    family, _, _, _, sockaddr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
+            sock.bind(sockaddr)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def accepts_connections(host: str, port: int) -> bool:
@@ -149,15 +155,17 @@ class Supervisor:
     def check_ports(self) -> None:
         """Refuse to start when a port is taken."""
         for service in self.services:
-            if service.address and port_in_use(*service.address):
+            if service.address and (reason := bind_error(*service.address)):
                 host, port = service.address
-                raise StartupError(f"{service.label}: address {host}:{port} is already in use")
+                raise StartupError(f"{service.label}: cannot listen on {host}:{port}: {reason}")
 
     def start(self) -> None:
         """Start every service and wait until each is ready."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in self.services:
             service.log_path = self.log_dir / f"{service.name}.log"
+            # Readiness is read from what this run writes, not from an earlier run's log.
+            service.log_offset = service.log_path.stat().st_size if service.log_path.exists() else 0
             with open(service.log_path, "ab") as log:
                 service.process = subprocess.Popen(
                     service.argv,
@@ -185,17 +193,22 @@ class Supervisor:
                 raise StartupError(self._death_reason(service, code))
             if service.address and accepts_connections(*service.address):
                 return
-            if (
-                service.ready_text
-                and service.log_path
-                and service.ready_text in _tail(service.log_path)
-            ):
+            if service.ready_text and service.ready_text in self._new_output(service):
                 return
             time.sleep(0.1)
         raise StartupError(
             f"{service.label} did not become ready in {START_TIMEOUT:.0f}s "
             f"(log: {service.log_path})"
         )
+
+    @staticmethod
+    def _new_output(service: Service) -> str:
+        """What the service wrote to its log since it was started."""
+        if service.log_path is None or not service.log_path.exists():
+            return ""
+        with open(service.log_path, "rb") as fh:
+            fh.seek(service.log_offset)
+            return fh.read().decode("utf-8", "replace")
 
     def _death_reason(self, service: Service, code: int) -> str:
         last = _tail(service.log_path).strip().splitlines() if service.log_path else []

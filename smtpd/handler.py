@@ -25,7 +25,13 @@ from mailrs.pipeline import publish
 from mailrs.spool import Spool
 from mailrs.users import find_user, is_local_domain
 from smtpd import replies
-from smtpd.recipients import RecipientFacts, recipient_decision
+from smtpd.recipients import (
+    RecipientFacts,
+    helo_acceptable,
+    normalize_sender,
+    recipient_decision,
+    sender_acceptable,
+)
 
 log = logging.getLogger("smtpd")
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
@@ -41,6 +47,54 @@ class MailHandler:
         self.celery_app = celery_app
         self._publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
         self._pending: set[asyncio.Future[Any]] = set()
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Any unexpected failure is temporary for the client and logged here, never leaked."""
+        log.error("session error: %s: %s", type(error).__name__, error, exc_info=error)
+        return replies.LOCAL_ERROR
+
+    async def handle_HELO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str
+    ) -> str:
+        """Record a well-formed HELO name."""
+        if not helo_acceptable(hostname):
+            return replies.BAD_HELO
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """Record a well-formed EHLO name and advertise our extensions."""
+        if not helo_acceptable(hostname):
+            session.host_name = None
+            return [replies.BAD_HELO]
+        session.host_name = hostname
+        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        return [*responses[:-1], *extra, responses[-1]]
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        """Accept a sender path we can record; with require_auth, only after AUTH."""
+        if self.settings.smtp.require_auth and not getattr(session, "authenticated", False):
+            return replies.AUTH_REQUIRED
+        sender = normalize_sender(address)
+        if not sender_acceptable(sender):
+            return replies.BAD_SENDER_SYNTAX
+        envelope.mail_from = sender or "<>"  # aiosmtpd reads '' as "no MAIL yet"
+        envelope.mail_options.extend(mail_options)
+        return replies.OK_SENDER
 
     def recipient_facts(self, address: str, authenticated: bool) -> RecipientFacts:
         """Look up an address (blocking: run it in a thread)."""
@@ -66,7 +120,10 @@ class MailHandler:
             self.recipient_facts, address, bool(getattr(session, "authenticated", False))
         )
         reply = recipient_decision(facts)
-        if reply.startswith("250"):
+        # The same mailbox named twice (in any case) gets one copy.
+        if reply.startswith("250") and address.lower() not in {
+            rcpt.lower() for rcpt in envelope.rcpt_tos
+        }:
             envelope.rcpt_tos.append(address)
         return reply
 
@@ -77,7 +134,7 @@ class MailHandler:
             self._log(session, envelope, None, len(data), "rejected: bare CR/LF")
             return replies.BARE_LINE_ENDING
         accepted = AcceptedEnvelope(
-            mail_from=envelope.mail_from or "",
+            mail_from=normalize_sender(envelope.mail_from),
             recipients=tuple(envelope.rcpt_tos),
             client_addr=str(session.peer[0]) if session.peer else "",
             helo=session.host_name or "",

@@ -1,10 +1,13 @@
-"""Recipient policy as a pure function: who may receive mail through this server."""
+"""Envelope policy as pure functions: which names, senders and recipients are acceptable."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from smtpd import replies
+
+MAX_PATH = 254  # RFC 5321 4.5.3.1.3: a path is at most 256 octets with its brackets
+MAX_DOMAIN = 255
 
 
 @dataclass(frozen=True)
@@ -24,3 +27,25 @@ def recipient_decision(facts: RecipientFacts) -> str:
     if facts.local_domain:
         return replies.OK_RCPT if facts.local_user else replies.NO_SUCH_USER
     return replies.RELAY_DENIED
+
+
+def clean_text(text: str) -> bool:
+    """True for text with no control characters and nothing that is not valid UTF-8."""
+    return all(ch >= " " and ch != "\x7f" and not 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def helo_acceptable(hostname: str) -> bool:
+    """A HELO/EHLO argument we can record: printable, valid UTF-8, of sane length."""
+    return 0 < len(hostname) <= MAX_DOMAIN and clean_text(hostname) and " " not in hostname
+
+
+def sender_acceptable(address: str) -> bool:
+    """A MAIL FROM path we can record ('' is the null sender)."""
+    return len(address) <= MAX_PATH and clean_text(address) and " " not in address
+
+
+def normalize_sender(address: str | None) -> str:
+    """The stored form of MAIL FROM: the null sender ``<>`` becomes ''."""
+    if address is None or address.strip() in ("", "<>"):
+        return ""
+    return address.strip()

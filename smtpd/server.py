@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
@@ -16,17 +18,50 @@ from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db import Database
 from mailrs.errors import ConfigError
 from mailrs.spool import Spool
+from smtpd import replies
 from smtpd.handler import MailHandler
 
 log = logging.getLogger("smtpd")
 
 
-def make_protocol_factory(settings: Settings, handler: MailHandler) -> Callable[[], SMTP]:
+class TrackedSMTP(SMTP):
+    """aiosmtpd's protocol, remembered while connected so shutdown can close it."""
+
+    def __init__(self, handler: MailHandler, registry: set[SMTP], **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._registry = registry
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Register the session."""
+        self._registry.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the session."""
+        self._registry.discard(self)
+        super().connection_lost(exc)
+
+
+def close_sessions(sessions: set[SMTP]) -> None:
+    """Tell every connected client we are going away (421) and close its connection."""
+    for protocol in list(sessions):
+        transport = protocol.transport
+        if transport is None or transport.is_closing():
+            continue
+        with contextlib.suppress(Exception):
+            transport.write((replies.SHUTTING_DOWN + "\r\n").encode())  # type: ignore[attr-defined]
+        transport.close()
+
+
+def make_protocol_factory(
+    settings: Settings, handler: MailHandler, sessions: set[SMTP]
+) -> Callable[[], SMTP]:
     """A factory of aiosmtpd SMTP protocol objects for the MX listener."""
 
     def factory() -> SMTP:
-        return SMTP(
+        return TrackedSMTP(
             handler,
+            sessions,
             hostname=settings.smtp.hostname,
             ident="mailrs ESMTP",
             data_size_limit=settings.smtp.max_message_size,
@@ -39,6 +74,12 @@ def make_protocol_factory(settings: Settings, handler: MailHandler) -> Callable[
     return factory
 
 
+def refuse_unimplemented(settings: Settings) -> None:
+    """Fail loudly rather than run without a security feature the config asks for."""
+    if settings.smtp.enable_tls:
+        raise ConfigError("smtp.enable_tls: STARTTLS is not available in this version yet")
+
+
 async def serve(settings: Settings) -> int:
     """Listen until SIGTERM/SIGINT; returns the exit code."""
     db = Database.from_settings(settings)
@@ -47,8 +88,11 @@ async def serve(settings: Settings) -> int:
     handler = MailHandler(settings, db, spool, configure(settings))
     host, port = parse_hostport(settings.smtp.listen_addr, "smtp.listen_addr")
     loop = asyncio.get_running_loop()
+    sessions: set[SMTP] = set()
     try:
-        server = await loop.create_server(make_protocol_factory(settings, handler), host, port)
+        server = await loop.create_server(
+            make_protocol_factory(settings, handler, sessions), host, port
+        )
     except OSError as exc:
         print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -59,7 +103,9 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     server.close()
-    await server.wait_closed()
+    close_sessions(sessions)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(server.wait_closed(), timeout=10)
     await handler.drain()
     db.dispose()
     return 0
@@ -75,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         settings = load_settings(args.config)
+        refuse_unimplemented(settings)
     except ConfigError as exc:
         print(f"smtpd: {exc}", file=sys.stderr)
         return 2

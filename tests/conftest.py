@@ -50,7 +50,6 @@ def write_config(directory: Path, broker_url: str = "", db_url: str = "") -> Pat
         f'url = "{db_url}"',
         "[celery]",
         f'broker_url = "{broker_url}"',
-        "sweep_grace_secs = 0",
     ]
     path = directory / "mailrs.toml"
     path.write_text("\n".join(lines) + "\n")

@@ -109,6 +109,14 @@ def test_environment_overrides_every_type(tmp_path: Path) -> None:
         ("", {"MAILRS_SMTP_TIMEOUT_SECS": "soon"}, "MAILRS_SMTP_TIMEOUT_SECS: expected an integer"),
         ("", {"MAILRS_SMTP_NOPE": "1"}, "MAILRS_SMTP_NOPE: unknown key smtp.nope"),
         ("", {"MAILRS_SMTP_ENABLE_AUTH": "maybe"}, "expected a boolean"),
+        ('[database]\nurl = "foo://bar"\n', {}, "database.url: "),
+        ('[celery]\nbroker_url = "ftp://x"\n', {}, "celery.broker_url: unknown broker transport"),
+        ('[celery]\nresult_backend = "ftp://x"\n', {}, "celery.result_backend: unknown"),
+        ("[celery]\nsweep_interval_secs = -1\n", {}, "celery.sweep_interval_secs: must not"),
+        ('[smtp]\nhostname = "mx.example\\r\\nX: y"\n', {}, "smtp.hostname: not a host name"),
+        ('[smtp]\nhostname = "two words"\n', {}, "smtp.hostname: not a host name"),
+        ('[smtp]\nlisten_addr = "256.1.1.1:25"\n', {}, "smtp.listen_addr: bad host"),
+        ('[imap]\nlisten_addr = "bad_host!:25"\n', {}, "imap.listen_addr: bad host"),
     ],
 )
 def test_bad_values_name_the_key(
@@ -179,5 +187,9 @@ def test_config_check_command(tmp_path: Path) -> None:
     assert failed.stderr.strip().splitlines() == [
         "Error: smtp.max_message_size: must be greater than 0, got -1"
     ]
+    production = tmp_path / "prod.toml"
+    production.write_text('mode = "production"\n')
+    refused = run_mailrs("config", "check", "--config", str(production), cwd=tmp_path)
+    assert refused.returncode == 1 and "api.jwt_secret" in refused.stderr
     missing = run_mailrs("config", "check", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert missing.returncode == 1 and "does not exist" in missing.stderr

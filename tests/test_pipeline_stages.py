@@ -149,3 +149,55 @@ def test_sweeper_republishes_unfinished_messages(
     assert len(queued) == 1  # the chain's first task, carrying the rest of the chain
     assert stalled.encode() in queued[0].read_bytes()
     assert unfinished_messages(database, grace_secs=3600) == []  # just published
+
+
+def test_one_failing_recipient_does_not_stop_the_others(
+    pipeline: Spool, database: Database, store: MaildirStore
+) -> None:
+    # alice's tmp/ is a plain file: writing her copy fails with an OSError.
+    alice_tmp = store.user_dir("alice@example.test") / "tmp"
+    alice_tmp.rmdir()
+    alice_tmp.write_text("not a directory")
+    queue_id = accept(database, pipeline, "alice@example.test", "carol@example.test")
+    validate_message(queue_id)
+    assert deliver_message(queue_id) == ["alice@example.test"]
+    assert len(inbox(store, "carol@example.test")) == 1
+    message = row(database, queue_id)
+    assert [r.state for r in message.recipients] == ["deferred", "delivered"]
+    assert "NotADirectoryError" in message.recipients[0].last_error
+    assert message.finished_at is None and pipeline.exists(queue_id)
+    alice_tmp.unlink()
+    alice_tmp.mkdir()
+    assert deliver_message(queue_id) == []
+    assert len(inbox(store, "alice@example.test")) == 1
+    assert len(inbox(store, "carol@example.test")) == 1
+    assert row(database, queue_id).state == "delivered"
+
+
+def test_vanished_maildir_is_recreated(
+    pipeline: Spool, database: Database, store: MaildirStore
+) -> None:
+    store.remove_user("alice@example.test")
+    queue_id = accept(database, pipeline, "alice@example.test", "carol@example.test")
+    validate_message(queue_id)
+    assert deliver_message(queue_id) == []
+    assert len(inbox(store, "alice@example.test")) == 1
+    assert len(inbox(store, "carol@example.test")) == 1
+
+
+def test_a_retry_holds_the_sweeper_off_until_it_is_due(
+    pipeline: Spool, database: Database, store: MaildirStore
+) -> None:
+    from workers.deliver import DeferredDelivery, deliver
+
+    alice_tmp = store.user_dir("alice@example.test") / "tmp"
+    alice_tmp.rmdir()
+    alice_tmp.write_text("not a directory")
+    queue_id = accept(database, pipeline, "alice@example.test")
+    validate_message(queue_id)
+    # Called directly (not from a worker), Celery's retry re-raises the reason.
+    with pytest.raises(DeferredDelivery):
+        deliver.run(queue_id)
+    assert unfinished_messages(database, grace_secs=0) == []  # the retry is not due yet
+    published = row(database, queue_id).published_at
+    assert published is not None and published > row(database, queue_id).received_at

@@ -44,7 +44,7 @@ def test_taken_port_stops_startup_with_the_reason(tmp_path: Path) -> None:
         )
         assert proc.popen.wait(timeout=60) == 1
         proc.stop()
-    assert f"IMAP server: address {host}:{port} is already in use" in proc.output
+    assert f"IMAP server: cannot listen on {host}:{port}: Address already in use" in proc.output
     assert not accepts_connections(*parse_hostport(settings.smtp.listen_addr))
     assert child_pids(str(config)) == []
 

@@ -7,18 +7,24 @@ finds the earlier copy instead of making a second one. Recipients fail independe
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from celery import Task
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from mailrs.accept import mark_published
 from mailrs.celery import app
-from mailrs.maildir import stable_name
+from mailrs.errors import MailboxNotFound
+from mailrs.maildir import StoredMessage, stable_name
 from mailrs.models import Message, MessageEvent, Recipient, utcnow
 from mailrs.pipeline import DELIVER
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 
+log = logging.getLogger(__name__)
 FINAL_STATES = ("delivered", "failed")
 MAX_RETRIES = 8
 
@@ -87,23 +93,30 @@ def _deliver_one(
         message.received_at.timestamp(), f"{message.queue_id}R{rcpt.idx}", message.received_by
     )
     try:
-        stored = ctx.store.deliver(
-            user.address,
-            data,
-            key=name,
-            mtime=message.received_at.timestamp(),
-            check_existing=retry,
-        )
-    except OSError as exc:
+        stored = _write(ctx, user.address, data, name, message.received_at.timestamp(), retry)
+    except Exception as exc:  # one recipient's trouble never stops the others
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         rcpt.state = "deferred"
-        rcpt.last_error = f"4.3.0 {exc.strerror or exc}"
-        _record(session, message, "deferred", f"{rcpt.address}: {exc}")
+        rcpt.last_error = f"4.3.0 {type(exc).__name__}: {reason}"[:500]
+        _record(session, message, "deferred", f"{rcpt.address}: {rcpt.last_error}")
+        log.warning("deliver %s to %s deferred: %s", message.queue_id, rcpt.address, exc)
         return "deferred"
     rcpt.state = "delivered"
     rcpt.delivered_as = stored.filename[:255]
     rcpt.updated_at = utcnow()
     _record(session, message, "delivered", f"{rcpt.address} INBOX")
     return "delivered"
+
+
+def _write(
+    ctx: WorkerContext, address: str, data: bytes, name: str, mtime: float, retry: bool
+) -> StoredMessage:
+    """Write one copy; a user whose Maildir vanished gets it recreated, as an MDA would."""
+    try:
+        return ctx.store.deliver(address, data, key=name, mtime=mtime, check_existing=retry)
+    except MailboxNotFound:
+        ctx.store.create_user(address)
+        return ctx.store.deliver(address, data, key=name, mtime=mtime, check_existing=retry)
 
 
 def _record(session: Session, message: Message, stage: str, detail: str) -> None:
@@ -128,4 +141,7 @@ def deliver(self: Task, queue_id: str) -> None:
     deferred = deliver_message(queue_id)
     if deferred:
         countdown = min(30 * 2**self.request.retries, 3600)
+        # Tell the sweeper when the retry is due, so it does not jump the backoff.
+        due = utcnow() + dt.timedelta(seconds=countdown)
+        mark_published(worker_context().db, [queue_id], when=due)
         raise self.retry(exc=DeferredDelivery(", ".join(deferred)), countdown=countdown)

@@ -1,18 +1,22 @@
 """The sweeper: re-publish every spooled message whose pipeline has not finished.
 
-Runs when a worker starts and as a task (for Celery beat). A message accepted while the
-broker was down, or whose task died with a killed worker, is found here and sent again;
-the stages are idempotent, so a message that was only slow is not delivered twice.
+Each worker sweeps once when it starts (taking over whatever a dead worker left), then
+every ``celery.sweep_interval_secs`` for messages nothing has happened to for
+``celery.sweep_grace_secs``; ``mailrs.sweep`` does the same as a task for Celery beat.
+A message accepted while the broker was down, or whose task died with a killed worker,
+is found here and sent again; the stages are idempotent, so a message that was only
+slow is not delivered twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 from sqlalchemy import or_, select
 
 from mailrs.accept import mark_published
@@ -65,10 +69,42 @@ def sweep() -> int:
     return sweep_once(app, ctx.db, ctx.settings.celery.sweep_grace_secs)
 
 
-@worker_ready.connect
-def _sweep_on_start(sender: Any = None, **_: Any) -> None:
-    """A starting worker picks up what a dead one left behind."""
+_stop = threading.Event()
+
+
+def _sweep_safely(grace_secs: int) -> None:
+    from workers.context import worker_context
+
     try:
-        sweep()
+        sweep_once(app, worker_context().db, grace_secs)
     except Exception:
-        log.exception("sweeper: start-up sweep failed")
+        log.exception("sweeper: sweep failed")
+
+
+def _sweep_forever(interval: float, grace_secs: int) -> None:
+    while not _stop.wait(interval):
+        _sweep_safely(grace_secs)
+
+
+@worker_ready.connect
+def _start_sweeping(sender: Any = None, **_: Any) -> None:
+    """A starting worker takes over what a dead one left, then keeps sweeping."""
+    from workers.context import worker_context
+
+    settings = worker_context().settings.celery
+    _stop.clear()
+    _sweep_safely(grace_secs=0)
+    if settings.sweep_interval_secs > 0:
+        thread = threading.Thread(
+            target=_sweep_forever,
+            args=(settings.sweep_interval_secs, settings.sweep_grace_secs),
+            name="mailrs-sweeper",
+            daemon=True,
+        )
+        thread.start()
+
+
+@worker_shutdown.connect
+def _stop_sweeping(sender: Any = None, **_: Any) -> None:
+    """Stop the sweeper thread with the worker."""
+    _stop.set()
