@@ -2,7 +2,9 @@
 
 Every call into the core blocks (Argon2, SQLite, the file system), so each one runs
 in a worker thread; the event loop only awaits. ``UserMail`` is opened at LOGIN and
-holds that user's mailbox index for the life of the connection.
+holds that user's mailbox index for the life of the connection, and the file name of
+each message as last synchronised, so reads and flag changes go straight to the file
+instead of scanning the folder (the store falls back to a scan when a name is stale).
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class UserMail:
         self.store = store
         self.address = address
         self.index = MailIndex(store, address)
+        # mailbox -> key -> file name; used and changed on the event loop only
+        self._filenames: dict[str, dict[str, str]] = {}
+
+    def filename_of(self, mailbox: str, key: str) -> str | None:
+        """The file name of a message as last seen, or None if not known."""
+        return self._filenames.get(mailbox, {}).get(key)
 
     async def list_mailboxes(self) -> list[str]:
         """Every mailbox name, INBOX first."""
@@ -63,7 +71,9 @@ class UserMail:
         if claim_recent and fresh:
             for message in fresh:
                 try:
-                    self.store.set_flags(self.address, state.name, message.key, message.flags)
+                    self.store.set_flags(
+                        self.address, state.name, message.key, message.flags, message.filename
+                    )
                 except MessageNotFound:
                     continue  # removed meanwhile; the next sync drops it
             state = self.index.sync(mailbox)
@@ -71,15 +81,24 @@ class UserMail:
 
     async def sync(self, mailbox: str, claim_recent: bool) -> SyncResult:
         """Synchronise a mailbox; with ``claim_recent`` its new/ messages move to cur/."""
-        return await asyncio.to_thread(self._sync, mailbox, claim_recent)
+        result = await asyncio.to_thread(self._sync, mailbox, claim_recent)
+        messages = result.state.messages
+        self._filenames[result.state.name] = {m.key: m.filename for m in messages}
+        return result
 
     async def read(self, mailbox: str, key: str) -> bytes:
         """The bytes of one message; raises MessageNotFound."""
-        return await asyncio.to_thread(self.store.read, self.address, mailbox, key)
+        hint = self.filename_of(mailbox, key)
+        return await asyncio.to_thread(self.store.read, self.address, mailbox, key, hint)
 
     async def set_flags(self, mailbox: str, key: str, letters: str) -> str:
         """Replace a message's flags; returns the flags as stored."""
-        stored = await asyncio.to_thread(self.store.set_flags, self.address, mailbox, key, letters)
+        hint = self.filename_of(mailbox, key)
+        stored = await asyncio.to_thread(
+            self.store.set_flags, self.address, mailbox, key, letters, hint
+        )
+        if mailbox in self._filenames:
+            self._filenames[mailbox][key] = stored.filename
         return stored.flags
 
     async def close(self) -> None:

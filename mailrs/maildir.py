@@ -5,7 +5,9 @@ Layout: ``<base>/<domain>/<local>/{cur,new,tmp}`` with folders ``.Sent``, ``.Dra
 (``<time>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>``; flags after ``:2,``), so Python's
 ``mailbox.Maildir``, Dovecot and mutt read what we write, and we read what they write.
 A message's *key* is its file name without the ``:2,`` info; it never changes.
-All methods are blocking: async callers run them in a thread.
+Finding a key means scanning ``cur/``, so the message methods also take the file name
+an index last saw (``filename=``): it is tried first, and the scan only runs when that
+hint is stale. All methods are blocking: async callers run them in a thread.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from mailrs.addresses import normalize_user_address
 from mailrs.errors import (
@@ -60,6 +63,22 @@ def split_filename(filename: str) -> tuple[str, str]:
     """Split a Maildir file name into (key, flags)."""
     key, sep, flags = filename.partition(INFO_SEP)
     return key, (flags if sep else "")
+
+
+def _is_plain_name(name: str) -> bool:
+    """True for a name that stays inside its directory and is not hidden."""
+    return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
+
+
+def hint_relpath(key: str, filename: str) -> str:
+    """Where a file name hint for ``key`` points, relative to the folder directory.
+
+    A name with ``:2,`` info lives in cur/, one without in new/. Raises ValueError when
+    the hint is not a plain file name of that very message.
+    """
+    if not _is_plain_name(filename) or split_filename(filename)[0] != key:
+        raise ValueError(f"{filename!r} is not a file name of message {key!r}")
+    return ("cur/" if INFO_SEP in filename else "new/") + filename
 
 
 def normalize_flags(flags: str) -> str:
@@ -264,8 +283,8 @@ class MaildirStore:
 
     @staticmethod
     def find(folder: Path, key: str) -> StoredMessage | None:
-        """Locate a message by key in new/ or cur/."""
-        if "/" in key or key.startswith(".") or "\0" in key:
+        """Locate a message by key in new/ or cur/ (a scan of cur/)."""
+        if not _is_plain_name(key):
             return None
         candidate = folder / "new" / key
         try:
@@ -289,35 +308,90 @@ class MaildirStore:
                     return StoredMessage(key, entry.name, "cur", flags, stat.st_size, stat.st_mtime)
         return None
 
-    def get(self, address: str, mailbox: str, key: str) -> StoredMessage:
-        """The current file of a message; raises MessageNotFound."""
-        found = self.find(self.folder_path(address, mailbox), key)
-        if found is None:
-            raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
-        return found
+    @staticmethod
+    def _hinted(key: str, filename: str | None) -> str | None:
+        """The relative path a hint names; None without a hint or for an invalid key."""
+        if filename is None or not _is_plain_name(key):
+            return None  # an invalid key is simply not found, as find() has it
+        return hint_relpath(key, filename)
 
-    def read(self, address: str, mailbox: str, key: str) -> bytes:
-        """The bytes of a message; survives a concurrent rename by looking again."""
-        folder = self.folder_path(address, mailbox)
+    @classmethod
+    def locate(cls, folder: Path, key: str, filename: str | None = None) -> StoredMessage | None:
+        """Like find(), but the file name ``filename`` is tried first (one stat, no scan).
+
+        Raises ValueError when ``filename`` is not a file name of ``key``.
+        """
+        relpath = cls._hinted(key, filename)
+        if relpath is not None and filename is not None:
+            try:
+                stat = (folder / relpath).stat()
+            except FileNotFoundError:
+                pass  # stale: renamed or removed by someone else; look it up
+            else:
+                subdir = relpath.partition("/")[0]
+                flags = split_filename(filename)[1] if subdir == "cur" else ""
+                return StoredMessage(key, filename, subdir, flags, stat.st_size, stat.st_mtime)
+        return cls.find(folder, key)
+
+    def _open(self, folder: Path, mailbox: str, key: str, filename: str | None) -> BinaryIO:
+        """Open a message file for reading; survives a concurrent rename by looking again."""
+        relpath = self._hinted(key, filename)
+        if relpath is not None:
+            try:
+                return open(folder / relpath, "rb")
+            except FileNotFoundError:
+                pass  # stale hint: fall back to the scan
         for _ in range(3):
             found = self.find(folder, key)
             if found is None:
                 break
             try:
-                return (folder / found.relpath).read_bytes()
+                return open(folder / found.relpath, "rb")
             except FileNotFoundError:
                 continue
         raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
 
-    def set_flags(self, address: str, mailbox: str, key: str, flags: str) -> StoredMessage:
+    def get(
+        self, address: str, mailbox: str, key: str, filename: str | None = None
+    ) -> StoredMessage:
+        """The current file of a message; raises MessageNotFound."""
+        found = self.locate(self.folder_path(address, mailbox), key, filename)
+        if found is None:
+            raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
+        return found
+
+    def read(self, address: str, mailbox: str, key: str, filename: str | None = None) -> bytes:
+        """The bytes of a message; ``filename``, the name last seen, spares the scan of cur/."""
+        with self._open(self.folder_path(address, mailbox), mailbox, key, filename) as fh:
+            return fh.read()
+
+    def read_head(
+        self,
+        address: str,
+        mailbox: str,
+        key: str,
+        limit: int = 65536,
+        filename: str | None = None,
+    ) -> bytes:
+        """At most ``limit`` bytes from the start of a message, e.g. for its headers."""
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        with self._open(self.folder_path(address, mailbox), mailbox, key, filename) as fh:
+            return fh.read(limit)
+
+    def set_flags(
+        self, address: str, mailbox: str, key: str, flags: str, filename: str | None = None
+    ) -> StoredMessage:
         """Replace a message's flags; the file moves to cur/ with the new info suffix."""
         folder = self.folder_path(address, mailbox)
         flags = normalize_flags(flags)
+        new_name = f"{key}{INFO_SEP}{flags}"
+        hint = filename
         for _ in range(3):
-            found = self.find(folder, key)
+            found = self.locate(folder, key, hint)
+            hint = None  # a retry means someone renamed it: scan
             if found is None:
                 break
-            new_name = f"{key}{INFO_SEP}{flags}"
             if found.subdir == "cur" and found.filename == new_name:
                 return found
             try:
@@ -327,11 +401,18 @@ class MaildirStore:
             return StoredMessage(key, new_name, "cur", flags, found.size, found.mtime)
         raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
 
-    def move(self, address: str, key: str, source: str, destination: str) -> StoredMessage:
+    def move(
+        self,
+        address: str,
+        key: str,
+        source: str,
+        destination: str,
+        filename: str | None = None,
+    ) -> StoredMessage:
         """Move a message to another mailbox, keeping its key, flags and date."""
         src = self.folder_path(address, source)
         dst = self.folder_path(address, destination)
-        found = self.find(src, key)
+        found = self.locate(src, key, filename)
         if found is None:
             raise MessageNotFound(f"no message {key!r} in {source!r}")
         target = dst / found.subdir / found.filename
@@ -340,10 +421,10 @@ class MaildirStore:
             key, found.filename, found.subdir, found.flags, found.size, found.mtime
         )
 
-    def delete(self, address: str, mailbox: str, key: str) -> None:
+    def delete(self, address: str, mailbox: str, key: str, filename: str | None = None) -> None:
         """Remove one message for good."""
         folder = self.folder_path(address, mailbox)
-        found = self.find(folder, key)
+        found = self.locate(folder, key, filename)
         if found is None:
             raise MessageNotFound(f"no message {key!r} in {mailbox!r}")
         with contextlib.suppress(FileNotFoundError):

@@ -110,6 +110,7 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
                 "8",
                 "--graceful-timeout",
                 "5",
+                "--no-control-socket",
                 "--env",
                 f"MAILRS_CONFIG={cfg}",
                 "web:create_app()",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PACKAGES = ["mailrs", "workers", "smtpd", "imapd", "web", "celeryconfig.py"]
+PACKAGES = ["mailrs", "workers", "smtpd", "imapd", "web", "celeryconfig.py", "gunicorn.conf.py"]
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from mailrs.errors import InvalidAddress, InvalidMailboxName, MailboxExists, MailboxNotFound
+from mailrs.errors import (
+    InvalidAddress,
+    InvalidMailboxName,
+    MailboxExists,
+    MailboxNotFound,
+    MessageNotFound,
+)
 from mailrs.mailbox_names import folder_dirname, normalize_mailbox_name
 from mailrs.maildir import MaildirStore, split_filename, stable_name
 from mailrs.mailindex import MailIndex
@@ -166,3 +172,158 @@ def test_index_keeps_uids_stable(user_store: MaildirStore) -> None:
     assert later.uidvalidity == state.uidvalidity
     assert [(m.uid, m.flags) for m in later.messages] == [(1, "S"), (3, ""), (4, "")]
     assert later.highestmodseq > state.highestmodseq
+
+
+# -- file name hints and header reads ---------------------------------------------------
+
+
+def forbid_scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make find() fail and record every directory listing; returns the listed paths."""
+
+    def no_find(folder: Path, key: str) -> None:
+        raise AssertionError(f"find() scanned {folder} for {key}")
+
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def recording_scandir(path):  # type: ignore[no-untyped-def]
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(MaildirStore, "find", staticmethod(no_find))
+    monkeypatch.setattr(os, "scandir", recording_scandir)
+    return listed
+
+
+def test_hint_is_used_without_a_scan(
+    user_store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = user_store.deliver(USER, RAW)
+    seen = user_store.set_flags(USER, "INBOX", user_store.deliver(USER, RAW).key, "S")
+    listed = forbid_scans(monkeypatch)
+    assert user_store.read(USER, "INBOX", fresh.key, filename=fresh.filename) == RAW
+    assert user_store.read(USER, "INBOX", seen.key, filename=seen.filename) == RAW
+    assert user_store.read_head(USER, "INBOX", seen.key, limit=4, filename=seen.filename) == b"From"
+    assert user_store.get(USER, "INBOX", seen.key, filename=seen.filename) == seen
+    flagged = user_store.set_flags(USER, "INBOX", fresh.key, "SF", filename=fresh.filename)
+    assert flagged.filename == f"{fresh.key}:2,FS" and flagged.subdir == "cur"
+    again = user_store.set_flags(USER, "INBOX", fresh.key, "FS", filename=flagged.filename)
+    assert again.filename == flagged.filename
+    moved = user_store.move(USER, seen.key, "INBOX", "Archive", filename=seen.filename)
+    assert moved.filename == seen.filename
+    user_store.delete(USER, "Archive", moved.key, filename=moved.filename)
+    assert listed == []
+    monkeypatch.undo()
+    assert [m.filename for m in user_store.list_messages(USER)] == [flagged.filename]
+    assert user_store.list_messages(USER, "Archive") == []
+
+
+def test_stale_hint_falls_back_to_the_scan(user_store: MaildirStore) -> None:
+    stored = user_store.deliver(USER, RAW)
+    stale = stored.filename  # in new/
+    renamed = user_store.set_flags(USER, "INBOX", stored.key, "S")  # by "someone else"
+    assert user_store.read(USER, "INBOX", stored.key, filename=stale) == RAW
+    assert user_store.read_head(USER, "INBOX", stored.key, filename=stale) == RAW
+    assert user_store.get(USER, "INBOX", stored.key, filename=stale) == renamed
+    flagged = user_store.set_flags(USER, "INBOX", stored.key, "RS", filename=stale)
+    assert flagged.filename == f"{stored.key}:2,RS"
+    assert user_store.read(USER, "INBOX", stored.key, filename=renamed.filename) == RAW
+    user_store.delete(USER, "INBOX", stored.key, filename=stale)
+    assert user_store.list_messages(USER) == []
+    with pytest.raises(MessageNotFound):
+        user_store.read(USER, "INBOX", stored.key, filename=stale)
+    with pytest.raises(MessageNotFound):
+        user_store.set_flags(USER, "INBOX", stored.key, "S", filename=flagged.filename)
+
+
+def test_stale_hint_after_python_mailbox_changes_flags(user_store: MaildirStore) -> None:
+    stored = user_store.deliver(USER, RAW)
+    box = mailbox.Maildir(user_store.user_dir(USER), create=False)
+    msg = box.get_message(stored.key)
+    msg.set_subdir("cur")
+    msg.set_flags("RS")
+    box[stored.key] = msg  # rewrites the file as cur/<key>:2,RS
+    assert user_store.get(USER, "INBOX", stored.key, filename=stored.filename).flags == "RS"
+    assert b"hello" in user_store.read(USER, "INBOX", stored.key, filename=stored.filename)
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        "../../../../etc/passwd",
+        "cur/{key}",
+        ".{key}",
+        "{key}\0",
+        "{key}x",
+        "{other}",
+        "{other}:2,S",
+        "",
+    ],
+)
+def test_bad_hints_are_refused(user_store: MaildirStore, hint: str) -> None:
+    stored = user_store.deliver(USER, RAW)
+    other = user_store.deliver(USER, b"Subject: other\r\n\r\nnot yours\r\n")
+    bad = hint.format(key=stored.key, other=other.key)
+    with pytest.raises(ValueError):
+        user_store.read(USER, "INBOX", stored.key, filename=bad)
+    with pytest.raises(ValueError):
+        user_store.read_head(USER, "INBOX", stored.key, filename=bad)
+    with pytest.raises(ValueError):
+        user_store.set_flags(USER, "INBOX", stored.key, "S", filename=bad)
+    with pytest.raises(ValueError):
+        user_store.get(USER, "INBOX", stored.key, filename=bad)
+    with pytest.raises(ValueError):
+        user_store.delete(USER, "INBOX", stored.key, filename=bad)
+    assert len(user_store.list_messages(USER)) == 2
+
+
+@pytest.mark.parametrize("key", ["../new/x", ".hidden", "x\0", ""])
+def test_invalid_keys_are_not_found_even_with_a_matching_hint(
+    user_store: MaildirStore, key: str
+) -> None:
+    user_store.deliver(USER, RAW)
+    with pytest.raises(MessageNotFound):
+        user_store.read(USER, "INBOX", key, filename=key)
+    with pytest.raises(MessageNotFound):
+        user_store.set_flags(USER, "INBOX", key, "S", filename=key)
+
+
+def test_reading_thousands_of_messages_by_hint_never_scans(
+    user_store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = user_store.user_dir(USER)
+    expected = {}
+    for n in range(3000):
+        data = f"Subject: {n}\r\n\r\nbody {n}\r\n".encode()
+        base = f"{1_700_000_000 + n}.M{n}P1Q{n}.host,S={len(data)}"
+        name = base if n % 3 == 0 else f"{base}:2,S"
+        (root / ("new" if n % 3 == 0 else "cur") / name).write_bytes(data)
+        expected[base] = data
+    index = MailIndex(user_store, USER)
+    messages = index.sync("INBOX").messages
+    index.close()
+    assert len(messages) == 3000
+    listed = forbid_scans(monkeypatch)
+    for message in messages:
+        data = user_store.read(USER, "INBOX", message.key, filename=message.filename)
+        assert data == expected[message.key]
+    for message in messages[:300]:
+        flags = user_store.set_flags(USER, "INBOX", message.key, "RS", filename=message.filename)
+        assert flags.filename == f"{message.key}:2,RS"
+    assert listed == []
+
+
+def test_read_head_returns_at_most_limit_bytes(user_store: MaildirStore) -> None:
+    big = b"Subject: big\r\n\r\n" + os.urandom(1024 * 1024)
+    stored = user_store.deliver(USER, big)
+    head = user_store.read_head(USER, "INBOX", stored.key)
+    assert head == big[:65536]
+    assert user_store.read_head(USER, "INBOX", stored.key, limit=10) == big[:10]
+    assert user_store.read_head(USER, "INBOX", stored.key, limit=0) == b""
+    assert user_store.read_head(USER, "INBOX", stored.key, limit=2 * len(big)) == big
+    small = user_store.deliver(USER, RAW)
+    assert user_store.read_head(USER, "INBOX", small.key) == RAW
+    with pytest.raises(ValueError):
+        user_store.read_head(USER, "INBOX", small.key, limit=-1)
+    with pytest.raises(MessageNotFound):
+        user_store.read_head(USER, "INBOX", "1.M1P1.nowhere")

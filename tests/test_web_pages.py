@@ -194,13 +194,17 @@ def test_inbox_shows_the_20_newest_of_25_newest_first(
         store.deliver(ADDRESS, message(f"Message {n:02d}", day=n + 1), mtime=1_700_000_000 + n)
     app_store = app.extensions["mailrs"].store
     reads: list[str] = []
-    real_read: Callable[[str, str, str], bytes] = app_store.read
+    real_read_head: Callable[..., bytes] = app_store.read_head
 
-    def counting_read(address: str, mailbox: str, key: str) -> bytes:
+    def counting_read_head(address: str, mailbox: str, key: str, **kwargs: object) -> bytes:
         reads.append(key)
-        return real_read(address, mailbox, key)
+        return real_read_head(address, mailbox, key, **kwargs)
 
-    monkeypatch.setattr(app_store, "read", counting_read)
+    def whole_read(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the inbox must not read whole messages")
+
+    monkeypatch.setattr(app_store, "read_head", counting_read_head)
+    monkeypatch.setattr(app_store, "read", whole_read)
 
     html = logged_in.get("/").get_data(as_text=True)
     shown = re.findall(r"Message (\d\d)", html)
@@ -211,6 +215,27 @@ def test_inbox_shows_the_20_newest_of_25_newest_first(
     assert 'title="bob@example.test"' in html
     assert 'datetime="2025-12-25T10:25:00+00:00"' in html
     assert "25 Dec 2025, 10:25" in html
+
+
+def test_inbox_reads_only_the_head_of_a_big_message(
+    app: Flask, logged_in: FlaskClient, store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = message("Big attachment") + b"x" * (1024 * 1024)
+    store.deliver(ADDRESS, big, mtime=1_700_000_000)
+    app_store = app.extensions["mailrs"].store
+    heads: list[bytes] = []
+    real_read_head: Callable[..., bytes] = app_store.read_head
+
+    def recording_read_head(*args: object, **kwargs: object) -> bytes:
+        heads.append(real_read_head(*args, **kwargs))
+        return heads[-1]
+
+    monkeypatch.setattr(app_store, "read_head", recording_read_head)
+    response = logged_in.get("/")
+    assert response.status_code == 200
+    assert "Big attachment" in response.get_data(as_text=True)
+    assert [len(head) for head in heads] == [64 * 1024]
+    assert big.startswith(heads[0])
 
 
 def test_unread_messages_are_marked(logged_in: FlaskClient, store: MaildirStore) -> None:

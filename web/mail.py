@@ -1,4 +1,8 @@
-"""The mail blueprint: the inbox page, listing the newest messages of the logged-in user."""
+"""The mail blueprint: the inbox page, listing the newest messages of the logged-in user.
+
+The list reads only the head of each listed message file (its header block, at most
+64 KiB), never a whole message, which may be many megabytes.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from flask_login import current_user, login_required
 from mailrs.errors import MailboxNotFound, MessageNotFound
 from mailrs.mailbox_names import INBOX
 from mailrs.maildir import MaildirStore
-from mailrs.summaries import summarize
+from mailrs.summaries import MAX_HEADER_BYTES, summarize
 from web.resources import get_store
 
 bp = Blueprint("mail", __name__)
@@ -54,7 +58,7 @@ class MessagePage:
 def newest_messages(
     store: MaildirStore, address: str, mailbox: str = INBOX, limit: int = INBOX_PAGE_SIZE
 ) -> MessagePage:
-    """The ``limit`` newest messages, newest first; reads only those message files."""
+    """The ``limit`` newest messages, newest first; reads only the heads of those files."""
     try:
         stored = store.list_messages(address, mailbox)
     except MailboxNotFound:
@@ -63,9 +67,12 @@ def newest_messages(
     rows = []
     for message in reversed(stored[-limit:] if limit else []):
         try:
-            summary = summarize(store.read(address, mailbox, message.key))
+            head = store.read_head(
+                address, mailbox, message.key, limit=MAX_HEADER_BYTES, filename=message.filename
+            )
         except MessageNotFound:
             continue  # moved or deleted since the listing
+        summary = summarize(head)
         name, sender = email.utils.parseaddr(summary.sender)
         rows.append(
             MessageRow(
