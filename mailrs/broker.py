@@ -5,29 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from mailrs.config import Settings
+from mailrs.embedded_broker import TRANSPORT
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
     """Celery settings that depend on the configured broker."""
     if settings.embedded_broker:
         folder = settings.broker_dir
-        for sub in ("queue", "processed", "control"):
+        for sub in ("queue", "claimed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "broker_url": "filesystem://",
+            "broker_transport": TRANSPORT,
             "broker_transport_options": {
                 "data_folder_in": str(folder / "queue"),
                 "data_folder_out": str(folder / "queue"),
-                "processed_folder": str(folder / "processed"),
                 "control_folder": str(folder / "control"),
-                "store_processed": False,
                 "polling_interval": 0.05,
             },
             # The file transport has no fanout for remote control or events.
             "worker_enable_remote_control": False,
             "worker_send_task_events": False,
         }
-    return {"broker_url": settings.celery.broker_url, "broker_transport_options": {}}
+    return {
+        "broker_url": settings.celery.broker_url,
+        "broker_transport": None,
+        "broker_transport_options": {},
+    }
 
 
 def check_broker(settings: Settings, timeout: float = 2.0) -> str:

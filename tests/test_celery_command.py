@@ -38,7 +38,7 @@ def test_plain_celery_command_runs_the_pipeline(tmp_path: Path) -> None:
         running(python_m("smtpd", "--config", str(config)), "SMTP server listening", env=env),
         running(celery, "ready.", env=env, cwd=tmp_path) as worker,
     ):
-        assert "filesystem://" in worker.output
+        assert "mailrs.embedded_broker:Transport" in worker.output
         host, port = parse_hostport(settings.smtp.listen_addr)
         with smtplib.SMTP(host, port, timeout=30) as client:
             client.sendmail("bob@remote.test", ["alice@example.test"], b"Subject: c\r\n\r\nx\r\n")
@@ -49,9 +49,11 @@ def test_configure_points_the_app_at_redis(tmp_path: Path) -> None:
     config = write_config(tmp_path, broker_url="redis://127.0.0.1:6379/5")
     configure(load_settings(config, environ={}))
     assert app.conf.broker_url == "redis://127.0.0.1:6379/5"
+    assert app.conf.broker_transport is None
     embedded = load_settings(write_config(tmp_path), environ={})
     configure(embedded)
     assert app.conf.broker_url == "filesystem://"
+    assert app.conf.broker_transport == "mailrs.embedded_broker:Transport"
     options = app.conf.broker_transport_options
     assert options["data_folder_in"] == options["data_folder_out"]
     assert options["data_folder_in"].startswith(str(embedded.data_dir))
