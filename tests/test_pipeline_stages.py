@@ -151,13 +151,18 @@ def test_sweeper_republishes_unfinished_messages(
     assert unfinished_messages(database, grace_secs=3600) == []  # just published
 
 
+def break_tmp(store: MaildirStore, user: str) -> Path:
+    """Replace a user's tmp/ with a plain file, so writing a copy fails with an OSError."""
+    tmp = store.user_dir(user) / "tmp"
+    tmp.rmdir()
+    tmp.write_text("not a directory")
+    return tmp
+
+
 def test_one_failing_recipient_does_not_stop_the_others(
     pipeline: Spool, database: Database, store: MaildirStore
 ) -> None:
-    # alice's tmp/ is a plain file: writing her copy fails with an OSError.
-    alice_tmp = store.user_dir("alice@example.test") / "tmp"
-    alice_tmp.rmdir()
-    alice_tmp.write_text("not a directory")
+    alice_tmp = break_tmp(store, "alice@example.test")
     queue_id = accept(database, pipeline, "alice@example.test", "carol@example.test")
     validate_message(queue_id)
     assert deliver_message(queue_id) == ["alice@example.test"]
@@ -190,9 +195,7 @@ def test_a_retry_holds_the_sweeper_off_until_it_is_due(
 ) -> None:
     from workers.deliver import DeferredDelivery, deliver
 
-    alice_tmp = store.user_dir("alice@example.test") / "tmp"
-    alice_tmp.rmdir()
-    alice_tmp.write_text("not a directory")
+    break_tmp(store, "alice@example.test")
     queue_id = accept(database, pipeline, "alice@example.test")
     validate_message(queue_id)
     # Called directly (not from a worker), Celery's retry re-raises the reason.
