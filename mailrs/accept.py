@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from mailrs.db import Database
 from mailrs.errors import SpoolError
 from mailrs.models import Message, MessageEvent, Recipient, utcnow
@@ -60,8 +62,6 @@ def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) 
 
 def mark_published(db: Database, queue_ids: list[str], when: dt.datetime | None = None) -> None:
     """Remember when the pipeline of these messages was (or will next be) on the broker."""
-    from sqlalchemy import update
-
     with db.session() as session:
         session.execute(
             update(Message)

@@ -8,7 +8,15 @@ from mailrs.config import Settings
 from mailrs.embedded_broker import TRANSPORT
 
 
-def broker_options(settings: Settings) -> dict[str, Any]:
+def celery_options(settings: Settings) -> dict[str, Any]:
+    """Celery settings that come from the mailrs config: broker and result backend."""
+    options = _broker_options(settings)
+    if settings.celery.result_backend:
+        options["result_backend"] = settings.celery.result_backend
+    return options
+
+
+def _broker_options(settings: Settings) -> dict[str, Any]:
     """Celery settings that depend on the configured broker."""
     if settings.embedded_broker:
         folder = settings.broker_dir

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery
 
-from mailrs.broker import broker_options
+from mailrs.broker import celery_options
 from mailrs.config import Settings, load_settings
 
 app = Celery("mailrs", include=["workers.validate", "workers.deliver", "workers.sweeper"])
@@ -21,10 +21,7 @@ app.config_from_object("celeryconfig")
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker of these settings (call before the app is used)."""
     app.mailrs_settings = settings  # type: ignore[attr-defined]
-    options = broker_options(settings)
-    if settings.celery.result_backend:
-        options["result_backend"] = settings.celery.result_backend
-    app.conf.update(options)
+    app.conf.update(celery_options(settings))
     return app
 
 
@@ -44,7 +41,4 @@ def _configure_from_environment(sender: Celery, source: Any, **_: Any) -> None:
         return
     settings = load_settings()
     sender.mailrs_settings = settings  # type: ignore[attr-defined]
-    options = broker_options(settings)
-    if settings.celery.result_backend:
-        options["result_backend"] = settings.celery.result_backend
-    source.update(options)
+    source.update(celery_options(settings))

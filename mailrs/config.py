@@ -11,8 +11,8 @@ import dataclasses
 import ipaddress
 import os
 import secrets
+import socket
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,14 +335,13 @@ def _from_text(where: str, hint: Any, text: str) -> Any:
     return text
 
 
+_TYPE_NAMES = {bool: "a boolean", int: "an integer", str: "a string"}
+
+
 def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) is tuple:
         return "a list of strings"
-    if isinstance(hint, type | types.GenericAlias):
-        return {"bool": "a boolean", "int": "an integer", "str": "a string"}.get(
-            getattr(hint, "__name__", ""), str(hint)
-        )
-    return str(hint)
+    return _TYPE_NAMES.get(hint, str(hint))
 
 
 def parse_hostport(value: str, name: str = "address") -> tuple[str, int]:
@@ -461,8 +460,6 @@ def _check_urls(settings: Settings) -> None:
 
 
 def _default_hostname() -> str:
-    import socket
-
     return socket.getfqdn() or "localhost"
 
 

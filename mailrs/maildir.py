@@ -86,35 +86,31 @@ def normalize_flags(flags: str) -> str:
     return "".join(sorted(set(flags) & set(VALID_FLAGS)))
 
 
-def _safe_hostname() -> str:
-    host = socket.gethostname() or "localhost"
+def _escape_host(host: str) -> str:
+    """The host part of a Maildir name: '/', ':' and ',' escaped as the spec asks."""
     return host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
 
 
-_HOST = _safe_hostname()
+_HOST = _escape_host(socket.gethostname() or "localhost")
 
 
-def unique_name(marker: str = "") -> str:
-    """A new unique Maildir base name; ``marker`` (letters/digits) is embedded in it."""
-    now = time.time()
-    seconds = int(now)
-    usec = int((now - seconds) * 1_000_000)
-    extra = f"Q{next(_counter)}R{secrets.token_hex(4)}"
-    if marker:
-        if not marker.isalnum():
-            raise ValueError("marker must be alphanumeric")
-        extra = f"X{marker}{extra}"
-    return f"{seconds}.M{usec}P{os.getpid()}{extra}.{_HOST}"
+def _time_parts(when: float) -> tuple[int, int]:
+    seconds = int(when)
+    return seconds, int((when - seconds) * 1_000_000)
+
+
+def unique_name() -> str:
+    """A new unique Maildir base name: time, microseconds, pid, counter, random, host."""
+    seconds, usec = _time_parts(time.time())
+    return f"{seconds}.M{usec}P{os.getpid()}Q{next(_counter)}R{secrets.token_hex(4)}.{_HOST}"
 
 
 def stable_name(when: float, marker: str, host: str) -> str:
     """A Maildir base name fixed by its inputs, for deliveries that may be repeated."""
     if not marker.isalnum():
         raise ValueError("marker must be alphanumeric")
-    seconds = int(when)
-    usec = int((when - seconds) * 1_000_000)
-    safe_host = (host or _HOST).replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
-    return f"{seconds}.M{usec}X{marker}.{safe_host}"
+    seconds, usec = _time_parts(when)
+    return f"{seconds}.M{usec}X{marker}.{_escape_host(host) if host else _HOST}"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -226,9 +222,8 @@ class MaildirStore:
         folder = self.folder_path(address, mailbox)
         base = key or unique_name()
         filename = f"{base},S={len(data)}" if ",S=" not in base else base
-        key_part = filename
         if key is not None and check_existing:
-            existing = self.find(folder, key_part)
+            existing = self.find(folder, filename)
             if existing is not None:
                 return existing
         tmp_path = folder / "tmp" / filename
@@ -250,7 +245,7 @@ class MaildirStore:
             os.unlink(tmp_path)
         _fsync_dir(folder / subdir)
         stat = final.stat()
-        return StoredMessage(key_part, final_name, subdir, flags, stat.st_size, stat.st_mtime)
+        return StoredMessage(filename, final_name, subdir, flags, stat.st_size, stat.st_mtime)
 
     def list_messages(self, address: str, mailbox: str = INBOX) -> list[StoredMessage]:
         """Every message of a mailbox, oldest first (by mtime, then name)."""
@@ -442,7 +437,3 @@ class MaildirStore:
                     continue
                 removed.append(message.key)
         return removed
-
-    def path_of(self, address: str, mailbox: str, message: StoredMessage) -> Path:
-        """The absolute path of a listed message file."""
-        return self.folder_path(address, mailbox, must_exist=False) / message.relpath

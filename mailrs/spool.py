@@ -49,16 +49,13 @@ class Spool:
             raise SpoolError(f"bad queue id {queue_id!r}")
         return self.queue_dir / f"{queue_id}.eml"
 
-    def write(self, queue_id: str, chunks: list[bytes] | bytes) -> int:
+    def write(self, queue_id: str, data: bytes) -> int:
         """Write a message durably; returns its size. Raises SpoolError on any failure."""
         final = self.file_of(queue_id)
         tmp = self.tmp_dir / queue_id
-        size = 0
         try:
             with open(tmp, "wb") as fh:
-                for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-                    fh.write(chunk)
-                    size += len(chunk)
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.rename(tmp, final)
@@ -71,7 +68,7 @@ class Spool:
             for leftover in (tmp, final):
                 leftover.unlink(missing_ok=True)
             raise SpoolError(f"cannot write spool file: {exc.strerror or exc}") from exc
-        return size
+        return len(data)
 
     def read(self, queue_id: str) -> bytes:
         """The raw bytes of a spooled message."""

@@ -138,7 +138,7 @@ class MailHandler:
             recipients=tuple(envelope.rcpt_tos),
             client_addr=str(session.peer[0]) if session.peer else "",
             helo=session.host_name or "",
-            auth_user=getattr(session, "auth_data", None) and str(session.auth_data) or None,
+            auth_user=str(session.auth_data) if session.authenticated else None,
             received_by=self.settings.smtp.hostname,
         )
         try:

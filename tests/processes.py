@@ -144,3 +144,28 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def mailrs_up(config: Path, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """Run ``mailrs up`` with ``config`` until the block ends (it is up on entry)."""
+    return running(
+        mailrs_argv("up", "--config", str(config)),
+        "mailrs is up",
+        env=env or service_env(config),
+        cwd=config.parent,
+        timeout=120,
+    )
+
+
+def flask_mail_user(env: dict[str, str], *args: str, stdin: str = "") -> None:
+    """Run ``flask mail-user ARGS`` from the repository root; fail the test if it fails."""
+    result = subprocess.run(
+        [str(VENV_BIN / "flask"), "mail-user", *args],
+        input=stdin,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr

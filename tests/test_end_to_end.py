@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 from broker_support import BROKERS, broker_url_for
 from conftest import require_tool, write_config
-from processes import REPO, VENV_BIN, mailrs_argv, running, service_env, wait_until
+from processes import (
+    flask_mail_user,
+    mailrs_up,
+    service_env,
+    wait_until,
+)
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.maildir import MaildirStore
@@ -58,36 +63,13 @@ def test_message_travels_smtp_pipeline_maildir_imap(tmp_path: Path, broker: str)
     config = write_config(tmp_path, broker_url=broker_url_for(broker))
     settings = load_settings(config, environ={})
     env = service_env(config)
-    added = subprocess.run(
-        [str(VENV_BIN / "flask"), "mail-user", "add", USER, "--password-stdin"],
-        input=PASSWORD + "\n",
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert added.returncode == 0, added.stderr
-    added = subprocess.run(
-        [str(VENV_BIN / "flask"), "mail-user", "add", "dave@example.test", "dave password"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert added.returncode == 0, added.stderr
+    flask_mail_user(env, "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
+    flask_mail_user(env, "add", "dave@example.test", "dave password")
     store = MaildirStore(settings.maildir_path)
     smtp_host, smtp_port = parse_hostport(settings.smtp.listen_addr)
     imap_host, imap_port = parse_hostport(settings.imap.listen_addr)
 
-    with running(
-        mailrs_argv("up", "--config", str(config)),
-        "mailrs is up",
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    ) as up:
+    with mailrs_up(config, env) as up:
         out = up.output
         assert f"SMTP server listening on {settings.smtp.listen_addr}" in out
         assert f"IMAP server listening on {settings.imap.listen_addr}" in out

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 from conftest import write_config
-from processes import Proc, mailrs_argv, running, service_env, wait_until
+from processes import (
+    Proc,
+    mailrs_argv,
+    mailrs_up,
+    service_env,
+    wait_until,
+)
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.supervisor import accepts_connections
@@ -63,13 +69,7 @@ def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
 def test_dead_child_stops_everything_and_exits_nonzero(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     settings = load_settings(config, environ={})
-    with running(
-        mailrs_argv("up", "--config", str(config)),
-        "mailrs is up",
-        env=service_env(config),
-        cwd=tmp_path,
-        timeout=120,
-    ) as up:
+    with mailrs_up(config) as up:
         (smtpd_pid,) = [pid for pid in child_pids(str(config)) if pid in child_pids("-m smtpd")]
         os.kill(smtpd_pid, signal.SIGKILL)
         assert up.popen.wait(timeout=60) == 1
@@ -81,13 +81,7 @@ def test_dead_child_stops_everything_and_exits_nonzero(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigterm_stops_every_service(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    with running(
-        mailrs_argv("up", "--config", str(config)),
-        "mailrs is up",
-        env=service_env(config),
-        cwd=tmp_path,
-        timeout=120,
-    ) as up:
+    with mailrs_up(config) as up:
         assert len(child_pids(str(config))) >= 4  # mailrs up itself and its children
         up.popen.send_signal(signal.SIGTERM)
         assert up.popen.wait(timeout=60) == 0

@@ -24,6 +24,7 @@ from mailrs.celery import app
 from mailrs.db import Database
 from mailrs.models import Message, utcnow
 from mailrs.pipeline import SWEEP, publish
+from workers.context import worker_context
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -63,8 +64,6 @@ def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
 @app.task(name=SWEEP, ignore_result=True)
 def sweep() -> int:
     """Celery task: one sweep with the configured grace period."""
-    from workers.context import worker_context
-
     ctx = worker_context()
     return sweep_once(app, ctx.db, ctx.settings.celery.sweep_grace_secs)
 
@@ -73,35 +72,30 @@ _stop = threading.Event()
 
 
 def _sweep_safely(grace_secs: int) -> None:
-    from workers.context import worker_context
-
     try:
         sweep_once(app, worker_context().db, grace_secs)
     except Exception:
         log.exception("sweeper: sweep failed")
 
 
-def _sweep_forever(interval: float, grace_secs: int) -> None:
-    while not _stop.wait(interval):
+def _sweep_loop(interval: float, grace_secs: int) -> None:
+    """Take over what a dead worker left (no grace), then sweep every ``interval``."""
+    _sweep_safely(grace_secs=0)
+    while interval > 0 and not _stop.wait(interval):
         _sweep_safely(grace_secs)
 
 
 @worker_ready.connect
 def _start_sweeping(sender: Any = None, **_: Any) -> None:
-    """A starting worker takes over what a dead one left, then keeps sweeping."""
-    from workers.context import worker_context
-
+    """Run the sweeper beside the worker, off its consuming thread."""
     settings = worker_context().settings.celery
     _stop.clear()
-    _sweep_safely(grace_secs=0)
-    if settings.sweep_interval_secs > 0:
-        thread = threading.Thread(
-            target=_sweep_forever,
-            args=(settings.sweep_interval_secs, settings.sweep_grace_secs),
-            name="mailrs-sweeper",
-            daemon=True,
-        )
-        thread.start()
+    threading.Thread(
+        target=_sweep_loop,
+        args=(settings.sweep_interval_secs, settings.sweep_grace_secs),
+        name="mailrs-sweeper",
+        daemon=True,
+    ).start()
 
 
 @worker_shutdown.connect
