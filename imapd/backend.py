@@ -10,7 +10,7 @@ instead of scanning the folder (the store falls back to a scan when a name is st
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailrs.db import Database
 from mailrs.errors import MessageNotFound
@@ -67,16 +67,21 @@ class UserMail:
 
     def _sync(self, mailbox: str, claim_recent: bool) -> SyncResult:
         state = self.index.sync(mailbox)
-        fresh = [m for m in state.messages if ":2," not in m.filename]  # still in new/
+        fresh = [m for m in state.messages if m.relpath.startswith("new/")]
         if claim_recent and fresh:
+            # Move them to cur/ and use the new names; the index records the renames at
+            # its next sync, so this costs no second scan of the folder.
+            moved: dict[str, str] = {}
             for message in fresh:
                 try:
-                    self.store.set_flags(
+                    stored = self.store.set_flags(
                         self.address, state.name, message.key, message.flags, message.filename
                     )
                 except MessageNotFound:
                     continue  # removed meanwhile; the next sync drops it
-            state = self.index.sync(mailbox)
+                moved[message.key] = stored.filename
+            messages = [replace(m, filename=moved.get(m.key, m.filename)) for m in state.messages]
+            state = replace(state, messages=messages)
         return SyncResult(state, frozenset(m.uid for m in fresh))
 
     async def sync(self, mailbox: str, claim_recent: bool) -> SyncResult:

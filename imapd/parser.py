@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imapd.errors import ParseError, UnknownCommand
-from imapd.sequences import SequenceSet, SequenceSetError, parse_sequence_set
+from imapd.sequences import MAX_NUMBER, SequenceSet, SequenceSetError, parse_sequence_set
 
 _CTL = set(range(0x20)) | {0x7F}
 ATOM_CHARS = frozenset(range(0x21, 0x7F)) - set(b'(){%*"\\]')
@@ -185,7 +185,7 @@ class _Cursor:
 
     def number(self) -> int:
         text = self.take(frozenset(b"0123456789"), "a number")
-        if len(text) > 10 or int(text) > 4_294_967_295:
+        if len(text) > 10 or int(text) > MAX_NUMBER:
             raise self.error("number too large")
         return int(text)
 

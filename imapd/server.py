@@ -57,10 +57,10 @@ def _display(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def serve(settings: Settings, limits: Limits | None = None) -> int:
+async def serve(settings: Settings) -> int:
     """Run the server until SIGTERM or SIGINT; returns the process exit status."""
     host, port = parse_hostport(settings.imap.listen_addr, "imap.listen_addr")
-    limits = limits or Limits()
+    limits = Limits()
     database = Database.from_settings(settings)
     backend = Backend(database, MaildirStore(settings.maildir_path))
     imap = ImapServer(backend, limits, float(settings.imap.timeout_secs))
@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``imapd`` and ``python -m imapd``."""
     args = parse_args(argv)
     try:
-        settings = load_settings(args.config)
-        parse_hostport(settings.imap.listen_addr, "imap.listen_addr")
+        settings = load_settings(args.config)  # checks imap.listen_addr too
     except ConfigError as exc:
         print(f"imapd: {exc}", file=sys.stderr)
         return 2

@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-from mailrs.config import Settings, parse_hostport
-
 ALICE = "alice@example.test"
 ALICE_PASSWORD = "correct horse battery"
 START_TIMEOUT = 20.0
@@ -70,11 +68,6 @@ class ImapProcess:
         """Stop and start again with the same configuration."""
         self.stop()
         return self.start()
-
-
-def imap_address(settings: Settings) -> tuple[str, int]:
-    """Where the configured server listens."""
-    return parse_hostport(settings.imap.listen_addr)
 
 
 class RawClient:

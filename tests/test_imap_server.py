@@ -382,27 +382,27 @@ def test_sigterm_exits_cleanly_with_clients_connected(imap: ImapProcess) -> None
     conn.close()
 
 
+def run_imapd(config: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m imapd --config CONFIG`` to its end (for start-up failures)."""
+    return subprocess.run(
+        [sys.executable, "-m", "imapd", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 def test_port_in_use_and_bad_config(config_path: Path, settings: Settings, tmp_path: Path) -> None:
     host, _, port = settings.imap.listen_addr.rpartition(":")
     with socket.socket() as taken:
         taken.bind((host, int(port)))
         taken.listen()
-        result = subprocess.run(
-            [sys.executable, "-m", "imapd", "--config", str(config_path)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = run_imapd(config_path)
     assert result.returncode == 1
     assert result.stderr.startswith(f"imapd: cannot listen on {settings.imap.listen_addr}: ")
     assert result.stdout == ""
 
     missing = tmp_path / "missing.toml"
-    result = subprocess.run(
-        [sys.executable, "-m", "imapd", "--config", str(missing)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_imapd(missing)
     assert result.returncode == 2
     assert result.stderr.strip() == f"imapd: config file {missing} does not exist"

@@ -19,7 +19,6 @@ from mailrs.addresses import normalize_user_address
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
 from mailrs.users import (
     add_user,
-    check_password_strength,
     delete_user,
     find_user,
     list_users,
@@ -90,9 +89,7 @@ def add_command(email: str, password: str | None, password_stdin: bool) -> None:
         address = normalize_user_address(email)
         if find_user(session, address) is not None:
             raise UserExists(f"user {address} already exists")
-        secret = read_password(password, password_stdin)
-        check_password_strength(secret)
-        add_user(session, get_store(), address, secret)
+        add_user(session, get_store(), address, read_password(password, password_stdin))
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Added {address}")

@@ -49,11 +49,6 @@ def get_resources() -> Resources:
     return current_app.extensions[EXTENSION_KEY]
 
 
-def get_settings() -> Settings:
-    """The current app's settings."""
-    return get_resources().settings
-
-
 def get_store() -> MaildirStore:
     """The current app's Maildir store."""
     return get_resources().store

@@ -63,8 +63,9 @@ async def fetch(ctx: Context, command: Command) -> Completion:
         except MessageNotFound:
             missing += 1  # expunged by another session; reported at the next NOOP
             continue
-        values = [(item.response_name, item_value(item, message, box, data)) for item in items]
-        values += [(item.response_name, item_value(item, message, box, data)) for item in extra]
+        values = [
+            (item.response_name, item_value(item, message, box, data)) for item in items + extra
+        ]
         await ctx.out.send(fetch_line(seq, values))
     if missing:
         raise CommandFailed("Some messages no longer exist", Code.EXPUNGEISSUED)
