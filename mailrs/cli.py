@@ -115,7 +115,7 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
 @config_option
 def up(config_path: str | None) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it."""
-    from mailrs.supervisor import StartupError, Supervisor, plan_services
+    from mailrs.supervisor import Interrupted, StartupError, Supervisor, plan_services
 
     path, explicit = resolve_config_path(config_path)
     created = not explicit and not path.exists()
@@ -127,9 +127,14 @@ def up(config_path: str | None) -> None:
     _migrate(settings)
     env = dict(os.environ, MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
     supervisor = Supervisor(plan_services(settings, path), settings.data_dir / "logs", env)
+    supervisor.catch_signals()
     try:
         supervisor.check_ports()
         supervisor.start()
+    except Interrupted:
+        click.echo("mailrs: stopping")
+        supervisor.stop()
+        sys.exit(0)
     except StartupError as exc:
         supervisor.stop()
         raise click.ClickException(str(exc)) from None

@@ -44,6 +44,10 @@ class StartupError(Exception):
     """A service could not be started; the message says which and why."""
 
 
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived while the services were starting."""
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the supervisor dies, so nothing is orphaned."""
     try:
@@ -152,6 +156,16 @@ class Supervisor:
         self.env = env
         self.echo = echo
         self._stopping = False
+        self._signals: list[int] = []
+
+    def catch_signals(self) -> None:
+        """From now on SIGINT/SIGTERM mean "stop cleanly"; call before starting anything."""
+
+        def on_signal(signum: int, _frame: object) -> None:
+            self._signals.append(signum)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
 
     def check_ports(self) -> None:
         """Refuse to start when a port is taken."""
@@ -189,6 +203,8 @@ class Supervisor:
         deadline = time.monotonic() + START_TIMEOUT
         assert service.process is not None
         while time.monotonic() < deadline:
+            if self._signals:
+                raise Interrupted()
             code = service.process.poll()
             if code is not None:
                 raise StartupError(self._death_reason(service, code))
@@ -219,14 +235,7 @@ class Supervisor:
 
     def watch(self) -> int:
         """Block until a signal (exit 0) or a dead child (exit 1)."""
-        received: list[int] = []
-
-        def on_signal(signum: int, _frame: object) -> None:
-            received.append(signum)
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
-        while not received:
+        while not self._signals:
             for service in self.services:
                 assert service.process is not None
                 code = service.process.poll()

@@ -97,3 +97,17 @@ def test_production_with_the_default_secret_refuses_to_start(tmp_path: Path) -> 
     proc.stop()
     assert proc.output.startswith("Error: api.jwt_secret: set a secret")
     assert len(proc.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_during_startup_stops_cleanly(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
+    try:
+        assert wait_until(lambda: len(child_pids(str(config))) >= 3, timeout=60)
+        proc.popen.send_signal(signal.SIGTERM)
+        assert proc.popen.wait(timeout=60) == 0
+    finally:
+        proc.stop()
+    assert "mailrs: stopping" in proc.output and "mailrs is up" not in proc.output
+    assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
