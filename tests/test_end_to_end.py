@@ -5,11 +5,13 @@ Runs on the embedded broker and on Redis.
 
 from __future__ import annotations
 
+import http.cookiejar
 import imaplib
 import json
 import re
 import smtplib
 import subprocess
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -54,6 +56,26 @@ def fetch_all(host: str, port: int) -> dict[int, bytes]:
         return found
     except imaplib.IMAP4.error:
         return {}
+
+
+def web_login_and_read_inbox(base: str) -> str:
+    """Log in through the real login form (CSRF token included) and return the inbox page."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{base}/login", timeout=10) as response:
+        form = response.read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    assert token, form
+    body = urllib.parse.urlencode(
+        {"csrf_token": token.group(1), "email": USER, "password": PASSWORD}
+    ).encode()
+    with opener.open(
+        urllib.request.Request(f"{base}/login", data=body, headers={"Referer": f"{base}/login"}),
+        timeout=10,
+    ) as response:
+        assert response.url.rstrip("/") == base, response.url
+        return response.read().decode()
 
 
 @pytest.mark.slow
@@ -123,6 +145,8 @@ def test_message_travels_smtp_pipeline_maildir_imap(tmp_path: Path, broker: str)
         with urllib.request.urlopen(f"http://{settings.api.listen_addr}/health", timeout=10) as r:
             health = json.load(r)
         assert health["database"] == "ok" and health["broker"] == "ok"
+        inbox = web_login_and_read_inbox(f"http://{settings.api.listen_addr}")
+        assert "sent with smtplib" in inbox and "sent with swaks" in inbox
 
     assert up.popen.returncode == 0, up.output
     for address in (settings.smtp.listen_addr, settings.imap.listen_addr, settings.api.listen_addr):
