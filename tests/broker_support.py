@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import REDIS_URL, require_service
 
-REDIS_TEST_DB = 11
+# Parallel checkouts on one machine each set their own database number.
+REDIS_TEST_DB = int(os.environ.get("MAILRS_TEST_REDIS_DB", "11"))
 
 
 def redis_test_url() -> str:
