@@ -40,6 +40,7 @@ class SmtpSettings:
     timeout_secs: int = 300
     local_domains: tuple[str, ...] = ("localhost",)
     hostname: str = ""
+    sender_policy: str = "own"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,32 @@ class CelerySettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Throttling of failed logins (SMTP AUTH, IMAP, web), per account and per client IP."""
+
+    max_failures_per_account: int = 5
+    max_failures_per_ip: int = 20
+    failure_window_secs: int = 300
+    base_delay_secs: float = 0.5
+    max_delay_secs: float = 8.0
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """Outbound delivery: MX lookup, smarthost, retries and bounces."""
+
+
+@dataclass(frozen=True)
+class SpamSettings:
+    """The spam hook: which scorer runs and what its verdicts do."""
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    """The chat assistant: the offline engine or an OpenAI-compatible endpoint."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of one mailrs installation, with paths made absolute."""
 
@@ -97,6 +124,10 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     celery: CelerySettings = field(default_factory=CelerySettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    spam: SpamSettings = field(default_factory=SpamSettings)
+    assistant: AssistantSettings = field(default_factory=AssistantSettings)
     source: str = ""
 
     @property
@@ -147,6 +178,10 @@ SECTIONS: dict[str, type] = {
     "storage": StorageSettings,
     "database": DatabaseSettings,
     "celery": CelerySettings,
+    "auth": AuthSettings,
+    "relay": RelaySettings,
+    "spam": SpamSettings,
+    "assistant": AssistantSettings,
 }
 TOP_LEVEL_KEYS = ("mode",)
 
@@ -305,6 +340,9 @@ def _convert(name: str, hint: Any, value: Any) -> Any:
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
     elif hint is str:
         if isinstance(value, str):
             return value
@@ -330,12 +368,17 @@ def _from_text(where: str, hint: Any, text: str) -> Any:
             return int(text.strip())
         except ValueError:
             raise ConfigError(f"{where}: expected an integer, got {text!r}") from None
+    if hint is float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: expected a number, got {text!r}") from None
     if typing.get_origin(hint) is tuple:
         return [part.strip() for part in text.split(",") if part.strip()]
     return text
 
 
-_TYPE_NAMES = {bool: "a boolean", int: "an integer", str: "a string"}
+_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 
 
 def _type_name(hint: Any) -> str:
@@ -404,6 +447,15 @@ def _finish(settings: Settings, base: Path) -> Settings:
             raise ConfigError(f"smtp.local_domains: bad domain {domain!r}")
     if smtp.enable_tls and not (smtp.tls_cert_path and smtp.tls_key_path):
         raise ConfigError("smtp.enable_tls: needs smtp.tls_cert_path and smtp.tls_key_path")
+    if smtp.sender_policy not in ("own", "domain", "any"):
+        raise ConfigError(
+            f"smtp.sender_policy: must be own, domain or any, got {smtp.sender_policy!r}"
+        )
+    auth = settings.auth
+    if auth.max_failures_per_account <= 0 or auth.max_failures_per_ip <= 0:
+        raise ConfigError("auth.max_failures_per_account/per_ip: must be greater than 0")
+    if auth.failure_window_secs <= 0 or auth.base_delay_secs < 0 or auth.max_delay_secs < 0:
+        raise ConfigError("auth: the window must be positive and delays not negative")
     if not api.jwt_secret:
         raise ConfigError("api.jwt_secret: must not be empty")
     for url_name, url in (

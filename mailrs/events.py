@@ -1,0 +1,242 @@
+"""Mailbox events (new mail, flag changes, expunges) from one process to every other.
+
+A worker that delivers a message calls ``publish_event``; an IMAP session in IDLE or a
+web chat calls ``subscribe`` and waits on ``Subscription.get``. When the broker is Redis
+the events travel over Redis pub/sub (so every machine sees them); otherwise they go
+through a small append-only file per user under ``data/events/`` that subscribers
+follow, which needs no server and works between the processes of one machine.
+
+Events are notifications, not the record: a subscriber that misses one still finds the
+change in the Maildir and the mailbox index. ``publish_event`` therefore never raises.
+``Subscription.get`` blocks: async code calls it through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from mailrs.config import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "mailrs:events:"
+ROTATE_BYTES = 256 * 1024
+POLL_SECS = 0.05
+MAX_EVENT_BYTES = 3500  # one write() below PIPE_BUF-sized appends stays whole
+
+
+def _uses_redis(settings: Settings) -> bool:
+    return settings.celery.broker_url.startswith(("redis://", "rediss://"))
+
+
+def _key(user: str) -> str:
+    return hashlib.sha256(user.strip().lower().encode()).hexdigest()[:40]
+
+
+def events_dir(settings: Settings) -> Path:
+    """The folder of the file-based event logs."""
+    return settings.data_dir / "events"
+
+
+def publish_event(settings: Settings, user: str, event: dict[str, Any]) -> None:
+    """Tell every subscriber of ``user`` about ``event`` (best effort; never raises)."""
+    payload = dict(event, user=user.strip().lower())
+    line = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    if len(line) > MAX_EVENT_BYTES:
+        log.warning("event for %s too large (%d bytes); dropped", user, len(line))
+        return
+    try:
+        if _uses_redis(settings):
+            _redis_client(settings.celery.broker_url).publish(CHANNEL_PREFIX + _key(user), line)
+        else:
+            _append(events_dir(settings), _key(user), line)
+    except Exception as exc:  # noqa: BLE001 - events are best effort by design
+        log.warning("could not publish event for %s: %s", user, exc)
+
+
+def subscribe(settings: Settings, user: str) -> Subscription:
+    """Start listening to ``user``'s events; only events published after this call arrive."""
+    if _uses_redis(settings):
+        return _RedisSubscription(settings.celery.broker_url, _key(user))
+    return _FileSubscription(events_dir(settings), _key(user))
+
+
+class Subscription(Protocol):
+    """A live feed of one user's events."""
+
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, or None when ``timeout`` seconds pass without one."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening and release the connection or file."""
+        ...
+
+    def __enter__(self) -> Subscription: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class _Closing:
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Subscription:
+        return self  # type: ignore[return-value]
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# --- Redis pub/sub -------------------------------------------------------------------
+
+_clients: dict[str, Any] = {}
+
+
+def _redis_client(url: str) -> Any:
+    import redis
+
+    client = _clients.get(url)
+    if client is None:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        _clients[url] = client
+    return client
+
+
+class _RedisSubscription(_Closing):
+    def __init__(self, url: str, key: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(CHANNEL_PREFIX + key)
+
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            left = deadline - time.monotonic()
+            message = self._pubsub.get_message(timeout=max(0.0, left))
+            if message is not None and message.get("type") == "message":
+                return _decode(message["data"])
+            if left <= 0:
+                return None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._pubsub.close()
+        with contextlib.suppress(Exception):
+            self._client.close()
+
+
+# --- files under data/events ---------------------------------------------------------
+
+
+def _append(folder: Path, key: str, line: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.jsonl"
+    with open(folder / f"{key}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_size > ROTATE_BYTES:
+                    # Subscribers drain the old inode, then notice the new one.
+                    path.rename(folder / f"{key}.old")
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class _FileSubscription(_Closing):
+    def __init__(self, folder: Path, key: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._path = folder / f"{key}.jsonl"
+        self._file: Any = None
+        self._inode = -1
+        self._buffer = b""
+        self._pending: list[dict[str, Any]] = []
+        self._open(at_end=True)
+
+    def _open(self, at_end: bool) -> None:
+        try:
+            fd = os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o600)
+        except OSError:
+            return
+        self._file = os.fdopen(fd, "rb")
+        self._inode = os.fstat(fd).st_ino
+        self._buffer = b""
+        if at_end:
+            self._file.seek(0, os.SEEK_END)
+
+    def _read_new(self) -> None:
+        if self._file is None:
+            self._open(at_end=False)
+            if self._file is None:
+                return
+        chunk = self._file.read()
+        try:
+            inode = os.stat(self._path).st_ino
+        except FileNotFoundError:
+            inode = self._inode
+        if inode != self._inode:
+            # Rotated: finish the old file, then follow the new one from its start.
+            chunk += self._file.read()
+            self._file.close()
+            self._open(at_end=False)
+            if self._file is not None:
+                chunk += self._file.read()
+        if not chunk:
+            return
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            event = _decode(raw)
+            if event is not None:
+                self._pending.append(event)
+
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if not self._pending:
+                self._read_new()
+            if self._pending:
+                return self._pending.pop(0)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            time.sleep(min(POLL_SECS, left))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _decode(raw: bytes | str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
