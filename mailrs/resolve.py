@@ -1,0 +1,123 @@
+"""Where mail for an address goes: local accounts, aliases, catch-alls and plus-addressing.
+
+One function, ``resolve_recipient``, answers for smtpd at RCPT time and for the pipeline's
+route step, so both always agree. Rules, in order, for an address in a local domain
+(domains and local parts compared without case):
+
+1. an account with exactly that address;
+2. an alias with exactly that source (one row per destination: one-to-many);
+3. with a ``+tag`` stripped (``user+tag@`` → ``user@``): rules 1 and 2 again;
+4. the domain's catch-all: an alias whose source is ``@domain``;
+5. otherwise the address is unknown (the caller answers 550 5.1.1).
+
+Alias destinations are resolved again (an alias may name other aliases or remote
+addresses), with loops and depth bounded. Disabled accounts count as unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailrs.models import Alias
+from mailrs.users import find_user, is_local_domain
+
+MAX_DEPTH = 8
+MAX_TARGETS = 1000
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The final targets of one address: local accounts and remote addresses."""
+
+    local: tuple[str, ...] = ()
+    remote: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when the address leads nowhere."""
+        return not self.local and not self.remote
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """``(local, domain)`` with the domain lower-cased; ValueError without an ``@``."""
+    local, sep, domain = address.strip().rpartition("@")
+    if not sep or not local or not domain:
+        raise ValueError(f"not an address: {address!r}")
+    return local, domain.lower().rstrip(".")
+
+
+def resolve_recipient(
+    session: Session, address: str, local_domains: Iterable[str]
+) -> Resolution | None:
+    """The targets of ``address``, or None when it is in a local domain and unknown."""
+    configured = tuple(d.lower() for d in local_domains)
+    local_targets: list[str] = []
+    remote_targets: list[str] = []
+    seen: set[str] = set()
+
+    def walk(addr: str, depth: int) -> bool:
+        local, domain = split_address(addr)
+        full = f"{local.lower()}@{domain}"
+        if full in seen:
+            return True  # a loop or a repeat: already counted
+        seen.add(full)
+        if len(seen) > MAX_TARGETS:
+            return True
+        if not is_local_domain(session, domain, configured):
+            target = f"{local}@{domain}"
+            if target not in remote_targets:
+                remote_targets.append(target)
+            return True
+        for candidate in _candidates(local.lower(), domain):
+            user = find_user(session, candidate)
+            if user is not None and not user.disabled:
+                if user.address not in local_targets:
+                    local_targets.append(user.address)
+                return True
+            if user is not None:
+                return False
+            destinations = _alias_destinations(session, candidate)
+            if destinations:
+                return _follow(destinations, depth)
+        catch_all = _alias_destinations(session, f"@{domain}")
+        if catch_all:
+            return _follow(catch_all, depth)
+        return False
+
+    def _follow(destinations: list[str], depth: int) -> bool:
+        if depth >= MAX_DEPTH:
+            return False
+        found = False
+        for destination in destinations:
+            try:
+                found = walk(destination, depth + 1) or found
+            except ValueError:
+                continue
+        return found
+
+    try:
+        known = walk(address, 0)
+    except ValueError:
+        return None
+    if not known and not local_targets and not remote_targets:
+        return None
+    return Resolution(tuple(local_targets), tuple(remote_targets))
+
+
+def _candidates(local: str, domain: str) -> list[str]:
+    names = [f"{local}@{domain}"]
+    base = local.split("+", 1)[0]
+    if base and base != local:
+        names.append(f"{base}@{domain}")
+    return names
+
+
+def _alias_destinations(session: Session, source: str) -> list[str]:
+    rows = session.scalars(
+        select(Alias.destination).where(func.lower(Alias.source) == source.lower())
+    ).all()
+    return sorted(set(rows))
