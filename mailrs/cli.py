@@ -145,6 +145,11 @@ def up(config_path: str | None) -> None:
     sys.exit(supervisor.watch())
 
 
+from mailrs.tls_cli import tls_group  # noqa: E402 - subcommands register after the group
+
+cli.add_command(tls_group)
+
+
 def main() -> int:
     """Entry point of the ``mailrs`` console script."""
     try:

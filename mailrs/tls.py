@@ -1,0 +1,80 @@
+"""TLS for every listener: server contexts (TLS 1.2 or newer) and development key pairs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import ssl
+from pathlib import Path
+
+from mailrs.errors import ConfigError
+
+CERT_NAME = "cert.pem"
+KEY_NAME = "key.pem"
+
+
+def server_context(cert_path: str | Path, key_path: str | Path) -> ssl.SSLContext:
+    """A server-side SSLContext with this pair, refusing anything older than TLS 1.2."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(str(cert_path), str(key_path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot load TLS certificate {cert_path} / key {key_path}: {exc}"
+        ) from None
+    return context
+
+
+def client_context(verify: bool = True) -> ssl.SSLContext:
+    """A client-side SSLContext (TLS 1.2+); ``verify=False`` for opportunistic STARTTLS."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def write_selfsigned(
+    directory: str | Path, hostname: str = "localhost", days: int = 825
+) -> tuple[Path, Path]:
+    """Write a self-signed ``cert.pem``/``key.pem`` for ``hostname`` into ``directory``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    alt_names: list[x509.GeneralName] = [x509.DNSName(hostname)]
+    if hostname != "localhost":
+        alt_names.append(x509.DNSName("localhost"))
+    alt_names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / CERT_NAME, folder / KEY_NAME
+    key_bytes = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key_bytes)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path

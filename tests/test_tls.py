@@ -1,0 +1,82 @@
+"""TLS contexts and ``mailrs tls selfsigned``: a pair that a real TLS handshake accepts."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from mailrs.errors import ConfigError
+from mailrs.tls import client_context, server_context
+
+
+def test_selfsigned_command_writes_a_pair_that_handshakes(tmp_path: Path) -> None:
+    folder = tmp_path / "tls"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailrs",
+            "tls",
+            "selfsigned",
+            str(folder),
+            "--hostname",
+            "mx.example.test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (folder / "key.pem").stat().st_mode & 0o777 == 0o600
+    context = server_context(folder / "cert.pem", folder / "key.pem")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(tls.version().encode())
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        verifying = ssl.create_default_context(cafile=str(folder / "cert.pem"))
+        with (
+            socket.create_connection(("127.0.0.1", port)) as raw,
+            verifying.wrap_socket(raw, server_hostname="mx.example.test") as tls,
+        ):
+            assert tls.recv(20) in (b"TLSv1.2", b"TLSv1.3")
+        thread.join(10)
+
+
+def test_old_protocols_are_refused(tmp_path: Path) -> None:
+    from mailrs.tls import write_selfsigned
+
+    cert, key = write_selfsigned(tmp_path)
+    assert server_context(cert, key).minimum_version == ssl.TLSVersion.TLSv1_2
+    assert client_context(verify=False).verify_mode == ssl.CERT_NONE
+
+
+def test_a_missing_or_bad_pair_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(ConfigError):
+        server_context(tmp_path / "missing.pem", tmp_path / "missing.key")
+    with pytest.raises(ConfigError):
+        server_context(tmp_path / "bad.pem", tmp_path / "bad.pem")
+
+
+def test_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = subprocess.run(
+        [sys.executable, "-m", "mailrs", "tls", "selfsigned", str(blocker / "sub")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "Error" in done.stderr and "Traceback" not in done.stderr
