@@ -27,6 +27,8 @@ class Envelope:
     helo: str = ""
     auth_user: str | None = None
     received_by: str = ""
+    protocol: str = ""  # ESMTP, ESMTPSA, UTF8SMTPS, ... (RFC 3848, RFC 6531)
+    tls: str = ""  # e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 256" when the session used TLS
 
 
 def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) -> str:
@@ -47,6 +49,8 @@ def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) 
                 client_addr=envelope.client_addr,
                 helo=envelope.helo[:255],
                 auth_user=envelope.auth_user,
+                protocol=envelope.protocol,
+                tls=envelope.tls,
             )
             message.recipients = [
                 Recipient(idx=i, address=rcpt) for i, rcpt in enumerate(envelope.recipients)

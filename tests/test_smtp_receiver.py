@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import smtplib
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,28 +167,6 @@ def test_require_auth_refuses_mail_without_auth(tmp_path: Path) -> None:
     ):
         smtp.ehlo("c.example.org")
         assert smtp.mail("a@remote.test") == (530, b"5.7.0 Authentication required")
-
-
-def test_unavailable_tls_is_refused_at_start(tmp_path: Path) -> None:
-    config = provision(tmp_path)
-    env = service_env(
-        config,
-        MAILRS_SMTP_ENABLE_TLS="true",
-        MAILRS_SMTP_TLS_CERT_PATH="c.pem",
-        MAILRS_SMTP_TLS_KEY_PATH="k.pem",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "smtpd", "--config", str(config)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == "smtpd: smtp.enable_tls: STARTTLS is not available in this version yet"
-    )
 
 
 def test_sigterm_with_an_idle_client_closes_it_with_421(receiver: tuple[Settings, Proc]) -> None:
