@@ -13,7 +13,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 from celery import Celery
 
 from mailrs.accept import Envelope as AcceptedEnvelope
@@ -75,6 +75,10 @@ class MailHandler:
 
     async def handle_exception(self, error: Exception) -> str:
         """Any unexpected failure is temporary for the client and logged here, never leaked."""
+        if isinstance(error, TLSSetupException):  # the client's handshake failed: no bug of ours
+            cause = error.__cause__
+            log.warning("TLS handshake failed: %s", cause or "connection closed")
+            return replies.LOCAL_ERROR
         log.error("session error: %s: %s", type(error).__name__, error, exc_info=error)
         return replies.LOCAL_ERROR
 

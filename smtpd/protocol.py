@@ -64,6 +64,7 @@ class MailSMTP(SMTP):
         self._counted = False
         self._refused = False
         self._plain = False
+        self._greeted = False
         self._in_data = False
         self._last_data = 0.0
         self.last_reply = ""
@@ -134,7 +135,10 @@ class MailSMTP(SMTP):
     async def push(self, status: AnyStr) -> None:
         """Send a reply, with an enhanced status code (EHLO/HELO greeting lines excepted)."""
         if isinstance(status, str):
-            if not (self._plain and status.startswith("250")):
+            # RFC 2034: no enhanced code in the greeting or the HELO/EHLO 250 lines.
+            plain = not self._greeted or (self._plain and status.startswith("250"))
+            self._greeted = True
+            if not plain:
                 status = replies.enhance(status)  # type: ignore[assignment]
             self.last_reply = str(status)
         await super().push(status)

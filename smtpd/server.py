@@ -16,6 +16,7 @@ import signal
 import ssl
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -198,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
+    # aiosmtpd's per-command chatter and its warnings about options we set on purpose
+    # (AUTH required without STARTTLS on the implicit-TLS port; its deprecated login_data).
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
