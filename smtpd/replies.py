@@ -109,11 +109,11 @@ _BY_CODE = {
 
 def enhance(reply: str) -> str:
     """The reply with an enhanced status code (and never echoing the client's input)."""
-    if _HAS_ENHANCED.match(reply) or reply.startswith("334 "):
-        return reply
     for start, ours in _REPLACEMENTS:
         if reply.startswith(start):
             return ours
+    if _HAS_ENHANCED.match(reply) or reply.startswith("334 "):
+        return reply
     code, sep, text = reply[:3], reply[3:4], reply[4:]
     enhanced = _BY_CODE.get(code)
     if enhanced is None or sep not in (" ", "-"):

@@ -69,6 +69,14 @@ class Server:
         """How many messages ``user`` has in INBOX."""
         return len(self.store().list_messages(user))
 
+    def messages(self, user: str) -> list[bytes]:
+        """The bytes of every message in ``user``'s INBOX."""
+        store = self.store()
+        return [
+            store.read(user, "INBOX", found.key, found.filename)
+            for found in store.list_messages(user)
+        ]
+
     def wait_count(self, user: str, expected: int, timeout: float = 30) -> bool:
         """Wait until ``user`` has ``expected`` messages (and no more)."""
         return wait_until(lambda: self.count(user) >= expected, timeout) and (
