@@ -7,6 +7,8 @@ The calls may touch the network: run ``allow`` in a thread.
 
 from __future__ import annotations
 
+import logging
+
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.strategies import MovingWindowRateLimiter
 
@@ -14,6 +16,7 @@ from mailrs.config import Settings
 from mailrs.throttle import limit_storage
 
 _NAMESPACE = "mailrs-smtp"
+log = logging.getLogger("smtpd")
 
 
 class MessageRates:
@@ -40,7 +43,18 @@ class MessageRates:
         return self._limiter is not None
 
     def allow(self, ip: str, user: str | None) -> bool:
-        """Count one message from ``ip`` (and ``user``); False when a limit is exceeded."""
+        """Count one message from ``ip`` (and ``user``); False when a limit is exceeded.
+
+        If the counters cannot be reached (Redis down), mail is accepted: a broker outage
+        must not refuse mail that the spool can keep.
+        """
+        try:
+            return self._allow(ip, user)
+        except Exception as exc:
+            log.warning("rate limits unavailable, not applied: %s: %s", type(exc).__name__, exc)
+            return True
+
+    def _allow(self, ip: str, user: str | None) -> bool:
         if self._limiter is None:
             return True
         if self._per_ip is not None and not self._limiter.hit(self._per_ip, "ip", ip):

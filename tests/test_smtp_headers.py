@@ -1,4 +1,4 @@
-"""Trace and submission headers as delivered: Received (TLS, AUTH), Return-Path, Message-ID, Date."""
+"""Headers as delivered: Received (with TLS and AUTH), Return-Path, Message-ID and Date."""
 
 from __future__ import annotations
 
