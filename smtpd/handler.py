@@ -10,19 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 from celery import Celery
 
 from mailrs.accept import Envelope as AcceptedEnvelope
-from mailrs.accept import accept_message, mark_published
 from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db import Database
 from mailrs.errors import InvalidAddress, SpoolError
-from mailrs.pipeline import publish
 from mailrs.received import protocol_name
 from mailrs.resolve import resolve_recipient
 from mailrs.spool import Spool
@@ -31,6 +28,7 @@ from mailrs.throttle import LoginThrottle
 from mailrs.users import is_local_domain
 from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
+from smtpd.handoff import Handoff
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
     RecipientFacts,
@@ -70,8 +68,7 @@ class MailHandler:
         self.celery_app = celery_app
         self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
         self.rates = MessageRates(settings)
-        self._publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
-        self._pending: set[asyncio.Future[Any]] = set()
+        self.handoff = Handoff(db, spool, celery_app)
 
     async def handle_exception(self, error: Exception) -> str:
         """Any unexpected failure is temporary for the client and logged here, never leaked."""
@@ -202,29 +199,13 @@ class MailHandler:
             tls=tls,
         )
         try:
-            queue_id = await asyncio.to_thread(accept_message, self.db, self.spool, accepted, data)
+            queue_id = await self.handoff.accept(accepted, data)
         except SpoolError as exc:
             log.error("spool failure: %s", exc)
             self.log_transaction(session, envelope, None, len(data), "temporary failure: spool")
             return replies.LOCAL_ERROR
         self.log_transaction(session, envelope, queue_id, len(data), "queued")
-        future = asyncio.get_running_loop().run_in_executor(
-            self._publisher, self._publish, queue_id
-        )
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
         return replies.QUEUED.format(queue_id=queue_id)
-
-    def _publish(self, queue_id: str) -> None:
-        try:
-            publish(self.celery_app, queue_id)
-        except Exception as exc:  # broker down: the message is safe in the spool
-            log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
-            return
-        try:
-            mark_published(self.db, [queue_id])
-        except Exception as exc:
-            log.warning("cannot mark %s published: %s", queue_id, exc)
 
     def log_transaction(
         self, session: Session, envelope: Envelope, queue_id: str | None, size: int, result: str
@@ -245,10 +226,8 @@ class MailHandler:
         )
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Wait for publishes still under way (at shutdown)."""
-        if self._pending:
-            await asyncio.wait(list(self._pending), timeout=timeout)
-        self._publisher.shutdown(wait=False)
+        """Wait for commits and publishes still under way (at shutdown)."""
+        await self.handoff.drain(timeout)
 
 
 def _client_ip(session: Session) -> str:
