@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import smtplib
 import ssl
 import subprocess
@@ -225,3 +226,11 @@ def test_implicit_tls_port_reports_tls_on_the_row(server: Server, tmp_path: Path
     assert message.protocol == "ESMTPSA"
     assert message.tls.startswith("TLSv1.")
     assert message.auth_user == BOB
+    # One structured log line for the transaction.
+    line = next(x for x in server.output().splitlines() if f"queue_id={message.queue_id}" in x)
+    assert re.search(
+        r"transaction queue_id=\w+ client=127\.0\.0\.1 helo=\S+ tls=TLSv1\.[23]/\S+/\d+"
+        r" auth=bob@example\.test from=<bob@example\.test> to=<alice@example\.test>"
+        r" size=\d+ result=queued$",
+        line,
+    ), line
