@@ -62,7 +62,7 @@ class SmtpAuthenticator:
         decision = await self._throttle_check(login, ip)
         if decision.blocked:
             await asyncio.sleep(decision.delay)
-            log.warning("auth throttled login=%s client=%s", login[:100], ip)
+            log.warning("auth throttled login=%r client=%s", login[:100], ip)
             return AuthResult(success=False, handled=False, message=replies.AUTH_THROTTLED)
         address = None
         if password is not None and login:
@@ -70,7 +70,7 @@ class SmtpAuthenticator:
         if address is None:
             await self._throttle_note(self.throttle.failed, login, ip)
             await asyncio.sleep((await self._throttle_check(login, ip)).delay)
-            log.warning("auth failed login=%s client=%s", login[:100], ip)
+            log.warning("auth failed login=%r client=%s", login[:100], ip)
             return AuthResult(success=False, handled=False, message=replies.AUTH_FAILED)
         await self._throttle_note(self.throttle.succeeded, login, ip)
         log.info("auth ok user=%s client=%s", address, ip)
