@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import pwd
 import shutil
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,6 +278,9 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
         )
         + "\n"
     )
+    if args.database_url:
+        with config.open("a") as fh:
+            fh.write(f'[database]\nurl = "{args.database_url}"\n')
     settings = load_settings(config, environ={})
     upgrade(settings.database_url)
     db = Database.from_settings(settings)
@@ -315,8 +320,9 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
                 break
             time.sleep(0.2)
         new_dir = settings.maildir_path / DOMAIN / "alice" / "new"
+        database = "PostgreSQL" if args.database_url else "SQLite"
         return measure(
-            f"mailrs ({args.broker}, {args.workers} worker(s))",
+            f"mailrs ({args.broker}, {database}, {args.workers} worker(s))",
             port,
             new_dir,
             args,
@@ -414,6 +420,27 @@ def run_postfix(folder: Path, args: argparse.Namespace) -> Result | None:
         subprocess.run(["postfix", "-c", str(conf), "stop"], capture_output=True)
 
 
+@contextlib.contextmanager
+def postgres_schema(url: str | None) -> Iterator[str]:
+    """A URL on a fresh PostgreSQL schema (dropped afterwards), or '' for SQLite."""
+    if not url:
+        yield ""
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"mailrs_bench_{os.getpid()}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -427,10 +454,21 @@ def main() -> int:
     )
     parser.add_argument("--deliver-timeout", type=float, default=300)
     parser.add_argument("--skip-postfix", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="use a fresh schema in this PostgreSQL database instead of SQLite, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
     args = parser.parse_args()
+    args.database_url = ""
     results = []
-    with tempfile.TemporaryDirectory(prefix="mailrs-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="mailrs-bench-") as tmp,
+        postgres_schema(args.postgres) as database_url,
+    ):
         os.chmod(tmp, 0o755)  # Postfix's own processes (user postfix) must reach their files
+        args.database_url = database_url
         results.append(run_mailrs(Path(tmp) / "mailrs", args))
         if not args.skip_postfix:
             postfix = run_postfix(Path(tmp) / "postfix", args)
