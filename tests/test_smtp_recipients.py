@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
+from conftest import require_tool
 from smtp_support import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of, smtp_server
 from sqlalchemy import select
 
@@ -124,3 +126,33 @@ def test_rcpt_before_mail_and_bad_syntax(server: Server) -> None:
         assert raw.command(b"RCPT TO:alice").startswith(b"553 5.1.3")
         assert raw.command(b"RCPT TO:<>").startswith(b"553 5.1.3")
         assert raw.command(b"RCPT TO:<alice@example.test> NOTIFY=NEVER").startswith(b"555 5.5.4")
+
+
+def test_swaks_sees_the_same_answers(server: Server) -> None:
+    swaks = require_tool("swaks")
+    host, port = server.addr("mx")
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [swaks, "--server", f"{host}:{port}", "--from", "s@remote.test", "--tls", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return result.stdout
+
+    assert "250 2.0.0 Ok: queued as" in run("--to", "team@example.test")
+    assert "550 5.7.1 Relaying denied" in run("--to", "friend@remote.test")
+    assert "550 5.1.1 Mailbox does not exist" in run("--to", "nobody@example.test")
+    assert "553 5.1.3" in run("--to", '"friend@remote.test"@example.test')
+    authed = run(
+        "--to",
+        "friend@remote.test",
+        "--auth-user",
+        BOB,
+        "--auth-password",
+        password_of(BOB),
+        "--from",
+        BOB,
+    )
+    assert "250 2.0.0 Ok: queued as" in authed
