@@ -27,6 +27,8 @@ class Envelope:
     helo: str = ""
     auth_user: str | None = None
     received_by: str = ""
+    protocol: str = ""  # ESMTP, ESMTPSA, UTF8SMTPS, ... (RFC 3848, RFC 6531)
+    tls: str = ""  # e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 256" when the session used TLS
 
 
 def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) -> str:
@@ -35,29 +37,47 @@ def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) 
         raise ValueError("a message needs at least one recipient")
     queue_id = new_queue_id()
     size = spool.write(queue_id, data)
+    record_messages(db, spool, [(queue_id, envelope, size)])
+    return queue_id
+
+
+def record_messages(db: Database, spool: Spool, spooled: list[tuple[str, Envelope, int]]) -> None:
+    """Commit the rows of already spooled messages in one transaction (a group commit).
+
+    On any failure every one of their spool files is removed and SpoolError raised, so
+    nothing stays half-stored.
+    """
     try:
         with db.session() as session:
-            message = Message(
-                queue_id=queue_id,
-                mail_from=envelope.mail_from,
-                size=size,
-                state="received",
-                received_at=utcnow(),
-                received_by=envelope.received_by,
-                client_addr=envelope.client_addr,
-                helo=envelope.helo[:255],
-                auth_user=envelope.auth_user,
-            )
-            message.recipients = [
-                Recipient(idx=i, address=rcpt) for i, rcpt in enumerate(envelope.recipients)
-            ]
-            message.events = [MessageEvent(stage="received", detail=f"{size} bytes")]
-            session.add(message)
+            for queue_id, envelope, size in spooled:
+                session.add(_message_row(queue_id, envelope, size))
             session.commit()
     except Exception as exc:  # whatever failed, nothing may stay half-stored
-        spool.remove(queue_id)
+        for queue_id, _, _ in spooled:
+            spool.remove(queue_id)
         raise SpoolError(f"cannot record message: {type(exc).__name__}") from exc
-    return queue_id
+
+
+def _message_row(queue_id: str, envelope: Envelope, size: int) -> Message:
+    """The ``messages`` row (with recipients and first event) of one accepted message."""
+    message = Message(
+        queue_id=queue_id,
+        mail_from=envelope.mail_from,
+        size=size,
+        state="received",
+        received_at=utcnow(),
+        received_by=envelope.received_by,
+        client_addr=envelope.client_addr,
+        helo=envelope.helo[:255],
+        auth_user=envelope.auth_user,
+        protocol=envelope.protocol,
+        tls=envelope.tls,
+    )
+    message.recipients = [
+        Recipient(idx=i, address=rcpt) for i, rcpt in enumerate(envelope.recipients)
+    ]
+    message.events = [MessageEvent(stage="received", detail=f"{size} bytes")]
+    return message
 
 
 def mark_published(db: Database, queue_ids: list[str], when: dt.datetime | None = None) -> None:

@@ -31,13 +31,21 @@ class SmtpSettings:
 
     listen_addr: str = "127.0.0.1:2525"
     submission_addr: str = "127.0.0.1:2587"
+    submissions_addr: str = ""
     enable_tls: bool = False
     tls_cert_path: str = ""
     tls_key_path: str = ""
     enable_auth: bool = True
     require_auth: bool = False
+    allow_insecure_auth: bool = False
     max_message_size: int = 25 * 1024 * 1024
+    max_recipients: int = 100
     timeout_secs: int = 300
+    data_timeout_secs: int = 600
+    max_connections: int = 200
+    max_connections_per_ip: int = 20
+    messages_per_minute_per_ip: int = 120
+    messages_per_minute_per_user: int = 120
     local_domains: tuple[str, ...] = ("localhost",)
     hostname: str = ""
     sender_policy: str = "own"
@@ -238,7 +246,11 @@ mode = "development"
 [smtp]
 listen_addr = "127.0.0.1:2525"
 submission_addr = "127.0.0.1:2587"
-enable_tls = false
+submissions_addr = "127.0.0.1:2465"
+# In development mode smtpd creates a missing pair as a self-signed certificate.
+enable_tls = true
+tls_cert_path = "{data_dir}/tls/cert.pem"
+tls_key_path = "{data_dir}/tls/key.pem"
 enable_auth = true
 require_auth = false
 max_message_size = 26214400
@@ -420,15 +432,20 @@ def _finish(settings: Settings, base: Path) -> Settings:
     for name, value in (
         ("smtp.listen_addr", smtp.listen_addr),
         ("smtp.submission_addr", smtp.submission_addr),
+        ("smtp.submissions_addr", smtp.submissions_addr),
         ("imap.listen_addr", imap.listen_addr),
         ("api.listen_addr", api.listen_addr),
     ):
-        if name == "smtp.submission_addr" and not value:
+        if name in ("smtp.submission_addr", "smtp.submissions_addr") and not value:
             continue
         parse_hostport(value, name)
     for name, number in (
         ("smtp.max_message_size", smtp.max_message_size),
         ("smtp.timeout_secs", smtp.timeout_secs),
+        ("smtp.data_timeout_secs", smtp.data_timeout_secs),
+        ("smtp.max_recipients", smtp.max_recipients),
+        ("smtp.max_connections", smtp.max_connections),
+        ("smtp.max_connections_per_ip", smtp.max_connections_per_ip),
         ("imap.timeout_secs", imap.timeout_secs),
         ("api.token_expiry_hours", api.token_expiry_hours),
     ):
@@ -437,6 +454,8 @@ def _finish(settings: Settings, base: Path) -> Settings:
     for name, number in (
         ("celery.sweep_grace_secs", settings.celery.sweep_grace_secs),
         ("celery.sweep_interval_secs", settings.celery.sweep_interval_secs),
+        ("smtp.messages_per_minute_per_ip", smtp.messages_per_minute_per_ip),
+        ("smtp.messages_per_minute_per_user", smtp.messages_per_minute_per_user),
     ):
         if number < 0:
             raise ConfigError(f"{name}: must not be negative, got {number}")
@@ -447,6 +466,8 @@ def _finish(settings: Settings, base: Path) -> Settings:
             raise ConfigError(f"smtp.local_domains: bad domain {domain!r}")
     if smtp.enable_tls and not (smtp.tls_cert_path and smtp.tls_key_path):
         raise ConfigError("smtp.enable_tls: needs smtp.tls_cert_path and smtp.tls_key_path")
+    if smtp.submissions_addr and not smtp.enable_tls:
+        raise ConfigError("smtp.submissions_addr: implicit TLS needs smtp.enable_tls = true")
     if smtp.sender_policy not in ("own", "domain", "any"):
         raise ConfigError(
             f"smtp.sender_policy: must be own, domain or any, got {smtp.sender_policy!r}"
@@ -480,6 +501,8 @@ def _finish(settings: Settings, base: Path) -> Settings:
     database = DatabaseSettings(url=settings.database.url or f"sqlite:///{data_dir / 'mailrs.db'}")
     smtp = dataclasses.replace(
         smtp,
+        tls_cert_path=str((base / smtp.tls_cert_path).resolve()) if smtp.tls_cert_path else "",
+        tls_key_path=str((base / smtp.tls_key_path).resolve()) if smtp.tls_key_path else "",
         local_domains=tuple(d.lower().rstrip(".") for d in smtp.local_domains),
         hostname=smtp.hostname or _default_hostname(),
     )

@@ -105,6 +105,8 @@ class Message(Base):
     client_addr: Mapped[str] = mapped_column(String(64), default="")
     helo: Mapped[str] = mapped_column(String(255), default="")
     auth_user: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    protocol: Mapped[str] = mapped_column(String(16), default="")
+    tls: Mapped[str] = mapped_column(String(128), default="")
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     added_headers: Mapped[str] = mapped_column(Text, default="")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -66,7 +67,8 @@ class Spool:
                 os.close(fd)
         except OSError as exc:
             for leftover in (tmp, final):
-                leftover.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # e.g. queue/ itself is broken
+                    leftover.unlink(missing_ok=True)
             raise SpoolError(f"cannot write spool file: {exc.strerror or exc}") from exc
         return len(data)
 

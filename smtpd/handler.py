@@ -1,7 +1,8 @@
-"""The aiosmtpd handler: RCPT checks and the durable hand-off of each message.
+"""The aiosmtpd handler: sender and recipient policy, limits, and the durable hand-off.
 
-The protocol is aiosmtpd's; this object only decides. Blocking work (database, fsync,
-broker) runs in threads so the event loop keeps serving other sessions.
+The protocol is aiosmtpd's (see ``smtpd.protocol``); this object only decides. Blocking
+work (database, Argon2, fsync, broker, Redis-backed rate limits) runs in threads so the
+event loop keeps serving other sessions.
 """
 
 from __future__ import annotations
@@ -9,22 +10,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 from celery import Celery
 
 from mailrs.accept import Envelope as AcceptedEnvelope
-from mailrs.accept import accept_message, mark_published
 from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db import Database
 from mailrs.errors import InvalidAddress, SpoolError
-from mailrs.pipeline import publish
+from mailrs.received import protocol_name
+from mailrs.resolve import resolve_recipient
 from mailrs.spool import Spool
-from mailrs.users import find_user, is_local_domain
+from mailrs.submission import complete_headers, sender_allowed
+from mailrs.throttle import LoginThrottle
+from mailrs.users import is_local_domain
 from smtpd import replies
+from smtpd.auth import SmtpAuthenticator
+from smtpd.handoff import Handoff
+from smtpd.rates import MessageRates
 from smtpd.recipients import (
     RecipientFacts,
     helo_acceptable,
@@ -35,21 +40,42 @@ from smtpd.recipients import (
 
 log = logging.getLogger("smtpd")
 _BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+_LONG_LINE = re.compile(rb"[^\r\n]{999}")  # RFC 5321 4.5.3.1.6: 998 octets + CRLF
+
+
+def tls_description(session: Session) -> str:
+    """``"TLSv1.3 TLS_AES_256_GCM_SHA384 256"`` for a TLS session, '' otherwise."""
+    info = session.ssl or {}
+    ssl_object = info.get("ssl_object")
+    if ssl_object is None:
+        return ""
+    cipher = ssl_object.cipher() or ("unknown", "", 0)
+    return f"{ssl_object.version() or 'TLS'} {cipher[0]} {cipher[2]}"
+
+
+def auth_user(session: Session) -> str | None:
+    """The authenticated account of a session, or None."""
+    return str(session.auth_data) if session.authenticated and session.auth_data else None
 
 
 class MailHandler:
-    """Policy for one listener: who may receive, and how a message is handed off."""
+    """Policy shared by every listener: who may send to whom, and how a message is kept."""
 
     def __init__(self, settings: Settings, db: Database, spool: Spool, celery_app: Celery) -> None:
         self.settings = settings
         self.db = db
         self.spool = spool
         self.celery_app = celery_app
-        self._publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
-        self._pending: set[asyncio.Future[Any]] = set()
+        self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
+        self.rates = MessageRates(settings)
+        self.handoff = Handoff(db, spool, celery_app)
 
     async def handle_exception(self, error: Exception) -> str:
         """Any unexpected failure is temporary for the client and logged here, never leaked."""
+        if isinstance(error, TLSSetupException):  # the client's handshake failed: no bug of ours
+            cause = error.__cause__
+            log.warning("TLS handshake failed: %s", cause or "connection closed")
+            return replies.LOCAL_ERROR
         log.error("session error: %s: %s", type(error).__name__, error, exc_info=error)
         return replies.LOCAL_ERROR
 
@@ -75,8 +101,13 @@ class MailHandler:
             session.host_name = None
             return [replies.BAD_HELO]
         session.host_name = hostname
+        offered = [
+            line
+            for line in responses[:-1]
+            if self.settings.smtp.enable_auth or not line.startswith("250-AUTH")
+        ]
         extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
-        return [*responses[:-1], *extra, responses[-1]]
+        return [*offered, *extra, responses[-1]]
 
     async def handle_MAIL(
         self,
@@ -86,15 +117,28 @@ class MailHandler:
         address: str,
         mail_options: list[str],
     ) -> str:
-        """Accept a sender path we can record; with require_auth, only after AUTH."""
-        if self.settings.smtp.require_auth and not getattr(session, "authenticated", False):
-            return replies.AUTH_REQUIRED
+        """Accept a sender path we can record, within the rate limits, owned if authenticated."""
         sender = normalize_sender(address)
         if not sender_acceptable(sender):
             return replies.BAD_SENDER_SYNTAX
+        user = auth_user(session)
+        if self.rates.enabled:
+            allowed = await asyncio.to_thread(self.rates.allow, _client_ip(session), user)
+            if not allowed:
+                log.warning("rate limit client=%s user=%s", _client_ip(session), user or "-")
+                return replies.RATE_LIMITED
+        if user and sender:
+            owned = await asyncio.to_thread(self._sender_owned, user, sender)
+            if not owned:
+                return replies.SENDER_NOT_OWNED
         envelope.mail_from = sender or "<>"  # aiosmtpd reads '' as "no MAIL yet"
         envelope.mail_options.extend(mail_options)
         return replies.OK_SENDER
+
+    def _sender_owned(self, user: str, sender: str) -> bool:
+        """Whether ``user`` may use ``sender`` under ``smtp.sender_policy`` (blocking)."""
+        with self.db.session() as session:
+            return sender_allowed(session, user, sender, self.settings.smtp.sender_policy)
 
     def recipient_facts(self, address: str, authenticated: bool) -> RecipientFacts:
         """Look up an address (blocking: run it in a thread)."""
@@ -102,10 +146,11 @@ class MailHandler:
             parsed = parse_address(address)
         except InvalidAddress:
             return RecipientFacts(False, False, False, authenticated)
+        domains = self.settings.smtp.local_domains
         with self.db.session() as session:
-            local_domain = is_local_domain(session, parsed.domain, self.settings.smtp.local_domains)
-            local_user = local_domain and find_user(session, str(parsed)) is not None
-        return RecipientFacts(True, local_domain, local_user, authenticated)
+            local_domain = is_local_domain(session, parsed.domain, domains)
+            known = local_domain and resolve_recipient(session, str(parsed), domains) is not None
+        return RecipientFacts(True, local_domain, known, authenticated)
 
     async def handle_RCPT(
         self,
@@ -115,9 +160,11 @@ class MailHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        """Check one recipient at once and answer 250, 550 or 553."""
+        """Check one recipient at once: 250, 550 5.1.1, 550 5.7.1, 553 or 452 4.5.3."""
+        if len(envelope.rcpt_tos) >= self.settings.smtp.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
         facts = await asyncio.to_thread(
-            self.recipient_facts, address, bool(getattr(session, "authenticated", False))
+            self.recipient_facts, address, auth_user(session) is not None
         )
         reply = recipient_decision(facts)
         # The same mailbox named twice (in any case) gets one copy.
@@ -131,58 +178,58 @@ class MailHandler:
         """Spool durably, then answer 250 with the queue id; publish in the background."""
         data = envelope.original_content or b""
         if _BARE_EOL.search(data):
-            self._log(session, envelope, None, len(data), "rejected: bare CR/LF")
+            self.log_transaction(session, envelope, None, len(data), "rejected: bare CR/LF")
             return replies.BARE_LINE_ENDING
+        if _LONG_LINE.search(data):
+            self.log_transaction(session, envelope, None, len(data), "rejected: line too long")
+            return replies.LINE_TOO_LONG
+        user = auth_user(session)
+        if user:
+            data = complete_headers(data, self.settings.smtp.hostname)
+        tls = tls_description(session)
+        protocol = protocol_name(session.extended_smtp, envelope.smtp_utf8, bool(tls), bool(user))
         accepted = AcceptedEnvelope(
             mail_from=normalize_sender(envelope.mail_from),
             recipients=tuple(envelope.rcpt_tos),
-            client_addr=str(session.peer[0]) if session.peer else "",
+            client_addr=_client_ip(session),
             helo=session.host_name or "",
-            auth_user=str(session.auth_data) if session.authenticated else None,
+            auth_user=user,
             received_by=self.settings.smtp.hostname,
+            protocol=protocol,
+            tls=tls,
         )
         try:
-            queue_id = await asyncio.to_thread(accept_message, self.db, self.spool, accepted, data)
+            queue_id = await self.handoff.accept(accepted, data)
         except SpoolError as exc:
             log.error("spool failure: %s", exc)
-            self._log(session, envelope, None, len(data), "temporary failure: spool")
+            self.log_transaction(session, envelope, None, len(data), "temporary failure: spool")
             return replies.LOCAL_ERROR
-        self._log(session, envelope, queue_id, len(data), "queued")
-        future = asyncio.get_running_loop().run_in_executor(
-            self._publisher, self._publish, queue_id
-        )
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        self.log_transaction(session, envelope, queue_id, len(data), "queued")
         return replies.QUEUED.format(queue_id=queue_id)
 
-    def _publish(self, queue_id: str) -> None:
-        try:
-            publish(self.celery_app, queue_id)
-        except Exception as exc:  # broker down: the message is safe in the spool
-            log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
-            return
-        try:
-            mark_published(self.db, [queue_id])
-        except Exception as exc:
-            log.warning("cannot mark %s published: %s", queue_id, exc)
-
-    def _log(
+    def log_transaction(
         self, session: Session, envelope: Envelope, queue_id: str | None, size: int, result: str
     ) -> None:
+        """One structured line per transaction, whatever its outcome."""
         log.info(
-            "transaction queue_id=%s client=%s helo=%s tls=%s from=<%s> to=%s size=%d result=%s",
+            "transaction queue_id=%s client=%s helo=%s tls=%s auth=%s from=<%s> to=%s"
+            " size=%d result=%s",
             queue_id or "-",
-            session.peer[0] if session.peer else "-",
+            _client_ip(session) or "-",
             session.host_name or "-",
-            "yes" if session.ssl else "no",
-            envelope.mail_from or "",
-            ",".join(f"<{r}>" for r in envelope.rcpt_tos),
+            (tls_description(session) or "no").replace(" ", "/"),
+            auth_user(session) or "-",
+            normalize_sender(envelope.mail_from),
+            ",".join(f"<{r}>" for r in envelope.rcpt_tos) or "-",
             size,
             result,
         )
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Wait for publishes still under way (at shutdown)."""
-        if self._pending:
-            await asyncio.wait(list(self._pending), timeout=timeout)
-        self._publisher.shutdown(wait=False)
+        """Wait for commits and publishes still under way (at shutdown)."""
+        await self.handoff.drain(timeout)
+
+
+def _client_ip(session: Session) -> str:
+    peer: Any = session.peer
+    return str(peer[0]) if peer else ""

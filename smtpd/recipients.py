@@ -16,17 +16,17 @@ class RecipientFacts:
 
     well_formed: bool
     local_domain: bool
-    local_user: bool
+    known: bool  # resolves to an account, an alias or a catch-all
     authenticated: bool
 
 
 def recipient_decision(facts: RecipientFacts) -> str:
-    """The reply to a RCPT TO: accept local users; relay only for authenticated senders."""
+    """The reply to a RCPT TO: local addresses that resolve; remote only after AUTH."""
     if not facts.well_formed:
         return replies.BAD_ADDRESS_SYNTAX
     if facts.local_domain:
-        return replies.OK_RCPT if facts.local_user else replies.NO_SUCH_USER
-    return replies.RELAY_DENIED
+        return replies.OK_RCPT if facts.known else replies.NO_SUCH_USER
+    return replies.OK_RCPT if facts.authenticated else replies.RELAY_DENIED
 
 
 def clean_text(text: str) -> bool:

@@ -1,4 +1,9 @@
-"""Listener setup and the ``smtpd`` entrypoint."""
+"""Listener setup and the ``smtpd`` entrypoint: MX, submission (STARTTLS), submissions (TLS).
+
+Every listener shares one handler (policy) and one connection limiter. At start-up,
+after the listeners are bound, one sweep re-publishes messages whose pipeline never
+reached the broker (``workers.sweeper.sweep_once``, the same function the workers use).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import ssl
 import sys
+import tempfile
+import warnings
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
@@ -18,28 +27,13 @@ from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db import Database
 from mailrs.errors import ConfigError
 from mailrs.spool import Spool
+from mailrs.tls import CERT_NAME, KEY_NAME, server_context, write_selfsigned
 from smtpd import replies
+from smtpd.connections import ConnectionLimiter
 from smtpd.handler import MailHandler
+from smtpd.protocol import Listener, MailSMTP
 
 log = logging.getLogger("smtpd")
-
-
-class TrackedSMTP(SMTP):
-    """aiosmtpd's protocol, remembered while connected so shutdown can close it."""
-
-    def __init__(self, handler: MailHandler, registry: set[SMTP], **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self._registry = registry
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Register the session."""
-        self._registry.add(self)
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Forget the session."""
-        self._registry.discard(self)
-        super().connection_lost(exc)
 
 
 def close_sessions(sessions: set[SMTP]) -> None:
@@ -53,59 +47,145 @@ def close_sessions(sessions: set[SMTP]) -> None:
         transport.close()
 
 
+def ensure_dev_certificate(settings: Settings) -> None:
+    """In development mode, create the configured TLS pair (self-signed) if neither exists."""
+    cert, key = Path(settings.smtp.tls_cert_path), Path(settings.smtp.tls_key_path)
+    if not settings.is_development or cert.exists() or key.exists():
+        return
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    key.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=cert.parent, prefix=".selfsigned-"))
+    try:
+        write_selfsigned(scratch, settings.smtp.hostname)
+        os.replace(scratch / KEY_NAME, key)
+        os.replace(scratch / CERT_NAME, cert)
+    finally:
+        for leftover in scratch.iterdir():
+            leftover.unlink()
+        scratch.rmdir()
+    print(f"smtpd: created a self-signed development certificate {cert}", flush=True)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server TLS context from the configured pair, or None when TLS is off."""
+    if not settings.smtp.enable_tls:
+        return None
+    ensure_dev_certificate(settings)
+    return server_context(settings.smtp.tls_cert_path, settings.smtp.tls_key_path)
+
+
+def listeners(settings: Settings) -> list[tuple[Listener, str]]:
+    """The configured listeners and their addresses."""
+    smtp = settings.smtp
+    tls = smtp.enable_tls and not smtp.allow_insecure_auth
+    found = [(Listener("mx", require_auth=smtp.require_auth), smtp.listen_addr)]
+    if smtp.submission_addr:
+        submission = Listener("submission", require_auth=True, require_starttls=tls)
+        found.append((submission, smtp.submission_addr))
+    if smtp.submissions_addr:
+        found.append(
+            (Listener("submissions", implicit_tls=True, require_auth=True), smtp.submissions_addr)
+        )
+    return found
+
+
 def make_protocol_factory(
-    settings: Settings, handler: MailHandler, sessions: set[SMTP]
+    settings: Settings,
+    handler: MailHandler,
+    listener: Listener,
+    context: ssl.SSLContext | None,
+    connections: ConnectionLimiter,
+    sessions: set[SMTP],
 ) -> Callable[[], SMTP]:
-    """A factory of aiosmtpd SMTP protocol objects for the MX listener."""
+    """A factory of SMTP protocol objects for one listener."""
+    smtp = settings.smtp
 
     def factory() -> SMTP:
-        return TrackedSMTP(
+        return MailSMTP(
             handler,
-            sessions,
-            hostname=settings.smtp.hostname,
+            listener=listener,
+            connections=connections,
+            registry=sessions,
+            data_timeout=smtp.data_timeout_secs,
+            enable_auth=smtp.enable_auth,
+            hostname=smtp.hostname,
             ident="mailrs ESMTP",
-            data_size_limit=settings.smtp.max_message_size,
+            data_size_limit=smtp.max_message_size,
             enable_SMTPUTF8=True,
             decode_data=False,
-            timeout=settings.smtp.timeout_secs,
-            auth_require_tls=True,
+            timeout=smtp.timeout_secs,
+            tls_context=None if listener.implicit_tls else context,
+            require_starttls=listener.require_starttls,
+            auth_required=listener.require_auth,
+            auth_require_tls=not (listener.implicit_tls or smtp.allow_insecure_auth),
         )
 
     return factory
 
 
-def refuse_unimplemented(settings: Settings) -> None:
-    """Fail loudly rather than run without a security feature the config asks for."""
-    if settings.smtp.enable_tls:
-        raise ConfigError("smtp.enable_tls: STARTTLS is not available in this version yet")
+async def startup_sweep(handler: MailHandler, settings: Settings) -> None:
+    """Re-publish messages accepted while the broker was down (once, in a thread)."""
+    from workers.sweeper import sweep_once
+
+    try:
+        sent = await asyncio.to_thread(
+            sweep_once, handler.celery_app, handler.db, settings.celery.sweep_grace_secs
+        )
+    except Exception as exc:  # the workers' sweeper will try again
+        log.warning("startup sweep failed: %s: %s", type(exc).__name__, exc)
+        return
+    log.info("startup sweep: re-published %d message(s)", sent)
 
 
 async def serve(settings: Settings) -> int:
     """Listen until SIGTERM/SIGINT; returns the exit code."""
+    try:
+        context = tls_context(settings)
+    except (ConfigError, OSError) as exc:
+        print(f"smtpd: {exc}", file=sys.stderr)
+        return 2
+    if context is None and settings.smtp.submission_addr and not settings.smtp.allow_insecure_auth:
+        log.warning("submission listener without TLS: AUTH is not offered there")
     db = Database.from_settings(settings)
     spool = Spool(settings.spool_path)
     spool.ensure()
     handler = MailHandler(settings, db, spool, configure(settings))
-    host, port = parse_hostport(settings.smtp.listen_addr, "smtp.listen_addr")
     loop = asyncio.get_running_loop()
     sessions: set[SMTP] = set()
-    try:
-        server = await loop.create_server(
-            make_protocol_factory(settings, handler, sessions), host, port
-        )
-    except OSError as exc:
-        print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return 1
-    bound = server.sockets[0].getsockname()
-    print(f"SMTP server listening on {bound[0]}:{bound[1]}", flush=True)
+    connections = ConnectionLimiter(
+        settings.smtp.max_connections, settings.smtp.max_connections_per_ip
+    )
+    servers: list[asyncio.Server] = []
+    labels = {"mx": "SMTP server", "submission": "Submission", "submissions": "Submissions (TLS)"}
+    for listener, address in listeners(settings):
+        host, port = parse_hostport(address, f"smtp.{listener.name}_addr")
+        factory = make_protocol_factory(settings, handler, listener, context, connections, sessions)
+        try:
+            server = await loop.create_server(
+                factory, host, port, ssl=context if listener.implicit_tls else None
+            )
+        except OSError as exc:
+            print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+            for started in servers:
+                started.close()
+            db.dispose()
+            return 1
+        servers.append(server)
+        bound = server.sockets[0].getsockname()
+        print(f"{labels[listener.name]} listening on {bound[0]}:{bound[1]}", flush=True)
+    sweep = asyncio.create_task(startup_sweep(handler, settings))
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    server.close()
+    for server in servers:
+        server.close()
     close_sessions(sessions)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(server.wait_closed(), timeout=10)
+    for server in servers:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), timeout=10)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(sweep, timeout=5)
     await handler.drain()
     db.dispose()
     return 0
@@ -119,9 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # aiosmtpd's per-command chatter and its warnings about options we set on purpose
+    # (AUTH required without STARTTLS on the implicit-TLS port; its deprecated login_data).
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
     try:
         settings = load_settings(args.config)
-        refuse_unimplemented(settings)
     except ConfigError as exc:
         print(f"smtpd: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -171,28 +172,6 @@ def test_require_auth_refuses_mail_without_auth(tmp_path: Path) -> None:
         assert smtp.mail("a@remote.test") == (530, b"5.7.0 Authentication required")
 
 
-def test_unavailable_tls_is_refused_at_start(tmp_path: Path) -> None:
-    config = provision(tmp_path)
-    env = service_env(
-        config,
-        MAILRS_SMTP_ENABLE_TLS="true",
-        MAILRS_SMTP_TLS_CERT_PATH="c.pem",
-        MAILRS_SMTP_TLS_KEY_PATH="k.pem",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "smtpd", "--config", str(config)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == "smtpd: smtp.enable_tls: STARTTLS is not available in this version yet"
-    )
-
-
 def test_sigterm_with_an_idle_client_closes_it_with_421(receiver: tuple[Settings, Proc]) -> None:
     settings, proc = receiver
     host, port = parse_hostport(settings.smtp.listen_addr)
@@ -204,3 +183,79 @@ def test_sigterm_with_an_idle_client_closes_it_with_421(receiver: tuple[Settings
         assert reader.readline().startswith(b"421 4.3.2")
         assert proc.popen.wait(timeout=15) == 0
         assert time.monotonic() - started < 12
+
+
+def test_allow_insecure_auth_offers_auth_without_tls(tmp_path: Path) -> None:
+    config = provision(tmp_path, users=(ALICE,))
+    env = service_env(config, MAILRS_SMTP_ALLOW_INSECURE_AUTH="true")
+    settings = load_settings(config, environ={})
+    with (
+        running(python_m("smtpd", "--config", str(config)), "SMTP server listening", env=env),
+        client(settings) as smtp,
+    ):
+        smtp.ehlo("c.example.org")
+        assert not smtp.has_extn("starttls")
+        assert smtp.esmtp_features["auth"].split() == ["LOGIN", "PLAIN"]
+        assert smtp.login(ALICE, "alice password")[0] == 235
+
+
+def test_auth_disabled_and_submission_without_tls(tmp_path: Path) -> None:
+    config = provision(tmp_path, users=(ALICE,))
+    settings = load_settings(config, environ={})
+    env = service_env(config, MAILRS_SMTP_ENABLE_AUTH="false")
+    with running(python_m("smtpd", "--config", str(config)), "SMTP server listening", env=env):
+        with client(settings) as smtp:
+            smtp.ehlo("c.example.org")
+            assert not smtp.has_extn("auth")
+            assert smtp.docmd("AUTH", "PLAIN AGFAYgBj") == (502, b"5.5.1 AUTH not available")
+        host, port = parse_hostport(settings.smtp.submission_addr)
+        with smtplib.SMTP(host, port, timeout=30) as smtp:
+            smtp.ehlo("c.example.org")
+            assert not smtp.has_extn("auth") and not smtp.has_extn("starttls")
+            assert smtp.mail(ALICE) == (530, b"5.7.0 Authentication required")
+
+
+def test_development_mode_creates_a_missing_certificate_pair(tmp_path: Path) -> None:
+    config = provision(tmp_path, users=(ALICE,))
+    cert, key = tmp_path / "data" / "tls" / "cert.pem", tmp_path / "data" / "tls" / "key.pem"
+    env = service_env(
+        config,
+        MAILRS_SMTP_ENABLE_TLS="true",
+        MAILRS_SMTP_TLS_CERT_PATH="data/tls/cert.pem",
+        MAILRS_SMTP_TLS_KEY_PATH="data/tls/key.pem",
+    )
+    settings = load_settings(config, environ={})
+    with running(
+        python_m("smtpd", "--config", str(config)), "SMTP server listening", env=env
+    ) as proc:
+        assert "created a self-signed development certificate" in proc.output
+        assert cert.exists() and key.stat().st_mode & 0o077 == 0
+        with client(settings) as smtp:
+            context = ssl.create_default_context(cafile=str(cert))
+            context.check_hostname = False  # the pair names mx.example.test and 127.0.0.1
+            assert smtp.starttls(context=context)[0] == 220
+            smtp.ehlo("c.example.org")
+            assert smtp.has_extn("auth")
+
+
+def test_production_mode_refuses_a_missing_certificate(tmp_path: Path) -> None:
+    config = provision(tmp_path)
+    env = service_env(
+        config,
+        MAILRS_MODE="production",
+        MAILRS_API_JWT_SECRET="a-production-secret-for-tests",
+        MAILRS_SMTP_ENABLE_TLS="true",
+        MAILRS_SMTP_TLS_CERT_PATH="missing/cert.pem",
+        MAILRS_SMTP_TLS_KEY_PATH="missing/key.pem",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "smtpd", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("smtpd: cannot load TLS certificate ")
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "missing").exists()

@@ -7,7 +7,6 @@ into the spool file, so running the stage twice changes nothing.
 
 from __future__ import annotations
 
-import email.utils
 from email.parser import BytesParser
 from email.policy import default as default_policy
 
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from mailrs.celery import app
 from mailrs.models import Message, MessageEvent
 from mailrs.pipeline import VALIDATE
+from mailrs.received import received_header
 from workers.context import worker_context
 from workers.faults import pause_point
 
@@ -34,20 +34,6 @@ def find_defects(data: bytes) -> list[str]:
     if not data.strip():
         defects.append("EmptyMessage")
     return sorted(set(defects))[:MAX_DEFECTS]
-
-
-def received_header(message: Message, hostname: str) -> str:
-    """A Received: trace header (RFC 5321 section 4.4) for a message."""
-    client = message.client_addr or "unknown"
-    helo = message.helo or client
-    with_proto = "ESMTPA" if message.auth_user else "ESMTP"
-    rcpt = message.recipients[0].address if len(message.recipients) == 1 else None
-    for_clause = f"\r\n\tfor <{rcpt}>" if rcpt else ""
-    date = email.utils.format_datetime(message.received_at)
-    return (
-        f"Received: from {helo} ([{client}])\r\n\tby {hostname} (mailrs) with {with_proto}"
-        f" id {message.queue_id}{for_clause};\r\n\t{date}\r\n"
-    )
 
 
 def validate_message(queue_id: str) -> str:

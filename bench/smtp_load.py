@@ -1,0 +1,498 @@
+"""SMTP load benchmark: mailrs (smtpd + Celery workers) against Postfix, same load, same run.
+
+N concurrent clients (an asyncio SMTP client, one session each, one message after the
+other) send M messages of a given size to one local mailbox. For each server it prints
+the accepted messages/s, the end-to-end delivered messages/s (first MAIL until the last
+file is in the Maildir's ``new/``), p50/p99 accept latency (final dot until 250) and the
+peak memory (PSS) of the receiving and delivering processes. Postfix runs as a
+throwaway instance (config, queue and Maildir in a temporary folder, a free loopback
+port, virtual(8) delivery to Maildir); it is skipped when ``postfix`` is not installed.
+
+    .venv/bin/python bench/smtp_load.py --clients 20 --messages 2000 --size 2048
+    .venv/bin/python bench/smtp_load.py --broker embedded --workers 1 --skip-postfix
+
+Results are printed, never asserted. Run as root for Postfix (it needs the postfix user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOMAIN = "bench.test"
+USER = f"alice@{DOMAIN}"
+
+
+@dataclass
+class Result:
+    """The figures of one server under load."""
+
+    name: str
+    sent: int = 0
+    accepted: int = 0
+    errors: int = 0
+    accept_secs: float = 0.0
+    delivered_secs: float | None = None
+    latencies: list[float] = field(default_factory=list)
+    pss_receive: int = 0
+    pss_deliver: int = 0
+
+    def row(self) -> list[str]:
+        """The table row."""
+        lat = sorted(self.latencies) or [0.0]
+        p50 = lat[len(lat) // 2] * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        e2e = f"{self.accepted / self.delivered_secs:.0f}" if self.delivered_secs else "timeout"
+        return [
+            self.name,
+            f"{self.accepted}/{self.sent}",
+            f"{self.accepted / self.accept_secs:.0f}" if self.accept_secs else "-",
+            e2e,
+            f"{p50:.1f}",
+            f"{p99:.1f}",
+            f"{self.pss_receive / 1024:.0f}",
+            f"{self.pss_deliver / 1024:.0f}",
+        ]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 60) -> None:
+    """Wait until 127.0.0.1:port accepts connections."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def make_message(size: int) -> bytes:
+    """A message of about ``size`` bytes with CRLF lines, ending with CRLF."""
+    head = f"From: load@remote.test\r\nTo: {USER}\r\nSubject: load\r\n\r\n".encode()
+    line = b"x" * 76 + b"\r\n"
+    return head + line * max(1, (size - len(head)) // len(line))
+
+
+# -- load ------------------------------------------------------------------------------
+
+
+async def _reply(reader: asyncio.StreamReader) -> bytes:
+    line = await reader.readline()
+    while line[3:4] == b"-":
+        line = await reader.readline()
+    return line
+
+
+async def _client(port: int, data: bytes, left: list[int], result: Result) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await _reply(reader)
+        writer.write(b"EHLO load.example.org\r\n")
+        await _reply(reader)
+        while left[0] > 0:
+            left[0] -= 1
+            result.sent += 1
+            writer.write(f"MAIL FROM:<load@remote.test>\r\nRCPT TO:<{USER}>\r\nDATA\r\n".encode())
+            replies = [await _reply(reader) for _ in range(3)]
+            if not replies[2].startswith(b"354"):
+                result.errors += 1
+                writer.write(b"RSET\r\n")
+                await _reply(reader)
+                continue
+            writer.write(data)
+            started = time.perf_counter()
+            writer.write(b".\r\n")
+            reply = await _reply(reader)
+            if reply.startswith(b"250"):
+                result.accepted += 1
+                result.latencies.append(time.perf_counter() - started)
+            else:
+                result.errors += 1
+        writer.write(b"QUIT\r\n")
+        await _reply(reader)
+    finally:
+        writer.close()
+
+
+async def _load(port: int, clients: int, messages: int, size: int, result: Result) -> None:
+    data = make_message(size)
+    left = [messages]
+    await asyncio.gather(*(_client(port, data, left, result) for _ in range(clients)))
+
+
+def count_new(folder: Path) -> int:
+    """Files in a Maildir's new/ (0 if it does not exist yet)."""
+    try:
+        return len(os.listdir(folder))
+    except FileNotFoundError:
+        return 0
+
+
+# -- memory ------------------------------------------------------------------------------
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def pss_kib(pids: list[int]) -> int:
+    """The summed PSS of these processes, in KiB."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+class PeakMemory(threading.Thread):
+    """Samples the PSS of two process groups until stopped; keeps the peaks."""
+
+    def __init__(self, receive: list[int], deliver: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.receive, self.deliver = receive, deliver
+        self.peak_receive = self.peak_deliver = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.25):
+            receive = pss_kib([p for root in self.receive for p in descendants(root)])
+            deliver = pss_kib([p for root in self.deliver for p in descendants(root)])
+            self.peak_receive = max(self.peak_receive, receive)
+            self.peak_deliver = max(self.peak_deliver, deliver)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def measure(
+    name: str,
+    port: int,
+    new_dir: Path,
+    args: argparse.Namespace,
+    receive: list[int],
+    deliver: list[int],
+) -> Result:
+    """Run the load against one server and wait for every message to be delivered."""
+    result = Result(name)
+    memory = PeakMemory(receive, deliver)
+    memory.start()
+    started = time.perf_counter()
+    asyncio.run(_load(port, args.clients, args.messages, args.size, result))
+    result.accept_secs = time.perf_counter() - started
+    deadline = time.monotonic() + args.deliver_timeout
+    while count_new(new_dir) < result.accepted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if count_new(new_dir) >= result.accepted:
+        result.delivered_secs = time.perf_counter() - started
+    memory.stop()
+    result.pss_receive, result.pss_deliver = memory.peak_receive, memory.peak_deliver
+    return result
+
+
+# -- mailrs ------------------------------------------------------------------------------
+
+
+def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
+    """smtpd and ``--workers`` Celery workers on the configured broker."""
+    from mailrs.config import load_settings
+    from mailrs.db import Database
+    from mailrs.maildir import MaildirStore
+    from mailrs.migrate import upgrade
+    from mailrs.users import add_user
+
+    broker = ""
+    if args.broker == "redis":
+        import redis
+
+        broker = f"redis://127.0.0.1:6379/{args.redis_db}"
+        client = redis.Redis.from_url(broker)
+        client.flushdb()
+        client.close()
+    port = free_port()
+    folder.mkdir(parents=True)
+    config = folder / "mailrs.toml"
+    config.write_text(
+        "\n".join(
+            [
+                'mode = "development"',
+                "[smtp]",
+                f'listen_addr = "127.0.0.1:{port}"',
+                'submission_addr = ""',
+                f'local_domains = ["{DOMAIN}"]',
+                'hostname = "mx.bench.test"',
+                "max_connections = 1000",
+                "max_connections_per_ip = 1000",
+                "messages_per_minute_per_ip = 0",
+                "messages_per_minute_per_user = 0",
+                "[imap]",
+                f'listen_addr = "127.0.0.1:{free_port()}"',
+                "[api]",
+                f'listen_addr = "127.0.0.1:{free_port()}"',
+                "[celery]",
+                f'broker_url = "{broker}"',
+            ]
+        )
+        + "\n"
+    )
+    if args.database_url:
+        with config.open("a") as fh:
+            fh.write(f'[database]\nurl = "{args.database_url}"\n')
+    settings = load_settings(config, environ={})
+    upgrade(settings.database_url)
+    db = Database.from_settings(settings)
+    with db.session() as session:
+        add_user(session, MaildirStore(settings.maildir_path), USER, "bench password")
+    db.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILRS_")}
+    env.update(MAILRS_CONFIG=str(config), PYTHONUNBUFFERED="1")
+    logs = folder / "logs"
+    logs.mkdir()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with open(logs / "smtpd.log", "wb") as out:
+            smtpd = subprocess.Popen(
+                [sys.executable, "-m", "smtpd", "--config", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        procs.append(smtpd)
+        workers = []
+        for n in range(args.workers):
+            with open(logs / f"worker{n}.log", "wb") as out:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "mailrs", "worker", "--config", str(config)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+            procs.append(worker)
+            workers.append(worker)
+        wait_port(port)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready = [(logs / f"worker{n}.log").read_bytes() for n in range(args.workers)]
+            if all(b"ready." in text for text in ready):
+                break
+            time.sleep(0.2)
+        new_dir = settings.maildir_path / DOMAIN / "alice" / "new"
+        database = "PostgreSQL" if args.database_url else "SQLite"
+        return measure(
+            f"mailrs ({args.broker}, {database}, {args.workers} worker(s))",
+            port,
+            new_dir,
+            args,
+            [smtpd.pid],
+            [w.pid for w in workers],
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+# -- Postfix ---------------------------------------------------------------------------
+
+
+def postfix_config(folder: Path, port: int) -> Path:
+    """A throwaway Postfix instance's config directory (virtual delivery to Maildir)."""
+    account = pwd.getpwnam("postfix")
+    conf, queue, data, vmail = (folder / n for n in ("conf", "queue", "data", "vmail"))
+    for path in (conf, queue, data, vmail):
+        path.mkdir(parents=True)
+    os.chown(data, account.pw_uid, account.pw_gid)
+    os.chown(vmail, account.pw_uid, account.pw_gid)
+    skip = ("maildrop", "uucp", "ifmail", "bsmtp", "scalemail-backend", "mailman")
+    lines = []
+    for line in Path("/usr/share/postfix/master.cf.dist").read_text().splitlines():
+        if not line or line[0] in "# \t" or line.startswith(skip):
+            continue
+        fields = line.split()
+        if fields[0] == "smtp" and fields[1] == "inet":
+            fields[0] = f"127.0.0.1:{port}"
+        if fields[4] == "y":
+            fields[4] = "n"  # no chroot: the instance lives in a temporary folder
+        lines.append(" ".join(fields))
+    (conf / "master.cf").write_text("\n".join(lines) + "\n")
+    (conf / "vmailbox").write_text(f"{USER} {DOMAIN}/alice/\n")
+    (conf / "main.cf").write_text(
+        f"""compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.postfix.test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+virtual_mailbox_domains = {DOMAIN}
+virtual_mailbox_base = {vmail}
+virtual_mailbox_maps = texthash:{conf}/vmailbox
+virtual_uid_maps = static:{account.pw_uid}
+virtual_gid_maps = static:{account.pw_gid}
+maillog_file = {folder}/maillog
+maillog_file_prefixes = {folder}
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtputf8_enable = no
+biff = no
+default_process_limit = 200
+smtpd_client_connection_count_limit = 0
+smtpd_client_message_rate_limit = 0
+"""
+    )
+    return conf
+
+
+def run_postfix(folder: Path, args: argparse.Namespace) -> Result | None:
+    """The same load against a throwaway Postfix instance."""
+    if shutil.which("postfix") is None or os.geteuid() != 0:
+        print("postfix: not installed or not root; skipped", file=sys.stderr)
+        return None
+    port = free_port()
+    conf = postfix_config(folder, port)
+    started = subprocess.run(["postfix", "-c", str(conf), "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        log = folder / "maillog"
+        print(started.stderr, log.read_text() if log.exists() else "", file=sys.stderr)
+        return None
+    try:
+        wait_port(port)
+        master = int((folder / "queue" / "pid" / "master.pid").read_text().split()[0])
+        new_dir = folder / "vmail" / DOMAIN / "alice" / "new"
+        return measure("Postfix", port, new_dir, args, [master], [])
+    finally:
+        subprocess.run(["postfix", "-c", str(conf), "stop"], capture_output=True)
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str | None) -> Iterator[str]:
+    """A URL on a fresh PostgreSQL schema (dropped afterwards), or '' for SQLite."""
+    if not url:
+        yield ""
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"mailrs_bench_{os.getpid()}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--broker", choices=("redis", "embedded"), default="redis")
+    parser.add_argument(
+        "--redis-db", type=int, default=int(os.environ.get("MAILRS_BENCH_REDIS_DB", 15))
+    )
+    parser.add_argument("--deliver-timeout", type=float, default=300)
+    parser.add_argument("--skip-postfix", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="use a fresh schema in this PostgreSQL database instead of SQLite, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
+    args = parser.parse_args()
+    args.database_url = ""
+    results = []
+    with (
+        tempfile.TemporaryDirectory(prefix="mailrs-bench-") as tmp,
+        postgres_schema(args.postgres) as database_url,
+    ):
+        os.chmod(tmp, 0o755)  # Postfix's own processes (user postfix) must reach their files
+        args.database_url = database_url
+        results.append(run_mailrs(Path(tmp) / "mailrs", args))
+        if not args.skip_postfix:
+            postfix = run_postfix(Path(tmp) / "postfix", args)
+            if postfix is not None:
+                results.append(postfix)
+    header = ["server", "accepted", "accept/s", "delivered/s", "p50 ms", "p99 ms",
+              "PSS recv MiB", "PSS deliver MiB"]  # fmt: skip
+    rows = [header] + [r.row() for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print(f"{args.clients} clients, {args.messages} messages of {args.size} bytes")
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    if len(results) == 2 and results[0].delivered_secs and results[1].delivered_secs:
+        ours = results[0].accepted / results[0].delivered_secs
+        theirs = results[1].accepted / results[1].delivered_secs
+        accept_ratio = (results[0].accepted / results[0].accept_secs) / (
+            results[1].accepted / results[1].accept_secs
+        )
+        print(f"ratio to Postfix: delivered {ours / theirs:.2f}, accepted {accept_ratio:.2f}")
+    errors = sum(r.errors for r in results)
+    if errors:
+        print(f"errors: {errors} (replies other than 250)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The durable hand-off, batched: group commits of accepted messages, batched publishing.
+
+Each message's spool file is written and fsynced in its own thread (in parallel). Its row
+is then committed by one committer thread that takes every message waiting at that
+moment into a single transaction (``mailrs.accept.record_messages``): one database
+commit, and no lock contention between sessions, however many are sending. Only when
+that commit returns is the session answered 250. Publishing to the broker works the
+same way, off the reply path: one thread publishes whatever is waiting and marks the
+batch published with one UPDATE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from celery import Celery
+
+from mailrs.accept import Envelope, mark_published, record_messages
+from mailrs.db import Database
+from mailrs.pipeline import publish
+from mailrs.spool import Spool, new_queue_id
+
+log = logging.getLogger("smtpd")
+
+
+class _Batcher:
+    """Runs ``work(batch)`` in one thread, over everything queued while the last one ran."""
+
+    def __init__(self, name: str, work: Callable[[list[Any]], Any]) -> None:
+        self._work = work
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._pending: list[tuple[Any, asyncio.Future[Any] | None]] = []
+        self._running: asyncio.Future[Any] | None = None
+
+    def submit(self, item: Any, waiter: asyncio.Future[Any] | None = None) -> None:
+        """Queue one item; ``waiter`` gets the batch's outcome."""
+        self._pending.append((item, waiter))
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._running is not None or not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        loop = asyncio.get_running_loop()
+        self._running = loop.run_in_executor(
+            self._executor, self._work, [item for item, _ in batch]
+        )
+        self._running.add_done_callback(lambda done: self._finished(batch, done))
+
+    def _finished(self, batch: list[tuple[Any, asyncio.Future[Any] | None]], done: Any) -> None:
+        self._running = None
+        error = done.exception()
+        for _, waiter in batch:
+            if waiter is None or waiter.done():
+                continue
+            if error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(None)
+        self._kick()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for the work under way and queued (at shutdown)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (self._running is not None or self._pending) and (
+            asyncio.get_running_loop().time() < deadline
+        ):
+            await asyncio.sleep(0.05)
+        self._executor.shutdown(wait=False)
+
+
+class Handoff:
+    """Spool, commit and publish accepted messages for every session of one process."""
+
+    def __init__(self, db: Database, spool: Spool, celery_app: Celery) -> None:
+        self.db = db
+        self.spool = spool
+        self.celery_app = celery_app
+        self._commits = _Batcher("commit", self._commit)
+        self._publishes = _Batcher("publish", self._publish)
+
+    async def accept(self, envelope: Envelope, data: bytes) -> str:
+        """Store one message durably and return its queue id; raises SpoolError."""
+        if not envelope.recipients:
+            raise ValueError("a message needs at least one recipient")
+        queue_id = new_queue_id()
+        size = await asyncio.to_thread(self.spool.write, queue_id, data)
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commits.submit((queue_id, envelope, size), committed)
+        await committed
+        self._publishes.submit(queue_id)
+        return queue_id
+
+    def _commit(self, spooled: list[tuple[str, Envelope, int]]) -> None:
+        record_messages(self.db, self.spool, spooled)
+
+    def _publish(self, queue_ids: list[str]) -> None:
+        sent = []
+        for queue_id in queue_ids:
+            try:
+                publish(self.celery_app, queue_id)
+            except Exception as exc:  # broker down: the message is safe in the spool
+                log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
+                continue
+            sent.append(queue_id)
+        if sent:
+            try:
+                mark_published(self.db, sent)
+            except Exception as exc:
+                log.warning("cannot mark %d message(s) published: %s", len(sent), exc)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Finish commits and publishes under way (at shutdown)."""
+        await self._commits.drain(timeout)
+        await self._publishes.drain(timeout)

@@ -1,0 +1,242 @@
+"""aiosmtpd's SMTP protocol, extended where it falls short of what an MX must do.
+
+aiosmtpd keeps the state machine, STARTTLS (which discards plaintext pipelined after the
+command, RFC 3207 §4.2) and the AUTH mechanisms. This subclass adds, through its hooks:
+enhanced status codes on every reply, refusal of NUL/control bytes and invalid UTF-8 in
+commands, connection limits, an idle DATA timeout beside the command timeout (both
+answered with 421 before closing), implicit TLS, no second STARTTLS, and the password
+check run off the event loop (aiosmtpd's ``authenticator`` hook is synchronous).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+
+from smtpd import replies
+from smtpd.connections import ConnectionLimiter
+from smtpd.recipients import clean_text
+
+log = logging.getLogger("smtpd")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """What kind of port a session arrived on."""
+
+    name: str  # "mx", "submission" or "submissions"
+    implicit_tls: bool = False
+    require_auth: bool = False
+    require_starttls: bool = False
+
+
+class MailSMTP(SMTP):
+    """One SMTP session on one of our listeners."""
+
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        listener: Listener,
+        connections: ConnectionLimiter,
+        registry: set[SMTP],
+        data_timeout: float,
+        enable_auth: bool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self.listener = listener
+        self.enable_auth = enable_auth
+        self._connections = connections
+        self._registry = registry
+        self._data_timeout = data_timeout
+        self._ip = ""
+        self._counted = False
+        self._refused = False
+        self._plain = False
+        self._greeted = False
+        self._in_data = False
+        self._last_data = 0.0
+        self.last_reply = ""
+        self._smtp_methods = {
+            name: self._checked(method) for name, method in self._smtp_methods.items()
+        }
+
+    # -- connection life ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Enforce connection limits; note implicit TLS; let aiosmtpd do the rest."""
+        first = self._original_transport is None and self.transport is None
+        if first:
+            peer = transport.get_extra_info("peername")
+            self._ip = str(peer[0]) if peer else ""
+            if not self._connections.acquire(self._ip):
+                self._refused = True
+                log.warning("connection refused client=%s: too many connections", self._ip)
+                with contextlib.suppress(Exception):
+                    reply = replies.TOO_MANY_CONNECTIONS.format(host=self.hostname)
+                    transport.write(reply.encode() + b"\r\n")  # type: ignore[attr-defined]
+                transport.close()
+                return
+            self._counted = True
+            self._registry.add(self)
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if first and ssl_object is not None and self.session is not None:
+            self.session.ssl = {"ssl_object": ssl_object, "cipher": ssl_object.cipher()}
+
+    def connection_lost(self, error: Exception | None) -> None:
+        """Release the connection's slot; log a transaction the client abandoned."""
+        if self._refused:
+            return
+        if self._counted:
+            self._counted = False
+            self._connections.release(self._ip)
+            self._registry.discard(self)
+            envelope = self.envelope
+            if envelope is not None and envelope.mail_from and self.session is not None:
+                self.event_handler.log_transaction(
+                    self.session, envelope, None, 0, "aborted: connection closed"
+                )
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        """Note activity during DATA (the DATA timeout is an idle timeout)."""
+        if self._in_data:
+            self._last_data = self.loop.time()
+        super().data_received(data)
+
+    def _timeout_cb(self) -> None:
+        """Close an idle session with 421 4.4.2; during DATA, only when DATA is idle."""
+        if self._in_data:
+            idle = self.loop.time() - self._last_data
+            if idle < self._data_timeout:
+                self._reset_timeout(self._data_timeout - idle)
+                return
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            with contextlib.suppress(Exception):
+                reply = replies.TIMEOUT.format(host=self.hostname)
+                transport.write(reply.encode() + b"\r\n")  # type: ignore[attr-defined]
+        super()._timeout_cb()
+
+    # -- replies and command checks ----------------------------------------------------
+
+    async def push(self, status: AnyStr) -> None:
+        """Send a reply, with an enhanced status code (EHLO/HELO greeting lines excepted)."""
+        if isinstance(status, str):
+            # RFC 2034: no enhanced code in the greeting or the HELO/EHLO 250 lines.
+            plain = not self._greeted or (self._plain and status.startswith("250"))
+            self._greeted = True
+            if not plain:
+                status = replies.enhance(status)  # type: ignore[assignment]
+            self.last_reply = str(status)
+        await super().push(status)
+
+    def _checked(
+        self, method: Callable[[str | None], Awaitable[None]]
+    ) -> Callable[[str | None], Awaitable[None]]:
+        """Wrap a command so arguments with NUL, control bytes or bad UTF-8 get 501."""
+
+        @functools.wraps(method)
+        async def run(arg: str | None) -> None:
+            if arg is not None and not clean_text(arg):
+                await self.push(replies.BAD_BYTES)
+                return
+            await method(arg)
+
+        return run
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        """HELO; its 250 reply is the plain greeting."""
+        self._plain = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._plain = False
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        """EHLO; its 250 lines are the extension list, without enhanced codes."""
+        self._plain = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._plain = False
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        """STARTTLS, but never a second time or on an implicit-TLS port."""
+        if self.session is not None and self.session.ssl is not None:
+            await self.push(replies.TLS_ACTIVE)
+            return
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA under the DATA timeout; failures aiosmtpd answers itself are logged too."""
+        envelope: Envelope | None = self.envelope
+        self._in_data = True
+        self._last_data = self.loop.time()
+        self._reset_timeout(self._data_timeout)
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._in_data = False
+            if self.transport is not None:
+                self._reset_timeout()
+        if (
+            envelope is not None
+            and envelope.rcpt_tos
+            and envelope.original_content is None
+            and self.last_reply[:1] in ("4", "5")
+            and self.session is not None
+        ):
+            self.event_handler.log_transaction(
+                self.session, envelope, None, 0, f"rejected: {self.last_reply}"
+            )
+
+    async def smtp_RSET(self, arg: str) -> None:
+        """RSET; an abandoned transaction is logged."""
+        envelope = self.envelope
+        if not arg and envelope is not None and envelope.mail_from and self.session is not None:
+            self.event_handler.log_transaction(self.session, envelope, None, 0, "aborted: RSET")
+        await super().smtp_RSET(arg)
+
+    # -- AUTH ------------------------------------------------------------------------
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        """AUTH, when enabled, and never in the middle of a mail transaction."""
+        if not self.enable_auth:
+            await self.push(replies.AUTH_UNAVAILABLE)
+            return
+        if self.envelope is not None and self.envelope.mail_from:
+            await self.push("503 5.5.1 AUTH is not allowed during a mail transaction")
+            return
+        await super().smtp_AUTH(arg)
+
+    def _authenticate(self, mechanism: str, auth_data: Any) -> AuthResult:
+        """Defer the check: aiosmtpd calls this synchronously, Argon2 must not block."""
+        return AuthResult(success=False, handled=False, auth_data=auth_data)
+
+    async def _check_credentials(self, result: AuthResult) -> AuthResult:
+        credentials = result.auth_data
+        if result.success or result.handled or not isinstance(credentials, LoginPassword):
+            return result
+        checked: AuthResult = await self.event_handler.authenticator.check(self._ip, credentials)
+        return checked
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        """AUTH PLAIN (RFC 4616), decoded by aiosmtpd, checked in a thread."""
+        return await self._check_credentials(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        """AUTH LOGIN, decoded by aiosmtpd, checked in a thread."""
+        return await self._check_credentials(await super().auth_LOGIN(_, args))
