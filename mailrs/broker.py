@@ -39,6 +39,8 @@ def _broker_options(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.celery.broker_url,
         "broker_transport": None,
         "broker_transport_options": {},
+        "worker_send_task_events": settings.celery.task_events,
+        "task_send_sent_event": settings.celery.task_events,
     }
 
 

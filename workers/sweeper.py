@@ -1,5 +1,10 @@
 """The sweeper: re-publish every spooled message whose pipeline has not finished.
 
+It is also the retry scheduler: a deferred message carries its next attempt time in
+``messages.next_attempt_at`` (set by ``workers.progress.settle``), and the sweep
+re-publishes it once that time has come, so no long wait sits in a worker's memory and
+a restart loses nothing.
+
 Each worker sweeps once when it starts (taking over whatever a dead worker left), then
 every ``celery.sweep_interval_secs`` for messages nothing has happened to for
 ``celery.sweep_grace_secs``; ``mailrs.sweep`` does the same as a task for Celery beat.
@@ -17,9 +22,8 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
-from mailrs.accept import mark_published
 from mailrs.celery import app
 from mailrs.db import Database
 from mailrs.models import Message, utcnow
@@ -31,21 +35,41 @@ BATCH = 500
 
 
 def unfinished_messages(db: Database, grace_secs: int) -> list[str]:
-    """Queue ids of unfinished messages not published within the last ``grace_secs``."""
-    cutoff = utcnow() - dt.timedelta(seconds=grace_secs)
+    """Queue ids of unfinished messages that are stalled or whose retry is due."""
+    now = utcnow()
+    cutoff = now - dt.timedelta(seconds=grace_secs)
     with db.session() as session:
-        rows = session.scalars(
+        due = session.scalars(
             select(Message.queue_id)
             .where(Message.finished_at.is_(None))
+            .where(Message.next_attempt_at <= now)
+            .order_by(Message.next_attempt_at)
+            .limit(BATCH)
+        ).all()
+        stalled = session.scalars(
+            select(Message.queue_id)
+            .where(Message.finished_at.is_(None))
+            .where(Message.next_attempt_at.is_(None))
             .where(or_(Message.published_at.is_(None), Message.published_at <= cutoff))
             .order_by(Message.id)
             .limit(BATCH)
+        ).all()
+        return list(dict.fromkeys([*due, *stalled]))
+
+
+def clear_retry(db: Database, queue_ids: list[str]) -> None:
+    """The retry of these messages is on the broker now: forget its due time."""
+    with db.session() as session:
+        session.execute(
+            update(Message)
+            .where(Message.queue_id.in_(queue_ids))
+            .values(next_attempt_at=None, published_at=utcnow())
         )
-        return list(rows)
+        session.commit()
 
 
 def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
-    """Re-publish the pipelines of stalled messages; returns how many were sent."""
+    """Re-publish the pipelines of stalled messages and due retries; returns how many."""
     queue_ids = unfinished_messages(db, grace_secs)
     sent = []
     for queue_id in queue_ids:
@@ -56,7 +80,7 @@ def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
             break
         sent.append(queue_id)
     if sent:
-        mark_published(db, sent)
+        clear_retry(db, sent)
         log.info("sweeper: re-published %d message(s)", len(sent))
     return len(sent)
 
