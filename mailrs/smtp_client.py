@@ -106,6 +106,7 @@ def _connect(conn: Connection) -> smtplib.SMTP:
     cls = smtplib.SMTP_SSL if conn.tls == "implicit" else smtplib.SMTP
     kwargs = {"context": client_context(verify=False)} if conn.tls == "implicit" else {}
     client = cls(local_hostname=conn.helo, timeout=conn.connect_timeout, **kwargs)  # type: ignore[arg-type]
+    client._host = conn.host  # type: ignore[attr-defined]  # the TLS server name (SNI)
     where = f"{conn.host}[{conn.address}]:{conn.port}"
     try:
         code, text = client.connect(conn.address, conn.port)

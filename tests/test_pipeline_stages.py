@@ -269,7 +269,7 @@ def test_spam_goes_to_junk_with_headers_and_an_event(
     pipeline: Spool, settings: Settings, database: Database, store: MaildirStore
 ) -> None:
     spam = (
-        b"From: \"paypal@bank.test\" <x@spammer.test>\r\nSubject: YOU HAVE WON THE LOTTERY!!!\r\n"
+        b'From: "paypal@bank.test" <x@spammer.test>\r\nSubject: YOU HAVE WON THE LOTTERY!!!\r\n'
         b"Authentication-Results: mx.example.test; spf=fail smtp.mailfrom=spammer.test;"
         b" dmarc=fail header.from=spammer.test\r\n\r\nclaim now\r\n"
     )
