@@ -148,6 +148,9 @@ def up(config_path: str | None) -> None:
 from mailrs.tls_cli import tls_group  # noqa: E402 - subcommands register after the group
 
 cli.add_command(tls_group)
+from mailrs.queue_cli import queue_group  # noqa: E402
+
+cli.add_command(queue_group)
 
 
 def main() -> int:
