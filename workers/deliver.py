@@ -27,7 +27,7 @@ from mailrs.pipeline import DELIVER, Step, dispatch
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
-from workers.progress import FINAL, load_message, record, settle
+from workers.progress import FINAL, load_message, record, settle, settle_loaded
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,18 @@ def deliver_message(queue_id: str) -> list[Step]:
                 )
             if _deliver_one(ctx, session, message, delivery, data, retry):
                 events.append((delivery.address, _event(message, delivery.folder, data)))
+            if delivery is not pending[-1]:
+                session.commit()
+        alone = all(d.kind == "local" or d.state in FINAL for d in message.deliveries)
+        if alone:  # no relay can be running: the last result and the finish in one commit
+            steps = settle_loaded(ctx, session, message)
+        else:
             session.commit()
+    if not alone:
+        steps = settle(ctx, queue_id)
     for user, event in events:
         publish_event(ctx.settings, user, event)
-    return settle(ctx, queue_id)
+    return steps
 
 
 def _event(message: Message, folder: str, data: bytes) -> dict[str, Any]:

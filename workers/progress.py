@@ -66,31 +66,41 @@ def settle(ctx: WorkerContext, queue_id: str) -> list[Step]:
         message = load_message(session, queue_id, lock=True)
         if message is None or message.finished_at is not None or message.state != "routed":
             return []
-        now = utcnow()
-        deliveries = message.deliveries
-        busy = [d for d in deliveries if d.state in ("pending", "delivering")]
-        deferred = [d for d in deliveries if d.state == "deferred"]
-        if deferred and not busy and age_secs(message, now) >= ctx.settings.relay.max_lifetime_secs:
-            _expire(session, message, deferred)
-            deferred = []
-        unreported = [d for d in deliveries if d.state == "failed" and not d.dsn_sent]
-        if unreported and message.mail_from == "":
-            for delivery in unreported:
-                delivery.dsn_sent = True  # never a bounce to the null sender
-            record(session, message, "bounce", "not sent: the sender is <> (no bounce loop)")
-            unreported = []
-        steps: list[Step] = []
-        if unreported or (not busy and warning_due(ctx, message, now)):
-            steps.append((BOUNCE, queue_id))
-        if busy or steps:
-            session.commit()
-            return steps
-        if deferred:
-            _schedule_retry(ctx, session, message, now)
-            session.commit()
-            return steps
-        _finish(ctx, session, message, now)
+        return settle_loaded(ctx, session, message)
+
+
+def settle_loaded(ctx: WorkerContext, session: Session, message: Message) -> list[Step]:
+    """``settle`` for a message already loaded in ``session`` (commits the session).
+
+    Only for a stage that is alone on the message (no other stage can be running on it),
+    so that its results and the decision share one transaction.
+    """
+    queue_id = message.queue_id
+    now = utcnow()
+    deliveries = message.deliveries
+    busy = [d for d in deliveries if d.state in ("pending", "delivering")]
+    deferred = [d for d in deliveries if d.state == "deferred"]
+    if deferred and not busy and age_secs(message, now) >= ctx.settings.relay.max_lifetime_secs:
+        _expire(session, message, deferred)
+        deferred = []
+    unreported = [d for d in deliveries if d.state == "failed" and not d.dsn_sent]
+    if unreported and message.mail_from == "":
+        for delivery in unreported:
+            delivery.dsn_sent = True  # never a bounce to the null sender
+        record(session, message, "bounce", "not sent: the sender is <> (no bounce loop)")
+        unreported = []
+    steps: list[Step] = []
+    if unreported or (not busy and warning_due(ctx, message, now)):
+        steps.append((BOUNCE, queue_id))
+    if busy or steps:
+        session.commit()
         return steps
+    if deferred:
+        _schedule_retry(ctx, session, message, now)
+        session.commit()
+        return steps
+    _finish(ctx, session, message, now)
+    return steps
 
 
 def _expire(session: Session, message: Message, deferred: list[Delivery]) -> None:
