@@ -191,3 +191,38 @@ def test_rspamd_in_the_pipeline_files_spam_into_junk(
     data = store.read("alice@example.test", folder, copy.key)
     assert f"X-Spam-Score: {score:.1f}".encode() in data
     assert verdict == "spam", f"rspamd scored the spam sample {score}"
+
+
+def test_a_failing_scorer_never_drops_the_message(
+    settings: Settings, database: object, store: object
+) -> None:
+    from pipeline_support import drive
+    from sqlalchemy import select
+
+    from mailrs.accept import Envelope, accept_message
+    from mailrs.celery import configure
+    from mailrs.db import Database
+    from mailrs.maildir import MaildirStore
+    from mailrs.models import Message
+    from mailrs.spool import Spool
+    from mailrs.users import add_user
+
+    assert isinstance(database, Database) and isinstance(store, MaildirStore)
+    down = f"http://127.0.0.1:{free_port()}"
+    configure(with_spam(settings, filter="rspamd", rspamd_url=down, timeout_secs=2.0))
+    with database.session() as session:
+        add_user(session, store, "alice@example.test", "alice password")
+    spool = Spool(settings.spool_path)
+    spool.ensure()
+    queue_id = accept_message(
+        database, spool, Envelope("b@remote.test", ("alice@example.test",)), HAM
+    )
+    drive(queue_id)
+    (copy,) = store.list_messages("alice@example.test")
+    assert b"X-Spam-Status: Unknown (RspamdError)" in store.read(
+        "alice@example.test", "INBOX", copy.key
+    )
+    with database.session() as session:
+        message = session.scalar(select(Message).where(Message.queue_id == queue_id))
+        assert message is not None and message.spam_verdict == "unchecked"
+        assert message.state == "delivered"
