@@ -94,6 +94,8 @@ def send(conn: Connection, sender: str, recipients: list[str], data: bytes) -> O
         _transaction(client, sender, recipients, data, outcome)
     except (smtplib.SMTPServerDisconnected, OSError) as exc:
         raise HostUnavailable(f"{conn.host}[{conn.address}]: connection lost: {exc}") from None
+    except smtplib.SMTPException as exc:  # any other protocol surprise: try the next host
+        raise HostUnavailable(f"{conn.host}[{conn.address}]: {exc}") from None
     finally:
         try:
             client.quit()
@@ -158,7 +160,11 @@ def _transaction(
         options.append(f"SIZE={len(data)}")
     if client.has_extn("8bitmime") and any(b > 127 for b in data):
         options.append("BODY=8BITMIME")
-    if client.has_extn("smtputf8") and not all(a.isascii() for a in [sender, *recipients]):
+    if not all(a.isascii() for a in [sender, *recipients]):
+        if not client.has_extn("smtputf8"):
+            refused = Reply(553, "5.6.7 non-ASCII address and the server has no SMTPUTF8")
+            outcome.permanent.update(dict.fromkeys(recipients, refused))
+            return
         options.append("SMTPUTF8")
     code, text = client.mail(sender, options)
     reply = _reply(code, text)

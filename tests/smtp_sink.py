@@ -97,6 +97,7 @@ class SmtpSink:
         script: Script | None = None,
         tls_dir: Path | None = None,
         credentials: tuple[str, str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.port = port
         self.script = script or Script()
@@ -127,6 +128,7 @@ class SmtpSink:
             server_hostname="sink.test",
             tls_context=context,
             decode_data=False,
+            enable_SMTPUTF8=smtputf8,
             **kwargs,
         )
 

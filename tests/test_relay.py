@@ -375,3 +375,17 @@ def test_backoff_grows_with_jitter_up_to_the_cap(relay: Relay) -> None:
     assert 240 <= waits[0] <= 360  # 5 minutes ± 20 %
     assert waits[3] > waits[1] > waits[0]
     assert all(w <= 4 * 3600 * 1.2 for w in waits) and waits[-1] >= 4 * 3600 * 0.8
+
+
+def test_non_ascii_address_needs_smtputf8(relay: Relay) -> None:
+    with SmtpSink(relay.port) as sink:
+        drive(relay.send("jörg@other.test"))
+    assert [m.rcpt_tos for m in sink.messages] == [["jörg@other.test"]]
+    with SmtpSink(relay.port, smtputf8=False) as sink:
+        queue_id = relay.send("jörg@other.test")
+        drive(queue_id)
+    assert sink.messages == []
+    (delivery,) = relay.message(queue_id).deliveries
+    assert delivery.state == "failed" and delivery.status == "5.6.7"
+    (dsn,) = relay.inbox()
+    assert b"Status: 5.6.7" in dsn
