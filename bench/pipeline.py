@@ -170,7 +170,7 @@ def main() -> int:
 
     print(
         f"broker: {args.broker or 'embedded'}  messages: {args.messages}  size: {args.size} B"
-        f"  worker: 1 x solo  task events: {'off' if args.no_events else 'on'}"
+        f"  worker: 1 x solo  task events: {'off' if args.no_events or not args.broker else 'on'}"
     )
     print(f"{'plain Celery no-op tasks/s':<40}{noops:10.1f}")
     print(f"{'accepted + published msg/s':<40}{accepted:10.1f}")
