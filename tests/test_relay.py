@@ -389,3 +389,14 @@ def test_non_ascii_address_needs_smtputf8(relay: Relay) -> None:
     assert delivery.state == "failed" and delivery.status == "5.6.7"
     (dsn,) = relay.inbox()
     assert b"Status: 5.6.7" in dsn
+
+
+def test_a_remote_sender_gets_the_dsn_by_relay_from_the_null_sender(relay: Relay) -> None:
+    script = Script(rcpt_replies={"gone@remote.test": "550 5.1.1 unknown"})
+    with SmtpSink(relay.port, script) as sink:
+        queue_id = relay.send("gone@remote.test", sender="carol@other.test")
+        drive(queue_id)
+    (dsn,) = sink.messages  # remote.test refused; the DSN went to other.test's MX
+    assert dsn.mail_from == "<>" and dsn.rcpt_tos == ["carol@other.test"]  # aiosmtpd shows <>
+    assert b"Status: 5.1.1" in dsn.data and b"report-type=delivery-status" in dsn.data
+    assert relay.message(queue_id).state == "failed"
