@@ -21,6 +21,8 @@ task_default_queue = "inbound"
 task_queues = [Queue("inbound"), Queue("deliver"), Queue("relay"), Queue("bounce")]
 task_routes = {
     "mailrs.validate": {"queue": "inbound"},
+    "mailrs.spam_check": {"queue": "inbound"},
+    "mailrs.route": {"queue": "inbound"},
     "mailrs.deliver": {"queue": "deliver"},
     "mailrs.relay": {"queue": "relay"},
     "mailrs.bounce": {"queue": "bounce"},
@@ -30,6 +32,8 @@ task_routes = {
 broker_connection_retry_on_startup = True
 broker_connection_timeout = 3
 
-# For sites that run `celery -A mailrs beat`: sweep for stalled messages every minute
-# (each worker also sweeps on its own; see workers/sweeper.py).
+# For sites that run `celery -A mailrs beat`: sweep for stalled messages and due retries
+# every minute (each worker also sweeps on its own; see workers/sweeper.py).
 beat_schedule = {"mailrs-sweep": {"task": "mailrs.sweep", "schedule": 60.0}}
+# Task events (for Flower) come from the [celery] task_events key on a Redis or RabbitMQ
+# broker; see mailrs/broker.py (the embedded broker has no event fan-out).

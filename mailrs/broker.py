@@ -39,6 +39,9 @@ def _broker_options(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.celery.broker_url,
         "broker_transport": None,
         "broker_transport_options": {},
+        # Workers' events are what Flower needs; "task-sent" events from every publisher
+        # (smtpd) would more than halve its publish rate, so they stay off.
+        "worker_send_task_events": settings.celery.task_events,
     }
 
 

@@ -14,7 +14,18 @@ from celery import Celery
 from mailrs.broker import celery_options
 from mailrs.config import Settings, load_settings
 
-app = Celery("mailrs", include=["workers.validate", "workers.deliver", "workers.sweeper"])
+app = Celery(
+    "mailrs",
+    include=[
+        "workers.validate",
+        "workers.spam",
+        "workers.route",
+        "workers.deliver",
+        "workers.relay",
+        "workers.bounce",
+        "workers.sweeper",
+    ],
+)
 app.config_from_object("celeryconfig")
 
 

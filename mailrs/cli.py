@@ -145,12 +145,14 @@ def up(config_path: str | None) -> None:
     sys.exit(supervisor.watch())
 
 
-from mailrs.tls_cli import tls_group  # noqa: E402 - subcommands register after the group
-
-cli.add_command(tls_group)
+# Subcommand groups live in their own modules and register after the main group.
 from mailrs.alias_cli import alias_group  # noqa: E402
+from mailrs.queue_cli import queue_group  # noqa: E402
+from mailrs.tls_cli import tls_group  # noqa: E402
 
 cli.add_command(alias_group)
+cli.add_command(queue_group)
+cli.add_command(tls_group)
 
 
 def main() -> int:

@@ -93,6 +93,7 @@ class CelerySettings:
     result_backend: str = ""
     sweep_grace_secs: int = 300
     sweep_interval_secs: int = 60
+    task_events: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,35 @@ class AuthSettings:
 class RelaySettings:
     """Outbound delivery: MX lookup, smarthost, retries and bounces."""
 
+    smtp_port: int = 25
+    dns_servers: tuple[str, ...] = ()
+    dns_timeout_secs: float = 10.0
+    connect_timeout_secs: float = 30.0
+    command_timeout_secs: float = 300.0
+    helo_name: str = ""
+    smarthost: str = ""
+    smarthost_tls: str = "starttls"
+    smarthost_username: str = ""
+    smarthost_password: str = ""
+    retry_base_secs: float = 300.0
+    retry_factor: float = 2.0
+    retry_max_secs: float = 4 * 3600.0
+    retry_jitter: float = 0.2
+    max_lifetime_secs: float = 5 * 86400.0
+    delay_warning_secs: float = 4 * 3600.0
+    dkim_selector: str = ""
+    dkim_key_path: str = ""
+
 
 @dataclass(frozen=True)
 class SpamSettings:
     """The spam hook: which scorer runs and what its verdicts do."""
+
+    filter: str = "builtin"
+    threshold: float = 5.0
+    junk_folder: bool = True
+    rspamd_url: str = "http://127.0.0.1:11333"
+    timeout_secs: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -479,6 +505,8 @@ def _finish(settings: Settings, base: Path) -> Settings:
         raise ConfigError("auth: the window must be positive and delays not negative")
     if not api.jwt_secret:
         raise ConfigError("api.jwt_secret: must not be empty")
+    _check_relay(settings.relay)
+    _check_spam(settings.spam)
     for url_name, url in (
         ("celery.broker_url", settings.celery.broker_url),
         ("celery.result_backend", settings.celery.result_backend),
@@ -507,6 +535,62 @@ def _finish(settings: Settings, base: Path) -> Settings:
         hostname=smtp.hostname or _default_hostname(),
     )
     return dataclasses.replace(settings, storage=storage, database=database, smtp=smtp)
+
+
+def dns_server_address(value: str) -> tuple[str, int]:
+    """``(ip, port)`` of a resolver given as ``IP``, ``IP:port`` or ``[v6]:port``."""
+    host, port = value, 53
+    if value.startswith("[") or value.count(":") == 1:
+        host, port = parse_hostport(value, "relay.dns_servers")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(f"relay.dns_servers: not an IP address: {value!r}") from None
+    return host, port
+
+
+def _check_relay(relay: RelaySettings) -> None:
+    """Validate the [relay] section."""
+    if not 0 < relay.smtp_port <= 65535:
+        raise ConfigError(f"relay.smtp_port: out of range 1-65535, got {relay.smtp_port}")
+    for server in relay.dns_servers:
+        dns_server_address(server)
+    if relay.smarthost:
+        parse_hostport(relay.smarthost, "relay.smarthost")
+    if relay.smarthost_tls not in ("none", "starttls", "require", "implicit"):
+        raise ConfigError(
+            "relay.smarthost_tls: must be none, starttls, require or implicit, "
+            f"got {relay.smarthost_tls!r}"
+        )
+    if bool(relay.smarthost_username) != bool(relay.smarthost_password):
+        raise ConfigError("relay.smarthost_username/password: set both or neither")
+    for name, number in (
+        ("relay.dns_timeout_secs", relay.dns_timeout_secs),
+        ("relay.connect_timeout_secs", relay.connect_timeout_secs),
+        ("relay.command_timeout_secs", relay.command_timeout_secs),
+        ("relay.retry_base_secs", relay.retry_base_secs),
+        ("relay.retry_max_secs", relay.retry_max_secs),
+        ("relay.max_lifetime_secs", relay.max_lifetime_secs),
+        ("relay.delay_warning_secs", relay.delay_warning_secs),
+    ):
+        if number <= 0:
+            raise ConfigError(f"{name}: must be greater than 0, got {number}")
+    if relay.retry_factor < 1:
+        raise ConfigError(f"relay.retry_factor: must be at least 1, got {relay.retry_factor}")
+    if not 0 <= relay.retry_jitter < 1:
+        raise ConfigError(f"relay.retry_jitter: must be in [0, 1), got {relay.retry_jitter}")
+    if bool(relay.dkim_selector) != bool(relay.dkim_key_path):
+        raise ConfigError("relay.dkim_selector/dkim_key_path: set both or neither")
+
+
+def _check_spam(spam: SpamSettings) -> None:
+    """Validate the [spam] section (the filter name is checked when it is loaded)."""
+    if not spam.filter:
+        raise ConfigError("spam.filter: must name a filter (builtin, rspamd or none)")
+    if spam.timeout_secs <= 0:
+        raise ConfigError(f"spam.timeout_secs: must be greater than 0, got {spam.timeout_secs}")
+    if not spam.rspamd_url.startswith(("http://", "https://")):
+        raise ConfigError(f"spam.rspamd_url: expected an http(s) URL, got {spam.rspamd_url!r}")
 
 
 def _printable_name(name: str) -> bool:

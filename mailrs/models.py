@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -111,12 +112,24 @@ class Message(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     added_headers: Mapped[str] = mapped_column(Text, default="")
     defects: Mapped[str] = mapped_column(Text, default="")
+    spam_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    spam_verdict: Mapped[str] = mapped_column(String(16), default="")
+    spam_symbols: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.idx", cascade="all, delete-orphan"
     )
     events: Mapped[list[MessageEvent]] = relationship(
         back_populates="message", order_by="MessageEvent.id", cascade="all, delete-orphan"
+    )
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="message", order_by="Delivery.id", cascade="all, delete-orphan"
+    )
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="message", order_by="DeliveryAttempt.id", cascade="all, delete-orphan"
     )
 
 
@@ -153,3 +166,48 @@ class MessageEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
     message: Mapped[Message] = relationship(back_populates="events")
+
+
+class Delivery(Base):
+    """One final target of a message after routing: a local account or a remote address."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("message_id", "kind", "address", name="uq_delivery"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    rcpt_idx: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # local | remote
+    address: Mapped[str] = mapped_column(String(254))
+    domain: Mapped[str] = mapped_column(String(253), default="")
+    folder: Mapped[str] = mapped_column(String(64), default="INBOX")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="")  # RFC 3463 code, e.g. 5.1.1
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    remote_mta: Mapped[str] = mapped_column(String(255), default="")
+    delivered_as: Mapped[str] = mapped_column(String(255), default="")
+    dsn_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="deliveries")
+
+
+class DeliveryAttempt(Base):
+    """One outbound SMTP attempt (one host, one destination domain) and what it gave."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    domain: Mapped[str] = mapped_column(String(253))
+    host: Mapped[str] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | partial | temporary | permanent
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    message: Mapped[Message] = relationship(back_populates="attempt_log")

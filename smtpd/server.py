@@ -2,7 +2,7 @@
 
 Every listener shares one handler (policy) and one connection limiter. At start-up,
 after the listeners are bound, one sweep re-publishes messages whose pipeline never
-reached the broker (``workers.sweeper.sweep_once``, the same function the workers use).
+reached the broker (``mailrs.sweep.sweep_once``, the same function the workers use).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def make_protocol_factory(
 
 async def startup_sweep(handler: MailHandler, settings: Settings) -> None:
     """Re-publish messages accepted while the broker was down (once, in a thread)."""
-    from workers.sweeper import sweep_once
+    from mailrs.sweep import sweep_once
 
     try:
         sent = await asyncio.to_thread(

@@ -1,63 +1,56 @@
-"""Stage 2, deliver: write the message into each local recipient's Maildir, exactly once.
+"""Stage 4a, deliver: write the message into each local target's Maildir, exactly once.
 
-Each recipient gets a Maildir file whose name is fixed by the queue id and recipient
-index, so a re-run after a crash (the task runs again, or the sweeper re-publishes it)
-finds the earlier copy instead of making a second one. Recipients fail independently.
+Each target gets a Maildir file whose name is fixed by the queue id and delivery id, so
+a re-run after a crash (the task runs again, or the sweeper re-publishes the message)
+finds the earlier copy instead of making a second one. Targets fail independently: a
+mailbox that cannot be written is deferred and retried on the relay schedule while the
+others are delivered. Spam goes to the Junk folder route chose. Each delivery publishes
+a new-mail event for IMAP IDLE and the web.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from typing import Any
 
 from celery import Task
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from mailrs.accept import mark_published
 from mailrs.celery import app
 from mailrs.errors import MailboxNotFound
+from mailrs.events import publish_event
 from mailrs.maildir import StoredMessage, stable_name
-from mailrs.models import Message, MessageEvent, Recipient, utcnow
-from mailrs.pipeline import DELIVER
+from mailrs.models import Delivery, Message, utcnow
+from mailrs.pipeline import DELIVER, Step, dispatch
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
+from workers.progress import FINAL, load_message, record, settle, settle_loaded
 
 log = logging.getLogger(__name__)
-FINAL_STATES = ("delivered", "failed")
-MAX_RETRIES = 8
-
-
-class DeferredDelivery(Exception):
-    """Some recipients could not be delivered now; the task retries later."""
 
 
 def _return_path(mail_from: str) -> bytes:
     return f"Return-Path: <{mail_from}>\r\n".encode()
 
 
-def deliver_message(queue_id: str) -> list[str]:
-    """Deliver every pending local recipient of a message; returns those still deferred."""
+def deliver_message(queue_id: str) -> list[Step]:
+    """Deliver every pending local target of a message; returns the tasks still to run."""
     ctx = worker_context()
+    events: list[tuple[str, dict[str, Any]]] = []
     with ctx.db.session() as session:
-        message = session.scalar(
-            select(Message)
-            .where(Message.queue_id == queue_id)
-            .options(selectinload(Message.recipients))
-        )
-        if message is None or message.finished_at is not None:
-            return []
-        if message.state == "received":
-            return [r.address for r in message.recipients]  # validate has not run yet
-        pending = [r for r in message.recipients if r.state not in FINAL_STATES]
+        message = load_message(session, queue_id)
+        if message is None or message.finished_at is not None or message.state != "routed":
+            return []  # unknown, finished, or route has not run yet
+        pending = [d for d in message.deliveries if d.kind == "local" and d.state not in FINAL]
         data: bytes | None = None
-        deferred: list[str] = []
-        for rcpt in pending:
-            retry = rcpt.attempts > 0
-            rcpt.attempts += 1
-            rcpt.state = "delivering"
-            rcpt.updated_at = utcnow()
+        for delivery in pending:
+            retry = delivery.attempts > 0
+            delivery.attempts += 1
+            delivery.state = "delivering"
+            delivery.updated_at = utcnow()
             session.commit()
             pause_point("deliver", queue_id)
             if data is None:
@@ -66,82 +59,101 @@ def deliver_message(queue_id: str) -> list[str]:
                     + message.added_headers.encode("utf-8", "surrogateescape")
                     + ctx.spool.read(queue_id)
                 )
-            outcome = _deliver_one(ctx, session, message, rcpt, data, retry)
-            if outcome == "deferred":
-                deferred.append(rcpt.address)
-            if rcpt is not pending[-1]:
+            if _deliver_one(ctx, session, message, delivery, data, retry):
+                events.append((delivery.address, _event(message, delivery.folder, data)))
+            if delivery is not pending[-1]:
                 session.commit()
-        _finish_if_done(ctx, session, message)  # commits the last recipient with the finish
-        return deferred
+        alone = all(d.kind == "local" or d.state in FINAL for d in message.deliveries)
+        if alone:  # no relay can be running: the last result and the finish in one commit
+            steps = settle_loaded(ctx, session, message)
+        else:
+            session.commit()
+    if not alone:
+        steps = settle(ctx, queue_id)
+    for user, event in events:
+        publish_event(ctx.settings, user, event)
+    return steps
+
+
+def _event(message: Message, folder: str, data: bytes) -> dict[str, Any]:
+    """The new-mail event of one delivered copy."""
+    head = BytesHeaderParser(policy=default_policy).parsebytes(data[:65536])
+    try:
+        subject, sender = str(head.get("Subject", "")), str(head.get("From", ""))
+    except Exception:  # an unparseable header is still news
+        subject, sender = "", ""
+    return {
+        "kind": "new_mail",
+        "folder": folder,
+        "subject": subject[:300],
+        "from": sender[:300],
+        "queue_id": message.queue_id,
+    }
 
 
 def _deliver_one(
     ctx: WorkerContext,
     session: Session,
     message: Message,
-    rcpt: Recipient,
+    delivery: Delivery,
     data: bytes,
     retry: bool,
-) -> str:
-    user = find_user(session, rcpt.address)
+) -> bool:
+    """Write one copy; True when it is in the mailbox."""
+    user = find_user(session, delivery.address)
     if user is None or user.disabled:
-        rcpt.state = "failed"
-        rcpt.last_error = "5.1.1 mailbox does not exist"
-        _record(session, message, "failed", f"{rcpt.address}: no such user")
-        return "failed"
+        delivery.state = "failed"
+        delivery.status = "5.1.1"
+        delivery.last_error = f"550 5.1.1 <{delivery.address}>: mailbox does not exist"
+        record(session, message, "failed", f"{delivery.address}: no such user")
+        return False
     name = stable_name(
-        message.received_at.timestamp(), f"{message.queue_id}R{rcpt.idx}", message.received_by
+        message.received_at.timestamp(), f"{message.queue_id}D{delivery.id}", message.received_by
     )
+    folder = delivery.folder or "INBOX"
     try:
-        stored = _write(ctx, user.address, data, name, message.received_at.timestamp(), retry)
+        stored = _write(ctx, user.address, folder, data, name, message, retry)
     except Exception as exc:  # one recipient's trouble never stops the others
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        rcpt.state = "deferred"
-        rcpt.last_error = f"4.3.0 {type(exc).__name__}: {reason}"[:500]
-        _record(session, message, "deferred", f"{rcpt.address}: {rcpt.last_error}")
-        log.warning("deliver %s to %s deferred: %s", message.queue_id, rcpt.address, exc)
-        return "deferred"
-    rcpt.state = "delivered"
-    rcpt.delivered_as = stored.filename[:255]
-    rcpt.updated_at = utcnow()
-    _record(session, message, "delivered", f"{rcpt.address} INBOX")
-    return "delivered"
+        delivery.state = "deferred"
+        delivery.status = "4.3.0"
+        delivery.last_error = f"451 4.3.0 {type(exc).__name__}: {reason}"[:500]
+        delivery.updated_at = utcnow()
+        record(session, message, "deferred", f"{delivery.address}: {delivery.last_error}")
+        log.warning("deliver %s to %s deferred: %s", message.queue_id, delivery.address, exc)
+        return False
+    delivery.state = "delivered"
+    delivery.status = "2.0.0"
+    delivery.last_error = ""
+    delivery.delivered_as = stored.filename[:255]
+    delivery.updated_at = utcnow()
+    record(session, message, "delivered", f"{delivery.address} {folder}")
+    return True
 
 
 def _write(
-    ctx: WorkerContext, address: str, data: bytes, name: str, mtime: float, retry: bool
+    ctx: WorkerContext,
+    address: str,
+    folder: str,
+    data: bytes,
+    name: str,
+    message: Message,
+    retry: bool,
 ) -> StoredMessage:
-    """Write one copy; a user whose Maildir vanished gets it recreated, as an MDA would."""
+    """Write one copy; a user whose Maildir (or Junk) vanished gets it recreated."""
+    mtime = message.received_at.timestamp()
     try:
-        return ctx.store.deliver(address, data, key=name, mtime=mtime, check_existing=retry)
+        return ctx.store.deliver(
+            address, data, mailbox=folder, key=name, mtime=mtime, check_existing=retry
+        )
     except MailboxNotFound:
         ctx.store.create_user(address)
-        return ctx.store.deliver(address, data, key=name, mtime=mtime, check_existing=retry)
+        return ctx.store.deliver(
+            address, data, mailbox=folder, key=name, mtime=mtime, check_existing=retry
+        )
 
 
-def _record(session: Session, message: Message, stage: str, detail: str) -> None:
-    """Add a history event without loading the message's whole history."""
-    session.add(MessageEvent(message_id=message.id, stage=stage, detail=detail))
-
-
-def _finish_if_done(ctx: WorkerContext, session: Session, message: Message) -> None:
-    if any(r.state not in FINAL_STATES for r in message.recipients):
-        session.commit()
-        return
-    delivered = sum(r.state == "delivered" for r in message.recipients)
-    message.state = "delivered" if delivered else "failed"
-    message.finished_at = utcnow()
-    session.commit()
-    ctx.spool.remove(message.queue_id)
-
-
-@app.task(name=DELIVER, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+@app.task(name=DELIVER, bind=True, ignore_result=True)
 def deliver(self: Task, queue_id: str) -> None:
-    """Celery task: the deliver stage; retries with backoff while recipients are deferred."""
-    deferred = deliver_message(queue_id)
-    if deferred:
-        countdown = min(30 * 2**self.request.retries, 3600)
-        # Tell the sweeper when the retry is due, so it does not jump the backoff.
-        due = utcnow() + dt.timedelta(seconds=countdown)
-        mark_published(worker_context().db, [queue_id], when=due)
-        raise self.retry(exc=DeferredDelivery(", ".join(deferred)), countdown=countdown)
+    """Celery task: the deliver stage (a deferral is retried by the sweeper when due)."""
+    dispatch(app, deliver_message(queue_id))

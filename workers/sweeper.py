@@ -1,5 +1,10 @@
 """The sweeper: re-publish every spooled message whose pipeline has not finished.
 
+It is also the retry scheduler: a deferred message carries its next attempt time in
+``messages.next_attempt_at`` (set by ``workers.progress.settle``), and the sweep
+re-publishes it once that time has come, so no long wait sits in a worker's memory and
+a restart loses nothing.
+
 Each worker sweeps once when it starts (taking over whatever a dead worker left), then
 every ``celery.sweep_interval_secs`` for messages nothing has happened to for
 ``celery.sweep_grace_secs``; ``mailrs.sweep`` does the same as a task for Celery beat.
@@ -10,55 +15,18 @@ slow is not delivered twice.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from typing import Any
 
-from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
-from sqlalchemy import or_, select
 
-from mailrs.accept import mark_published
 from mailrs.celery import app
-from mailrs.db import Database
-from mailrs.models import Message, utcnow
-from mailrs.pipeline import SWEEP, publish
+from mailrs.pipeline import SWEEP
+from mailrs.sweep import sweep_once
 from workers.context import worker_context
 
 log = logging.getLogger(__name__)
-BATCH = 500
-
-
-def unfinished_messages(db: Database, grace_secs: int) -> list[str]:
-    """Queue ids of unfinished messages not published within the last ``grace_secs``."""
-    cutoff = utcnow() - dt.timedelta(seconds=grace_secs)
-    with db.session() as session:
-        rows = session.scalars(
-            select(Message.queue_id)
-            .where(Message.finished_at.is_(None))
-            .where(or_(Message.published_at.is_(None), Message.published_at <= cutoff))
-            .order_by(Message.id)
-            .limit(BATCH)
-        )
-        return list(rows)
-
-
-def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
-    """Re-publish the pipelines of stalled messages; returns how many were sent."""
-    queue_ids = unfinished_messages(db, grace_secs)
-    sent = []
-    for queue_id in queue_ids:
-        try:
-            publish(celery_app, queue_id)
-        except Exception as exc:  # broker down: try again at the next sweep
-            log.warning("sweeper: cannot publish %s: %s", queue_id, exc)
-            break
-        sent.append(queue_id)
-    if sent:
-        mark_published(db, sent)
-        log.info("sweeper: re-published %d message(s)", len(sent))
-    return len(sent)
 
 
 @app.task(name=SWEEP, ignore_result=True)

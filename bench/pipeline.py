@@ -1,0 +1,183 @@
+"""Pipeline benchmark: messages/s through spool → validate → spam hook → route → deliver,
+beside the plain Celery no-op task rate measured in the same run with the same worker.
+
+Starts one ``mailrs worker`` (solo pool, as ``mailrs up`` runs it) in a temporary
+directory. First it times N no-op tasks (the floor any Celery design pays per hop), then
+N messages accepted into the spool and database and published exactly as smtpd does,
+until every one is in the recipient's Maildir, with the built-in spam scorer.
+
+    .venv/bin/python bench/pipeline.py --messages 500
+    .venv/bin/python bench/pipeline.py --broker redis://127.0.0.1:6379/13
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from mailrs.accept import Envelope, accept_message, mark_published
+from mailrs.celery import app, configure
+from mailrs.config import load_settings
+from mailrs.db import Database
+from mailrs.maildir import MaildirStore
+from mailrs.migrate import upgrade
+from mailrs.models import Message
+from mailrs.pipeline import publish
+from mailrs.spool import Spool
+from mailrs.users import add_user
+
+USER = "bench@example.test"
+REPO = Path(__file__).resolve().parent.parent
+NOOP = "bench.noop"
+
+
+@app.task(name=NOOP, ignore_result=True)
+def noop(marker: str = "") -> None:
+    """Do nothing; the last task of a run leaves a marker file so the timer can stop."""
+    if marker:
+        Path(marker).touch()
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_message(size: int, n: int) -> bytes:
+    """A well-formed message of about ``size`` bytes."""
+    head = (
+        f"From: load@remote.test\r\nTo: {USER}\r\nSubject: bench {n}\r\n"
+        f"Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{n}@remote.test>\r\n\r\n"
+    ).encode()
+    line = b"x" * 76 + b"\r\n"
+    return head + line * max(1, (size - len(head)) // len(line))
+
+
+def wait_for_line(proc: subprocess.Popen[bytes], text: bytes, timeout: float = 60) -> None:
+    """Read a child's output until ``text`` appears, then keep draining it."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker exited before printing {text!r}")
+        if text in line:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            return
+    raise RuntimeError(f"timed out waiting for {text!r}")
+
+
+def noop_rate(count: int, marker: Path) -> float:
+    """No-op tasks per second, publish to last execution."""
+    started = time.perf_counter()
+    for _ in range(count - 1):
+        noop.apply_async(queue="inbound")
+    noop.apply_async(args=(str(marker),), queue="inbound")
+    while not marker.exists():
+        if time.perf_counter() - started > 600:
+            raise RuntimeError("no-op tasks did not finish within 600 s")
+        time.sleep(0.005)
+    return count / (time.perf_counter() - started)
+
+
+def pipeline_rate(db: Database, spool: Spool, count: int, size: int) -> tuple[float, float]:
+    """(accept+publish msg/s, delivered msg/s) for ``count`` messages."""
+    envelope = Envelope("load@remote.test", (USER,), "127.0.0.1", "bench.test", received_by="mx")
+    started = time.perf_counter()
+    for n in range(count):
+        queue_id = accept_message(db, spool, envelope, make_message(size, n))
+        publish(app, queue_id)
+        mark_published(db, [queue_id])
+    accepted = time.perf_counter() - started
+    while True:
+        with db.session() as session:
+            done = session.scalar(
+                select(func.count()).select_from(Message).where(Message.finished_at.is_not(None))
+            )
+        if done >= count:
+            break
+        if time.perf_counter() - started > 900:
+            raise RuntimeError(f"only {done}/{count} delivered within 900 s")
+        time.sleep(0.02)
+    return count / accepted, count / (time.perf_counter() - started)
+
+
+def main() -> int:
+    """Run both measurements and print them with their ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--broker", default="", help="broker URL; empty = embedded")
+    parser.add_argument("--no-events", action="store_true", help="task events off (no Flower)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mailrs-bench-") as tmp:
+        root = Path(tmp)
+        config = root / "mailrs.toml"
+        config.write_text(
+            f'[smtp]\nlisten_addr = "127.0.0.1:{free_port()}"\nlocal_domains = ["example.test"]\n'
+            f'[imap]\nlisten_addr = "127.0.0.1:{free_port()}"\n'
+            f'[api]\nlisten_addr = "127.0.0.1:{free_port()}"\n'
+            f'[celery]\nbroker_url = "{args.broker}"\nsweep_grace_secs = 3600\n'
+            f"task_events = {'false' if args.no_events else 'true'}\n"
+        )
+        settings = load_settings(config, environ={})
+        if args.broker.startswith("redis://"):
+            import redis
+
+            redis.Redis.from_url(args.broker).flushdb()
+        upgrade(settings.database_url)
+        db = Database.from_settings(settings)
+        store = MaildirStore(settings.maildir_path)
+        with db.session() as session:
+            add_user(session, store, USER, "bench password")
+        spool = Spool(settings.spool_path)
+        spool.ensure()
+        configure(settings)
+        env = dict(
+            os.environ,
+            MAILRS_CONFIG=str(config),
+            PYTHONUNBUFFERED="1",
+            PYTHONPATH=f"{REPO}:{os.environ.get('PYTHONPATH', '')}",
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "mailrs", "worker", "--config", str(config)]
+            + ["--include", "bench.pipeline"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_line(worker, b"ready.")
+            noops = noop_rate(args.messages, root / "noop-done")
+            accepted, delivered = pipeline_rate(db, spool, args.messages, args.size)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            db.dispose()
+
+    print(
+        f"broker: {args.broker or 'embedded'}  messages: {args.messages}  size: {args.size} B"
+        f"  worker: 1 x solo  task events: {'off' if args.no_events or not args.broker else 'on'}"
+    )
+    print(f"{'plain Celery no-op tasks/s':<40}{noops:10.1f}")
+    print(f"{'accepted + published msg/s':<40}{accepted:10.1f}")
+    print(f"{'pipeline msg/s (spool → Maildir)':<40}{delivered:10.1f}")
+    print(f"{'ratio pipeline / no-op':<40}{delivered / noops:10.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""``mailrs queue``: look at and act on the mail queue (list, show, retry, delete, flush)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from mailrs.config import Settings, load_settings
+from mailrs.db import Database
+from mailrs.errors import ConfigError
+from mailrs.models import Message, utcnow
+from mailrs.spool import Spool, is_queue_id
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
+)
+
+
+@click.group("queue")
+def queue_group() -> None:
+    """The mail queue: messages whose pipeline has not finished."""
+
+
+def _age(when: dt.datetime) -> str:
+    secs = int((utcnow() - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def _find(session: Session, queue_id: str) -> Message:
+    if not is_queue_id(queue_id.upper()):
+        raise click.ClickException(f"{queue_id!r} is not a queue id")
+    message = session.scalar(
+        select(Message)
+        .where(Message.queue_id == queue_id.upper())
+        .options(
+            selectinload(Message.recipients),
+            selectinload(Message.deliveries),
+            selectinload(Message.attempt_log),
+            selectinload(Message.events),
+        )
+    )
+    if message is None:
+        raise click.ClickException(f"no message {queue_id} in the queue")
+    return message
+
+
+def _open(config_path: str | None) -> tuple[Settings, Database]:
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings, Database.from_settings(settings)
+
+
+@queue_group.command("list")
+@config_option
+@click.option("--all", "show_all", is_flag=True, help="Include finished messages.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100000))
+def queue_list(config_path: str | None, show_all: bool, limit: int) -> None:
+    """One line per queued message: id, state, age, sender, recipients, next attempt."""
+    _, db = _open(config_path)
+    with db.session() as session:
+        query = select(Message).options(selectinload(Message.deliveries)).order_by(Message.id)
+        if not show_all:
+            query = query.where(Message.finished_at.is_(None))
+        messages = list(session.scalars(query.limit(limit)))
+        if not messages:
+            click.echo("queue is empty")
+        for m in messages:
+            done = sum(d.state in ("delivered", "relayed") for d in m.deliveries)
+            total = len(m.deliveries) or len(m.recipients)
+            due = m.next_attempt_at.strftime("%H:%M:%S") if m.next_attempt_at else "-"
+            click.echo(
+                f"{m.queue_id}  {m.state:<9} {_age(m.received_at):>4}  <{m.mail_from}>  "
+                f"{done}/{total} done  next={due}"
+            )
+    db.dispose()
+
+
+@queue_group.command("show")
+@config_option
+@click.argument("queue_id")
+def queue_show(config_path: str | None, queue_id: str) -> None:
+    """Everything about one message: envelope, verdict, each target, attempts, history."""
+    settings, db = _open(config_path)
+    with db.session() as session:
+        m = _find(session, queue_id)
+        click.echo(f"Queue-ID: {m.queue_id}")
+        click.echo(f"State: {m.state}{' (finished)' if m.finished_at else ''}")
+        click.echo(f"From: <{m.mail_from}>")
+        click.echo(f"Received: {m.received_at.isoformat()} from {m.helo} [{m.client_addr}]")
+        click.echo(f"Size: {m.size}")
+        click.echo(
+            f"Spool: {'present' if Spool(settings.spool_path).exists(m.queue_id) else 'gone'}"
+        )
+        if m.spam_verdict:
+            click.echo(f"Spam: {m.spam_verdict} score={m.spam_score} {m.spam_symbols}")
+        if m.next_attempt_at:
+            click.echo(f"Next attempt: {m.next_attempt_at.isoformat()} (retry {m.attempts})")
+        click.echo("Recipients:")
+        for r in m.recipients:
+            click.echo(f"  <{r.address}> {r.state}")
+        click.echo("Deliveries:")
+        for d in m.deliveries:
+            where = d.folder if d.kind == "local" else d.remote_mta or d.domain
+            click.echo(
+                f"  {d.kind:<6} <{d.address}> {d.state} {d.status} attempts={d.attempts}"
+                f" {where} {d.last_error}".rstrip()
+            )
+        if m.attempt_log:
+            click.echo("Attempts:")
+            for a in m.attempt_log:
+                click.echo(f"  {a.at.isoformat()} {a.domain} {a.host} {a.outcome}: {a.detail}")
+        click.echo("History:")
+        for e in m.events:
+            click.echo(f"  {e.at.isoformat()} {e.stage}: {e.detail}")
+    db.dispose()
+
+
+def _republish(settings: Settings, db: Database, queue_ids: list[str]) -> str:
+    """Make these messages due now and hand them to the broker (or to the next sweep)."""
+    from mailrs.celery import configure
+    from mailrs.pipeline import publish
+
+    with db.session() as session:
+        session.execute(
+            update(Message).where(Message.queue_id.in_(queue_ids)).values(next_attempt_at=utcnow())
+        )
+        session.commit()
+    app = configure(settings)
+    try:
+        for queue_id in queue_ids:
+            publish(app, queue_id)
+    except Exception as exc:  # the broker is down: the sweeper sends them when it is back
+        return f"broker unreachable ({type(exc).__name__}); the next sweep will retry"
+    with db.session() as session:
+        session.execute(
+            update(Message)
+            .where(Message.queue_id.in_(queue_ids))
+            .values(next_attempt_at=None, published_at=utcnow())
+        )
+        session.commit()
+    return "sent to the workers"
+
+
+@queue_group.command("retry")
+@config_option
+@click.argument("queue_id")
+def queue_retry(config_path: str | None, queue_id: str) -> None:
+    """Retry one deferred message now instead of at its scheduled time."""
+    settings, db = _open(config_path)
+    with db.session() as session:
+        message = _find(session, queue_id)
+        if message.finished_at is not None:
+            raise click.ClickException(f"{message.queue_id} is finished ({message.state})")
+        qid = message.queue_id
+    click.echo(f"{qid}: {_republish(settings, db, [qid])}")
+    db.dispose()
+
+
+@queue_group.command("flush")
+@config_option
+def queue_flush(config_path: str | None) -> None:
+    """Retry every unfinished message now."""
+    settings, db = _open(config_path)
+    with db.session() as session:
+        ids = list(session.scalars(select(Message.queue_id).where(Message.finished_at.is_(None))))
+    if not ids:
+        click.echo("queue is empty")
+    else:
+        click.echo(f"{len(ids)} message(s): {_republish(settings, db, ids)}")
+    db.dispose()
+
+
+@queue_group.command("delete")
+@config_option
+@click.argument("queue_id")
+def queue_delete(config_path: str | None, queue_id: str) -> None:
+    """Remove a message from the queue for good: no delivery, no bounce."""
+    settings, db = _open(config_path)
+    with db.session() as session:
+        message = _find(session, queue_id)
+        qid = message.queue_id
+        session.delete(message)
+        session.commit()
+    Spool(settings.spool_path).remove(qid)
+    click.echo(f"{qid}: deleted")
+    db.dispose()

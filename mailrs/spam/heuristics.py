@@ -1,0 +1,110 @@
+"""The built-in scorer: header heuristics plus the Authentication-Results when present.
+
+Each rule adds a few points, as SpamAssassin's header rules do; ``spam.threshold``
+(default 5) turns the sum into a verdict. Passing SPF/DKIM/DMARC lowers the score.
+"""
+
+from __future__ import annotations
+
+import re
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+from mailrs.config import Settings
+from mailrs.spam import SpamEnvelope, SpamResult
+
+SPAMMY_WORDS = re.compile(
+    r"\b(viagra|cialis|lottery|winner|you have won|bitcoin|crypto giveaway|casino|"
+    r"100% free|act now|urgent|wire transfer|inheritance|nigerian prince|"
+    r"make money fast|click here|limited time offer)\b",
+    re.IGNORECASE,
+)
+AUTH_RULES = {
+    ("spf", "fail"): ("SPF_FAIL", 2.0),
+    ("spf", "softfail"): ("SPF_SOFTFAIL", 1.0),
+    ("spf", "pass"): ("SPF_PASS", -0.5),
+    ("dkim", "fail"): ("DKIM_FAIL", 2.0),
+    ("dkim", "pass"): ("DKIM_PASS", -1.0),
+    ("dmarc", "fail"): ("DMARC_FAIL", 3.5),
+    ("dmarc", "pass"): ("DMARC_PASS", -1.0),
+}
+AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+HEAD_LIMIT = 256 * 1024
+
+
+class HeuristicFilter:
+    """Scores a message from its headers alone (fast: the body is not parsed)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def check(self, data: bytes, envelope: SpamEnvelope) -> SpamResult:
+        """Add up the rules that match this message's headers."""
+        head = data[:HEAD_LIMIT]
+        msg = BytesHeaderParser(policy=default_policy).parsebytes(head)
+        rules: list[tuple[str, float]] = []
+
+        def get(name: str) -> str:
+            try:
+                value = msg.get(name)
+            except Exception:  # a header the policy cannot parse is itself a sign
+                rules.append((f"BAD_HEADER_{name.upper().replace('-', '_')}", 1.0))
+                return ""
+            return str(value) if value is not None else ""
+
+        subject, sender = get("Subject"), get("From")
+        if not get("Date"):
+            rules.append(("MISSING_DATE", 1.0))
+        if not get("Message-ID"):
+            rules.append(("MISSING_MID", 0.5))
+        if not sender:
+            rules.append(("MISSING_FROM", 2.0))
+        if not subject:
+            rules.append(("MISSING_SUBJECT", 0.5))
+        letters = [c for c in subject if c.isalpha()]
+        if len(letters) >= 10 and all(c.isupper() for c in letters):
+            rules.append(("SUBJ_ALL_CAPS", 1.5))
+        if subject.count("!") >= 3 or "$$$" in subject:
+            rules.append(("SUBJ_EXCESS_PUNCT", 1.0))
+        if SPAMMY_WORDS.search(subject):
+            rules.append(("SUBJ_SPAM_WORDS", 2.5))
+        if "@" in sender and _display_name_spoof(sender):
+            rules.append(("FROM_NAME_SPOOF", 1.5))
+        if not get("To") and not get("Cc"):
+            rules.append(("MISSING_TO", 0.5))
+        if msg.get_content_type() == "text/html":
+            rules.append(("HTML_ONLY", 0.7))
+        if envelope.mail_from == "" and "report" not in msg.get_content_type():
+            rules.append(("NULL_SENDER_NOT_DSN", 0.5))
+        if len(envelope.recipients) > 50:
+            rules.append(("MANY_RCPTS", 1.0))
+        if envelope.auth_user:
+            rules.append(("AUTHENTICATED", -5.0))
+        trusted = self.settings.smtp.hostname.lower()
+        rules.extend(_auth_results(msg.get_all("Authentication-Results") or [], trusted))
+        seen: dict[str, float] = {}
+        for name, points in rules:
+            seen.setdefault(name, points)
+        return SpamResult(round(sum(seen.values()), 2), tuple(seen))
+
+
+def _display_name_spoof(sender: str) -> bool:
+    """A display name that is itself an address different from the real one."""
+    match = re.match(r'\s*"?([^"<]*)"?\s*<([^>]+)>', sender)
+    if not match:
+        return False
+    shown = re.search(r"[\w.+-]+@[\w.-]+", match.group(1))
+    return bool(shown) and shown.group(0).lower() != match.group(2).strip().lower()  # type: ignore[union-attr]
+
+
+def _auth_results(values: list[object], trusted: str) -> list[tuple[str, float]]:
+    """Rules from Authentication-Results; a "pass" counts only from our own server."""
+    found = []
+    for value in values:
+        text = str(value)
+        ours = text.split(";", 1)[0].strip().lower() == trusted
+        for method, result in AUTH_RESULT.findall(text.split(";", 1)[-1]):
+            rule = AUTH_RULES.get((method.lower(), result.lower()))
+            if rule and (ours or rule[1] > 0):
+                found.append(rule)
+    return found

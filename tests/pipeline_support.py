@@ -1,0 +1,45 @@
+"""Helpers for pipeline tests: run the stages in-process in the order the tasks would,
+and add keys to a test config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mailrs.pipeline import BOUNCE, DELIVER, RELAY, VALIDATE, Step
+from workers.bounce import bounce_message
+from workers.deliver import deliver_message
+from workers.relay import relay_message
+from workers.route import route_message
+from workers.spam import spam_check_message
+from workers.validate import validate_message
+
+
+def drive(queue_id: str, limit: int = 100) -> list[Step]:
+    """Run a message's pipeline and everything it sends (DSNs too); returns the steps run."""
+    todo: list[Step] = [(VALIDATE, queue_id)]
+    done: list[Step] = []
+    while todo and len(done) < limit:
+        step = todo.pop(0)
+        done.append(step)
+        name, qid = step
+        if name == VALIDATE:
+            validate_message(qid)
+            spam_check_message(qid)
+            todo += route_message(qid)
+        elif name == DELIVER:
+            todo += deliver_message(qid)
+        elif name == RELAY:
+            todo += relay_message(qid)
+        elif name == BOUNCE:
+            todo += bounce_message(qid)
+    assert not todo, f"pipeline did not settle: {todo}"
+    return done
+
+
+def add_config(config: Path, section: str, **keys: Any) -> None:
+    """Append a ``[section]`` with these keys to a test config (TOML via JSON literals)."""
+    lines = [f"[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
+    with config.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")

@@ -1,0 +1,143 @@
+"""Where a message stands after a stage: history, retry scheduling, DSNs due, the finish.
+
+``settle`` runs at the end of deliver, relay and bounce, in its own transaction after
+the stage has committed its results, so that of two stages finishing together at least
+one sees every delivery's final state. It decides what is left: a bounce (failures not
+yet reported, or a "delayed" warning due), a retry time stored in the database (the
+sweeper republishes the message when it is due: no long wait sits in a worker), expiry
+at the maximum queue lifetime, or the finish (state, finished_at, spool file removed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from mailrs.models import Delivery, Message, MessageEvent, utcnow
+from mailrs.pipeline import BOUNCE, Step
+from mailrs.retry import backoff_secs
+from workers.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+FINAL = ("delivered", "relayed", "failed")
+DONE = ("delivered", "relayed")
+EXPIRED_STATUS = "4.4.7"
+
+
+def record(session: Session, message: Message, stage: str, detail: str) -> None:
+    """Add a history event without loading the message's whole history."""
+    session.add(MessageEvent(message_id=message.id, stage=stage, detail=detail[:2000]))
+
+
+def load_message(session: Session, queue_id: str, lock: bool = False) -> Message | None:
+    """A message with its recipients and deliveries (row-locked on servers if asked)."""
+    query = (
+        select(Message)
+        .where(Message.queue_id == queue_id)
+        .options(selectinload(Message.recipients), selectinload(Message.deliveries))
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def age_secs(message: Message, now: dt.datetime) -> float:
+    """How long ago the message was received."""
+    return (now - message.received_at).total_seconds()
+
+
+def warning_due(ctx: WorkerContext, message: Message, now: dt.datetime) -> bool:
+    """True when a "delayed" DSN should go to the sender now."""
+    return (
+        message.mail_from != ""
+        and message.warned_at is None
+        and age_secs(message, now) >= ctx.settings.relay.delay_warning_secs
+        and any(d.state == "deferred" for d in message.deliveries)
+    )
+
+
+def settle(ctx: WorkerContext, queue_id: str) -> list[Step]:
+    """Decide what is left for a message after a stage; returns the tasks to send."""
+    with ctx.db.session() as session:
+        message = load_message(session, queue_id, lock=True)
+        if message is None or message.finished_at is not None or message.state != "routed":
+            return []
+        return settle_loaded(ctx, session, message)
+
+
+def settle_loaded(ctx: WorkerContext, session: Session, message: Message) -> list[Step]:
+    """``settle`` for a message already loaded in ``session`` (commits the session).
+
+    Only for a stage that is alone on the message (no other stage can be running on it),
+    so that its results and the decision share one transaction.
+    """
+    queue_id = message.queue_id
+    now = utcnow()
+    deliveries = message.deliveries
+    busy = [d for d in deliveries if d.state in ("pending", "delivering")]
+    deferred = [d for d in deliveries if d.state == "deferred"]
+    if deferred and not busy and age_secs(message, now) >= ctx.settings.relay.max_lifetime_secs:
+        _expire(session, message, deferred)
+        deferred = []
+    unreported = [d for d in deliveries if d.state == "failed" and not d.dsn_sent]
+    if unreported and message.mail_from == "":
+        for delivery in unreported:
+            delivery.dsn_sent = True  # never a bounce to the null sender
+        record(session, message, "bounce", "not sent: the sender is <> (no bounce loop)")
+        unreported = []
+    steps: list[Step] = []
+    if unreported or (not busy and warning_due(ctx, message, now)):
+        steps.append((BOUNCE, queue_id))
+    if busy or steps:
+        session.commit()
+        return steps
+    if deferred:
+        _schedule_retry(ctx, session, message, now)
+        session.commit()
+        return steps
+    _finish(ctx, session, message, now)
+    return steps
+
+
+def _expire(session: Session, message: Message, deferred: list[Delivery]) -> None:
+    for delivery in deferred:
+        delivery.state = "failed"
+        delivery.status = EXPIRED_STATUS
+        reason = delivery.last_error or "no delivery before the maximum queue lifetime"
+        delivery.last_error = f"message expired in the queue; last error: {reason}"[:2000]
+        delivery.updated_at = utcnow()
+    record(session, message, "expired", ", ".join(d.address for d in deferred))
+
+
+def _schedule_retry(
+    ctx: WorkerContext, session: Session, message: Message, now: dt.datetime
+) -> None:
+    if message.next_attempt_at is not None and message.next_attempt_at > now:
+        return  # another stage already scheduled this round
+    wait = backoff_secs(ctx.settings.relay, message.attempts)
+    message.attempts += 1
+    message.next_attempt_at = now + dt.timedelta(seconds=wait)
+    record(session, message, "deferred", f"retry {message.attempts} in {wait:.0f}s")
+
+
+def _finish(ctx: WorkerContext, session: Session, message: Message, now: dt.datetime) -> None:
+    done = sum(d.state in DONE for d in message.deliveries)
+    state = "delivered" if done else "failed"
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.finished_at.is_(None))
+        .values(state=state, finished_at=now, next_attempt_at=None)
+    )
+    for rcpt in message.recipients:
+        mine = [d for d in message.deliveries if d.rcpt_idx == rcpt.idx]
+        rcpt.state = "delivered" if any(d.state in DONE for d in mine) else "failed"
+        rcpt.attempts = max((d.attempts for d in mine), default=rcpt.attempts)
+        rcpt.updated_at = now
+    if getattr(result, "rowcount", 1):
+        record(session, message, "finished", f"{state}: {done}/{len(message.deliveries)}")
+    session.commit()
+    ctx.spool.remove(message.queue_id)

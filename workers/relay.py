@@ -1,0 +1,227 @@
+"""Stage 4b, relay: send a message's remote targets to their domains' mail servers.
+
+Targets are grouped by destination domain, one SMTP transaction per domain (or through
+the configured smarthost). Hosts come from the MX lookup in order; a host that cannot be
+reached or answers 4xx passes the still-open recipients to the next one. Each
+recipient's result (relayed, deferred with a 4xx, failed with a 5xx) is stored with the
+attempt log of the domain in one transaction. A target being relayed is leased for
+``celery.sweep_grace_secs`` so that a re-published chain does not send it twice; a
+worker killed mid-relay leaves the lease to expire and the sweeper takes over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from celery import Task
+from sqlalchemy import select
+
+from mailrs.celery import app
+from mailrs.config import Settings, parse_hostport
+from mailrs.dkim_sign import dkim_sign
+from mailrs.models import Delivery, DeliveryAttempt, Message, utcnow
+from mailrs.mx import MailHost, MxError, mail_hosts, make_resolver
+from mailrs.pipeline import RELAY, Step, dispatch
+from mailrs.smtp_client import Connection, HostUnavailable, Outcome, send
+from workers.context import WorkerContext, worker_context
+from workers.faults import pause_point
+from workers.progress import FINAL, load_message, record, settle
+
+log = logging.getLogger(__name__)
+MAX_HOSTS = 10
+
+
+@dataclass
+class Result:
+    """What became of one remote target in this run."""
+
+    state: str  # relayed | deferred | failed
+    status: str
+    detail: str
+    remote_mta: str = ""
+
+
+def relay_message(queue_id: str) -> list[Step]:
+    """Relay every open remote target of a message; returns the tasks still to run."""
+    ctx = worker_context()
+    now = utcnow()
+    lease = dt.timedelta(seconds=max(ctx.settings.celery.sweep_grace_secs, 1))
+    with ctx.db.session() as session:
+        message = load_message(session, queue_id)
+        if message is None or message.finished_at is not None or message.state != "routed":
+            return []
+        todo = [
+            d
+            for d in message.deliveries
+            if d.kind == "remote"
+            and d.state not in FINAL
+            and not (d.state == "delivering" and d.updated_at > now - lease)
+        ]
+        if not todo:
+            return settle(ctx, queue_id)
+        for delivery in todo:
+            delivery.state = "delivering"
+            delivery.attempts += 1
+            delivery.updated_at = now
+        session.commit()
+        groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for delivery in todo:
+            groups[delivery.domain].append((delivery.id, delivery.address))
+        sender, message_id = message.mail_from, message.id
+        data = message.added_headers.encode("utf-8", "surrogateescape") + ctx.spool.read(queue_id)
+    pause_point("relay", queue_id)
+    data = dkim_sign(ctx.settings, sender, data)
+    for domain, targets in groups.items():
+        results, attempts = relay_domain(
+            ctx.settings, domain, sender, [a for _, a in targets], data
+        )
+        _store(ctx, message_id, targets, results, attempts)
+    return settle(ctx, queue_id)
+
+
+def _store(
+    ctx: WorkerContext,
+    message_id: int,
+    targets: list[tuple[int, str]],
+    results: dict[str, Result],
+    attempts: list[DeliveryAttempt],
+) -> None:
+    """Every recipient's result and the domain's attempts, in one transaction."""
+    with ctx.db.session() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        rows = session.scalars(
+            select(Delivery).where(Delivery.id.in_([i for i, _ in targets]))
+        ).all()
+        for delivery in rows:
+            result = results[delivery.address]
+            delivery.state = result.state
+            delivery.status = result.status
+            delivery.last_error = "" if result.state == "relayed" else result.detail[:2000]
+            delivery.remote_mta = result.remote_mta[:255]
+            delivery.updated_at = utcnow()
+            record(session, message, result.state, f"{delivery.address}: {result.detail}")
+        for attempt in attempts:
+            attempt.message_id = message_id
+            session.add(attempt)
+        session.commit()
+
+
+def _connections(settings: Settings, domain: str) -> list[tuple[MailHost, Connection]]:
+    """The hosts to try for a domain: the smarthost, or the domain's MX hosts in order."""
+    relay = settings.relay
+    helo = relay.helo_name or settings.smtp.hostname
+    common = {
+        "helo": helo,
+        "connect_timeout": relay.connect_timeout_secs,
+        "command_timeout": relay.command_timeout_secs,
+    }
+    if relay.smarthost:
+        host, port = parse_hostport(relay.smarthost, "relay.smarthost")
+        conn = Connection(
+            host=host,
+            address=host,
+            port=port,
+            tls=relay.smarthost_tls,
+            username=relay.smarthost_username,
+            password=relay.smarthost_password,
+            **common,  # type: ignore[arg-type]
+        )
+        return [(MailHost(host, host, 0), conn)]
+    hosts = mail_hosts(make_resolver(relay), domain)[:MAX_HOSTS]
+    return [
+        (h, Connection(host=h.name, address=h.address, port=relay.smtp_port, **common))  # type: ignore[arg-type]
+        for h in hosts
+    ]
+
+
+def relay_domain(
+    settings: Settings, domain: str, sender: str, recipients: list[str], data: bytes
+) -> tuple[dict[str, Result], list[DeliveryAttempt]]:
+    """Try the domain's hosts in order until every recipient has a final answer or none is left."""
+    attempts: list[DeliveryAttempt] = []
+    try:
+        hosts = _connections(settings, domain)
+    except MxError as exc:
+        state = "failed" if exc.permanent else "deferred"
+        code = 550 if exc.permanent else 451
+        attempts.append(DeliveryAttempt(domain=domain, host="", outcome=state, detail=str(exc)))
+        detail = f"{code} {exc.status} {exc}"
+        return {r: Result(state, exc.status, detail) for r in recipients}, attempts
+    results: dict[str, Result] = {}
+    remaining = list(recipients)
+    last = Result("deferred", "4.4.1", "no host could be reached")
+    for host, conn in hosts:
+        if not remaining:
+            break
+        try:
+            outcome = _send_once(conn, sender, remaining, data)
+        except HostUnavailable as exc:
+            status = exc.reply.status if exc.reply else "4.4.1"
+            last = Result("deferred", status, str(exc), host.name)
+            attempts.append(
+                DeliveryAttempt(
+                    domain=domain, host=_where(host), outcome="unavailable", detail=str(exc)[:2000]
+                )
+            )
+            log.info("relay to %s via %s: %s", domain, host.name, exc)
+            continue
+        for rcpt, reply in outcome.accepted.items():
+            results[rcpt] = Result("relayed", reply.status, str(reply), host.name)
+        for rcpt, reply in outcome.permanent.items():
+            results[rcpt] = Result("failed", reply.status, str(reply), host.name)
+        remaining = list(outcome.temporary)
+        for rcpt, reply in outcome.temporary.items():
+            last = Result("deferred", reply.status, str(reply), host.name)
+            results[rcpt] = last
+        attempts.append(
+            DeliveryAttempt(
+                domain=domain,
+                host=_where(host),
+                outcome=_summary(outcome),
+                detail=(f"tls={'yes' if outcome.tls else 'no'} " + _details(outcome))[:2000],
+            )
+        )
+    for rcpt in remaining:
+        results.setdefault(rcpt, last)
+    return results, attempts
+
+
+def _send_once(conn: Connection, sender: str, rcpts: list[str], data: bytes) -> Outcome:
+    """One transaction; a host whose STARTTLS breaks is tried once more in clear text."""
+    try:
+        return send(conn, sender, rcpts, data)
+    except HostUnavailable as exc:
+        if not (exc.tls_failed and conn.tls == "starttls"):
+            raise
+    return send(replace(conn, tls="none"), sender, rcpts, data)
+
+
+def _where(host: MailHost) -> str:
+    return f"{host.name}[{host.address}]" if host.name != host.address else host.name
+
+
+def _summary(outcome: Outcome) -> str:
+    if outcome.accepted and not (outcome.temporary or outcome.permanent):
+        return "sent"
+    if outcome.accepted:
+        return "partial"
+    return "temporary" if outcome.temporary else "permanent"
+
+
+def _details(outcome: Outcome) -> str:
+    parts = [
+        f"{r}: {reply}"
+        for kind in (outcome.accepted, outcome.temporary, outcome.permanent)
+        for r, reply in kind.items()
+    ]
+    return "; ".join(parts)
+
+
+@app.task(name=RELAY, bind=True, ignore_result=True)
+def relay(self: Task, queue_id: str) -> None:
+    """Celery task: the relay stage (a deferral is retried by the sweeper when due)."""
+    dispatch(app, relay_message(queue_id))
