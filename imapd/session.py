@@ -4,6 +4,9 @@ Plain data and pure bookkeeping, no I/O. The snapshot is the client's view of th
 selected mailbox: messages in UID order, so sequence number n is ``messages[n - 1]``.
 ``SelectedMailbox.refresh`` folds a newer index state into it and returns the untagged
 updates that tell the client what changed, in an order that keeps both views equal.
+While a FETCH, STORE or SEARCH runs, expunges are held back (RFC 3501 section 7.4.1):
+the vanished messages stay in the snapshot, marked, until a command that may announce
+them.
 """
 
 from __future__ import annotations
@@ -34,11 +37,27 @@ class MessageView:
     flags: str  # Maildir info letters
     size: int
     internaldate: float
+    keywords: str = ""
+    modseq: int = 1
+    expunged: bool = False  # gone from the mailbox, not yet announced
 
     @classmethod
     def from_index(cls, message: IndexedMessage) -> MessageView:
         """The view of an indexed message."""
-        return cls(message.uid, message.key, message.flags, message.size, message.internaldate)
+        return cls(
+            message.uid,
+            message.key,
+            message.flags,
+            message.size,
+            message.internaldate,
+            message.keywords,
+            message.modseq,
+        )
+
+    @property
+    def keyword_list(self) -> list[str]:
+        """The message's keywords."""
+        return self.keywords.split()
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,8 @@ class FlagsChanged:
     uid: int
     flags: str
     recent: bool
+    keywords: str = ""
+    modseq: int | None = None
 
 
 type Update = Expunge | Exists | Recent | FlagsChanged
@@ -85,12 +106,24 @@ class SelectedMailbox:
     uidnext: int
     messages: list[MessageView]
     recent: set[int] = field(default_factory=set)  # UIDs recent to this session
+    highestmodseq: int = 1
+    condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
+    seen_modseq: int = 0  # the index modseq last folded in
 
     @classmethod
     def open(cls, state: MailboxState, readonly: bool, recent: Iterable[int]) -> SelectedMailbox:
         """A snapshot of a freshly synchronised mailbox."""
         messages = [MessageView.from_index(m) for m in state.messages]
-        return cls(state.name, readonly, state.uidvalidity, state.uidnext, messages, set(recent))
+        return cls(
+            state.name,
+            readonly,
+            state.uidvalidity,
+            state.uidnext,
+            messages,
+            set(recent),
+            state.highestmodseq,
+            seen_modseq=state.highestmodseq,
+        )
 
     @property
     def exists(self) -> int:
@@ -114,30 +147,73 @@ class SelectedMailbox:
         """The message with sequence number ``seq``."""
         return self.messages[seq - 1]
 
-    def refresh(self, state: MailboxState, new_recent: Iterable[int]) -> list[Update]:
+    def seq_of_uid(self, uid: int) -> int | None:
+        """The sequence number of a UID, if the message is in the snapshot."""
+        import bisect
+
+        uids = [m.uid for m in self.messages]
+        index = bisect.bisect_left(uids, uid)
+        if index < len(uids) and uids[index] == uid:
+            return index + 1
+        return None
+
+    def remove_uids(self, uids: Iterable[int]) -> list[Update]:
+        """Drop messages this session expunged; EXPUNGE updates in sending order."""
+        gone = set(uids)
+        updates: list[Update] = []
+        seq = 1
+        kept = []
+        for message in self.messages:
+            if message.uid in gone:
+                updates.append(Expunge(seq))
+                self.recent.discard(message.uid)
+            else:
+                kept.append(message)
+                seq += 1
+        self.messages = kept
+        return updates
+
+    def refresh(
+        self, state: MailboxState, new_recent: Iterable[int], allow_expunge: bool = True
+    ) -> list[Update]:
         """Fold in a newer state; the updates come in the order they must be sent."""
         updates: list[Update] = []
         current = {m.uid: m for m in state.messages}
-        for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
-            if self.messages[seq - 1].uid not in current:
-                self.recent.discard(self.messages[seq - 1].uid)
-                del self.messages[seq - 1]
-                updates.append(Expunge(seq))
+        if allow_expunge:
+            for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
+                view = self.messages[seq - 1]
+                if view.expunged or view.uid not in current:
+                    self.recent.discard(view.uid)
+                    del self.messages[seq - 1]
+                    updates.append(Expunge(seq))
         for seq, view in enumerate(self.messages, start=1):
-            latest = current[view.uid]
-            if latest.flags != view.flags:
-                view.flags = latest.flags
-                updates.append(FlagsChanged(seq, view.uid, view.flags, view.uid in self.recent))
+            latest = current.get(view.uid)
+            if latest is None:
+                view.expunged = True
+                continue
+            if latest.flags != view.flags or latest.keywords != view.keywords:
+                view.flags, view.keywords = latest.flags, latest.keywords
+                view.modseq = latest.modseq
+                modseq = view.modseq if self.condstore else None
+                updates.append(
+                    FlagsChanged(
+                        seq, view.uid, view.flags, view.uid in self.recent, view.keywords, modseq
+                    )
+                )
+            view.modseq = latest.modseq
         known = {m.uid for m in self.messages}
         added = [MessageView.from_index(m) for m in state.messages if m.uid not in known]
+        added = [m for m in added if m.uid >= (self.messages[-1].uid if self.messages else 0)]
         recent_before = len(self.recent)
-        self.recent.update(new_recent)
+        self.recent.update(uid for uid in new_recent if uid in current)
         if added:
             self.messages.extend(added)  # the index hands out UIDs in ascending order
             updates.append(Exists(len(self.messages)))
         if added or len(self.recent) != recent_before:
             updates.append(Recent(len(self.recent)))
         self.uidnext = max(self.uidnext, state.uidnext)
+        self.highestmodseq = max(self.highestmodseq, state.highestmodseq)
+        self.seen_modseq = state.highestmodseq
         return updates
 
 
@@ -148,6 +224,8 @@ class Session:
     state: State = State.NOT_AUTHENTICATED
     address: str | None = None
     selected: SelectedMailbox | None = None
+    tls: bool = False
+    condstore: bool = False  # enabled by ENABLE CONDSTORE or a CONDSTORE command
 
     def login(self, address: str) -> None:
         """Enter the authenticated state as ``address``."""

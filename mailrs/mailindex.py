@@ -1,22 +1,33 @@
-"""The per-user mailbox index: UIDVALIDITY, UIDs and flags, kept in step with the Maildir.
+"""The per-user mailbox index: UIDVALIDITY, UIDs, flags, modseq and a full-text index.
 
 One SQLite file per user (``<maildir>/mailrs-index.sqlite``). ``sync()`` compares a
 folder's files with the index: new keys get the next UIDs (oldest first), vanished keys
-are dropped, flag changes are recorded with a new modseq. The index can always be
-rebuilt from the Maildir; the Maildir holds the bytes and the flags.
+are dropped, flag changes are recorded with a new modseq. A folder whose ``new/`` and
+``cur/`` directories have not changed since the last scan is not scanned again (their
+modification times are remembered once they are safely in the past). Keywords (IMAP
+flags with no Maildir letter) and subscriptions live only here. Parsed content (sent
+date, search text in an FTS5 trigram index) is filled in lazily, when a search needs it.
+
+The index can always be rebuilt from the Maildir (``rebuild``), keeping the UIDs of the
+messages it still knows; the Maildir holds the bytes and the flags.
 Blocking: async callers run it in a thread.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from mailrs.mailbox_names import normalize_mailbox_name
+from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
 from mailrs.maildir import MaildirStore, StoredMessage
 
 INDEX_FILENAME = "mailrs-index.sqlite"
+STAMP_SAFETY_NS = 2_000_000_000  # a directory mtime this old can be trusted
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mailboxes (
@@ -37,7 +48,23 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (mailbox, uid),
     UNIQUE (mailbox, key)
 );
+CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS content (
+    id INTEGER PRIMARY KEY,
+    mailbox TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    sent REAL,
+    UNIQUE (mailbox, uid)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram'
+);
 """
+_ADDED_COLUMNS = (
+    ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
+    ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
+)
+FTS_COLUMNS = ("hfrom", "hto", "hcc", "hbcc", "subject", "headers", "body")
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,7 @@ class IndexedMessage:
     size: int
     internaldate: float
     modseq: int
+    keywords: str = ""  # space-separated IMAP keywords
 
     @property
     def relpath(self) -> str:
@@ -67,6 +95,37 @@ class MailboxState:
     uidnext: int
     highestmodseq: int
     messages: list[IndexedMessage]
+
+
+@dataclass(frozen=True)
+class MailboxStatus:
+    """The counters of a mailbox, without its message list."""
+
+    name: str
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    messages: int
+    unseen: int
+    recent: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a search needs from a message's bytes."""
+
+    sent: float | None
+    hfrom: str
+    hto: str
+    hcc: str
+    hbcc: str
+    subject: str
+    headers: str
+    body: str
+
+
+_MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords"
 
 
 class MailIndex:
@@ -86,6 +145,10 @@ class MailIndex:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            for table, column, kind in _ADDED_COLUMNS:
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self._db = db
         return self._db
 
@@ -95,36 +158,88 @@ class MailIndex:
             self._db.close()
             self._db = None
 
-    def sync(self, mailbox: str) -> MailboxState:
-        """Bring the index of one mailbox in line with its folder and return it."""
-        name = normalize_mailbox_name(mailbox)
-        folder = self.store.folder_path(self.address, name)
-        on_disk = {m.key: m for m in MaildirStore.scan(folder)}
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
-            state = self._sync_locked(db, name, on_disk)
+            yield db
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return state
 
-    def _sync_locked(
-        self, db: sqlite3.Connection, name: str, on_disk: dict[str, StoredMessage]
-    ) -> MailboxState:
+    # -- synchronising with the Maildir ---------------------------------------------------
+
+    @staticmethod
+    def _stamp(folder: Path) -> tuple[str, bool]:
+        """The modification times of new/ and cur/, and whether they may be trusted."""
+        times = []
+        for sub in ("new", "cur"):
+            try:
+                times.append(os.stat(folder / sub).st_mtime_ns)
+            except FileNotFoundError:
+                times.append(0)
+        safe = max(times) < time.time_ns() - STAMP_SAFETY_NS
+        return f"{times[0]}:{times[1]}", safe
+
+    def sync(self, mailbox: str, force: bool = False) -> MailboxState:
+        """Bring the index of one mailbox in line with its folder and return it."""
+        name = normalize_mailbox_name(mailbox)
+        self._refresh(name, force)
+        return self.state(name)
+
+    def sync_changes(self, mailbox: str, highestmodseq: int, uidnext: int) -> MailboxState | None:
+        """Like ``sync``, but None when nothing changed since ``highestmodseq``/``uidnext``."""
+        name = normalize_mailbox_name(mailbox)
+        self._refresh(name, False)
+        row = (
+            self._conn()
+            .execute("SELECT highestmodseq, uidnext FROM mailboxes WHERE name = ?", (name,))
+            .fetchone()
+        )
+        if row is not None and (row[0], row[1]) == (highestmodseq, uidnext):
+            return None
+        return self.state(name)
+
+    def _refresh(self, name: str, force: bool) -> None:
+        folder = self.store.folder_path(self.address, name)
+        stamp, safe = self._stamp(folder)
+        db = self._conn()
+        row = db.execute("SELECT scan_stamp FROM mailboxes WHERE name = ?", (name,)).fetchone()
+        if not force and row is not None and row[0] and row[0] == stamp:
+            return
+        on_disk = {m.key: m for m in MaildirStore.scan(folder)}
+        with self._write() as db:
+            self._apply_scan(db, name, on_disk)
+            db.execute(
+                "UPDATE mailboxes SET scan_stamp = ? WHERE name = ?", (stamp if safe else "", name)
+            )
+
+    def _mailbox_row(self, db: sqlite3.Connection, name: str) -> tuple[int, int, int]:
         row = db.execute(
             "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
         ).fetchone()
         if row is None:
-            uidvalidity = int(time.time())
+            uidvalidity = self._new_uidvalidity(db)
             db.execute(
                 "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq)"
                 " VALUES (?, ?, 1, 1)",
                 (name, uidvalidity),
             )
             row = (uidvalidity, 1, 1)
-        uidvalidity, uidnext, modseq = row
+        return row[0], row[1], row[2]
+
+    @staticmethod
+    def _new_uidvalidity(db: sqlite3.Connection) -> int:
+        """A UIDVALIDITY never used before by this user (time based, strictly increasing)."""
+        latest = db.execute("SELECT MAX(uidvalidity) FROM mailboxes").fetchone()[0] or 0
+        return max(int(time.time()), latest + 1) % 2**32 or 1
+
+    def _apply_scan(
+        self, db: sqlite3.Connection, name: str, on_disk: dict[str, StoredMessage]
+    ) -> None:
+        uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
         indexed = {
             r[1]: r
             for r in db.execute(
@@ -132,39 +247,35 @@ class MailIndex:
             )
         }
         changed = False
+        gone = []
         for key, (uid, _key, filename, flags) in indexed.items():
             current = on_disk.get(key)
             if current is None:
-                db.execute("DELETE FROM messages WHERE mailbox = ? AND uid = ?", (name, uid))
-                changed = True
+                gone.append(uid)
             elif current.filename != filename or current.flags != flags:
-                modseq += 1
-                db.execute(
-                    "UPDATE messages SET filename = ?, flags = ?, modseq = ?"
-                    " WHERE mailbox = ? AND uid = ?",
-                    (current.filename, current.flags, modseq, name, uid),
-                )
+                if current.flags != flags:
+                    modseq += 1
+                    db.execute(
+                        "UPDATE messages SET filename = ?, flags = ?, modseq = ?"
+                        " WHERE mailbox = ? AND uid = ?",
+                        (current.filename, current.flags, modseq, name, uid),
+                    )
+                else:
+                    db.execute(
+                        "UPDATE messages SET filename = ? WHERE mailbox = ? AND uid = ?",
+                        (current.filename, name, uid),
+                    )
                 changed = True
+        if gone:
+            modseq += 1
+            self._drop(db, name, gone)
+            changed = True
         new = sorted(
             (m for k, m in on_disk.items() if k not in indexed), key=lambda m: (m.mtime, m.key)
         )
         for message in new:
             modseq += 1
-            db.execute(
-                "INSERT INTO messages"
-                " (mailbox, uid, key, filename, flags, size, internaldate, modseq)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    name,
-                    uidnext,
-                    message.key,
-                    message.filename,
-                    message.flags,
-                    message.size,
-                    message.mtime,
-                    modseq,
-                ),
-            )
+            self._insert(db, name, uidnext, message, "", modseq)
             uidnext += 1
             changed = True
         if changed:
@@ -172,12 +283,280 @@ class MailIndex:
                 "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE name = ?",
                 (uidnext, modseq, name),
             )
+
+    @staticmethod
+    def _insert(
+        db: sqlite3.Connection,
+        name: str,
+        uid: int,
+        message: StoredMessage,
+        keywords: str,
+        modseq: int,
+    ) -> None:
+        db.execute(
+            "INSERT INTO messages"
+            " (mailbox, uid, key, filename, flags, size, internaldate, modseq, keywords)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                uid,
+                message.key,
+                message.filename,
+                message.flags,
+                message.size,
+                message.mtime,
+                modseq,
+                keywords,
+            ),
+        )
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection, name: str, uids: list[int]) -> None:
+        for uid in uids:
+            db.execute("DELETE FROM messages WHERE mailbox = ? AND uid = ?", (name, uid))
+            row = db.execute(
+                "SELECT id FROM content WHERE mailbox = ? AND uid = ?", (name, uid)
+            ).fetchone()
+            if row is not None:
+                db.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
+                db.execute("DELETE FROM content WHERE id = ?", (row[0],))
+
+    def state(self, mailbox: str) -> MailboxState:
+        """The indexed state of a mailbox as it is now (no scan)."""
+        name = normalize_mailbox_name(mailbox)
+        db = self._conn()
+        row = db.execute(
+            "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            with self._write() as wdb:
+                row = self._mailbox_row(wdb, name)
         messages = [
             IndexedMessage(*r)
             for r in db.execute(
-                "SELECT uid, key, filename, flags, size, internaldate, modseq FROM messages"
-                " WHERE mailbox = ? ORDER BY uid",
-                (name,),
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE mailbox = ? ORDER BY uid", (name,)
             )
         ]
-        return MailboxState(name, uidvalidity, uidnext, modseq, messages)
+        return MailboxState(name, row[0], row[1], row[2], messages)
+
+    def status(self, mailbox: str) -> MailboxStatus:
+        """Counters of a mailbox after a sync, computed in SQL."""
+        name = normalize_mailbox_name(mailbox)
+        self._refresh(name, False)
+        db = self._conn()
+        uidvalidity, uidnext, modseq = db.execute(
+            "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
+        ).fetchone()
+        count, unseen, recent, size = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(instr(flags, 'S') = 0), 0),"
+            " COALESCE(SUM(instr(filename, ':2,') = 0), 0), COALESCE(SUM(size), 0)"
+            " FROM messages WHERE mailbox = ?",
+            (name,),
+        ).fetchone()
+        return MailboxStatus(name, uidvalidity, uidnext, modseq, count, unseen, recent, size)
+
+    def total_size(self) -> int:
+        """The bytes of every indexed message of the user."""
+        return int(
+            self._conn().execute("SELECT COALESCE(SUM(size), 0) FROM messages").fetchone()[0]
+        )
+
+    # -- changes made through the IMAP server -----------------------------------------------
+
+    def add(self, mailbox: str, message: StoredMessage, keywords: str = "") -> tuple[int, int]:
+        """Index a message just written to a folder; returns (uidvalidity, uid)."""
+        name = normalize_mailbox_name(mailbox)
+        with self._write() as db:
+            uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
+            known = db.execute(
+                "SELECT uid FROM messages WHERE mailbox = ? AND key = ?", (name, message.key)
+            ).fetchone()
+            if known is not None:
+                return uidvalidity, int(known[0])
+            self._insert(db, name, uidnext, message, keywords, modseq + 1)
+            db.execute(
+                "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE name = ?",
+                (uidnext + 1, modseq + 1, name),
+            )
+        return uidvalidity, uidnext
+
+    def set_flags(
+        self, mailbox: str, uid: int, filename: str, flags: str, keywords: str
+    ) -> int | None:
+        """Record new flags of a message; returns its new modseq (None if it is gone)."""
+        name = normalize_mailbox_name(mailbox)
+        with self._write() as db:
+            _, _, modseq = self._mailbox_row(db, name)
+            modseq += 1
+            cursor = db.execute(
+                "UPDATE messages SET filename = ?, flags = ?, keywords = ?, modseq = ?"
+                " WHERE mailbox = ? AND uid = ?",
+                (filename, flags, keywords, modseq, name, uid),
+            )
+            if cursor.rowcount == 0:
+                return None
+            db.execute("UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq, name))
+        return modseq
+
+    def remove(self, mailbox: str, uids: Iterable[int]) -> None:
+        """Forget messages that were removed from a folder."""
+        name = normalize_mailbox_name(mailbox)
+        with self._write() as db:
+            _, _, modseq = self._mailbox_row(db, name)
+            self._drop(db, name, list(uids))
+            db.execute("UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq + 1, name))
+
+    def rename(self, old: str, new: str) -> None:
+        """Carry the index of a renamed mailbox (and its children) over to the new names."""
+        old_name, new_name = normalize_mailbox_name(old), normalize_mailbox_name(new)
+        with self._write() as db:
+            if old_name == INBOX:
+                uidvalidity, uidnext, modseq = self._mailbox_row(db, INBOX)
+                db.execute("DELETE FROM mailboxes WHERE name = ?", (new_name,))
+                db.execute(
+                    "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq)"
+                    " VALUES (?, ?, ?, ?)",
+                    (new_name, uidvalidity, uidnext, modseq),
+                )
+                for table in ("messages", "content"):
+                    db.execute(
+                        f"UPDATE {table} SET mailbox = ? WHERE mailbox = ?", (new_name, INBOX)
+                    )
+                db.execute("UPDATE mailboxes SET scan_stamp = '' WHERE name = ?", (INBOX,))
+                return
+            renames = [(old_name, new_name)]
+            prefix = old_name + DELIMITER
+            for (name,) in db.execute("SELECT name FROM mailboxes").fetchall():
+                if name.startswith(prefix):
+                    renames.append((name, new_name + name[len(old_name) :]))
+            for before, after in renames:
+                for table in ("messages", "content"):
+                    db.execute(f"UPDATE {table} SET mailbox = ? WHERE mailbox = ?", (after, before))
+                db.execute("DELETE FROM mailboxes WHERE name = ?", (after,))
+                db.execute("UPDATE mailboxes SET name = ? WHERE name = ?", (after, before))
+                subscribed = db.execute(
+                    "DELETE FROM subscriptions WHERE name = ? RETURNING name", (before,)
+                ).fetchall()
+                if subscribed:
+                    db.execute("INSERT OR IGNORE INTO subscriptions VALUES (?)", (after,))
+
+    def forget(self, mailbox: str) -> None:
+        """Drop a deleted mailbox from the index (its UIDVALIDITY is never reused)."""
+        name = normalize_mailbox_name(mailbox)
+        with self._write() as db:
+            uids = [r[0] for r in db.execute("SELECT uid FROM messages WHERE mailbox = ?", (name,))]
+            self._drop(db, name, uids)
+            db.execute("DELETE FROM mailboxes WHERE name = ?", (name,))
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def subscribe(self, mailbox: str) -> None:
+        """Add a mailbox to the subscriptions."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO subscriptions VALUES (?)", (normalize_mailbox_name(mailbox),)
+            )
+
+    def unsubscribe(self, mailbox: str) -> bool:
+        """Remove a subscription; False if there was none."""
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM subscriptions WHERE name = ?", (mailbox,))
+            return cursor.rowcount > 0
+
+    def subscriptions(self) -> list[str]:
+        """Every subscribed name."""
+        return [r[0] for r in self._conn().execute("SELECT name FROM subscriptions ORDER BY name")]
+
+    # -- content for searches -------------------------------------------------------------
+
+    def without_content(self, mailbox: str, uids: Iterable[int]) -> list[int]:
+        """Which of these UIDs have no parsed content yet."""
+        name = normalize_mailbox_name(mailbox)
+        have = {
+            r[0] for r in self._conn().execute("SELECT uid FROM content WHERE mailbox = ?", (name,))
+        }
+        return [uid for uid in uids if uid not in have]
+
+    def add_content(self, mailbox: str, items: Iterable[tuple[int, Content]]) -> None:
+        """Store the parsed content of messages (the full-text index included)."""
+        name = normalize_mailbox_name(mailbox)
+        with self._write() as db:
+            for uid, content in items:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO content (mailbox, uid, sent) VALUES (?, ?, ?)",
+                    (name, uid, content.sent),
+                )
+                if cursor.rowcount == 0:
+                    continue
+                db.execute(
+                    "INSERT INTO fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        cursor.lastrowid,
+                        content.hfrom,
+                        content.hto,
+                        content.hcc,
+                        content.hbcc,
+                        content.subject,
+                        content.headers,
+                        content.body,
+                    ),
+                )
+
+    def sent_dates(self, mailbox: str) -> dict[int, float | None]:
+        """The Date: header of every message with content, by UID."""
+        name = normalize_mailbox_name(mailbox)
+        rows = self._conn().execute("SELECT uid, sent FROM content WHERE mailbox = ?", (name,))
+        return {uid: sent for uid, sent in rows}
+
+    def search_text(self, mailbox: str, column: str, text: str) -> set[int]:
+        """UIDs whose ``column`` contains ``text`` (case-insensitive substring)."""
+        if column not in FTS_COLUMNS:
+            raise ValueError(f"unknown search column {column!r}")
+        name = normalize_mailbox_name(mailbox)
+        db = self._conn()
+        base = "SELECT c.uid FROM content c JOIN fts ON fts.rowid = c.id WHERE c.mailbox = ? AND "
+        if len(text) >= 3:
+            phrase = '"' + text.replace('"', '""') + '"'
+            rows = db.execute(base + f"fts.{column} MATCH ?", (name, phrase))
+        else:
+            rows = db.execute(base + f"instr(lower(fts.{column}), lower(?)) > 0", (name, text))
+        return {r[0] for r in rows}
+
+    def header_text(self, mailbox: str) -> dict[int, str]:
+        """The unfolded header block of every message with content, by UID."""
+        name = normalize_mailbox_name(mailbox)
+        rows = self._conn().execute(
+            "SELECT c.uid, fts.headers FROM content c JOIN fts ON fts.rowid = c.id"
+            " WHERE c.mailbox = ?",
+            (name,),
+        )
+        return {uid: headers for uid, headers in rows}
+
+    # -- rebuilding ---------------------------------------------------------------------------
+
+    def rebuild(self, mailboxes: Iterable[str]) -> dict[str, int]:
+        """Rescan every mailbox, keeping known UIDs, and drop the parsed content.
+
+        A damaged index file is moved aside first and rebuilt from scratch (new
+        UIDVALIDITY values, which tells clients to resynchronise).
+        """
+        try:
+            self._conn().execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError:
+            self.close()
+            if self.path.exists():
+                self.path.rename(self.path.with_suffix(f".broken-{int(time.time())}"))
+        with self._write() as db:
+            db.execute("DELETE FROM fts")
+            db.execute("DELETE FROM content")
+            known = [normalize_mailbox_name(m) for m in mailboxes]
+            for (name,) in db.execute("SELECT name FROM mailboxes").fetchall():
+                if name not in known:
+                    uids = [
+                        r[0]
+                        for r in db.execute("SELECT uid FROM messages WHERE mailbox = ?", (name,))
+                    ]
+                    self._drop(db, name, uids)
+                    db.execute("DELETE FROM mailboxes WHERE name = ?", (name,))
+        return {name: len(self.sync(name, force=True).messages) for name in known}
