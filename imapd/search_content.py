@@ -58,24 +58,29 @@ def _text_of(part: Part, out: list[str], budget: list[int]) -> None:
     out.append(text)
 
 
-def _headers_text(header: bytes) -> str:
-    lines = []
+def _fields(header: bytes) -> list[tuple[str, str]]:
+    """(name, decoded value) of every header field; raw 8-bit text is read as UTF-8."""
+    out = []
     for field_bytes in header_lines(header):
         name, _, value = field_bytes.decode("utf-8", "replace").partition(":")
-        lines.append(f"{name.strip()}: {decoded(value)}")
-    return "\n".join(lines)
+        out.append((name.strip(), decoded(value)))
+    return out
+
+
+def _headers_text(header: bytes) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in _fields(header))
 
 
 def content_of(data: bytes) -> Content:
     """The search content of a raw message."""
     root = parse(data)
-    fields = root.fields
+    fields = _fields(root.header)
 
     def header(name: str) -> str:
-        return "\n".join(decoded(str(v)) for v in fields.get_all(name, []))
+        return "\n".join(value for key, value in fields if key.lower() == name)
 
     sent = None
-    date = fields.get("date")
+    date = header("date") or None
     if date is not None:
         try:
             parsed = email.utils.parsedate_to_datetime(str(date))
@@ -91,6 +96,6 @@ def content_of(data: bytes) -> Content:
         hcc=header("cc"),
         hbcc=header("bcc"),
         subject=header("subject"),
-        headers=_headers_text(root.header),
+        headers="\n".join(f"{name}: {value}" for name, value in fields),
         body="\n".join(body),
     )
