@@ -146,7 +146,8 @@ def sample_message(subject: str, body: str = "Hello", sender: str = "bob@example
     """A small plain-text message."""
     return (
         f"From: Bob <{sender}>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
-        f"Date: Mon, 4 Mar 2024 10:00:00 +0100\r\nMessage-ID: <{abs(hash(subject))}@example.test>\r\n"
+        f"Date: Mon, 4 Mar 2024 10:00:00 +0100\r\n"
+        f"Message-ID: <{abs(hash(subject))}@example.test>\r\n"
         f"\r\n{body}\r\n"
     ).encode()
 
