@@ -30,6 +30,8 @@ COMMANDS: dict[str, CommandSpec] = {
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
 _NO_EXPUNGE = {"FETCH", "STORE", "SEARCH"}
+# Commands that look at message state: fold in other sessions' changes first (no expunges).
+_REFRESH_FIRST = {"FETCH", "STORE", "SEARCH", "COPY", "MOVE"}
 
 
 def _wrong_state(state: State, allowed: frozenset[State]) -> BadCommand:
@@ -48,6 +50,8 @@ async def execute(ctx: Context, command: Command) -> bytes:
             raise BadCommand(f"unknown command {command.key}")
         if ctx.session.state not in spec.states:
             raise _wrong_state(ctx.session.state, spec.states)
+        if ctx.session.state is State.SELECTED and command.name in _REFRESH_FIRST:
+            await report_changes(ctx, allow_expunge=False)  # never renumber under a command
         done = await spec.handler(ctx, command)
         if ctx.session.state is State.SELECTED and command.name not in _NO_REPORT:
             allow_expunge = command.uid or command.name not in _NO_EXPUNGE
