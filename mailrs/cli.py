@@ -145,9 +145,11 @@ def up(config_path: str | None) -> None:
     sys.exit(supervisor.watch())
 
 
+from mailrs.reindex_cli import reindex  # noqa: E402
 from mailrs.tls_cli import tls_group  # noqa: E402 - subcommands register after the group
 
 cli.add_command(tls_group)
+cli.add_command(reindex)
 
 
 def main() -> int:

@@ -139,9 +139,20 @@ class MailIndex:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is not sqlite3.DatabaseError:  # locked, unreadable: not damage
+                    raise
+                # A damaged file: keep it aside and start afresh from the Maildir.
+                if self.path.exists():
+                    self.path.rename(self.path.with_suffix(f".broken-{int(time.time())}"))
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
@@ -149,8 +160,10 @@ class MailIndex:
                 present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            self._db = db
-        return self._db
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         """Close the SQLite connection."""

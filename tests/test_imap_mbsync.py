@@ -108,7 +108,9 @@ def test_mbsync_round_trip(harness: ServerHarness, tmp_path: Path) -> None:
     # server -> local: a new message, a flag change and a deletion
     client.append("Sync", sample_message("three"))
     client.select_folder("Sync")
-    uids = {subject: uid for uid, subject in zip(client.search(), ["one", "two", "three"])}
+    found = client.search()
+    assert len(found) == 3
+    uids = dict(zip(["one", "two", "three"], found, strict=True))
     client.add_flags([uids["one"]], [b"\\Flagged"])
     client.delete_messages([uids["two"]])
     client.expunge()
