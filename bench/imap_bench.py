@@ -41,10 +41,29 @@ from mailrs.users import add_user  # noqa: E402
 
 USER = "bench@example.test"
 PASSWORD = "bench password 123"
-WORDS = (
-    "invoice meeting project report budget review schedule travel lunch contract draft "
-    "release server client backup network design proposal feedback deadline summary"
-).split()
+WORDS = [
+    "invoice",
+    "meeting",
+    "project",
+    "report",
+    "budget",
+    "review",
+    "schedule",
+    "travel",
+    "lunch",
+    "contract",
+    "draft",
+    "release",
+    "server",
+    "client",
+    "backup",
+    "network",
+    "design",
+    "proposal",
+    "feedback",
+    "deadline",
+    "summary",
+]
 RARE = "zeppelinfeather"
 LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 
@@ -195,7 +214,9 @@ def password_hash(settings: object) -> str:
         database.dispose()
 
 
-def start_dovecot(work: Path, source: Path, hashed: str) -> tuple[subprocess.Popen[bytes], int, Path]:
+def start_dovecot(
+    work: Path, source: Path, hashed: str
+) -> tuple[subprocess.Popen[bytes], int, Path]:
     """Copy the Maildir, write a config and run ``dovecot -F -c CONFIG``."""
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     home = work / "dovecot"
@@ -287,7 +308,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def measure(port: int, maildir: Path, rounds: int, notify: Callable[[], None]) -> dict[str, list[float]]:
+def measure(
+    port: int, maildir: Path, rounds: int, notify: Callable[[], None]
+) -> dict[str, list[float]]:
     """Every row of the table against one server."""
     results: dict[str, list[float]] = {}
 
@@ -300,8 +323,12 @@ def measure(port: int, maildir: Path, rounds: int, notify: Callable[[], None]) -
     results["login + SELECT"] = timed(login_select, rounds)
     client = Client(port)
     client.command(f'LOGIN {USER} "{PASSWORD}"')
-    exists = int(next(l for l in client.command("SELECT INBOX") if l.endswith(b"EXISTS\r\n")).split()[1])
-    results["FETCH 1:* (FLAGS UID)"] = timed(lambda: client.command("FETCH 1:* (FLAGS UID)"), rounds)
+    exists = int(
+        next(l for l in client.command("SELECT INBOX") if l.endswith(b"EXISTS\r\n")).split()[1]
+    )
+    results["FETCH 1:* (FLAGS UID)"] = timed(
+        lambda: client.command("FETCH 1:* (FLAGS UID)"), rounds
+    )
     uids = [
         int(l.split(b"UID ")[1].split(b")")[0].split()[0])
         for l in client.command("FETCH 1:* (UID)")
@@ -363,7 +390,9 @@ def main() -> int:
         procs.append(mailrs_proc)
         print(f"generating {args.messages} messages in {maildir} ...", flush=True)
         fill_maildir(maildir, args.messages)
-        dovecot_proc, dovecot_port, dovecot_maildir = start_dovecot(work, maildir, password_hash(settings))
+        dovecot_proc, dovecot_port, dovecot_maildir = start_dovecot(
+            work, maildir, password_hash(settings)
+        )
         procs.append(dovecot_proc)
         print("measuring mailrs ...", flush=True)
 

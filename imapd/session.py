@@ -28,7 +28,7 @@ class State(Enum):
     LOGOUT = "logout"
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageView:
     """One message as the client sees it."""
 
@@ -52,6 +52,7 @@ class MessageView:
             message.internaldate,
             message.keywords,
             message.modseq,
+            False,
         )
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,14 @@ from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
 from mailrs.maildir import MaildirStore, StoredMessage
 
 INDEX_FILENAME = "mailrs-index.sqlite"
-STAMP_SAFETY_NS = 2_000_000_000  # a directory mtime this old can be trusted
+# A directory mtime this far in the past can be trusted: a later change moves it on
+# (file system clocks tick in milliseconds; this leaves a wide margin).
+STAMP_SAFETY_NS = 100_000_000
+STATE_CACHE_SIZE = 32
+# (index path, mailbox) -> ((scan stamp, highestmodseq, uidnext), state); shared by the
+# sessions of one process so a SELECT of an unchanged mailbox costs no query of all rows.
+_STATE_CACHE: dict[tuple[str, str], tuple[tuple[str, int, int], MailboxState]] = {}
+_STATE_CACHE_LOCK = threading.Lock()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mailboxes (
@@ -339,18 +347,32 @@ class MailIndex:
         name = normalize_mailbox_name(mailbox)
         db = self._conn()
         row = db.execute(
-            "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
+            "SELECT uidvalidity, uidnext, highestmodseq, scan_stamp FROM mailboxes WHERE name = ?",
+            (name,),
         ).fetchone()
         if row is None:
             with self._write() as wdb:
-                row = self._mailbox_row(wdb, name)
+                row = (*self._mailbox_row(wdb, name), "")
+        version = (row[3], row[2], row[1])
+        cache_key = (str(self.path), name)
+        if row[3]:
+            with _STATE_CACHE_LOCK:
+                cached = _STATE_CACHE.get(cache_key)
+            if cached is not None and cached[0] == version and cached[1].uidvalidity == row[0]:
+                return cached[1]
         messages = [
             IndexedMessage(*r)
             for r in db.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE mailbox = ? ORDER BY uid", (name,)
-            )
+            ).fetchall()
         ]
-        return MailboxState(name, row[0], row[1], row[2], messages)
+        state = MailboxState(name, row[0], row[1], row[2], messages)
+        if row[3]:
+            with _STATE_CACHE_LOCK:
+                if len(_STATE_CACHE) >= STATE_CACHE_SIZE:
+                    _STATE_CACHE.pop(next(iter(_STATE_CACHE)))
+                _STATE_CACHE[cache_key] = (version, state)
+        return state
 
     def status(self, mailbox: str) -> MailboxStatus:
         """Counters of a mailbox after a sync, computed in SQL."""
@@ -528,12 +550,13 @@ class MailIndex:
             raise ValueError(f"unknown search column {column!r}")
         name = normalize_mailbox_name(mailbox)
         db = self._conn()
-        base = "SELECT c.uid FROM content c JOIN fts ON fts.rowid = c.id WHERE c.mailbox = ? AND "
+        # The full-text side runs first (as a subquery) so the trigram index does the work.
+        base = "SELECT uid FROM content WHERE mailbox = ? AND id IN (SELECT rowid FROM fts WHERE "
         if len(text) >= 3:
             phrase = '"' + text.replace('"', '""') + '"'
-            rows = db.execute(base + f"fts.{column} MATCH ?", (name, phrase))
+            rows = db.execute(base + f"{column} MATCH ?)", (name, phrase))
         else:
-            rows = db.execute(base + f"instr(lower(fts.{column}), lower(?)) > 0", (name, text))
+            rows = db.execute(base + f"instr(lower({column}), lower(?)) > 0)", (name, text))
         return {r[0] for r in rows}
 
     def header_text(self, mailbox: str) -> dict[int, str]:

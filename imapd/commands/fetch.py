@@ -23,14 +23,18 @@ from imapd.session import MessageView, SelectedMailbox
 FLAGS_ITEM = FetchItem("FLAGS")
 UID_ITEM = FetchItem("UID")
 MODSEQ_ITEM = FetchItem("MODSEQ")
-READ_BATCH = 32
+READ_BATCH = 100
 SEND_BYTES = 256 * 1024
 _BODY_ITEMS = {"ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822", "RFC822.HEADER", "RFC822.TEXT"}
 _SETS_SEEN = {"RFC822", "RFC822.TEXT"}
 
 
-def section_bytes(root: Part, raw: bytes, section: Section) -> bytes:
-    """The bytes of BODY[section] of a message."""
+def section_bytes(root: Part | None, raw: bytes, section: Section) -> bytes:
+    """The bytes of BODY[section] of a message (``root`` may be None for BODY[])."""
+    if not section.part and not section.specifier:
+        return raw
+    if root is None:
+        root = parse(raw)
     if not section.part:
         target: Part | None = root
         if section.specifier == "":
@@ -73,8 +77,13 @@ def item_value(
         return internaldate(message.internaldate)
     if item.name == "MODSEQ":
         return [message.modseq]
+    if item.section is not None:
+        part = section_bytes(root, raw, item.section)
+        return part if item.partial is None else partial(part, *item.partial)
+    if item.name == "RFC822":
+        return raw
     if root is None:
-        raise BadCommand(f"FETCH data item {item.name} needs the message")
+        root = parse(raw)
     if item.section is not None:
         part = section_bytes(root, raw, item.section)
         return part if item.partial is None else partial(part, *item.partial)
@@ -132,6 +141,14 @@ async def fetch(ctx: Context, command: Command) -> Completion:
     )
     if sets_seen:
         await _mark_seen(ctx, box, numbers)
+    needs_structure = any(
+        (i.section is not None and (i.section.part or i.section.specifier))
+        or i.name in _BODY_ITEMS - {"RFC822"}
+        for i in items
+    )
+    if not needs_body and not sets_seen:
+        await _send_from_index(ctx, box, numbers, [item.name for item in items])
+        return Completion(f"{command.key} completed")
     missing = 0
     out: list[bytes] = []
     size = 0
@@ -146,7 +163,7 @@ async def fetch(ctx: Context, command: Command) -> Completion:
             if raw is None or (needs_body and message.expunged):
                 missing += 1  # expunged by another session; reported at the next NOOP
                 continue
-            root = parse(raw) if needs_body else None
+            root = parse(raw) if needs_structure else None
             extra = [FLAGS_ITEM] if sets_seen and FLAGS_ITEM not in items else []
             values = [
                 (item.response_name, item_value(item, message, box, raw, root))
@@ -163,6 +180,40 @@ async def fetch(ctx: Context, command: Command) -> Completion:
     if missing:
         raise CommandFailed("Some messages no longer exist", Code.EXPUNGEISSUED)
     return Completion(f"{command.key} completed")
+
+
+async def _send_from_index(
+    ctx: Context, box: SelectedMailbox, numbers: list[int], names: list[str]
+) -> None:
+    """FETCH of index-only items (FLAGS, UID, sizes, dates, MODSEQ): no file is opened."""
+    flag_text: dict[tuple[str, str, bool], str] = {}
+    recent = box.recent
+    lines: list[str] = []
+    for seq in numbers:
+        message = box.messages[seq - 1]
+        parts = []
+        for name in names:
+            if name == "UID":
+                parts.append(f"UID {message.uid}")
+            elif name == "FLAGS":
+                key = (message.flags, message.keywords, message.uid in recent)
+                text = flag_text.get(key)
+                if text is None:
+                    text = "FLAGS (" + " ".join(flags_from_letters(key[0], key[2], key[1])) + ")"
+                    flag_text[key] = text
+                parts.append(text)
+            elif name == "RFC822.SIZE":
+                parts.append(f"RFC822.SIZE {message.size}")
+            elif name == "INTERNALDATE":
+                parts.append(f'INTERNALDATE "{internaldate(message.internaldate)}"')
+            elif name == "MODSEQ":
+                parts.append(f"MODSEQ ({message.modseq})")
+        lines.append(f"* {seq} FETCH ({' '.join(parts)})\r\n")
+        if len(lines) >= 4096:
+            await ctx.out.send("".join(lines).encode("utf-8"))
+            lines = []
+    if lines:
+        await ctx.out.send("".join(lines).encode("utf-8"))
 
 
 async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> None:
