@@ -14,6 +14,7 @@ Nothing is asserted: this prints figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -153,10 +154,8 @@ class Client:
 
     def close(self) -> None:
         """LOGOUT and close."""
-        try:
+        with contextlib.suppress(OSError, ConnectionError, RuntimeError):
             self.command("LOGOUT")
-        except (OSError, ConnectionError, RuntimeError):
-            pass
         self.file.close()
         self.sock.close()
 
@@ -165,7 +164,7 @@ class Client:
 
 
 def start_mailrs(work: Path) -> tuple[subprocess.Popen[bytes], int, Path, object]:
-    """Provision mailrs with the user and start imapd; returns (process, port, maildir, settings)."""
+    """Provision mailrs with the user and start imapd: (process, port, maildir, settings)."""
     port = free_port()
     config = work / "mailrs.toml"
     config.write_text(
@@ -182,8 +181,6 @@ def start_mailrs(work: Path) -> tuple[subprocess.Popen[bytes], int, Path, object
     with database.session() as session:
         add_user(session, store, USER, PASSWORD)
     database.dispose()
-    return_code: subprocess.Popen[bytes] | None = None
-    del return_code
     maildir = store.user_dir(USER)
     return _spawn_mailrs(config), port, maildir, settings
 
@@ -282,7 +279,8 @@ service anvil {{
             return proc, port, maildir
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"dovecot exited: {proc.stderr.read() if proc.stderr else ''}")
+                reason = proc.stderr.read() if proc.stderr else b""
+                raise RuntimeError(f"dovecot exited: {reason!r}") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("dovecot did not start")
@@ -324,15 +322,15 @@ def measure(
     client = Client(port)
     client.command(f'LOGIN {USER} "{PASSWORD}"')
     exists = int(
-        next(l for l in client.command("SELECT INBOX") if l.endswith(b"EXISTS\r\n")).split()[1]
+        next(r for r in client.command("SELECT INBOX") if r.endswith(b"EXISTS\r\n")).split()[1]
     )
     results["FETCH 1:* (FLAGS UID)"] = timed(
         lambda: client.command("FETCH 1:* (FLAGS UID)"), rounds
     )
     uids = [
-        int(l.split(b"UID ")[1].split(b")")[0].split()[0])
-        for l in client.command("FETCH 1:* (UID)")
-        if l.startswith(b"* ") and b"FETCH" in l
+        int(r.split(b"UID ")[1].split(b")")[0].split()[0])
+        for r in client.command("FETCH 1:* (UID)")
+        if r.startswith(b"* ") and b"FETCH" in r
     ]
     rng = random.Random(7)
 
@@ -404,7 +402,8 @@ def main() -> int:
         theirs = measure(dovecot_port, dovecot_maildir, args.rounds, lambda: None)
         print()
         print(f"{args.messages} messages, {args.rounds} rounds, milliseconds")
-        header = f"| {'operation':32} | mailrs p50 | mailrs p99 | dovecot p50 | dovecot p99 | p50 ratio |"
+        columns = "mailrs p50 | mailrs p99 | dovecot p50 | dovecot p99 | p50 ratio"
+        header = f"| {'operation':32} | {columns} |"
         print(header)
         print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
         for row, values in ours.items():

@@ -165,18 +165,8 @@ class UserMail:
 
     async def read_many(self, mailbox: str, keys: list[str]) -> list[bytes | None]:
         """The bytes of several messages in one thread hop (None for a vanished one)."""
-        hints = [self.filename_of(mailbox, key) for key in keys]
-
-        def work() -> list[bytes | None]:
-            out: list[bytes | None] = []
-            for key, hint in zip(keys, hints, strict=True):
-                try:
-                    out.append(self.store.read(self.address, mailbox, key, hint))
-                except MessageNotFound:
-                    out.append(None)
-            return out
-
-        return await asyncio.to_thread(work)
+        items = [(key, self.filename_of(mailbox, key)) for key in keys]
+        return await asyncio.to_thread(self.store.read_many, self.address, mailbox, items)
 
     def _set_flags(
         self, mailbox: str, ref: MessageRef, letters: str, keywords: str

@@ -504,3 +504,17 @@ class MaildirStore:
             raise InvalidMailboxName("INBOX cannot be deleted")
         path = self.folder_path(address, name)
         shutil.rmtree(path)
+
+    def read_many(
+        self, address: str, mailbox: str, messages: list[tuple[str, str | None]]
+    ) -> list[bytes | None]:
+        """The bytes of several (key, file name hint) messages; None for a vanished one."""
+        folder = self.folder_path(address, mailbox)
+        out: list[bytes | None] = []
+        for key, filename in messages:
+            try:
+                with self._open(folder, mailbox, key, filename) as fh:
+                    out.append(fh.read())
+            except MessageNotFound:
+                out.append(None)
+        return out

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
-from mailrs.maildir import MaildirStore, StoredMessage
+from mailrs.maildir import INFO_SEP, MaildirStore, StoredMessage
 
 INDEX_FILENAME = "mailrs-index.sqlite"
 # A directory mtime this far in the past can be trusted: a later change moves it on
@@ -230,12 +230,75 @@ class MailIndex:
         row = db.execute("SELECT scan_stamp FROM mailboxes WHERE name = ?", (name,)).fetchone()
         if not force and row is not None and row[0] and row[0] == stamp:
             return
-        on_disk = {m.key: m for m in MaildirStore.scan(folder)}
+        known = {
+            key: filename
+            for key, filename in db.execute(
+                "SELECT key, filename FROM messages WHERE mailbox = ?", (name,)
+            )
+        }
+        old_cur = row[0].partition(":")[2] if row is not None and row[0] else ""
+        cur_unchanged = not force and old_cur == stamp.partition(":")[2]
+        on_disk = self._scan(folder, known, skip_cur=cur_unchanged)
         with self._write() as db:
-            self._apply_scan(db, name, on_disk)
+            self._apply_scan(db, name, on_disk, folder)
             db.execute(
                 "UPDATE mailboxes SET scan_stamp = ? WHERE name = ?", (stamp if safe else "", name)
             )
+
+    @staticmethod
+    def _scan(folder: Path, known: dict[str, str], skip_cur: bool) -> dict[str, StoredMessage]:
+        """The messages of a folder; only files the index does not know are stat'ed.
+
+        With ``skip_cur`` (cur/ has not changed since the last scan) the index's own
+        list of cur/ files is used and only new/ is read.
+        """
+        found: dict[str, StoredMessage] = {}
+        subdirs = ("new",) if skip_cur else ("new", "cur")
+        if skip_cur:
+            for key, filename in known.items():
+                if INFO_SEP in filename:
+                    flags = filename.partition(INFO_SEP)[2]
+                    found[key] = StoredMessage(key, filename, "cur", flags, 0, 0.0)
+        for subdir in subdirs:
+            try:
+                names = os.listdir(folder / subdir)
+            except FileNotFoundError:
+                continue
+            for filename in names:
+                if filename.startswith("."):
+                    continue
+                key, _, flags = filename.partition(INFO_SEP)
+                if subdir == "new":
+                    flags = ""
+                if known.get(key) is not None:
+                    found[key] = StoredMessage(key, filename, subdir, flags, 0, 0.0)
+                    continue
+                try:
+                    stat = os.stat(folder / subdir / filename)
+                except FileNotFoundError:
+                    continue  # renamed or removed meanwhile; the next scan sees it
+                found[key] = StoredMessage(
+                    key, filename, subdir, flags, stat.st_size, stat.st_mtime
+                )
+        return found
+
+    @staticmethod
+    def _stat_if_needed(folder: Path, message: StoredMessage) -> StoredMessage:
+        """A listed message with its size and date (mtime -1 when it has vanished)."""
+        if message.mtime:
+            return message
+        try:
+            stat = os.stat(folder / message.relpath)
+        except FileNotFoundError:
+            return StoredMessage(message.key, message.filename, message.subdir, "", 0, -1.0)
+        return StoredMessage(
+            message.key,
+            message.filename,
+            message.subdir,
+            message.flags,
+            stat.st_size,
+            stat.st_mtime,
+        )
 
     def _mailbox_row(self, db: sqlite3.Connection, name: str) -> tuple[int, int, int]:
         row = db.execute(
@@ -258,7 +321,11 @@ class MailIndex:
         return max(int(time.time()), latest + 1) % 2**32 or 1
 
     def _apply_scan(
-        self, db: sqlite3.Connection, name: str, on_disk: dict[str, StoredMessage]
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        on_disk: dict[str, StoredMessage],
+        folder: Path,
     ) -> None:
         uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
         indexed = {
@@ -292,8 +359,10 @@ class MailIndex:
             self._drop(db, name, gone)
             changed = True
         new = sorted(
-            (m for k, m in on_disk.items() if k not in indexed), key=lambda m: (m.mtime, m.key)
+            (self._stat_if_needed(folder, m) for k, m in on_disk.items() if k not in indexed),
+            key=lambda m: (m.mtime, m.key),
         )
+        new = [m for m in new if m.mtime >= 0]
         for message in new:
             modseq += 1
             self._insert(db, name, uidnext, message, "", modseq)

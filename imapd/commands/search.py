@@ -102,6 +102,20 @@ class Searcher:
             elif key.op == "DATE" and key.args[0] == "SENT" and not self.sent:
                 self.sent = await mail.sent_dates(self.box.name)
 
+    def candidates(self, key: SearchKey) -> set[int] | None:
+        """UIDs that can match at all (from the text index), or None for any message."""
+        if key.op in ("BODY", "TEXT") or (key.op == "HEADER" and key in self.text_hits):
+            return self.text_hits.get(key, set())
+        if key.op == "AND":
+            found: set[int] | None = None
+            for child in key.args:
+                if isinstance(child, SearchKey):
+                    narrowed = self.candidates(child)
+                    if narrowed is not None:
+                        found = narrowed if found is None else found & narrowed
+            return found
+        return None
+
     def matches(self, key: SearchKey, seq: int, message: MessageView) -> bool:
         """True when the message satisfies the key."""
         op, args = key.op, key.args
@@ -170,10 +184,13 @@ async def search(ctx: Context, command: Command) -> Completion:
     box = ctx.selected()
     searcher = Searcher(box)
     await searcher.prepare(ctx, args.criteria)
+    allowed = searcher.candidates(args.criteria)
     found = [
         (seq, message)
         for seq, message in enumerate(box.messages, start=1)
-        if not message.expunged and searcher.matches(args.criteria, seq, message)
+        if (allowed is None or message.uid in allowed)
+        and not message.expunged
+        and searcher.matches(args.criteria, seq, message)
     ]
     numbers = [str(m.uid if command.uid else seq) for seq, m in found]
     uses_modseq = any(k.op == "MODSEQ" for k in _walk(args.criteria))
