@@ -11,6 +11,7 @@ them.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -110,6 +111,14 @@ class SelectedMailbox:
     highestmodseq: int = 1
     condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
     seen_modseq: int = 0  # the index modseq last folded in
+    _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
+
+    @property
+    def uids(self) -> list[int]:
+        """The UID of every message, in sequence order (cached until the list changes)."""
+        if self._uids is None or len(self._uids) != len(self.messages):
+            self._uids = [m.uid for m in self.messages]
+        return self._uids
 
     @classmethod
     def open(cls, state: MailboxState, readonly: bool, recent: Iterable[int]) -> SelectedMailbox:
@@ -141,7 +150,7 @@ class SelectedMailbox:
     def select(self, sequence: SequenceSet, uid: bool) -> list[int]:
         """Sequence numbers named by a sequence set or UID set; ValueError if out of range."""
         if uid:
-            return [index + 1 for index in sequence.match_uids([m.uid for m in self.messages])]
+            return [index + 1 for index in sequence.match_uids(self.uids)]
         return sequence.message_numbers(len(self.messages))
 
     def message(self, seq: int) -> MessageView:
@@ -150,9 +159,7 @@ class SelectedMailbox:
 
     def seq_of_uid(self, uid: int) -> int | None:
         """The sequence number of a UID, if the message is in the snapshot."""
-        import bisect
-
-        uids = [m.uid for m in self.messages]
+        uids = self.uids
         index = bisect.bisect_left(uids, uid)
         if index < len(uids) and uids[index] == uid:
             return index + 1
@@ -172,6 +179,7 @@ class SelectedMailbox:
                 kept.append(message)
                 seq += 1
         self.messages = kept
+        self._uids = None
         return updates
 
     def refresh(
@@ -179,6 +187,7 @@ class SelectedMailbox:
     ) -> list[Update]:
         """Fold in a newer state; the updates come in the order they must be sent."""
         updates: list[Update] = []
+        self._uids = None
         current = {m.uid: m for m in state.messages}
         if allow_expunge:
             for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid

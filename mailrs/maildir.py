@@ -510,8 +510,24 @@ class MaildirStore:
     ) -> list[bytes | None]:
         """The bytes of several (key, file name hint) messages; None for a vanished one."""
         folder = self.folder_path(address, mailbox)
+        base = str(folder)
         out: list[bytes | None] = []
         for key, filename in messages:
+            relpath = self._hinted(key, filename)
+            if relpath is not None:
+                try:
+                    fd = os.open(f"{base}/{relpath}", os.O_RDONLY | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    pass  # stale hint: look it up below
+                else:
+                    try:
+                        chunks = []
+                        while chunk := os.read(fd, 1 << 20):
+                            chunks.append(chunk)
+                    finally:
+                        os.close(fd)
+                    out.append(b"".join(chunks))
+                    continue
             try:
                 with self._open(folder, mailbox, key, filename) as fh:
                     out.append(fh.read())

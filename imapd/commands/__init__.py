@@ -30,7 +30,8 @@ COMMANDS: dict[str, CommandSpec] = {
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
 _NO_EXPUNGE = {"FETCH", "STORE", "SEARCH"}
-# Commands that look at message state: fold in other sessions' changes first (no expunges).
+# Commands that look at message state: fold in other sessions' changes first (no expunges);
+# what changes while they run is reported by the next command.
 _REFRESH_FIRST = {"FETCH", "STORE", "SEARCH", "COPY", "MOVE"}
 
 
@@ -53,7 +54,8 @@ async def execute(ctx: Context, command: Command) -> bytes:
         if ctx.session.state is State.SELECTED and command.name in _REFRESH_FIRST:
             await report_changes(ctx, allow_expunge=False)  # never renumber under a command
         done = await spec.handler(ctx, command)
-        if ctx.session.state is State.SELECTED and command.name not in _NO_REPORT:
+        selected = ctx.session.state is State.SELECTED
+        if selected and command.name not in _NO_REPORT and command.name not in _REFRESH_FIRST:
             allow_expunge = command.uid or command.name not in _NO_EXPUNGE
             await report_changes(ctx, allow_expunge=allow_expunge)
     except ConnectionError:

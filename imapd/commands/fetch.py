@@ -143,7 +143,7 @@ async def fetch(ctx: Context, command: Command) -> Completion:
         await _mark_seen(ctx, box, numbers)
     needs_structure = any(
         (i.section is not None and (i.section.part or i.section.specifier))
-        or i.name in _BODY_ITEMS - {"RFC822"}
+        or (i.section is None and i.name in _BODY_ITEMS - {"RFC822"})
         for i in items
     )
     if not needs_body and not sets_seen:
