@@ -534,3 +534,34 @@ def test_uids_survive_restart(harness: ServerHarness, tmp_path: Path) -> None:
     client.select_folder("Persist")
     assert client.search() == [1, 2]
     client.logout()
+
+
+def test_quota_reporting_and_enforcement(harness: ServerHarness) -> None:
+    from mailrs.db import Database
+    from mailrs.models import User
+
+    conn = raw(harness)
+    assert conn.command(b"q0", b"GETQUOTAROOT INBOX") == [
+        b"* QUOTAROOT INBOX",
+        b"q0 OK GETQUOTAROOT completed",
+    ]  # no quota set: no root
+    assert conn.command(b"q1", b'GETQUOTA ""')[-1].startswith(b"q1 NO")
+    database = Database.from_settings(harness.settings)
+    with database.session() as session:
+        session.query(User).filter_by(address=ALICE).one().quota_bytes = 10 * 1024 * 1024
+        session.commit()
+    reply = conn.command(b"q2", b"GETQUOTAROOT INBOX")
+    assert reply[0] == b'* QUOTAROOT INBOX ""'
+    assert reply[1].startswith(b'* QUOTA "" (STORAGE ') and reply[1].endswith(b" 10240)")
+    assert conn.command(b"q3", b'GETQUOTA ""')[0] == reply[1]
+    with database.session() as session:
+        session.query(User).filter_by(address=ALICE).one().quota_bytes = 10
+        session.commit()
+    message = sample_message("over quota")
+    over = conn.command(b"a", b"APPEND INBOX {%d+}\r\n" % len(message) + message)
+    assert over[-1].startswith(b"a NO [OVERQUOTA]")
+    with database.session() as session:
+        session.query(User).filter_by(address=ALICE).one().quota_bytes = None
+        session.commit()
+    database.dispose()
+    conn.close()
