@@ -110,6 +110,15 @@ class UserMail:
         return await asyncio.to_thread(self.store.list_folders, self.address)
 
     def _claim(self, state: MailboxState, claim_recent: bool) -> SyncResult:
+        """The \\Recent messages of a session: claimed for good on SELECT, only shown on EXAMINE.
+
+        The index records which messages are recent (new deliveries, APPEND, COPY, MOVE),
+        so exactly one session gets each; claimed files still in new/ move to cur/.
+        """
+        if claim_recent:
+            recent = self.index.claim_recent(state.name)
+        else:
+            recent = self.index.recent_uids(state.name)
         fresh = [m for m in state.messages if m.relpath.startswith("new/")]
         if claim_recent and fresh:
             # Move them to cur/ and use the new names; the index records the renames at
@@ -125,7 +134,7 @@ class UserMail:
                 moved[message.key] = stored.filename
             messages = [replace(m, filename=moved.get(m.key, m.filename)) for m in state.messages]
             state = replace(state, messages=messages)
-        return SyncResult(state, frozenset(m.uid for m in fresh))
+        return SyncResult(state, frozenset(recent))
 
     def _sync(self, mailbox: str, claim_recent: bool) -> SyncResult:
         return self._claim(self.index.sync(mailbox), claim_recent)

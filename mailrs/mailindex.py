@@ -71,6 +71,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 _ADDED_COLUMNS = (
     ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
     ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
+    ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
 )
 FTS_COLUMNS = ("hfrom", "hto", "hcc", "hbcc", "subject", "headers", "body")
 
@@ -365,7 +366,7 @@ class MailIndex:
         new = [m for m in new if m.mtime >= 0]
         for message in new:
             modseq += 1
-            self._insert(db, name, uidnext, message, "", modseq)
+            self._insert(db, name, uidnext, message, "", modseq, message.subdir == "new")
             uidnext += 1
             changed = True
         if changed:
@@ -382,11 +383,12 @@ class MailIndex:
         message: StoredMessage,
         keywords: str,
         modseq: int,
+        recent: bool,
     ) -> None:
         db.execute(
             "INSERT INTO messages"
-            " (mailbox, uid, key, filename, flags, size, internaldate, modseq, keywords)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " (mailbox, uid, key, filename, flags, size, internaldate, modseq, keywords, recent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
                 uid,
@@ -397,6 +399,7 @@ class MailIndex:
                 message.mtime,
                 modseq,
                 keywords,
+                int(recent),
             ),
         )
 
@@ -453,11 +456,31 @@ class MailIndex:
         ).fetchone()
         count, unseen, recent, size = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(instr(flags, 'S') = 0), 0),"
-            " COALESCE(SUM(instr(filename, ':2,') = 0), 0), COALESCE(SUM(size), 0)"
+            " COALESCE(SUM(recent), 0), COALESCE(SUM(size), 0)"
             " FROM messages WHERE mailbox = ?",
             (name,),
         ).fetchone()
         return MailboxStatus(name, uidvalidity, uidnext, modseq, count, unseen, recent, size)
+
+    def claim_recent(self, mailbox: str) -> list[int]:
+        """Take the \\Recent messages for one session: later sessions see them as old."""
+        name = normalize_mailbox_name(mailbox)
+        with self._write() as db:
+            rows = db.execute(
+                "UPDATE messages SET recent = 0 WHERE mailbox = ? AND recent = 1 RETURNING uid",
+                (name,),
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def recent_uids(self, mailbox: str) -> list[int]:
+        """The messages no session has claimed as \\Recent yet."""
+        name = normalize_mailbox_name(mailbox)
+        rows = (
+            self._conn()
+            .execute("SELECT uid FROM messages WHERE mailbox = ? AND recent = 1", (name,))
+            .fetchall()
+        )
+        return sorted(r[0] for r in rows)
 
     def total_size(self) -> int:
         """The bytes of every indexed message of the user."""
@@ -477,7 +500,7 @@ class MailIndex:
             ).fetchone()
             if known is not None:
                 return uidvalidity, int(known[0])
-            self._insert(db, name, uidnext, message, keywords, modseq + 1)
+            self._insert(db, name, uidnext, message, keywords, modseq + 1, True)
             db.execute(
                 "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE name = ?",
                 (uidnext + 1, modseq + 1, name),

@@ -204,10 +204,10 @@ def test_status_append_flags_date_and_uidnext(harness: ServerHarness) -> None:
         "Appended", ["MESSAGES", "UIDNEXT", "UNSEEN", "RECENT", "HIGHESTMODSEQ"]
     )
     assert status[b"MESSAGES"] == 2 and status[b"UIDNEXT"] == 3 and status[b"UNSEEN"] == 1
-    assert status[b"HIGHESTMODSEQ"] >= 2
+    assert status[b"HIGHESTMODSEQ"] >= 2 and status[b"RECENT"] == 2
     client.select_folder("Appended")
     data = client.fetch("1", ["FLAGS", "INTERNALDATE", "RFC822.SIZE"])[1]
-    assert set(data[b"FLAGS"]) == {b"\\Seen", b"$Work"}
+    assert set(data[b"FLAGS"]) == {b"\\Seen", b"$Work", b"\\Recent"}  # appended: recent
     assert data[b"INTERNALDATE"].replace(tzinfo=None) == dt.datetime(2023, 7, 14, 9, 30)
     assert data[b"RFC822.SIZE"] == len(sample_message("dated"))
     with pytest.raises(IMAPClientError, match="TRYCREATE"):
@@ -387,8 +387,8 @@ def test_copy_move_with_copyuid_and_uidnext(harness: ServerHarness) -> None:
     assert move[1:3] == [b"* 3 EXPUNGE", b"* 3 EXPUNGE"]
     assert raw_conn.command(b"x", b"COPY 1 Nowhere")[-1].startswith(b"x NO [TRYCREATE]")
     raw_conn.close()
-    status = client.folder_status("Target", ["MESSAGES", "UIDNEXT"])
-    assert status == {b"MESSAGES": 4, b"UIDNEXT": 5}
+    status = client.folder_status("Target", ["MESSAGES", "UIDNEXT", "RECENT"])
+    assert status == {b"MESSAGES": 4, b"UIDNEXT": 5, b"RECENT": 4}  # copies are \\Recent
     client.select_folder("Target")
     assert without_recent(client.get_flags([1])[1]) == {b"\\Flagged", b"$Keep"}
     client.move([1], "Source")
