@@ -187,3 +187,17 @@ def test_condstore_modseq_changedsince_unchangedsince(harness: ServerHarness) ->
     conn.close()
     other.close()
     client.logout()
+
+
+def test_mailbox_deleted_under_a_session(harness: ServerHarness) -> None:
+    setup = connect(harness)
+    setup.create_folder("Doomed")
+    setup.append("Doomed", sample_message("d1"))
+    watcher = raw(harness)
+    watcher.command(b"s", b"SELECT Doomed")
+    setup.delete_folder("Doomed")
+    reply = watcher.command(b"n", b"NOOP")
+    assert reply[0] == b"* BYE The selected mailbox was removed"
+    assert watcher.is_closed()
+    watcher.close()
+    setup.logout()

@@ -297,9 +297,14 @@ def update_line(update: Update) -> bytes:
 async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
     """Re-synchronise the selected mailbox and send what changed since the last look."""
     box = ctx.selected()
-    result = await ctx.user_mail().changes(
-        box.name, box.seen_modseq, box.uidnext, claim_recent=not box.readonly
-    )
+    try:
+        result = await ctx.user_mail().changes(
+            box.name, box.seen_modseq, box.uidnext, claim_recent=not box.readonly
+        )
+    except MailboxNotFound:
+        # Deleted or renamed by another session: nothing sensible is left to show.
+        await ctx.out.send(status_line(None, Status.BYE, "The selected mailbox was removed"))
+        raise ConnectionAbortedError("selected mailbox removed") from None
     pending = allow_expunge and any(m.expunged for m in box.messages)
     if result is None and not pending:
         return
