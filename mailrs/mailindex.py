@@ -15,6 +15,7 @@ Blocking: async callers run it in a thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
 from mailrs.maildir import INFO_SEP, MaildirStore, StoredMessage
 
 INDEX_FILENAME = "mailrs-index.sqlite"
+UIDVALIDITY_FILENAME = "mailrs-uidvalidity"
 # A directory mtime this far in the past can be trusted: a later change moves it on
 # (file system clocks tick in milliseconds; this leaves a wide margin).
 STAMP_SAFETY_NS = 100_000_000
@@ -315,11 +317,21 @@ class MailIndex:
             row = (uidvalidity, 1, 1)
         return row[0], row[1], row[2]
 
-    @staticmethod
-    def _new_uidvalidity(db: sqlite3.Connection) -> int:
-        """A UIDVALIDITY never used before by this user (time based, strictly increasing)."""
+    def _new_uidvalidity(self, db: sqlite3.Connection) -> int:
+        """A UIDVALIDITY never used before by this user (time based, strictly increasing).
+
+        The last value handed out is also kept in a small file beside the index, so an
+        index that is lost and rebuilt never repeats one.
+        """
         latest = db.execute("SELECT MAX(uidvalidity) FROM mailboxes").fetchone()[0] or 0
-        return max(int(time.time()), latest + 1) % 2**32 or 1
+        marker = self.path.with_name(UIDVALIDITY_FILENAME)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            latest = max(latest, int(marker.read_text().strip() or 0))
+        value = max(int(time.time()), latest + 1) % 2**32 or 1
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(f"{value}\n")
+        os.replace(tmp, marker)
+        return value
 
     def _apply_scan(
         self,

@@ -52,3 +52,17 @@ def test_reindex_unknown_user(config_path: Path) -> None:
         cli, ["reindex", "nobody@example.test", "--config", str(config_path)]
     )
     assert result.exit_code != 0 and "no Maildir" in result.output
+
+
+def test_a_missing_index_is_rebuilt_with_a_new_uidvalidity(store: MaildirStore) -> None:
+    store.create_user(ALICE)
+    for n in range(3):
+        store.deliver(ALICE, sample_message(f"m{n}"), mtime=1_700_000_000 + n)
+    index = MailIndex(store, ALICE)
+    first = index.sync("INBOX")
+    index.close()
+    for path in store.user_dir(ALICE).glob("mailrs-index.sqlite*"):
+        path.unlink()
+    again = MailIndex(store, ALICE).sync("INBOX")
+    assert [m.uid for m in again.messages] == [1, 2, 3]
+    assert again.uidvalidity != first.uidvalidity  # clients learn to resynchronise
