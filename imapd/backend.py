@@ -26,7 +26,13 @@ from mailrs.errors import MailboxNotFound, MessageNotFound
 from mailrs.events import publish_event
 from mailrs.mailbox_names import INBOX, normalize_mailbox_name
 from mailrs.maildir import MaildirStore
-from mailrs.mailindex import Content, MailboxState, MailboxStatus, MailIndex
+from mailrs.mailindex import (
+    Content,
+    MailboxState,
+    MailboxStatus,
+    MailIndex,
+    merge_letters,
+)
 from mailrs.models import User
 from mailrs.users import authenticate, find_user
 
@@ -177,49 +183,57 @@ class UserMail:
         items = [(key, self.filename_of(mailbox, key)) for key in keys]
         return await asyncio.to_thread(self.store.read_many, self.address, mailbox, items)
 
-    def _set_flags(
-        self, mailbox: str, ref: MessageRef, letters: str, keywords: str
-    ) -> tuple[str, int | None]:
+    def _change_flags(
+        self, mailbox: str, ref: MessageRef, mode: str, letters: str, keywords: str
+    ) -> tuple[str, str, str, int | None]:
+        """One flag change applied to the file as it is now: (name, letters, keywords, modseq)."""
         hint = self.filename_of(mailbox, ref.key)
-        stored = self.store.set_flags(self.address, mailbox, ref.key, letters, hint)
-        modseq = self.index.set_flags(mailbox, ref.uid, stored.filename, stored.flags, keywords)
-        return stored.filename, modseq
-
-    async def set_flags(
-        self, mailbox: str, key: str, letters: str, uid: int | None = None, keywords: str = ""
-    ) -> str:
-        """Replace a message's flags; returns the flags as stored."""
-        if uid is None:
-            hint = self.filename_of(mailbox, key)
-            stored = await asyncio.to_thread(
-                self.store.set_flags, self.address, mailbox, key, letters, hint
+        for _ in range(3):
+            current = self.store.get(self.address, mailbox, ref.key, hint)
+            target = merge_letters(mode, current.flags, letters)
+            try:
+                stored = self.store.set_flags(
+                    self.address, mailbox, ref.key, target, current.filename
+                )
+            except MessageNotFound:
+                hint = None  # renamed meanwhile by someone else: look again
+                continue
+            modseq, merged = self.index.set_flags(
+                mailbox, ref.uid, stored.filename, stored.flags, keywords, mode
             )
-            self._filenames.setdefault(mailbox, {})[key] = stored.filename
-            return stored.flags
-        filename, _ = await asyncio.to_thread(
-            self._set_flags, mailbox, MessageRef(uid, key, letters, keywords), letters, keywords
+            return stored.filename, stored.flags, merged, modseq
+        raise MessageNotFound(f"message {ref.key!r} keeps moving")
+
+    async def set_flags(self, mailbox: str, key: str, letters: str) -> str:
+        """Replace a message's flags (no index update); returns the flags as stored."""
+        hint = self.filename_of(mailbox, key)
+        stored = await asyncio.to_thread(
+            self.store.set_flags, self.address, mailbox, key, letters, hint
         )
-        self._filenames.setdefault(mailbox, {})[key] = filename
-        return letters
+        self._filenames.setdefault(mailbox, {})[key] = stored.filename
+        return stored.flags
 
     async def store_flags(
-        self, mailbox: str, changes: list[tuple[MessageRef, str, str]]
+        self, mailbox: str, changes: list[tuple[MessageRef, str, str, str]]
     ) -> list[tuple[int, str, str, int | None]]:
-        """Apply (message, letters, keywords) changes; returns (uid, letters, keywords, modseq)."""
+        """Apply (message, mode, letters, keywords) changes, mode ``+``, ``-`` or "" (replace),
+        to each message's current flags; returns (uid, letters, keywords, modseq) as stored."""
 
         def work() -> list[tuple[int, str, str, int | None, str]]:
             out = []
-            for ref, letters, keywords in changes:
+            for ref, mode, letters, keywords in changes:
                 try:
-                    filename, modseq = self._set_flags(mailbox, ref, letters, keywords)
+                    filename, final, merged, modseq = self._change_flags(
+                        mailbox, ref, mode, letters, keywords
+                    )
                 except MessageNotFound:
                     continue
-                out.append((ref.uid, letters, keywords, modseq, filename))
+                out.append((ref.uid, final, merged, modseq, filename))
             return out
 
         results = await asyncio.to_thread(work)
         names = self._filenames.setdefault(mailbox, {})
-        by_uid = {ref.uid: ref.key for ref, _, _ in changes}
+        by_uid = {ref.uid: ref.key for ref, _, _, _ in changes}
         for uid, _, _, _, filename in results:
             names[by_uid[uid]] = filename
         return [(uid, letters, kw, modseq) for uid, letters, kw, modseq, _ in results]

@@ -139,6 +139,30 @@ class Content:
 _MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords"
 
 
+def merge_letters(mode: str, current: str, given: str) -> str:
+    """Maildir flag letters after ``+`` (add), ``-`` (remove) or "" (replace; P is kept)."""
+    if mode == "+":
+        merged = set(current) | set(given)
+    elif mode == "-":
+        merged = set(current) - set(given)
+    else:
+        merged = set(given) | ({"P"} & set(current))
+    return "".join(sorted(merged))
+
+
+def merge_keywords(mode: str, current: str, given: str) -> str:
+    """Space-separated keywords after ``+``, ``-`` or "" (replace); case-insensitive."""
+    have = {k.lower(): k for k in current.split()}
+    new = {k.lower(): k for k in given.split()}
+    if mode == "+":
+        have.update({k: v for k, v in new.items() if k not in have})
+    elif mode == "-":
+        have = {k: v for k, v in have.items() if k not in new}
+    else:
+        have = new
+    return " ".join(have.values())
+
+
 class MailIndex:
     """The index of one user's mailboxes."""
 
@@ -520,22 +544,36 @@ class MailIndex:
         return uidvalidity, uidnext
 
     def set_flags(
-        self, mailbox: str, uid: int, filename: str, flags: str, keywords: str
-    ) -> int | None:
-        """Record new flags of a message; returns its new modseq (None if it is gone)."""
+        self,
+        mailbox: str,
+        uid: int,
+        filename: str,
+        flags: str,
+        keywords: str,
+        keyword_mode: str = "",
+    ) -> tuple[int | None, str]:
+        """Record new flags of a message; returns (new modseq or None if gone, keywords).
+
+        Keywords are merged with the indexed ones (``keyword_mode`` ``+``, ``-`` or ""
+        to replace) inside the transaction, so concurrent sessions lose no change.
+        """
         name = normalize_mailbox_name(mailbox)
         with self._write() as db:
+            row = db.execute(
+                "SELECT keywords FROM messages WHERE mailbox = ? AND uid = ?", (name, uid)
+            ).fetchone()
+            if row is None:
+                return None, keywords
+            merged = merge_keywords(keyword_mode, row[0], keywords)
             _, _, modseq = self._mailbox_row(db, name)
             modseq += 1
-            cursor = db.execute(
+            db.execute(
                 "UPDATE messages SET filename = ?, flags = ?, keywords = ?, modseq = ?"
                 " WHERE mailbox = ? AND uid = ?",
-                (filename, flags, keywords, modseq, name, uid),
+                (filename, flags, merged, modseq, name, uid),
             )
-            if cursor.rowcount == 0:
-                return None
             db.execute("UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq, name))
-        return modseq
+        return modseq, merged
 
     def remove(self, mailbox: str, uids: Iterable[int]) -> None:
         """Forget messages that were removed from a folder."""

@@ -201,3 +201,27 @@ def test_mailbox_deleted_under_a_session(harness: ServerHarness) -> None:
     assert watcher.is_closed()
     watcher.close()
     setup.logout()
+
+
+def test_concurrent_flag_changes_are_merged(harness: ServerHarness) -> None:
+    setup = connect(harness)
+    setup.create_folder("Merged")
+    setup.append("Merged", sample_message("both"))
+    setup.logout()
+    first, second = raw(harness), raw(harness)
+    first.command(b"s", b"SELECT Merged")
+    second.command(b"s", b"SELECT Merged")
+    # Neither session has seen the other's change when it sends its own.
+    first.command(b"a", b"STORE 1 +FLAGS.SILENT (\\Seen $One)")
+    second.command(b"b", b"UID STORE 1 +FLAGS.SILENT (\\Flagged $Two)")
+    reply = first.command(b"f", b"FETCH 1 (FLAGS)")
+    flags = next(line for line in reply if line.startswith(b"* 1 FETCH (FLAGS"))
+    for flag in (b"\\Seen", b"\\Flagged", b"$One", b"$Two"):
+        assert flag in flags
+    first.command(b"r", b"STORE 1 -FLAGS.SILENT ($One \\Seen)")
+    final = second.command(b"g", b"FETCH 1 (FLAGS)")
+    flags = next(line for line in final if line.startswith(b"* 1 FETCH (FLAGS"))
+    assert b"$One" not in flags and b"\\Seen" not in flags
+    assert b"$Two" in flags and b"\\Flagged" in flags
+    first.close()
+    second.close()

@@ -218,14 +218,12 @@ async def _send_from_index(
 
 async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> None:
     """Set \\Seen on the messages about to be read (one thread hop for all of them)."""
-    changes: list[tuple[MessageRef, str, str]] = []
+    changes: list[tuple[MessageRef, str, str, str]] = []
     for seq in numbers:
         view = box.message(seq)
         if SEEN_LETTER not in view.flags and not view.expunged:
-            letters = "".join(sorted(view.flags + SEEN_LETTER))
-            changes.append(
-                (MessageRef(view.uid, view.key, view.flags, view.keywords), letters, view.keywords)
-            )
+            ref = MessageRef(view.uid, view.key, view.flags, view.keywords)
+            changes.append((ref, "+", SEEN_LETTER, ""))
     if not changes:
         return
     results = await ctx.user_mail().store_flags(box.name, changes)

@@ -10,24 +10,13 @@ from imapd.parser import Command, StoreArgs
 from imapd.protocol import SYSTEM_FLAGS, Code, flags_from_letters
 from imapd.responses import Atom, Value, fetch_line, flag_list, untagged
 from imapd.sequences import compress
+from mailrs.mailindex import merge_keywords, merge_letters
 
 
 def _combine(
     mode: str, current: str, keywords: str, letters: str, new_keywords: str
 ) -> tuple[str, str]:
-    have = {k.lower(): k for k in keywords.split()}
-    given = {k.lower(): k for k in new_keywords.split()}
-    keep_passed = "P" if "P" in current else ""
-    if mode == "+":
-        merged = set(current) | set(letters)
-        have.update({k: v for k, v in given.items() if k not in have})
-    elif mode == "-":
-        merged = set(current) - set(letters)
-        have = {k: v for k, v in have.items() if k not in given}
-    else:
-        merged = set(letters) | set(keep_passed)
-        have = given
-    return "".join(sorted(merged)), " ".join(have.values())
+    return merge_letters(mode, current, letters), merge_keywords(mode, keywords, new_keywords)
 
 
 async def store(ctx: Context, command: Command) -> Completion:
@@ -44,7 +33,7 @@ async def store(ctx: Context, command: Command) -> Completion:
         ctx.session.condstore = box.condstore = True
     letters, keywords = split_flags(args.flags)
     known_keywords = {k.lower() for m in box.messages for k in m.keyword_list}
-    changes: list[tuple[MessageRef, str, str]] = []
+    changes: list[tuple[MessageRef, str, str, str]] = []
     modified: list[int] = []
     unchanged: list[int] = []
     for seq in numbers:
@@ -61,7 +50,7 @@ async def store(ctx: Context, command: Command) -> Completion:
             unchanged.append(seq)
             continue
         ref = MessageRef(view.uid, view.key, view.flags, view.keywords)
-        changes.append((ref, new_letters, new_keywords))
+        changes.append((ref, args.mode, letters, keywords))
     results = await ctx.user_mail().store_flags(box.name, changes) if changes else []
     touched = set()
     for uid, new_letters, new_keywords, modseq in results:
