@@ -31,7 +31,7 @@ COMMANDS: dict[str, CommandSpec] = {
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
 _NO_EXPUNGE = {"FETCH", "STORE", "SEARCH"}
 # Commands that look at message state: fold in other sessions' changes first (no expunges);
-# what changes while they run is reported by the next command.
+# what changes while a FETCH, STORE or SEARCH runs is reported by the next command.
 _REFRESH_FIRST = {"FETCH", "STORE", "SEARCH", "COPY", "MOVE"}
 
 
@@ -55,9 +55,8 @@ async def execute(ctx: Context, command: Command) -> bytes:
             await report_changes(ctx, allow_expunge=False)  # never renumber under a command
         done = await spec.handler(ctx, command)
         selected = ctx.session.state is State.SELECTED
-        if selected and command.name not in _NO_REPORT and command.name not in _REFRESH_FIRST:
-            allow_expunge = command.uid or command.name not in _NO_EXPUNGE
-            await report_changes(ctx, allow_expunge=allow_expunge)
+        if selected and command.name not in _NO_REPORT and command.name not in _NO_EXPUNGE:
+            await report_changes(ctx)
     except ConnectionError:
         raise  # the client is gone: nothing to answer
     except Exception as exc:  # the error boundary: every failure becomes BAD or NO
