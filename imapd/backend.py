@@ -146,7 +146,11 @@ class UserMail:
         return self._claim(self.index.sync(mailbox), claim_recent)
 
     def _remember(self, state: MailboxState) -> None:
-        self._filenames[state.name] = {m.key: m.filename for m in state.messages}
+        names = {m.key: m.filename for m in state.messages}
+        if state.uids is None:
+            self._filenames[state.name] = names
+        else:  # only the changes: keep the rest
+            self._filenames.setdefault(state.name, {}).update(names)
 
     async def sync(self, mailbox: str, claim_recent: bool) -> SyncResult:
         """Synchronise a mailbox; with ``claim_recent`` its new/ messages move to cur/."""

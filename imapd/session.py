@@ -189,18 +189,23 @@ class SelectedMailbox:
         updates: list[Update] = []
         self._uids = None
         current = {m.uid: m for m in state.messages}
+        alive: set[int] | dict[int, IndexedMessage] = (
+            current if state.uids is None else set(state.uids)
+        )
         if allow_expunge:
             for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
                 view = self.messages[seq - 1]
-                if view.expunged or view.uid not in current:
+                if view.expunged or view.uid not in alive:
                     self.recent.discard(view.uid)
                     del self.messages[seq - 1]
                     updates.append(Expunge(seq))
         for seq, view in enumerate(self.messages, start=1):
-            latest = current.get(view.uid)
-            if latest is None:
+            if view.uid not in alive:
                 view.expunged = True
                 continue
+            latest = current.get(view.uid)
+            if latest is None:
+                continue  # unchanged (a delta lists only what changed)
             if latest.flags != view.flags or latest.keywords != view.keywords:
                 view.flags, view.keywords = latest.flags, latest.keywords
                 view.modseq = latest.modseq
@@ -215,7 +220,7 @@ class SelectedMailbox:
         added = [MessageView.from_index(m) for m in state.messages if m.uid not in known]
         added = [m for m in added if m.uid >= (self.messages[-1].uid if self.messages else 0)]
         recent_before = len(self.recent)
-        self.recent.update(uid for uid in new_recent if uid in current)
+        self.recent.update(uid for uid in new_recent if uid in alive)
         if added:
             self.messages.extend(added)  # the index hands out UIDs in ascending order
             updates.append(Exists(len(self.messages)))

@@ -106,6 +106,9 @@ class MailboxState:
     uidnext: int
     highestmodseq: int
     messages: list[IndexedMessage]
+    # None: ``messages`` is the whole mailbox. Otherwise ``messages`` holds only what
+    # changed since a given modseq and ``uids`` lists every message now there.
+    uids: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,36 @@ class MailIndex:
         )
         if row is not None and (row[0], row[1]) == (highestmodseq, uidnext):
             return None
-        return self.state(name)
+        return self.changed_since(name, highestmodseq)
+
+    def changed_since(self, mailbox: str, modseq: int) -> MailboxState:
+        """The messages changed after ``modseq`` and the UIDs of all (one read snapshot)."""
+        name = normalize_mailbox_name(mailbox)
+        db = self._conn()
+        db.execute("BEGIN")
+        try:
+            row = db.execute(
+                "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
+            ).fetchone()
+            changed = [
+                IndexedMessage(*r)
+                for r in db.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages"
+                    " WHERE mailbox = ? AND modseq > ? ORDER BY uid",
+                    (name, modseq),
+                ).fetchall()
+            ]
+            uids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT uid FROM messages WHERE mailbox = ? ORDER BY uid", (name,)
+                ).fetchall()
+            ]
+        finally:
+            db.execute("COMMIT")
+        if row is None:
+            return self.state(name)
+        return MailboxState(name, row[0], row[1], row[2], changed, uids)
 
     def _refresh(self, name: str, force: bool) -> None:
         folder = self.store.folder_path(self.address, name)
