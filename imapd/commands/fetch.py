@@ -227,6 +227,8 @@ async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> 
     if not changes:
         return
     results = await ctx.user_mail().store_flags(box.name, changes)
+    if results:
+        await ctx.user_mail().publish("flags", box.name)
     for uid, letters, _keywords, modseq in results:
         found = box.seq_of_uid(uid)
         if found is not None:
