@@ -225,3 +225,15 @@ def test_concurrent_flag_changes_are_merged(harness: ServerHarness) -> None:
     assert b"$Two" in flags and b"\\Flagged" in flags
     first.close()
     second.close()
+
+
+def test_idle_notices_a_delivery_that_published_no_event(harness: ServerHarness) -> None:
+    conn = raw(harness)
+    conn.command(b"s", b"SELECT INBOX")
+    conn.send(b"i IDLE\r\n")
+    assert conn.read_line().startswith(b"+ ")
+    harness.store.deliver(ALICE, sample_message("silent delivery"))  # no event at all
+    assert conn.read_line().endswith(b" EXISTS")  # found by the look at the folder
+    conn.send(b"DONE\r\n")
+    assert conn.until_tagged(b"i")[-1] == b"i OK IDLE terminated"
+    conn.close()
