@@ -237,14 +237,16 @@ class MaildirStore:
         subdir = "cur" if flags else "new"
         final_name = f"{filename}{INFO_SEP}{flags}" if flags else filename
         final = folder / subdir / final_name
+        # Stat the file now: once linked into new/, an IMAP session may move it to cur/.
+        stat = tmp_path.stat()
         try:
             os.link(tmp_path, final)
         except FileExistsError:
-            pass  # the same key delivered concurrently: keep the first copy
+            with contextlib.suppress(FileNotFoundError):
+                stat = final.stat()  # the same key delivered concurrently: keep the first copy
         finally:
             os.unlink(tmp_path)
         _fsync_dir(folder / subdir)
-        stat = final.stat()
         return StoredMessage(filename, final_name, subdir, flags, stat.st_size, stat.st_mtime)
 
     def list_messages(self, address: str, mailbox: str = INBOX) -> list[StoredMessage]:
