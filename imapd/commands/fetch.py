@@ -188,6 +188,31 @@ async def _send_from_index(
     """FETCH of index-only items (FLAGS, UID, sizes, dates, MODSEQ): no file is opened."""
     flag_text: dict[tuple[str, str, bool], str] = {}
     recent = box.recent
+
+    def flags_of(message: MessageView) -> str:
+        key = (message.flags, message.keywords, message.uid in recent)
+        text = flag_text.get(key)
+        if text is None:
+            text = flag_text[key] = " ".join(flags_from_letters(key[0], key[2], key[1]))
+        return text
+
+    if names in (["FLAGS", "UID"], ["UID", "FLAGS"]):  # what every client syncs with
+        messages = box.messages
+        # Sequence numbers are distinct and in range: as many as messages means all of them.
+        chosen = messages if len(numbers) == len(messages) else [messages[n - 1] for n in numbers]
+        if names[0] == "UID":
+            rendered = [
+                f"* {seq} FETCH (UID {m.uid} FLAGS ({flags_of(m)}))\r\n"
+                for seq, m in zip(numbers, chosen, strict=True)
+            ]
+        else:
+            rendered = [
+                f"* {seq} FETCH (FLAGS ({flags_of(m)}) UID {m.uid})\r\n"
+                for seq, m in zip(numbers, chosen, strict=True)
+            ]
+        for start in range(0, len(rendered), 4096):
+            await ctx.out.send("".join(rendered[start : start + 4096]).encode("utf-8"))
+        return
     lines: list[str] = []
     for seq in numbers:
         message = box.messages[seq - 1]
