@@ -565,3 +565,17 @@ def test_quota_reporting_and_enforcement(harness: ServerHarness) -> None:
         session.commit()
     database.dispose()
     conn.close()
+
+
+def test_lsub_shows_unsubscribed_parents_as_noselect(harness: ServerHarness) -> None:
+    conn = raw(harness)
+    conn.command(b"c", b"CREATE Club/Members")
+    conn.command(b"s", b"SUBSCRIBE Club/Members")
+    assert conn.command(b"l1", b'LSUB "" Cl%')[0] == b'* LSUB (\\Noselect) "/" Club'
+    assert conn.command(b"l0", b'LSUB "" Club') == [b"l0 OK LSUB completed"]
+    assert conn.command(b"l2", b'LSUB "" Club/%')[0] == b'* LSUB () "/" Club/Members'
+    assert conn.command(b"l3", b'LSUB "" Club*') == [
+        b'* LSUB () "/" Club/Members',
+        b"l3 OK LSUB completed",
+    ]
+    conn.close()

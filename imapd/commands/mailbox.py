@@ -113,12 +113,24 @@ async def lsub(ctx: Context, command: Command) -> Completion:
     mail = ctx.user_mail()
     pattern = listpattern.combine(args.reference, args.pattern)
     existing = set(await mail.list_mailboxes())
+    subscribed = set(await mail.subscriptions())
     lines = []
-    for name in sorted(set(await mail.subscriptions()), key=_order):
+    for name in sorted(subscribed | _implied_parents(subscribed), key=_order):
         wire = mutf7.encode(name)
-        if args.pattern and listpattern.matches(pattern, wire):
+        if not args.pattern or not listpattern.matches(pattern, wire):
+            continue
+        if name not in subscribed:
+            if "%" not in pattern:
+                continue
+            # RFC 3501 6.3.9: a "%" that stops above subscribed names shows their parent
+            # as \Noselect, unless one of those names is listed itself.
+            below = [s for s in subscribed if s.startswith(name + DELIMITER)]
+            if any(listpattern.matches(pattern, mutf7.encode(s)) for s in below):
+                continue
+            attributes = ["\\Noselect"]
+        else:
             attributes = [] if name in existing else ["\\Noselect"]
-            lines.append(list_line(attributes, DELIMITER, wire).replace(b"* LIST", b"* LSUB", 1))
+        lines.append(list_line(attributes, DELIMITER, wire).replace(b"* LIST", b"* LSUB", 1))
     await ctx.out.send(b"".join(lines))
     return Completion("LSUB completed")
 
