@@ -289,88 +289,118 @@ service anvil {{
 # -- the measurements ---------------------------------------------------------------------------
 
 
-def timed(action: Callable[[], object], rounds: int) -> list[float]:
-    """Milliseconds of each of ``rounds`` runs after one warm-up run."""
-    action()
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
-
-
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def measure(
-    port: int, maildir: Path, rounds: int, notify: Callable[[], None]
-) -> dict[str, list[float]]:
-    """Every row of the table against one server."""
-    results: dict[str, list[float]] = {}
+class Target:
+    """One server under test: its port, Maildir, delivery notice and open sessions."""
 
-    def login_select() -> None:
-        client = Client(port)
+    def __init__(self, name: str, port: int, maildir: Path, notify: Callable[[], None]) -> None:
+        self.name = name
+        self.port = port
+        self.maildir = maildir
+        self.notify = notify
+        self.client = self.login()
+        selected = self.client.command("SELECT INBOX")
+        self.exists = int(next(r for r in selected if r.endswith(b"EXISTS\r\n")).split()[1])
+        self.uids = [
+            int(r.split(b"UID ")[1].split(b")")[0].split()[0])
+            for r in self.client.command("FETCH 1:* (UID)")
+            if r.startswith(b"* ") and b"FETCH" in r
+        ]
+        self.idle = self.login()
+        self.idle.command("SELECT INBOX")
+
+    def login(self) -> Client:
+        """A new logged-in session."""
+        client = Client(self.port)
         client.command(f'LOGIN {USER} "{PASSWORD}"')
-        client.command("SELECT INBOX")
-        client.close()
+        return client
 
-    results["login + SELECT"] = timed(login_select, rounds)
-    client = Client(port)
-    client.command(f'LOGIN {USER} "{PASSWORD}"')
-    exists = int(
-        next(r for r in client.command("SELECT INBOX") if r.endswith(b"EXISTS\r\n")).split()[1]
-    )
-    results["FETCH 1:* (FLAGS UID)"] = timed(
-        lambda: client.command("FETCH 1:* (FLAGS UID)"), rounds
-    )
-    uids = [
-        int(r.split(b"UID ")[1].split(b")")[0].split()[0])
-        for r in client.command("FETCH 1:* (UID)")
-        if r.startswith(b"* ") and b"FETCH" in r
-    ]
-    rng = random.Random(7)
+    def close(self) -> None:
+        """Log the sessions out."""
+        self.client.close()
+        self.idle.close()
 
-    def fetch_100() -> None:
-        start = rng.randrange(0, max(1, len(uids) - 100))
-        client.command(f"UID FETCH {uids[start]}:{uids[start + 99]} (BODY.PEEK[])")
 
-    results["UID FETCH 100 full messages"] = timed(fetch_100, rounds)
-    senders = iter(range(10**9))
-    results["SEARCH FROM (header)"] = timed(
-        lambda: client.command(f'SEARCH FROM "sender{next(senders) % 500}@"'), rounds
-    )
-    results["SEARCH BODY (text)"] = timed(lambda: client.command(f'SEARCH BODY "{RARE}"'), rounds)
-    idle = Client(port)
-    idle.command(f'LOGIN {USER} "{PASSWORD}"')
-    idle.command("SELECT INBOX")
-    waits = []
-    counter = exists
-    for n in range(rounds + 1):
-        idle.counter += 1
-        tag = f"i{idle.counter}".encode()
-        idle.sock.sendall(tag + b" IDLE\r\n")
-        assert idle.read_response().startswith(b"+")
-        time.sleep(0.3)
-        start = time.perf_counter()
-        deliver_file(maildir / "", make_message(random.Random(n), 100_000 + n))
-        notify()
-        while True:
-            line = idle.read_response()
-            if line.endswith(b"EXISTS\r\n") and int(line.split()[1]) > counter:
-                counter = int(line.split()[1])
-                break
-        if n:
-            waits.append((time.perf_counter() - start) * 1000)
-        idle.sock.sendall(b"DONE\r\n")
-        while not idle.read_response().startswith(tag + b" "):
-            pass
-    results["IDLE wake-up after delivery"] = waits
-    idle.close()
+def login_select(target: Target, _: int) -> None:
+    """Connect, LOGIN, SELECT INBOX, LOGOUT."""
+    client = target.login()
+    client.command("SELECT INBOX")
     client.close()
+
+
+def fetch_flags(target: Target, _: int) -> None:
+    """FETCH 1:* (FLAGS UID) on the open session."""
+    target.client.command("FETCH 1:* (FLAGS UID)")
+
+
+def fetch_100(target: Target, n: int) -> None:
+    """UID FETCH of 100 whole messages (the same range on both servers in a round)."""
+    start = random.Random(n).randrange(0, max(1, len(target.uids) - 100))
+    target.client.command(f"UID FETCH {target.uids[start]}:{target.uids[start + 99]} (BODY.PEEK[])")
+
+
+def search_header(target: Target, n: int) -> None:
+    """SEARCH FROM one of the 500 senders."""
+    target.client.command(f'SEARCH FROM "sender{n % 500}@"')
+
+
+def search_body(target: Target, _: int) -> None:
+    """SEARCH BODY for a word in 1 message of 200."""
+    target.client.command(f'SEARCH BODY "{RARE}"')
+
+
+def idle_wakeup(target: Target, n: int) -> float:
+    """Milliseconds from a delivery into new/ to the EXISTS of a session in IDLE."""
+    idle = target.idle
+    idle.counter += 1
+    tag = f"i{idle.counter}".encode()
+    idle.sock.sendall(tag + b" IDLE\r\n")
+    assert idle.read_response().startswith(b"+")
+    time.sleep(0.3)
+    start = time.perf_counter()
+    deliver_file(target.maildir, make_message(random.Random(n), 100_000 + n))
+    target.notify()
+    while True:
+        line = idle.read_response()
+        if line.endswith(b"EXISTS\r\n") and int(line.split()[1]) > target.exists:
+            target.exists = int(line.split()[1])
+            break
+    waited = (time.perf_counter() - start) * 1000
+    idle.sock.sendall(b"DONE\r\n")
+    while not idle.read_response().startswith(tag + b" "):
+        pass
+    return waited
+
+
+ROWS: dict[str, Callable[[Target, int], object]] = {
+    "login + SELECT": login_select,
+    "FETCH 1:* (FLAGS UID)": fetch_flags,
+    "UID FETCH 100 full messages": fetch_100,
+    "SEARCH FROM (header)": search_header,
+    "SEARCH BODY (text)": search_body,
+    "IDLE wake-up after delivery": idle_wakeup,
+}
+
+
+def measure(targets: list[Target], rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Every row, the servers taking turns in each round so both see the same machine load."""
+    results: dict[str, dict[str, list[float]]] = {}
+    for row, action in ROWS.items():
+        per_server: dict[str, list[float]] = {t.name: [] for t in targets}
+        for target in targets:
+            action(target, -1)  # warm-up (the first search also builds mailrs' text index)
+        for n in range(rounds):
+            for target in targets if n % 2 == 0 else reversed(targets):
+                start = time.perf_counter()
+                value = action(target, n)
+                elapsed = (time.perf_counter() - start) * 1000
+                per_server[target.name].append(value if isinstance(value, float) else elapsed)
+        results[row] = per_server
     return results
 
 
@@ -392,26 +422,32 @@ def main() -> int:
             work, maildir, password_hash(settings)
         )
         procs.append(dovecot_proc)
-        print("measuring mailrs ...", flush=True)
 
         def notify_mailrs() -> None:
+            # what the pipeline's deliver stage does after writing the file
             publish_event(settings, USER, {"kind": "new_mail", "folder": "INBOX"})  # type: ignore[arg-type]
 
-        ours = measure(mailrs_port, maildir, args.rounds, notify_mailrs)
-        print("measuring dovecot ...", flush=True)
-        theirs = measure(dovecot_port, dovecot_maildir, args.rounds, lambda: None)
+        targets = [
+            Target("mailrs", mailrs_port, maildir, notify_mailrs),
+            Target("dovecot", dovecot_port, dovecot_maildir, lambda: None),
+        ]
+        print("measuring (the servers take turns) ...", flush=True)
+        results = measure(targets, args.rounds)
+        for target in targets:
+            target.close()
         print()
         print(f"{args.messages} messages, {args.rounds} rounds, milliseconds")
         columns = "mailrs p50 | mailrs p99 | dovecot p50 | dovecot p99 | p50 ratio"
         header = f"| {'operation':32} | {columns} |"
         print(header)
         print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
-        for row, values in ours.items():
-            other = theirs[row]
-            ratio = statistics.median(values) / max(statistics.median(other), 1e-6)
+        for row, per_server in results.items():
+            ours, theirs = per_server["mailrs"], per_server["dovecot"]
+            ratio = statistics.median(ours) / max(statistics.median(theirs), 1e-6)
             print(
-                f"| {row:32} | {percentile(values, 50):10.2f} | {percentile(values, 99):10.2f} "
-                f"| {percentile(other, 50):11.2f} | {percentile(other, 99):11.2f} | {ratio:9.2f} |"
+                f"| {row:32} | {percentile(ours, 50):10.2f} | {percentile(ours, 99):10.2f} "
+                f"| {percentile(theirs, 50):11.2f} | {percentile(theirs, 99):11.2f} "
+                f"| {ratio:9.2f} |"
             )
     finally:
         for proc in procs:
