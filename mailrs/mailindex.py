@@ -33,7 +33,7 @@ UIDVALIDITY_FILENAME = "mailrs-uidvalidity"
 # A directory mtime this far in the past can be trusted: a later change moves it on
 # (file system clocks tick in milliseconds; this leaves a wide margin).
 STAMP_SAFETY_NS = 100_000_000
-STATE_CACHE_SIZE = 32
+STATE_CACHE_SIZE = 8  # mailboxes; each holds its message list
 # (index path, mailbox) -> ((scan stamp, highestmodseq, uidnext), state); shared by the
 # sessions of one process so a SELECT of an unchanged mailbox costs no query of all rows.
 _STATE_CACHE: dict[tuple[str, str], tuple[tuple[str, int, int], MailboxState]] = {}
