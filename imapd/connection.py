@@ -2,7 +2,9 @@
 
 The loop never lets an exception reach the client: framing and parse errors answer
 BAD, command errors are mapped by ``imapd.commands.execute``, and anything else is
-logged and ends the connection quietly.
+logged and ends the connection quietly. The connection also serves the few commands
+that talk to the socket themselves (AUTHENTICATE continuations, IDLE's DONE, the
+STARTTLS handshake) through the ``Channel`` methods.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from imapd.backend import Backend
 from imapd.commands import execute
@@ -17,18 +20,17 @@ from imapd.commands.base import Context
 from imapd.errors import ImapError, InputTooLarge, ParseError, reply_for
 from imapd.framing import CommandReader, Limits
 from imapd.parser import parse_command
-from imapd.protocol import CAPABILITIES, Code, Status
+from imapd.policy import ServerPolicy
+from imapd.protocol import Code, Status
 from imapd.responses import continuation, status_line
 from imapd.session import Session, State
 
 log = logging.getLogger("imapd.connection")
 
-GREETING = status_line(
-    None, Status.OK, "mailrs IMAP ready", Code.CAPABILITY, " ".join(CAPABILITIES)
-)
 BYE_TIMEOUT = status_line(None, Status.BYE, "Autologout; idle for too long")
 BYE_SHUTDOWN = status_line(None, Status.BYE, "Server shutting down")
 BYE_PROTOCOL = status_line(None, Status.BYE, "Too many protocol errors, closing")
+BYE_TOO_MANY = status_line(None, Status.BYE, "Too many connections from your address")
 
 
 class ClientGone(ConnectionError):
@@ -62,24 +64,79 @@ class Connection:
         backend: Backend,
         limits: Limits,
         timeout: float,
+        policy: ServerPolicy | None = None,
+        tls: bool = False,
+        on_login: Callable[[str], bool] | None = None,
     ) -> None:
+        self.reader = reader
         self.writer = writer
         self.timeout = timeout
+        self.limits = limits
         self.out = ResponseWriter(writer, timeout)
         self.commands = CommandReader(reader, self._request_literal, limits)
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.session = Session()
-        self.context = Context(self.session, backend, self.out, peer=self.peer)
+        self.peer_ip = peer[0] if isinstance(peer, tuple) else ""
+        self.session = Session(tls=tls)
+        self.context = Context(
+            self.session,
+            backend,
+            self.out,
+            peer=self.peer,
+            policy=policy or ServerPolicy(),
+            channel=self,
+            peer_ip=self.peer_ip,
+            on_login=on_login,
+        )
 
     async def _request_literal(self) -> None:
         await self.out.send(continuation("Ready for literal data"))
 
-    async def run(self) -> None:
+    # -- the Channel used by AUTHENTICATE, IDLE and STARTTLS ------------------------------
+
+    async def read_line(self, timeout: float) -> bytes | None:
+        """One line from the client without its line end (None at end of input)."""
+        try:
+            async with asyncio.timeout(timeout):
+                line = await self.reader.readuntil(b"\n")
+        except (asyncio.IncompleteReadError, TimeoutError):
+            return None
+        except asyncio.LimitOverrunError:
+            raise InputTooLarge("Line too long", fatal=True) from None
+        return line.rstrip(b"\r\n")
+
+    def line_ready(self) -> bool:
+        """True when bytes from the client are already buffered."""
+        return bool(getattr(self.reader, "_buffer", b""))
+
+    async def start_tls(self) -> None:
+        """Upgrade the connection to TLS (after the tagged OK of STARTTLS)."""
+        context = self.context.policy.tls_context
+        if context is None:
+            raise ConnectionError("TLS is not configured")
+        await self.writer.start_tls(context)
+        self.session.tls = True
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def greeting(self) -> bytes:
+        """The untagged OK with the capabilities."""
+        return status_line(
+            None,
+            Status.OK,
+            "mailrs IMAP ready",
+            Code.CAPABILITY,
+            " ".join(self.context.capabilities()),
+        )
+
+    async def run(self, refuse: bool = False) -> None:
         """Serve the client until LOGOUT, end of input, timeout or shutdown."""
         log.info("connection from %s", self.peer)
         try:
-            await self.out.send(GREETING)
+            if refuse:
+                await self.out.send(BYE_TOO_MANY)
+                return
+            await self.out.send(self.greeting())
             while self.session.state is not State.LOGOUT:
                 if not await self._one_command():
                     break
@@ -89,6 +146,9 @@ class Connection:
             raise
         except ConnectionError:
             pass
+        except InputTooLarge:
+            with contextlib.suppress(Exception):
+                await self.out.send(BYE_PROTOCOL)
         except Exception:
             log.exception("connection from %s failed", self.peer)
         finally:
@@ -114,7 +174,18 @@ class Connection:
         except ParseError as exc:
             await self._refuse(exc)
             return True
-        await self.out.send(await execute(self.context, command))
+        reply = await execute(self.context, command)
+        await self.out.send(reply)
+        if command.name == "STARTTLS" and reply.startswith(command.tag.encode() + b" OK"):
+            if self.line_ready():
+                log.warning("plaintext sent after STARTTLS by %s; closing", self.peer)
+                return False  # command injection before the handshake (CVE-2011-0411)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.start_tls()
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                log.info("TLS handshake with %s failed: %s", self.peer, exc)
+                return False
         return True
 
     async def _refuse(self, exc: ImapError) -> None:

@@ -14,6 +14,7 @@ from imapd.protocol import Code, Status
 from mailrs.errors import (
     AuthFailed,
     InvalidMailboxName,
+    MailboxExists,
     MailboxNotFound,
     MessageNotFound,
 )
@@ -26,10 +27,13 @@ class ImapError(Exception):
 
     status: Status = Status.BAD
 
-    def __init__(self, text: str, code: Code | None = None, tag: str | None = None) -> None:
+    def __init__(
+        self, text: str, code: Code | None = None, code_data: str = "", tag: str | None = None
+    ) -> None:
         super().__init__(text)
         self.text = text
         self.code = code
+        self.code_data = code_data
         self.tag = tag
 
 
@@ -53,7 +57,7 @@ class InputTooLarge(BadCommand):
     def __init__(
         self, text: str, code: Code | None = None, tag: str | None = None, fatal: bool = False
     ) -> None:
-        super().__init__(text, code, tag)
+        super().__init__(text, code, tag=tag)
         self.fatal = fatal
 
 
@@ -77,6 +81,7 @@ _CORE_ERRORS: tuple[tuple[type[Exception], Reply], ...] = (
     (AuthFailed, Reply(Status.NO, Code.AUTHENTICATIONFAILED, "Authentication failed")),
     (MailboxNotFound, Reply(Status.NO, Code.NONEXISTENT, "No such mailbox")),
     (InvalidMailboxName, Reply(Status.NO, Code.CANNOT, "Invalid mailbox name")),
+    (MailboxExists, Reply(Status.NO, Code.ALREADYEXISTS, "Mailbox already exists")),
     (MessageNotFound, Reply(Status.NO, Code.EXPUNGEISSUED, "Message no longer exists")),
 )
 SERVER_BUG = Reply(Status.NO, Code.SERVERBUG, "Internal server error, the problem was logged")

@@ -34,3 +34,27 @@ def section_bytes(data: bytes, specifier: str) -> bytes:
 def partial(data: bytes, start: int, length: int) -> bytes:
     """The ``<start.length>`` slice of a section (empty when start is past the end)."""
     return data[start : start + length]
+
+
+def header_lines(header: bytes) -> list[bytes]:
+    """The fields of a header block, each with its folded continuation lines."""
+    fields: list[bytes] = []
+    for line in header.splitlines(keepends=True):
+        if line in (b"\r\n", b"\n"):
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields
+
+
+def select_fields(header: bytes, names: tuple[str, ...], exclude: bool) -> bytes:
+    """HEADER.FIELDS (or .NOT): the chosen fields followed by the blank line."""
+    wanted = {name.lower() for name in names}
+    chosen = []
+    for field_bytes in header_lines(header):
+        name = field_bytes.split(b":", 1)[0].strip().decode("ascii", "replace").lower()
+        if (name in wanted) != exclude:
+            chosen.append(field_bytes if field_bytes.endswith(b"\n") else field_bytes + b"\r\n")
+    return b"".join(chosen) + b"\r\n"

@@ -4,7 +4,31 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-CAPABILITIES: tuple[str, ...] = ("IMAP4rev1", "LITERAL+")
+CAPABILITIES: tuple[str, ...] = (
+    "IMAP4rev1",
+    "LITERAL+",
+    "SASL-IR",
+    "ID",
+    "ENABLE",
+    "IDLE",
+    "NAMESPACE",
+    "UNSELECT",
+    "UIDPLUS",
+    "MOVE",
+    "SPECIAL-USE",
+    "CHILDREN",
+    "CONDSTORE",
+    "QUOTA",
+)
+
+
+def capabilities(tls_offered: bool, login_allowed: bool, authenticated: bool) -> tuple[str, ...]:
+    """What CAPABILITY lists in the connection's current state."""
+    if authenticated:
+        return CAPABILITIES
+    extra = ["STARTTLS"] if tls_offered else []
+    extra += ["AUTH=PLAIN"] if login_allowed else ["LOGINDISABLED"]
+    return (CAPABILITIES[0], *extra, *CAPABILITIES[1:])
 
 
 class Status(StrEnum):
@@ -19,7 +43,23 @@ class Status(StrEnum):
 class Code(StrEnum):
     """Response codes (RFC 3501 section 7.1, RFC 5530, RFC 7888)."""
 
+    ALERT = "ALERT"
+    APPENDUID = "APPENDUID"
     AUTHENTICATIONFAILED = "AUTHENTICATIONFAILED"
+    BADCHARSET = "BADCHARSET"
+    CLIENTBUG = "CLIENTBUG"
+    CONTACTADMIN = "CONTACTADMIN"
+    COPYUID = "COPYUID"
+    HIGHESTMODSEQ = "HIGHESTMODSEQ"
+    INUSE = "INUSE"
+    LIMIT = "LIMIT"
+    MODIFIED = "MODIFIED"
+    NOMODSEQ = "NOMODSEQ"
+    OVERQUOTA = "OVERQUOTA"
+    PRIVACYREQUIRED = "PRIVACYREQUIRED"
+    TRYCREATE = "TRYCREATE"
+    ALREADYEXISTS = "ALREADYEXISTS"
+    UNAVAILABLE = "UNAVAILABLE"
     CANNOT = "CANNOT"
     CAPABILITY = "CAPABILITY"
     EXPUNGEISSUED = "EXPUNGEISSUED"
@@ -56,9 +96,13 @@ SPECIAL_USE: dict[str, str] = {
 }
 
 
-def flags_from_letters(letters: str, recent: bool = False) -> list[str]:
-    """The IMAP flags of a Maildir info string, in a fixed order."""
+FLAG_TO_LETTER: dict[str, str] = {flag.upper(): letter for letter, flag in LETTER_TO_FLAG.items()}
+
+
+def flags_from_letters(letters: str, recent: bool = False, keywords: str = "") -> list[str]:
+    """The IMAP flags of a Maildir info string (and keywords), in a fixed order."""
     flags = [flag for letter, flag in LETTER_TO_FLAG.items() if letter in letters]
+    flags.extend(keywords.split())
     if recent:
         flags.append(RECENT)
     return flags

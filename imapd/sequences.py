@@ -88,3 +88,18 @@ def parse_sequence_set(text: str) -> SequenceSet:
         start = _number(first)
         ranges.append((start, _number(last) if sep else start))
     return SequenceSet(tuple(ranges))
+
+
+def compress(numbers: Sequence[int]) -> str:
+    """A sequence set naming exactly these numbers (``1:3,7``)."""
+    ordered = sorted(set(numbers))
+    parts = []
+    index = 0
+    while index < len(ordered):
+        start = ordered[index]
+        while index + 1 < len(ordered) and ordered[index + 1] == ordered[index] + 1:
+            index += 1
+        end = ordered[index]
+        parts.append(str(start) if start == end else f"{start}:{end}")
+        index += 1
+    return ",".join(parts)

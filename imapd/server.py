@@ -1,4 +1,5 @@
-"""The ``imapd`` process: load settings, listen, serve connections, stop on SIGTERM/SIGINT."""
+"""The ``imapd`` process: load settings, listen (plain + STARTTLS, and implicit TLS),
+serve connections within per-IP and per-user limits, stop on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -7,42 +8,88 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from imapd.backend import Backend
 from imapd.connection import Connection
 from imapd.framing import Limits
+from imapd.policy import ServerPolicy
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db import Database
 from mailrs.errors import ConfigError
 from mailrs.maildir import MaildirStore
+from mailrs.throttle import LoginThrottle
+from mailrs.tls import server_context
 
 log = logging.getLogger("imapd")
 SHUTDOWN_GRACE_SECS = 5.0
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+WORKER_THREADS = 32
 
 
 class ImapServer:
-    """Accepts clients and keeps track of their connections for a clean shutdown."""
+    """Accepts clients and keeps track of their connections for limits and shutdown."""
 
-    def __init__(self, backend: Backend, limits: Limits, timeout: float) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        limits: Limits,
+        timeout: float,
+        policy: ServerPolicy | None = None,
+    ) -> None:
         self.backend = backend
         self.limits = limits
         self.timeout = timeout
+        self.policy = policy or ServerPolicy()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._per_ip: Counter[str] = Counter()
+        self._per_user: Counter[str] = Counter()
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tls: bool = False
+    ) -> None:
         """Serve one client (the callback of ``asyncio.start_server``)."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        peer = writer.get_extra_info("peername")
+        ip = peer[0] if isinstance(peer, tuple) else ""
+        self._per_ip[ip] += 1
+        users: list[str] = []
+
+        def on_login(address: str) -> bool:
+            key = address.lower()
+            if self._per_user[key] >= self.policy.max_connections_per_user:
+                return False
+            self._per_user[key] += 1
+            users.append(key)
+            return True
+
+        refuse = self._per_ip[ip] > self.policy.max_connections_per_ip
         try:
-            await Connection(reader, writer, self.backend, self.limits, self.timeout).run()
+            connection = Connection(
+                reader, writer, self.backend, self.limits, self.timeout, self.policy, tls, on_login
+            )
+            await connection.run(refuse=refuse)
         except asyncio.CancelledError:
             pass  # shutdown: the connection has said BYE and closed
         finally:
+            self._per_ip[ip] -= 1
+            if self._per_ip[ip] <= 0:
+                del self._per_ip[ip]
+            for key in users:
+                self._per_user[key] -= 1
+                if self._per_user[key] <= 0:
+                    del self._per_user[key]
             if task is not None:
                 self._tasks.discard(task)
+
+    async def handle_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one client of the implicit-TLS listener."""
+        await self.handle(reader, writer, tls=True)
 
     async def close_connections(self) -> None:
         """Say BYE to every client and wait (briefly) for the connections to end."""
@@ -57,33 +104,84 @@ def _display(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def build_policy(settings: Settings) -> ServerPolicy:
+    """The server rules from the ``[imap]`` settings; raises ConfigError on a bad TLS pair."""
+    imap = settings.imap
+    context: ssl.SSLContext | None = None
+    if imap.tls_cert_path:
+        context = server_context(imap.tls_cert_path, imap.tls_key_path)
+    return ServerPolicy(
+        tls_context=context,
+        plaintext_auth=imap.plaintext_auth,
+        throttle=LoginThrottle(settings),
+        max_connections_per_ip=imap.max_connections_per_ip,
+        max_connections_per_user=imap.max_connections_per_user,
+    )
+
+
 async def serve(settings: Settings) -> int:
     """Run the server until SIGTERM or SIGINT; returns the process exit status."""
-    host, port = parse_hostport(settings.imap.listen_addr, "imap.listen_addr")
-    limits = Limits()
-    database = Database.from_settings(settings)
-    backend = Backend(database, MaildirStore(settings.maildir_path))
-    imap = ImapServer(backend, limits, float(settings.imap.timeout_secs))
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="imapd"))
+    imap_cfg = settings.imap
+    host, port = parse_hostport(imap_cfg.listen_addr, "imap.listen_addr")
     try:
-        listener = await asyncio.start_server(imap.handle, host, port, limit=limits.max_line)
+        policy = build_policy(settings)
+    except ConfigError as exc:
+        print(f"imapd: {exc}", file=sys.stderr)
+        return 2
+    literal = imap_cfg.max_literal_bytes
+    limits = Limits(
+        max_line=imap_cfg.max_line_bytes,
+        max_literal=literal,
+        max_command=literal + 4 * imap_cfg.max_line_bytes,
+    )
+    database = Database.from_settings(settings)
+    backend = Backend(database, MaildirStore(settings.maildir_path), settings)
+    imap = ImapServer(backend, limits, float(imap_cfg.timeout_secs), policy)
+    listeners = []
+    current = imap_cfg.listen_addr
+    try:
+        listeners.append(
+            await asyncio.start_server(imap.handle, host, port, limit=limits.max_line + 2)
+        )
+        current = imap_cfg.tls_listen_addr
+        if imap_cfg.tls_listen_addr:
+            tls_host, tls_port = parse_hostport(imap_cfg.tls_listen_addr, "imap.tls_listen_addr")
+            listeners.append(
+                await asyncio.start_server(
+                    imap.handle_tls,
+                    tls_host,
+                    tls_port,
+                    limit=limits.max_line + 2,
+                    ssl=policy.tls_context,
+                    ssl_handshake_timeout=30,
+                )
+            )
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        print(f"imapd: cannot listen on {settings.imap.listen_addr}: {reason}", file=sys.stderr)
+        print(f"imapd: cannot listen on {current}: {reason}", file=sys.stderr)
+        for listener in listeners:
+            listener.close()
         return 1
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    bound_port = listener.sockets[0].getsockname()[1]
+    bound_port = listeners[0].sockets[0].getsockname()[1]
     print(f"IMAP server listening on {_display(host, bound_port)}", flush=True)
+    if len(listeners) > 1:
+        tls_bound = listeners[1].sockets[0].getsockname()
+        log.info("IMAPS listening on %s", _display(tls_bound[0], tls_bound[1]))
     try:
         await stop.wait()
     finally:
         log.info("shutting down")
-        listener.close()
+        for listener in listeners:
+            listener.close()
         await imap.close_connections()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_GRACE_SECS)
+        for listener in listeners:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_GRACE_SECS)
         await asyncio.to_thread(database.dispose)
     return 0
 

@@ -4,10 +4,14 @@ Plain data and pure bookkeeping, no I/O. The snapshot is the client's view of th
 selected mailbox: messages in UID order, so sequence number n is ``messages[n - 1]``.
 ``SelectedMailbox.refresh`` folds a newer index state into it and returns the untagged
 updates that tell the client what changed, in an order that keeps both views equal.
+While a FETCH, STORE or SEARCH runs, expunges are held back (RFC 3501 section 7.4.1):
+the vanished messages stay in the snapshot, marked, until a command that may announce
+them.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -25,7 +29,7 @@ class State(Enum):
     LOGOUT = "logout"
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageView:
     """One message as the client sees it."""
 
@@ -34,11 +38,28 @@ class MessageView:
     flags: str  # Maildir info letters
     size: int
     internaldate: float
+    keywords: str = ""
+    modseq: int = 1
+    expunged: bool = False  # gone from the mailbox, not yet announced
 
     @classmethod
     def from_index(cls, message: IndexedMessage) -> MessageView:
         """The view of an indexed message."""
-        return cls(message.uid, message.key, message.flags, message.size, message.internaldate)
+        return cls(
+            message.uid,
+            message.key,
+            message.flags,
+            message.size,
+            message.internaldate,
+            message.keywords,
+            message.modseq,
+            False,
+        )
+
+    @property
+    def keyword_list(self) -> list[str]:
+        """The message's keywords."""
+        return self.keywords.split()
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,8 @@ class FlagsChanged:
     uid: int
     flags: str
     recent: bool
+    keywords: str = ""
+    modseq: int | None = None
 
 
 type Update = Expunge | Exists | Recent | FlagsChanged
@@ -85,12 +108,32 @@ class SelectedMailbox:
     uidnext: int
     messages: list[MessageView]
     recent: set[int] = field(default_factory=set)  # UIDs recent to this session
+    highestmodseq: int = 1
+    condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
+    seen_modseq: int = 0  # the index modseq last folded in
+    _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
+
+    @property
+    def uids(self) -> list[int]:
+        """The UID of every message, in sequence order (cached until the list changes)."""
+        if self._uids is None or len(self._uids) != len(self.messages):
+            self._uids = [m.uid for m in self.messages]
+        return self._uids
 
     @classmethod
     def open(cls, state: MailboxState, readonly: bool, recent: Iterable[int]) -> SelectedMailbox:
         """A snapshot of a freshly synchronised mailbox."""
         messages = [MessageView.from_index(m) for m in state.messages]
-        return cls(state.name, readonly, state.uidvalidity, state.uidnext, messages, set(recent))
+        return cls(
+            state.name,
+            readonly,
+            state.uidvalidity,
+            state.uidnext,
+            messages,
+            set(recent),
+            state.highestmodseq,
+            seen_modseq=state.highestmodseq,
+        )
 
     @property
     def exists(self) -> int:
@@ -107,37 +150,85 @@ class SelectedMailbox:
     def select(self, sequence: SequenceSet, uid: bool) -> list[int]:
         """Sequence numbers named by a sequence set or UID set; ValueError if out of range."""
         if uid:
-            return [index + 1 for index in sequence.match_uids([m.uid for m in self.messages])]
+            return [index + 1 for index in sequence.match_uids(self.uids)]
         return sequence.message_numbers(len(self.messages))
 
     def message(self, seq: int) -> MessageView:
         """The message with sequence number ``seq``."""
         return self.messages[seq - 1]
 
-    def refresh(self, state: MailboxState, new_recent: Iterable[int]) -> list[Update]:
+    def seq_of_uid(self, uid: int) -> int | None:
+        """The sequence number of a UID, if the message is in the snapshot."""
+        uids = self.uids
+        index = bisect.bisect_left(uids, uid)
+        if index < len(uids) and uids[index] == uid:
+            return index + 1
+        return None
+
+    def remove_uids(self, uids: Iterable[int]) -> list[Update]:
+        """Drop messages this session expunged; EXPUNGE updates in sending order."""
+        gone = set(uids)
+        updates: list[Update] = []
+        seq = 1
+        kept = []
+        for message in self.messages:
+            if message.uid in gone:
+                updates.append(Expunge(seq))
+                self.recent.discard(message.uid)
+            else:
+                kept.append(message)
+                seq += 1
+        self.messages = kept
+        self._uids = None
+        return updates
+
+    def refresh(
+        self, state: MailboxState, new_recent: Iterable[int], allow_expunge: bool = True
+    ) -> list[Update]:
         """Fold in a newer state; the updates come in the order they must be sent."""
         updates: list[Update] = []
+        self._uids = None
         current = {m.uid: m for m in state.messages}
-        for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
-            if self.messages[seq - 1].uid not in current:
-                self.recent.discard(self.messages[seq - 1].uid)
-                del self.messages[seq - 1]
-                updates.append(Expunge(seq))
+        alive: set[int] | dict[int, IndexedMessage] = (
+            current if state.uids is None else set(state.uids)
+        )
+        if allow_expunge:
+            for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
+                view = self.messages[seq - 1]
+                if view.expunged or view.uid not in alive:
+                    self.recent.discard(view.uid)
+                    del self.messages[seq - 1]
+                    updates.append(Expunge(seq))
         for seq, view in enumerate(self.messages, start=1):
-            latest = current[view.uid]
-            if latest.flags != view.flags:
-                view.flags = latest.flags
-                updates.append(FlagsChanged(seq, view.uid, view.flags, view.uid in self.recent))
+            if view.uid not in alive:
+                view.expunged = True
+                continue
+            latest = current.get(view.uid)
+            if latest is None:
+                continue  # unchanged (a delta lists only what changed)
+            if latest.flags != view.flags or latest.keywords != view.keywords:
+                view.flags, view.keywords = latest.flags, latest.keywords
+                view.modseq = latest.modseq
+                modseq = view.modseq if self.condstore else None
+                updates.append(
+                    FlagsChanged(
+                        seq, view.uid, view.flags, view.uid in self.recent, view.keywords, modseq
+                    )
+                )
+            view.modseq = latest.modseq
         known = {m.uid for m in self.messages}
         added = [MessageView.from_index(m) for m in state.messages if m.uid not in known]
+        added = [m for m in added if m.uid >= (self.messages[-1].uid if self.messages else 0)]
         recent_before = len(self.recent)
-        self.recent.update(new_recent)
+        self.recent.update(uid for uid in new_recent if uid in alive)
         if added:
             self.messages.extend(added)  # the index hands out UIDs in ascending order
             updates.append(Exists(len(self.messages)))
         if added or len(self.recent) != recent_before:
             updates.append(Recent(len(self.recent)))
         self.uidnext = max(self.uidnext, state.uidnext)
+        self.highestmodseq = max(self.highestmodseq, state.highestmodseq)
+        self.seen_modseq = state.highestmodseq
         return updates
 
 
@@ -148,6 +239,8 @@ class Session:
     state: State = State.NOT_AUTHENTICATED
     address: str | None = None
     selected: SelectedMailbox | None = None
+    tls: bool = False
+    condstore: bool = False  # enabled by ENABLE CONDSTORE or a CONDSTORE command
 
     def login(self, address: str) -> None:
         """Enter the authenticated state as ``address``."""

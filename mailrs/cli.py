@@ -148,11 +148,13 @@ def up(config_path: str | None) -> None:
 # Subcommand groups live in their own modules and register after the main group.
 from mailrs.alias_cli import alias_group  # noqa: E402
 from mailrs.queue_cli import queue_group  # noqa: E402
+from mailrs.reindex_cli import reindex  # noqa: E402
 from mailrs.tls_cli import tls_group  # noqa: E402
 
 cli.add_command(alias_group)
 cli.add_command(queue_group)
 cli.add_command(tls_group)
+cli.add_command(reindex)
 
 
 def main() -> int:

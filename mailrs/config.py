@@ -57,6 +57,14 @@ class ImapSettings:
 
     listen_addr: str = "127.0.0.1:1993"
     timeout_secs: int = 1800
+    tls_listen_addr: str = ""  # implicit TLS (IMAPS), e.g. "127.0.0.1:1994"
+    tls_cert_path: str = ""
+    tls_key_path: str = ""
+    plaintext_auth: str = "loopback"  # never | loopback | always: passwords without TLS
+    max_line_bytes: int = 65536
+    max_literal_bytes: int = 50 * 1024 * 1024
+    max_connections_per_ip: int = 50
+    max_connections_per_user: int = 50
 
 
 @dataclass(frozen=True)
@@ -507,6 +515,26 @@ def _finish(settings: Settings, base: Path) -> Settings:
         raise ConfigError("api.jwt_secret: must not be empty")
     _check_relay(settings.relay)
     _check_spam(settings.spam)
+    if imap.tls_listen_addr:
+        parse_hostport(imap.tls_listen_addr, "imap.tls_listen_addr")
+    if (imap.tls_cert_path or imap.tls_listen_addr) and not (
+        imap.tls_cert_path and imap.tls_key_path
+    ):
+        raise ConfigError("imap.tls_cert_path: TLS needs imap.tls_cert_path and imap.tls_key_path")
+    if imap.plaintext_auth not in ("never", "loopback", "always"):
+        raise ConfigError(
+            f"imap.plaintext_auth: must be never, loopback or always, got {imap.plaintext_auth!r}"
+        )
+    for name, number in (
+        ("imap.max_line_bytes", imap.max_line_bytes),
+        ("imap.max_literal_bytes", imap.max_literal_bytes),
+        ("imap.max_connections_per_ip", imap.max_connections_per_ip),
+        ("imap.max_connections_per_user", imap.max_connections_per_user),
+    ):
+        if number <= 0:
+            raise ConfigError(f"{name}: must be greater than 0, got {number}")
+    if imap.max_line_bytes < 1024:
+        raise ConfigError("imap.max_line_bytes: must be at least 1024")
     for url_name, url in (
         ("celery.broker_url", settings.celery.broker_url),
         ("celery.result_backend", settings.celery.result_backend),

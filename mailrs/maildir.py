@@ -237,14 +237,16 @@ class MaildirStore:
         subdir = "cur" if flags else "new"
         final_name = f"{filename}{INFO_SEP}{flags}" if flags else filename
         final = folder / subdir / final_name
+        # Stat the file now: once linked into new/, an IMAP session may move it to cur/.
+        stat = tmp_path.stat()
         try:
             os.link(tmp_path, final)
         except FileExistsError:
-            pass  # the same key delivered concurrently: keep the first copy
+            with contextlib.suppress(FileNotFoundError):
+                stat = final.stat()  # the same key delivered concurrently: keep the first copy
         finally:
             os.unlink(tmp_path)
         _fsync_dir(folder / subdir)
-        stat = final.stat()
         return StoredMessage(filename, final_name, subdir, flags, stat.st_size, stat.st_mtime)
 
     def list_messages(self, address: str, mailbox: str = INBOX) -> list[StoredMessage]:
@@ -437,3 +439,100 @@ class MaildirStore:
                     continue
                 removed.append(message.key)
         return removed
+
+    # -- copies and folder changes (IMAP COPY, RENAME, DELETE) ---------------------------
+
+    def copy(
+        self,
+        address: str,
+        key: str,
+        source: str,
+        destination: str,
+        filename: str | None = None,
+        flags: str | None = None,
+    ) -> StoredMessage:
+        """Copy a message under a new key (a hard link when possible), keeping its date."""
+        src = self.folder_path(address, source)
+        dst = self.folder_path(address, destination)
+        found = self.locate(src, key, filename)
+        if found is None:
+            raise MessageNotFound(f"no message {key!r} in {source!r}")
+        letters = normalize_flags(found.flags if flags is None else flags)
+        base = f"{unique_name()},S={found.size}"
+        final_name = f"{base}{INFO_SEP}{letters}"
+        target = dst / "cur" / final_name
+        try:
+            os.link(src / found.relpath, target)
+        except FileNotFoundError:
+            raise MessageNotFound(f"no message {key!r} in {source!r}") from None
+        except OSError:
+            with open(src / found.relpath, "rb") as fh:
+                data = fh.read()
+            return self.deliver(address, data, destination, letters or "P", mtime=found.mtime)
+        return StoredMessage(base, final_name, "cur", letters, found.size, found.mtime)
+
+    def rename_folder(self, address: str, old: str, new: str) -> list[tuple[str, str]]:
+        """Rename a mailbox and its children; returns the (old, new) names renamed."""
+        old_name, new_name = normalize_mailbox_name(old), normalize_mailbox_name(new)
+        root = self.user_dir(address)
+        if old_name == INBOX:
+            raise InvalidMailboxName("INBOX is renamed by moving its messages")
+        source = self.folder_path(address, old_name)
+        target = self.folder_path(address, new_name, must_exist=False)
+        if new_name == INBOX or target.exists():
+            raise MailboxExists(f"mailbox {new_name!r} exists")
+        prefix = folder_dirname(old_name) + "."
+        children = [e.name for e in os.scandir(root) if e.is_dir() and e.name.startswith(prefix)]
+        pairs = [(source.name, target.name)]
+        pairs += [
+            (child, folder_dirname(new_name) + child[len(folder_dirname(old_name)) :])
+            for child in children
+        ]
+        for _before, after in pairs:
+            if (root / after).exists():
+                raise MailboxExists(f"mailbox {mailbox_from_dirname(after)!r} exists")
+        renamed = []
+        for before, after in pairs:
+            os.rename(root / before, root / after)
+            renamed.append((mailbox_from_dirname(before) or "", mailbox_from_dirname(after) or ""))
+        return renamed
+
+    def delete_folder(self, address: str, mailbox: str) -> None:
+        """Remove a mailbox and its messages (never INBOX; children stay)."""
+        import shutil
+
+        name = normalize_mailbox_name(mailbox)
+        if name == INBOX:
+            raise InvalidMailboxName("INBOX cannot be deleted")
+        path = self.folder_path(address, name)
+        shutil.rmtree(path)
+
+    def read_many(
+        self, address: str, mailbox: str, messages: list[tuple[str, str | None]]
+    ) -> list[bytes | None]:
+        """The bytes of several (key, file name hint) messages; None for a vanished one."""
+        folder = self.folder_path(address, mailbox)
+        base = str(folder)
+        out: list[bytes | None] = []
+        for key, filename in messages:
+            relpath = self._hinted(key, filename)
+            if relpath is not None:
+                try:
+                    fd = os.open(f"{base}/{relpath}", os.O_RDONLY | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    pass  # stale hint: look it up below
+                else:
+                    try:
+                        chunks = []
+                        while chunk := os.read(fd, 1 << 20):
+                            chunks.append(chunk)
+                    finally:
+                        os.close(fd)
+                    out.append(b"".join(chunks))
+                    continue
+            try:
+                with self._open(folder, mailbox, key, filename) as fh:
+                    out.append(fh.read())
+            except MessageNotFound:
+                out.append(None)
+        return out

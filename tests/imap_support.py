@@ -140,3 +140,40 @@ class RawClient:
             return False
         finally:
             self.sock.settimeout(10.0)
+
+
+def sample_message(subject: str, body: str = "Hello", sender: str = "bob@example.test") -> bytes:
+    """A small plain-text message."""
+    return (
+        f"From: Bob <{sender}>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 4 Mar 2024 10:00:00 +0100\r\n"
+        f"Message-ID: <{abs(hash(subject))}@example.test>\r\n"
+        f"\r\n{body}\r\n"
+    ).encode()
+
+
+class ServerHarness:
+    """A provisioned data directory (users alice and bob) and an imapd on it."""
+
+    def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
+        from conftest import provision
+
+        from mailrs.config import load_settings
+        from mailrs.maildir import MaildirStore
+
+        self.directory = directory
+        self.config = provision(directory, users=(ALICE, "bob@example.test"))
+        self.settings = load_settings(self.config, environ={})
+        self.store = MaildirStore(self.settings.maildir_path)
+        self.server = ImapProcess(self.config, directory / "imapd.log", env)
+
+    def start(self) -> ServerHarness:
+        """Start the server."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and check its log for tracebacks."""
+        self.server.stop()
+        log = self.server.log_path.read_text()
+        assert "Traceback" not in log, log[-3000:]

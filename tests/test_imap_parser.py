@@ -131,11 +131,35 @@ def test_parses_uid_fetch_single_item_and_macro() -> None:
         (b"a FETCH 1 (FLAGS", "a"),
         (b"a FETCH 1 (FLAGS  UID)", "a"),
         (b"a FETCH 1 BOGUS", "a"),
-        (b"a FETCH 1 ENVELOPE", "a"),
-        (b"a FETCH 1 ALL", "a"),
-        (b"a FETCH 1 BODY[HEADER.FIELDS (From)]", "a"),
-        (b"a FETCH 1 BODY[1]", "a"),
         (b"a FETCH 1 BODY[", "a"),
+        (b"a FETCH 1 ENVELOPE.X", "a"),
+        (b"a FETCH 1 BODY[HEADER.FIELDS ()]", "a"),
+        (b"a FETCH 1 BODY[HEADER.FIELDS From]", "a"),
+        (b"a FETCH 1 BODY[0]", "a"),
+        (b"a FETCH 1 BODY[1.]", "a"),
+        (b"a FETCH 1 BODY[MIME]", "a"),
+        (b"a FETCH 1 BODY[1.BOGUS]", "a"),
+        (b"a APPEND x", "a"),
+        (b"a APPEND x (\\Seen) {3}", "a"),
+        (b'a APPEND x "bad date" {3}\r\nabc', "a"),
+        (b'a APPEND x " 1-Feb-2024 25:00:00 +0000" {3}\r\nabc', "a"),
+        (b"a STORE 1 FLAGS.LOUD (\\Seen)", "a"),
+        (b"a STORE 1 +FLAGS (\\Recent)", "a"),
+        (b"a SEARCH", "a"),
+        (b"a SEARCH FROM", "a"),
+        (b"a SEARCH BEFORE 31-Feb-2024", "a"),
+        (b"a SEARCH OR SEEN", "a"),
+        (b"a SEARCH (SEEN", "a"),
+        (b"a SEARCH BOGUS", "a"),
+        (b"a SEARCH " + b"NOT " * 200 + b"ALL", "a"),
+        (b"a STATUS INBOX (MESSAGES BOGUS)", "a"),
+        (b"a STATUS INBOX ()", "a"),
+        (b"a COPY 1", "a"),
+        (b"a UID EXPUNGE", "a"),
+        (b"a ENABLE", "a"),
+        (b'a ID ("a")', "a"),
+        (b"a SELECT INBOX (QRESYNC)", "a"),
+        (b"a FETCH 1 FLAGS (CHANGEDSINCE x)", "a"),
         (b"a FETCH 1 BODY[]<5>", "a"),
         (b"a FETCH 1 BODY[]<5.0>", "a"),
         (b"a UID", "a"),
@@ -149,7 +173,7 @@ def test_malformed_commands_raise_parse_error(data: bytes, tag: str | None) -> N
     assert info.value.text
 
 
-@pytest.mark.parametrize("data", [b"a FROBNICATE", b"a UID FROB 1", b"a UID NOOP", b"a APPEND x"])
+@pytest.mark.parametrize("data", [b"a FROBNICATE", b"a UID FROB 1", b"a UID NOOP", b"a UID LIST"])
 def test_unknown_commands(data: bytes) -> None:
     with pytest.raises(UnknownCommand) as info:
         parse_command(data)

@@ -308,9 +308,9 @@ def test_unknown_and_malformed_commands_are_bad(imap: ImapProcess) -> None:
 
     conn = raw(imap, login=True)
     conn.command(b"s", b"SELECT INBOX")
-    assert conn.command(b"b1", b"FETCH 1 (ENVELOPE)")[0].startswith(b"b1 BAD")
+    assert conn.command(b"b1", b"FETCH 1 (ENVELOPE BOGUS)")[0].startswith(b"b1 BAD")
     assert conn.command(b"b2", b"FETCH 1:x FLAGS")[0].startswith(b"b2 BAD")
-    assert conn.command(b"b3", b"UID STORE 1 +FLAGS (\\Seen)")[0].startswith(b"b3 BAD")
+    assert conn.command(b"b3", b"UID STORE 1 +FLAGS (\\Recent)")[0].startswith(b"b3 BAD")
     assert conn.command(b"b4", b"FETCH 1 FLAGS")[-1] == b"b4 OK FETCH completed"
     conn.close()
 

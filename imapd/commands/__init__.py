@@ -1,13 +1,16 @@
 """The command table (which handler, in which states) and the dispatcher around it.
 
 ``execute`` is the one error boundary for commands: whatever a handler raises is
-turned into a tagged BAD or NO by ``imapd.errors.reply_for``.
+turned into a tagged BAD or NO by ``imapd.errors.reply_for``. After a command in the
+selected state it reports what other sessions changed, holding back expunges during
+FETCH, STORE and SEARCH as RFC 3501 section 7.4.1 asks.
 """
 
 from __future__ import annotations
 
-from imapd.commands import auth, fetch, mailbox, misc
+from imapd.commands import auth, fetch, idle, mailbox, misc, search, selected, store
 from imapd.commands.base import CommandSpec, Context
+from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand, reply_for
 from imapd.parser import Command
 from imapd.protocol import Status
@@ -18,8 +21,18 @@ COMMANDS: dict[str, CommandSpec] = {
     **auth.COMMANDS,
     **mailbox.COMMANDS,
     **fetch.COMMANDS,
+    **store.COMMANDS,
+    **search.COMMANDS,
+    **selected.COMMANDS,
+    **idle.COMMANDS,
     **misc.COMMANDS,
 }
+# Commands after which no untagged updates are added (they report, or leave, themselves).
+_NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
+_NO_EXPUNGE = {"FETCH", "STORE", "SEARCH"}
+# Commands that look at message state: fold in other sessions' changes first (no expunges);
+# what changes while a FETCH, STORE or SEARCH runs is reported by the next command.
+_REFRESH_FIRST = {"FETCH", "STORE", "SEARCH", "COPY", "MOVE"}
 
 
 def _wrong_state(state: State, allowed: frozenset[State]) -> BadCommand:
@@ -38,10 +51,17 @@ async def execute(ctx: Context, command: Command) -> bytes:
             raise BadCommand(f"unknown command {command.key}")
         if ctx.session.state not in spec.states:
             raise _wrong_state(ctx.session.state, spec.states)
+        if ctx.session.state is State.SELECTED and command.name in _REFRESH_FIRST:
+            await report_changes(ctx, allow_expunge=False)  # never renumber under a command
         done = await spec.handler(ctx, command)
+        selected = ctx.session.state is State.SELECTED
+        if selected and command.name not in _NO_REPORT and command.name not in _NO_EXPUNGE:
+            await report_changes(ctx)
     except ConnectionError:
         raise  # the client is gone: nothing to answer
     except Exception as exc:  # the error boundary: every failure becomes BAD or NO
         reply = reply_for(exc)
-        return status_line(command.tag, reply.status, reply.text, reply.code)
+        return status_line(
+            command.tag, reply.status, reply.text, reply.code, getattr(exc, "code_data", "")
+        )
     return status_line(command.tag, Status.OK, done.text, done.code, done.code_data)

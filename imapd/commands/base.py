@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from imapd.backend import Backend, UserMail
 from imapd.errors import BadCommand
 from imapd.parser import Command
-from imapd.protocol import Code
+from imapd.policy import ServerPolicy
+from imapd.protocol import Code, capabilities
 from imapd.session import SelectedMailbox, Session, State
 
 
@@ -18,6 +19,22 @@ class Output(Protocol):
 
     async def send(self, data: bytes) -> None:
         """Write response bytes to the client."""
+        ...
+
+
+class Channel(Protocol):
+    """What a few commands need from the connection itself (AUTHENTICATE, IDLE, STARTTLS)."""
+
+    async def read_line(self, timeout: float) -> bytes | None:
+        """One line from the client without its line end (None at end of input)."""
+        ...
+
+    def line_ready(self) -> bool:
+        """True when a whole line from the client is already waiting."""
+        ...
+
+    async def start_tls(self) -> None:
+        """Switch the connection to TLS."""
         ...
 
 
@@ -39,6 +56,10 @@ class Context:
     out: Output
     peer: str = ""
     mail: UserMail | None = None
+    policy: ServerPolicy = field(default_factory=ServerPolicy)
+    channel: Channel | None = None
+    peer_ip: str = ""
+    on_login: Callable[[str], bool] | None = None  # False: too many connections
 
     def user_mail(self) -> UserMail:
         """The logged-in user's mail (only called in authenticated states)."""
@@ -51,6 +72,16 @@ class Context:
         if self.session.selected is None:
             raise RuntimeError("no mailbox is selected")
         return self.session.selected
+
+    def login_allowed(self) -> bool:
+        """True when LOGIN / AUTHENTICATE may be used on this connection now."""
+        return self.policy.login_allowed(self.session.tls, self.peer_ip)
+
+    def capabilities(self) -> tuple[str, ...]:
+        """The capabilities to announce now."""
+        offered = self.policy.tls_context is not None and not self.session.tls
+        authenticated = self.session.state is not State.NOT_AUTHENTICATED
+        return capabilities(offered, self.login_allowed(), authenticated)
 
 
 type Handler = Callable[[Context, Command], Awaitable[Completion]]

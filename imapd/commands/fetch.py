@@ -1,42 +1,119 @@
-"""FETCH and UID FETCH: flags, UID, size, internal date and BODY[] sections.
+"""FETCH and UID FETCH: flags, UID, sizes, dates, ENVELOPE, BODYSTRUCTURE and BODY[section].
 
-A non-PEEK BODY[...] marks the message \\Seen (unless the mailbox was opened with
-EXAMINE) before its response is built, and that response then carries FLAGS too.
+Items that the index holds (FLAGS, UID, RFC822.SIZE, INTERNALDATE, MODSEQ) never open a
+message file. A non-PEEK BODY[...] (or RFC822, RFC822.TEXT) marks the message \\Seen
+(unless the mailbox was opened with EXAMINE) before its response is built, and that
+response then carries FLAGS too.
 """
 
 from __future__ import annotations
 
+from imapd.backend import MessageRef
+from imapd.bodystructure import body_structure
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
+from imapd.envelope import envelope
 from imapd.errors import BadCommand, CommandFailed
-from imapd.message_parts import partial, section_bytes
-from imapd.parser import Command, FetchArgs, FetchItem
+from imapd.message_parts import partial, select_fields
+from imapd.mime import Part, find_part, parse
+from imapd.parser import Command, FetchArgs, FetchItem, Section
 from imapd.protocol import SEEN_LETTER, Code, flags_from_letters
-from imapd.responses import Atom, Value, fetch_line, internaldate
+from imapd.responses import Atom, Value, encode, internaldate
 from imapd.session import MessageView, SelectedMailbox
-from mailrs.errors import MessageNotFound
 
 FLAGS_ITEM = FetchItem("FLAGS")
 UID_ITEM = FetchItem("UID")
+MODSEQ_ITEM = FetchItem("MODSEQ")
+READ_BATCH = 100
+SEND_BYTES = 256 * 1024
+_BODY_ITEMS = {"ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822", "RFC822.HEADER", "RFC822.TEXT"}
+_SETS_SEEN = {"RFC822", "RFC822.TEXT"}
 
 
-def item_value(item: FetchItem, message: MessageView, box: SelectedMailbox, data: bytes) -> Value:
-    """The value of one data item for one message (``data``: its bytes, if needed)."""
-    if item.section is not None:
-        part = section_bytes(data, item.section.specifier)
-        return part if item.partial is None else partial(part, *item.partial)
+def section_bytes(root: Part | None, raw: bytes, section: Section) -> bytes:
+    """The bytes of BODY[section] of a message (``root`` may be None for BODY[])."""
+    if not section.part and not section.specifier:
+        return raw
+    if root is None:
+        root = parse(raw)
+    if not section.part:
+        target: Part | None = root
+        if section.specifier == "":
+            return raw
+    else:
+        found = find_part(root, section.part)
+        if found is None:
+            return b""
+        if section.specifier == "":
+            return found.body
+        if section.specifier == "MIME":
+            return found.header
+        target = found.message
+    if target is None:
+        return b""
+    if section.specifier == "HEADER":
+        return target.header
+    if section.specifier == "TEXT":
+        return target.body
+    return select_fields(target.header, section.fields, section.specifier.endswith(".NOT"))
+
+
+def flag_names(message: MessageView, box: SelectedMailbox) -> list[Value]:
+    """The FLAGS value of a message."""
+    names = flags_from_letters(message.flags, message.uid in box.recent, message.keywords)
+    return [Atom(f) for f in names]
+
+
+def item_value(
+    item: FetchItem, message: MessageView, box: SelectedMailbox, raw: bytes, root: Part | None
+) -> Value | bytes:
+    """The value of one data item (bytes: already encoded) for one message."""
     if item.name == "FLAGS":
-        return [Atom(f) for f in flags_from_letters(message.flags, message.uid in box.recent)]
+        return flag_names(message, box)
     if item.name == "UID":
         return message.uid
     if item.name == "RFC822.SIZE":
         return message.size
     if item.name == "INTERNALDATE":
         return internaldate(message.internaldate)
+    if item.name == "MODSEQ":
+        return [message.modseq]
+    if item.section is not None:
+        part = section_bytes(root, raw, item.section)
+        return part if item.partial is None else partial(part, *item.partial)
+    if item.name == "RFC822":
+        return raw
+    if root is None:
+        root = parse(raw)
+    if item.section is not None:
+        part = section_bytes(root, raw, item.section)
+        return part if item.partial is None else partial(part, *item.partial)
+    if item.name == "ENVELOPE":
+        return encode(envelope(root.fields))
+    if item.name == "BODYSTRUCTURE":
+        return body_structure(root, extended=True)
+    if item.name == "BODY":
+        return body_structure(root, extended=False)
+    if item.name == "RFC822":
+        return raw
+    if item.name == "RFC822.HEADER":
+        return root.header
+    if item.name == "RFC822.TEXT":
+        return root.body
     raise BadCommand(f"FETCH data item {item.name} is not supported")
 
 
+def _line(seq: int, values: list[tuple[str, Value | bytes]]) -> bytes:
+    parts = []
+    for name, value in values:
+        if isinstance(value, bytes) and name in ("ENVELOPE", "BODYSTRUCTURE", "BODY"):
+            parts.append(name.encode("ascii") + b" " + value)
+        else:
+            parts.append(name.encode("ascii") + b" " + encode(value))  # type: ignore[arg-type]
+    return b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
+
+
 async def fetch(ctx: Context, command: Command) -> Completion:
-    """FETCH / UID FETCH sequence-set items."""
+    """FETCH / UID FETCH sequence-set items [(CHANGEDSINCE n)]."""
     args = args_of(command, FetchArgs)
     box = ctx.selected()
     mail = ctx.user_mail()
@@ -44,32 +121,147 @@ async def fetch(ctx: Context, command: Command) -> Completion:
         numbers = box.select(args.sequence, command.uid)
     except ValueError as exc:
         raise BadCommand(f"invalid sequence set: {exc}") from None
-    items = list(args.items)
+    items = list(dict.fromkeys(args.items))
     if command.uid and UID_ITEM not in items:
         items.insert(0, UID_ITEM)
-    needs_body = any(item.section is not None for item in items)
-    sets_seen = not box.readonly and any(i.section is not None and not i.peek for i in items)
+    if args.changedsince is not None:
+        ctx.session.condstore = box.condstore = True
+        numbers = [n for n in numbers if box.message(n).modseq > args.changedsince]
+    if (
+        box.condstore
+        and MODSEQ_ITEM not in items
+        and (args.changedsince is not None or FLAGS_ITEM in items)
+    ):
+        items.append(MODSEQ_ITEM)
+    if MODSEQ_ITEM in items:
+        ctx.session.condstore = box.condstore = True
+    needs_body = any(i.section is not None or i.name in _BODY_ITEMS for i in items)
+    sets_seen = not box.readonly and any(
+        (i.section is not None and not i.peek) or i.name in _SETS_SEEN for i in items
+    )
+    if sets_seen:
+        await _mark_seen(ctx, box, numbers)
+    needs_structure = any(
+        (i.section is not None and (i.section.part or i.section.specifier))
+        or (i.section is None and i.name in _BODY_ITEMS - {"RFC822"})
+        for i in items
+    )
+    if not needs_body and not sets_seen:
+        await _send_from_index(ctx, box, numbers, [item.name for item in items])
+        return Completion(f"{command.key} completed")
     missing = 0
-    for seq in numbers:
-        message = box.message(seq)
-        try:
-            data = await mail.read(box.name, message.key) if needs_body else b""
-            extra = []
-            if sets_seen and SEEN_LETTER not in message.flags:
-                flags = message.flags + SEEN_LETTER
-                message.flags = await mail.set_flags(box.name, message.key, flags)
-                if FLAGS_ITEM not in items:
-                    extra.append(FLAGS_ITEM)
-        except MessageNotFound:
-            missing += 1  # expunged by another session; reported at the next NOOP
-            continue
-        values = [
-            (item.response_name, item_value(item, message, box, data)) for item in items + extra
-        ]
-        await ctx.out.send(fetch_line(seq, values))
+    out: list[bytes] = []
+    size = 0
+    for start in range(0, len(numbers), READ_BATCH if needs_body else len(numbers) or 1):
+        chunk = numbers[start : start + (READ_BATCH if needs_body else len(numbers))]
+        views = [box.message(seq) for seq in chunk]
+        if needs_body:
+            bodies = await mail.read_many(box.name, [v.key for v in views])
+        else:
+            bodies = [b""] * len(views)
+        for seq, message, raw in zip(chunk, views, bodies, strict=True):
+            if raw is None or (needs_body and message.expunged):
+                missing += 1  # expunged by another session; reported at the next NOOP
+                continue
+            root = parse(raw) if needs_structure else None
+            extra = [FLAGS_ITEM] if sets_seen and FLAGS_ITEM not in items else []
+            values = [
+                (item.response_name, item_value(item, message, box, raw, root))
+                for item in items + extra
+            ]
+            line = _line(seq, values)
+            out.append(line)
+            size += len(line)
+            if size >= SEND_BYTES:
+                await ctx.out.send(b"".join(out))
+                out, size = [], 0
+    if out:
+        await ctx.out.send(b"".join(out))
     if missing:
         raise CommandFailed("Some messages no longer exist", Code.EXPUNGEISSUED)
     return Completion(f"{command.key} completed")
+
+
+async def _send_from_index(
+    ctx: Context, box: SelectedMailbox, numbers: list[int], names: list[str]
+) -> None:
+    """FETCH of index-only items (FLAGS, UID, sizes, dates, MODSEQ): no file is opened."""
+    flag_text: dict[tuple[str, str, bool], str] = {}
+    recent = box.recent
+
+    def flags_of(message: MessageView) -> str:
+        key = (message.flags, message.keywords, message.uid in recent)
+        text = flag_text.get(key)
+        if text is None:
+            text = flag_text[key] = " ".join(flags_from_letters(key[0], key[2], key[1]))
+        return text
+
+    if names in (["FLAGS", "UID"], ["UID", "FLAGS"]):  # what every client syncs with
+        messages = box.messages
+        # Sequence numbers are distinct and in range: as many as messages means all of them.
+        chosen = messages if len(numbers) == len(messages) else [messages[n - 1] for n in numbers]
+        if names[0] == "UID":
+            rendered = [
+                f"* {seq} FETCH (UID {m.uid} FLAGS ({flags_of(m)}))\r\n"
+                for seq, m in zip(numbers, chosen, strict=True)
+            ]
+        else:
+            rendered = [
+                f"* {seq} FETCH (FLAGS ({flags_of(m)}) UID {m.uid})\r\n"
+                for seq, m in zip(numbers, chosen, strict=True)
+            ]
+        for start in range(0, len(rendered), 4096):
+            await ctx.out.send("".join(rendered[start : start + 4096]).encode("utf-8"))
+        return
+    lines: list[str] = []
+    for seq in numbers:
+        message = box.messages[seq - 1]
+        parts = []
+        for name in names:
+            if name == "UID":
+                parts.append(f"UID {message.uid}")
+            elif name == "FLAGS":
+                key = (message.flags, message.keywords, message.uid in recent)
+                text = flag_text.get(key)
+                if text is None:
+                    text = "FLAGS (" + " ".join(flags_from_letters(key[0], key[2], key[1])) + ")"
+                    flag_text[key] = text
+                parts.append(text)
+            elif name == "RFC822.SIZE":
+                parts.append(f"RFC822.SIZE {message.size}")
+            elif name == "INTERNALDATE":
+                parts.append(f'INTERNALDATE "{internaldate(message.internaldate)}"')
+            elif name == "MODSEQ":
+                parts.append(f"MODSEQ ({message.modseq})")
+        lines.append(f"* {seq} FETCH ({' '.join(parts)})\r\n")
+        if len(lines) >= 4096:
+            await ctx.out.send("".join(lines).encode("utf-8"))
+            lines = []
+    if lines:
+        await ctx.out.send("".join(lines).encode("utf-8"))
+
+
+async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> None:
+    """Set \\Seen on the messages about to be read (one thread hop for all of them)."""
+    changes: list[tuple[MessageRef, str, str, str]] = []
+    for seq in numbers:
+        view = box.message(seq)
+        if SEEN_LETTER not in view.flags and not view.expunged:
+            ref = MessageRef(view.uid, view.key, view.flags, view.keywords)
+            changes.append((ref, "+", SEEN_LETTER, ""))
+    if not changes:
+        return
+    results = await ctx.user_mail().store_flags(box.name, changes)
+    if results:
+        await ctx.user_mail().publish("flags", box.name)
+    for uid, letters, _keywords, modseq in results:
+        found = box.seq_of_uid(uid)
+        if found is not None:
+            view = box.message(found)
+            view.flags = letters
+            if modseq is not None:
+                view.modseq = modseq
+                box.highestmodseq = max(box.highestmodseq, modseq)
 
 
 COMMANDS: dict[str, CommandSpec] = {

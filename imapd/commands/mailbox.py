@@ -1,12 +1,30 @@
-"""Mailbox commands: LIST, SELECT and EXAMINE, and the untagged updates of a selected box."""
+"""Mailbox commands: LIST, LSUB, SELECT, EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
+STATUS and APPEND, and the untagged updates of a selected mailbox."""
 
 from __future__ import annotations
 
 from imapd import listpattern, mutf7
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
-from imapd.parser import Command, ListArgs, MailboxArgs
-from imapd.protocol import SPECIAL_USE, SYSTEM_FLAGS, Code, Status, flags_from_letters
-from imapd.responses import Atom, fetch_line, flag_list, list_line, status_line, untagged
+from imapd.errors import CommandFailed
+from imapd.parser import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
+from imapd.protocol import (
+    FLAG_TO_LETTER,
+    SPECIAL_USE,
+    SYSTEM_FLAGS,
+    Code,
+    Status,
+    flags_from_letters,
+)
+from imapd.responses import (
+    Atom,
+    Value,
+    astring,
+    fetch_line,
+    flag_list,
+    list_line,
+    status_line,
+    untagged,
+)
 from imapd.session import (
     Exists,
     Expunge,
@@ -15,8 +33,8 @@ from imapd.session import (
     SelectedMailbox,
     Update,
 )
-from mailrs.errors import InvalidMailboxName
-from mailrs.mailbox_names import DELIMITER, normalize_mailbox_name
+from mailrs.errors import InvalidMailboxName, MailboxNotFound
+from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
 
 
 def mailbox_name(wire: str) -> str:
@@ -26,6 +44,19 @@ def mailbox_name(wire: str) -> str:
     except ValueError as exc:
         raise InvalidMailboxName(str(exc)) from None
     return normalize_mailbox_name(decoded)
+
+
+def split_flags(flags: tuple[str, ...] | list[str]) -> tuple[str, str]:
+    """Maildir letters and space-separated keywords for a list of IMAP flags."""
+    letters = set()
+    keywords: dict[str, str] = {}
+    for flag in flags:
+        letter = FLAG_TO_LETTER.get(flag.upper())
+        if letter is not None:
+            letters.add(letter)
+        elif not flag.startswith("\\"):
+            keywords.setdefault(flag.lower(), flag)
+    return "".join(sorted(letters)), " ".join(keywords.values())
 
 
 def mailbox_attributes(name: str, all_names: set[str]) -> list[str]:
@@ -50,6 +81,10 @@ def _implied_parents(names: set[str]) -> set[str]:
     return parents
 
 
+def _order(name: str) -> tuple[bool, str]:
+    return (name != INBOX, name)
+
+
 async def list_mailboxes(ctx: Context, command: Command) -> Completion:
     """LIST reference pattern."""
     args = args_of(command, ListArgs)
@@ -59,7 +94,7 @@ async def list_mailboxes(ctx: Context, command: Command) -> Completion:
     pattern = listpattern.combine(args.reference, args.pattern)
     names = set(await ctx.user_mail().list_mailboxes())
     lines = []
-    for name in sorted(names | _implied_parents(names), key=lambda n: (n != "INBOX", n)):
+    for name in sorted(names | _implied_parents(names), key=_order):
         wire = mutf7.encode(name)
         if not listpattern.matches(pattern, wire):
             continue
@@ -72,16 +107,56 @@ async def list_mailboxes(ctx: Context, command: Command) -> Completion:
     return Completion("LIST completed")
 
 
+async def lsub(ctx: Context, command: Command) -> Completion:
+    """LSUB reference pattern: the subscribed names that match."""
+    args = args_of(command, ListArgs)
+    mail = ctx.user_mail()
+    pattern = listpattern.combine(args.reference, args.pattern)
+    existing = set(await mail.list_mailboxes())
+    subscribed = set(await mail.subscriptions())
+    lines = []
+    for name in sorted(subscribed | _implied_parents(subscribed), key=_order):
+        wire = mutf7.encode(name)
+        if not args.pattern or not listpattern.matches(pattern, wire):
+            continue
+        if name not in subscribed:
+            if "%" not in pattern:
+                continue
+            # RFC 3501 6.3.9: a "%" that stops above subscribed names shows their parent
+            # as \Noselect, unless one of those names is listed itself.
+            below = [s for s in subscribed if s.startswith(name + DELIMITER)]
+            if any(listpattern.matches(pattern, mutf7.encode(s)) for s in below):
+                continue
+            attributes = ["\\Noselect"]
+        else:
+            attributes = [] if name in existing else ["\\Noselect"]
+        lines.append(list_line(attributes, DELIMITER, wire).replace(b"* LIST", b"* LSUB", 1))
+    await ctx.out.send(b"".join(lines))
+    return Completion("LSUB completed")
+
+
+def _flags_line(box: SelectedMailbox) -> bytes:
+    keywords: dict[str, str] = {}
+    for message in box.messages:
+        for keyword in message.keyword_list:
+            keywords.setdefault(keyword.lower(), keyword)
+    box_keywords = sorted(keywords.values())
+    return untagged("FLAGS", flag_list([*SYSTEM_FLAGS, *box_keywords]))
+
+
 async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
     args = args_of(command, MailboxArgs)
     ctx.session.deselect()  # a failed SELECT leaves no mailbox selected
     name = mailbox_name(args.mailbox)
+    if args.condstore:
+        ctx.session.condstore = True
     result = await ctx.user_mail().sync(name, claim_recent=not readonly)
     box = SelectedMailbox.open(result.state, readonly, result.recent)
-    permanent = [] if readonly else list(SYSTEM_FLAGS)
+    box.condstore = ctx.session.condstore
+    permanent = [] if readonly else [*SYSTEM_FLAGS, "\\*"]
     permanent_text = "Read-only mailbox" if readonly else "Flags permitted"
     lines = [
-        untagged("FLAGS", flag_list(SYSTEM_FLAGS)),
+        _flags_line(box),
         untagged(str(box.exists), "EXISTS"),
         untagged(str(len(box.recent)), "RECENT"),
     ]
@@ -96,6 +171,7 @@ async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
         status_line(None, Status.OK, "UIDs valid", Code.UIDVALIDITY, str(box.uidvalidity)),
         status_line(None, Status.OK, "Predicted next UID", Code.UIDNEXT, str(box.uidnext)),
         status_line(None, Status.OK, permanent_text, Code.PERMANENTFLAGS, flag_list(permanent)),
+        status_line(None, Status.OK, "Highest", Code.HIGHESTMODSEQ, str(box.highestmodseq)),
     ]
     await ctx.out.send(b"".join(lines))
     ctx.session.select(box)
@@ -114,6 +190,104 @@ async def examine(ctx: Context, command: Command) -> Completion:
     return await _open(ctx, command, readonly=True)
 
 
+async def create(ctx: Context, command: Command) -> Completion:
+    """CREATE mailbox (a trailing delimiter is dropped; missing parents are made)."""
+    args = args_of(command, MailboxArgs)
+    wire = args.mailbox[:-1] if args.mailbox.endswith(DELIMITER) else args.mailbox
+    name = mailbox_name(wire)
+    if name == INBOX:
+        raise CommandFailed("INBOX always exists", Code.ALREADYEXISTS)
+    await ctx.user_mail().create(name)
+    return Completion("CREATE completed")
+
+
+async def delete(ctx: Context, command: Command) -> Completion:
+    """DELETE mailbox (never INBOX)."""
+    name = mailbox_name(args_of(command, MailboxArgs).mailbox)
+    if name == INBOX:
+        raise CommandFailed("INBOX cannot be deleted", Code.CANNOT)
+    box = ctx.session.selected
+    await ctx.user_mail().delete(name)
+    if box is not None and box.name == name:
+        ctx.session.deselect()
+    return Completion("DELETE completed")
+
+
+async def rename(ctx: Context, command: Command) -> Completion:
+    """RENAME old new (INBOX: its messages move to the new mailbox)."""
+    args = args_of(command, RenameArgs)
+    old, new = mailbox_name(args.old), mailbox_name(args.new)
+    mail = ctx.user_mail()
+    if not await mail.exists(old):
+        raise MailboxNotFound(f"no mailbox {old!r}")
+    if new == INBOX or await mail.exists(new):
+        raise CommandFailed("The new name already exists", Code.ALREADYEXISTS)
+    await mail.rename(old, new)
+    return Completion("RENAME completed")
+
+
+async def subscribe(ctx: Context, command: Command) -> Completion:
+    """SUBSCRIBE mailbox."""
+    name = mailbox_name(args_of(command, MailboxArgs).mailbox)
+    if not await ctx.user_mail().exists(name):
+        raise MailboxNotFound(f"no mailbox {name!r}")
+    await ctx.user_mail().subscribe(name)
+    return Completion("SUBSCRIBE completed")
+
+
+async def unsubscribe(ctx: Context, command: Command) -> Completion:
+    """UNSUBSCRIBE mailbox."""
+    wire = args_of(command, MailboxArgs).mailbox
+    try:
+        name = mailbox_name(wire)
+    except InvalidMailboxName:
+        name = wire
+    if not await ctx.user_mail().unsubscribe(name):
+        raise CommandFailed("Not subscribed", Code.NONEXISTENT)
+    return Completion("UNSUBSCRIBE completed")
+
+
+async def status(ctx: Context, command: Command) -> Completion:
+    """STATUS mailbox (items)."""
+    args = args_of(command, StatusArgs)
+    name = mailbox_name(args.mailbox)
+    counters = await ctx.user_mail().status(name)
+    values = {
+        "MESSAGES": counters.messages,
+        "RECENT": counters.recent,
+        "UIDNEXT": counters.uidnext,
+        "UIDVALIDITY": counters.uidvalidity,
+        "UNSEEN": counters.unseen,
+        "HIGHESTMODSEQ": counters.highestmodseq,
+        "SIZE": counters.size,
+    }
+    box = ctx.session.selected
+    if box is not None and box.name == name:
+        values["RECENT"] = len(box.recent) + counters.recent
+    if "HIGHESTMODSEQ" in args.items:
+        ctx.session.condstore = True
+    items = " ".join(f"{item} {values[item]}" for item in dict.fromkeys(args.items))
+    await ctx.out.send(untagged("STATUS", astring(mutf7.encode(name)), f"({items})"))
+    return Completion("STATUS completed")
+
+
+async def append(ctx: Context, command: Command) -> Completion:
+    """APPEND mailbox [(flags)] [date-time] literal."""
+    args = args_of(command, AppendArgs)
+    name = mailbox_name(args.mailbox)
+    mail = ctx.user_mail()
+    if not await mail.exists(name):
+        raise CommandFailed("No such mailbox", Code.TRYCREATE)
+    if not args.message:
+        raise CommandFailed("Empty message", Code.CANNOT)
+    quota = await ctx.backend.quota(mail.address)
+    if quota is not None and await mail.total_size() + len(args.message) > quota:
+        raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
+    letters, keywords = split_flags(args.flags)
+    uidvalidity, uid = await mail.append(name, args.message, letters, keywords, args.date)
+    return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {uid}")
+
+
 def update_line(update: Update) -> bytes:
     """The untagged response that announces one change."""
     match update:
@@ -123,23 +297,46 @@ def update_line(update: Update) -> bytes:
             return untagged(str(count), "EXISTS")
         case Recent(count=count):
             return untagged(str(count), "RECENT")
-        case FlagsChanged(seq=seq, uid=uid, flags=flags, recent=recent):
-            names = [Atom(flag) for flag in flags_from_letters(flags, recent)]
-            return fetch_line(seq, [("UID", uid), ("FLAGS", names)])
+        case FlagsChanged(seq=seq, uid=uid, flags=flags, recent=recent, keywords=kw, modseq=ms):
+            names = [Atom(flag) for flag in flags_from_letters(flags, recent, kw)]
+            items: list[tuple[str, Value]] = [("UID", uid), ("FLAGS", names)]
+            if ms is not None:
+                items.append(("MODSEQ", [ms]))
+            return fetch_line(seq, items)
     raise TypeError(f"unknown update {update!r}")
 
 
-async def report_changes(ctx: Context) -> None:
+async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
     """Re-synchronise the selected mailbox and send what changed since the last look."""
     box = ctx.selected()
-    result = await ctx.user_mail().sync(box.name, claim_recent=not box.readonly)
-    updates = box.refresh(result.state, result.recent)
+    try:
+        result = await ctx.user_mail().changes(
+            box.name, box.seen_modseq, box.uidnext, claim_recent=not box.readonly
+        )
+    except MailboxNotFound:
+        # Deleted or renamed by another session: nothing sensible is left to show.
+        await ctx.out.send(status_line(None, Status.BYE, "The selected mailbox was removed"))
+        raise ConnectionAbortedError("selected mailbox removed") from None
+    pending = allow_expunge and any(m.expunged for m in box.messages)
+    if result is None and not pending:
+        return
+    if result is None:
+        result = await ctx.user_mail().sync(box.name, claim_recent=not box.readonly)
+    updates = box.refresh(result.state, result.recent, allow_expunge)
     if updates:
         await ctx.out.send(b"".join(update_line(update) for update in updates))
 
 
 COMMANDS: dict[str, CommandSpec] = {
     "LIST": CommandSpec(list_mailboxes, AUTHENTICATED),
+    "LSUB": CommandSpec(lsub, AUTHENTICATED),
     "SELECT": CommandSpec(select, AUTHENTICATED),
     "EXAMINE": CommandSpec(examine, AUTHENTICATED),
+    "CREATE": CommandSpec(create, AUTHENTICATED),
+    "DELETE": CommandSpec(delete, AUTHENTICATED),
+    "RENAME": CommandSpec(rename, AUTHENTICATED),
+    "SUBSCRIBE": CommandSpec(subscribe, AUTHENTICATED),
+    "UNSUBSCRIBE": CommandSpec(unsubscribe, AUTHENTICATED),
+    "STATUS": CommandSpec(status, AUTHENTICATED),
+    "APPEND": CommandSpec(append, AUTHENTICATED),
 }

@@ -1,0 +1,209 @@
+"""SEARCH and UID SEARCH: every RFC 3501 key, CHARSET UTF-8, MODSEQ (CONDSTORE).
+
+Keys on flags, sizes, dates and UIDs are answered from the snapshot (the index).
+Header and text keys go through the mailbox index's FTS5 trigram table, which is
+filled in for messages that are not in it yet before the search runs.
+"""
+
+from __future__ import annotations
+
+import calendar
+
+from imapd.backend import MessageRef
+from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
+from imapd.errors import BadCommand, CommandFailed
+from imapd.parser import Command, SearchArgs, SearchKey
+from imapd.protocol import FLAG_TO_LETTER, Code
+from imapd.responses import untagged
+from imapd.sequences import SequenceSet
+from imapd.session import MessageView, SelectedMailbox
+
+CHARSETS = ("US-ASCII", "UTF-8")
+DAY = 86400
+_FTS_HEADERS = {"FROM": "hfrom", "TO": "hto", "CC": "hcc", "BCC": "hbcc", "SUBJECT": "subject"}
+_CONTENT_KEYS = {"HEADER", "BODY", "TEXT"}
+
+
+def _walk(key: SearchKey) -> list[SearchKey]:
+    keys = [key]
+    for arg in key.args:
+        if isinstance(arg, SearchKey):
+            keys.extend(_walk(arg))
+    return keys
+
+
+def _day(ymd: object) -> int:
+    if not isinstance(ymd, tuple):
+        raise TypeError("a search date is a (year, month, day) tuple")
+    return calendar.timegm((int(ymd[0]), int(ymd[1]), int(ymd[2]), 0, 0, 0))
+
+
+def _date_matches(when: float | None, comparison: str, start: int) -> bool:
+    if when is None:
+        return False
+    if comparison == "BEFORE":
+        return when < start
+    if comparison == "ON":
+        return start <= when < start + DAY
+    return when >= start
+
+
+def _header_matches(headers: str, field: str, text: str) -> bool:
+    wanted = field.lower()
+    needle = text.lower()
+    for line in headers.split("\n"):
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == wanted and needle in value.lower():
+            return True
+    return False
+
+
+class Searcher:
+    """Evaluates one search over a snapshot, with the index's answers fetched beforehand."""
+
+    def __init__(self, box: SelectedMailbox) -> None:
+        self.box = box
+        self.text_hits: dict[SearchKey, set[int]] = {}
+        self.headers: dict[int, str] = {}
+        self.sent: dict[int, float | None] = {}
+        self.largest = box.messages[-1].uid if box.messages else 0
+
+    async def prepare(self, ctx: Context, criteria: SearchKey) -> None:
+        """Ask the index for every text, header and sent-date answer the search needs."""
+        keys = _walk(criteria)
+        needs_content = any(
+            k.op in _CONTENT_KEYS or (k.op == "DATE" and k.args[0] == "SENT") for k in keys
+        )
+        if not needs_content:
+            return
+        mail = ctx.user_mail()
+        refs = [MessageRef(m.uid, m.key, m.flags) for m in self.box.messages if not m.expunged]
+        await mail.ensure_content(self.box.name, refs)
+        for key in keys:
+            if key in self.text_hits:
+                continue
+            if key.op == "HEADER":
+                field, text = str(key.args[0]), str(key.args[1])
+                if field in _FTS_HEADERS and text:
+                    self.text_hits[key] = await mail.search_text(
+                        self.box.name, _FTS_HEADERS[field], text
+                    )
+                elif not self.headers:
+                    self.headers = await mail.header_text(self.box.name)
+            elif key.op == "BODY":
+                self.text_hits[key] = await mail.search_text(
+                    self.box.name, "body", str(key.args[0])
+                )
+            elif key.op == "TEXT":
+                text = str(key.args[0])
+                hits = await mail.search_text(self.box.name, "body", text)
+                hits |= await mail.search_text(self.box.name, "headers", text)
+                self.text_hits[key] = hits
+            elif key.op == "DATE" and key.args[0] == "SENT" and not self.sent:
+                self.sent = await mail.sent_dates(self.box.name)
+
+    def candidates(self, key: SearchKey) -> set[int] | None:
+        """UIDs that can match at all (from the text index), or None for any message."""
+        if key.op in ("BODY", "TEXT") or (key.op == "HEADER" and key in self.text_hits):
+            return self.text_hits.get(key, set())
+        if key.op == "AND":
+            found: set[int] | None = None
+            for child in key.args:
+                if isinstance(child, SearchKey):
+                    narrowed = self.candidates(child)
+                    if narrowed is not None:
+                        found = narrowed if found is None else found & narrowed
+            return found
+        return None
+
+    def matches(self, key: SearchKey, seq: int, message: MessageView) -> bool:
+        """True when the message satisfies the key."""
+        op, args = key.op, key.args
+        if op == "AND":
+            return all(self.matches(k, seq, message) for k in args if isinstance(k, SearchKey))
+        if op == "OR":
+            first, second = args
+            return self.matches(first, seq, message) or self.matches(second, seq, message)  # type: ignore[arg-type]
+        if op == "NOT":
+            return not self.matches(args[0], seq, message)  # type: ignore[arg-type]
+        if op == "ALL":
+            return True
+        if op == "FLAG":
+            name, wanted = str(args[0]), bool(args[1])
+            letter = FLAG_TO_LETTER.get(name.upper())
+            if letter is not None:
+                present = letter in message.flags
+            else:
+                present = name.lower() in {k.lower() for k in message.keyword_list}
+            return present == wanted
+        if op == "RECENT":
+            return message.uid in self.box.recent
+        if op == "NEW":
+            return message.uid in self.box.recent and "S" not in message.flags
+        if op == "OLD":
+            return message.uid not in self.box.recent
+        if op == "LARGER":
+            return message.size > int(args[0])  # type: ignore[call-overload]
+        if op == "SMALLER":
+            return message.size < int(args[0])  # type: ignore[call-overload]
+        if op == "SEQ":
+            sequence: SequenceSet = args[0]  # type: ignore[assignment]
+            return _in_set(sequence, seq, len(self.box.messages))
+        if op == "UID":
+            sequence = args[0]  # type: ignore[assignment]
+            return _in_set(sequence, message.uid, self.largest)
+        if op == "MODSEQ":
+            return message.modseq >= int(args[0])  # type: ignore[call-overload]
+        if op == "DATE":
+            which, comparison, ymd = args
+            when = message.internaldate if which == "INTERNAL" else self.sent.get(message.uid)
+            return _date_matches(when, str(comparison), _day(ymd))
+        if op == "HEADER":
+            if key in self.text_hits:
+                return message.uid in self.text_hits[key]
+            return _header_matches(self.headers.get(message.uid, ""), str(args[0]), str(args[1]))
+        if op in ("BODY", "TEXT"):
+            return message.uid in self.text_hits.get(key, set())
+        raise BadCommand(f"unsupported search key {op}")
+
+
+def _in_set(sequence: SequenceSet, number: int, largest: int) -> bool:
+    for first, last in sequence.ranges:
+        low = largest if first is None else first
+        high = largest if last is None else last
+        if min(low, high) <= number <= max(low, high):
+            return True
+    return False
+
+
+async def search(ctx: Context, command: Command) -> Completion:
+    """SEARCH / UID SEARCH [CHARSET name] keys."""
+    args = args_of(command, SearchArgs)
+    if args.charset is not None and args.charset not in CHARSETS:
+        raise CommandFailed("Unsupported charset", Code.BADCHARSET, "(" + " ".join(CHARSETS) + ")")
+    box = ctx.selected()
+    searcher = Searcher(box)
+    await searcher.prepare(ctx, args.criteria)
+    allowed = searcher.candidates(args.criteria)
+    found = [
+        (seq, message)
+        for seq, message in enumerate(box.messages, start=1)
+        if (allowed is None or message.uid in allowed)
+        and not message.expunged
+        and searcher.matches(args.criteria, seq, message)
+    ]
+    numbers = [str(m.uid if command.uid else seq) for seq, m in found]
+    uses_modseq = any(k.op == "MODSEQ" for k in _walk(args.criteria))
+    parts = ["SEARCH", *numbers]
+    if uses_modseq:
+        ctx.session.condstore = box.condstore = True
+        if found:
+            parts.append(f"(MODSEQ {max(m.modseq for _, m in found)})")
+    await ctx.out.send(untagged(*parts))
+    return Completion(f"{command.key} completed")
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "SEARCH": CommandSpec(search, SELECTED),
+    "UID SEARCH": CommandSpec(search, SELECTED),
+}

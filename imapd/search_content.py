@@ -1,0 +1,101 @@
+"""What the search index keeps of a message: decoded headers, body text and sent date."""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+from email.header import decode_header, make_header
+
+from imapd.message_parts import header_lines
+from imapd.mime import Part, parse
+from mailrs.mailindex import Content
+
+MAX_BODY_TEXT = 2 * 1024 * 1024
+
+
+def decoded(value: str) -> str:
+    """A header value with its encoded words decoded and folding removed."""
+    unfolded = " ".join(value.replace("\r", " ").replace("\n", " ").split())
+    try:
+        return str(make_header(decode_header(unfolded)))
+    except Exception:
+        return unfolded
+
+
+def _text_of(part: Part, out: list[str], budget: list[int]) -> None:
+    if budget[0] <= 0:
+        return
+    if part.children:
+        for child in part.children:
+            _text_of(child, out, budget)
+        return
+    if part.message is not None:
+        out.append(_headers_text(part.message.header))
+        _text_of(part.message, out, budget)
+        return
+    if part.maintype != "text":
+        return
+    encoding = str(part.fields.get("content-transfer-encoding", "7bit")).strip().lower()
+    data = part.body
+    try:
+        if encoding == "base64":
+            import base64
+
+            data = base64.b64decode(b"".join(data.split()), validate=False)
+        elif encoding == "quoted-printable":
+            import quopri
+
+            data = quopri.decodestring(data)
+    except Exception:
+        pass
+    charset = part.fields.get_content_charset() or "utf-8"
+    try:
+        text = data.decode(charset, "replace")
+    except LookupError:
+        text = data.decode("utf-8", "replace")
+    text = text[: budget[0]]
+    budget[0] -= len(text)
+    out.append(text)
+
+
+def _fields(header: bytes) -> list[tuple[str, str]]:
+    """(name, decoded value) of every header field; raw 8-bit text is read as UTF-8."""
+    out = []
+    for field_bytes in header_lines(header):
+        name, _, value = field_bytes.decode("utf-8", "replace").partition(":")
+        out.append((name.strip(), decoded(value)))
+    return out
+
+
+def _headers_text(header: bytes) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in _fields(header))
+
+
+def content_of(data: bytes) -> Content:
+    """The search content of a raw message."""
+    root = parse(data)
+    fields = _fields(root.header)
+
+    def header(name: str) -> str:
+        return "\n".join(value for key, value in fields if key.lower() == name)
+
+    sent = None
+    date = header("date") or None
+    if date is not None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(str(date))
+            sent = float(calendar.timegm(parsed.timetuple()))  # its own wall-clock date
+        except (TypeError, ValueError, IndexError, OverflowError):
+            sent = None
+    body: list[str] = []
+    _text_of(root, body, [MAX_BODY_TEXT])
+    return Content(
+        sent=sent,
+        hfrom=header("from"),
+        hto=header("to"),
+        hcc=header("cc"),
+        hbcc=header("bcc"),
+        subject=header("subject"),
+        headers="\n".join(f"{name}: {value}" for name, value in fields),
+        body="\n".join(body),
+    )

@@ -1,0 +1,108 @@
+"""The SEARCH grammar (RFC 3501 section 6.4.4, plus MODSEQ from RFC 7162) on the parser's cursor.
+
+Every key becomes a ``SearchKey``: flags as ``FLAG (name, wanted)``, the address and
+subject keys as ``HEADER (field, text)``, dates as ``DATE (INTERNAL|SENT, BEFORE|ON|SINCE,
+(y, m, d))``, and lists, NOT and OR as nodes holding other keys.
+"""
+
+from __future__ import annotations
+
+from imapd.parser import DIGITS, MAX_MODSEQ, Cursor, SearchArgs, SearchKey
+
+MAX_DEPTH = 32
+_FLAG_KEYS = {
+    "ANSWERED": ("\\Answered", True),
+    "DELETED": ("\\Deleted", True),
+    "DRAFT": ("\\Draft", True),
+    "FLAGGED": ("\\Flagged", True),
+    "SEEN": ("\\Seen", True),
+    "UNANSWERED": ("\\Answered", False),
+    "UNDELETED": ("\\Deleted", False),
+    "UNDRAFT": ("\\Draft", False),
+    "UNFLAGGED": ("\\Flagged", False),
+    "UNSEEN": ("\\Seen", False),
+}
+_HEADER_KEYS = ("BCC", "CC", "FROM", "SUBJECT", "TO")
+_DATE_KEYS = {
+    "BEFORE": ("INTERNAL", "BEFORE"),
+    "ON": ("INTERNAL", "ON"),
+    "SINCE": ("INTERNAL", "SINCE"),
+    "SENTBEFORE": ("SENT", "BEFORE"),
+    "SENTON": ("SENT", "ON"),
+    "SENTSINCE": ("SENT", "SINCE"),
+}
+_SIMPLE = ("ALL", "NEW", "OLD", "RECENT")
+_KEY_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def parse_search(cur: Cursor) -> SearchArgs:
+    """``SEARCH [CHARSET astring] search-key *(SP search-key)``."""
+    cur.sp()
+    charset = None
+    start = cur.pos
+    if cur.peek() is not None and cur.data[cur.pos] in _KEY_CHARS:
+        word = cur.take(_KEY_CHARS, "a search key").upper()
+        if word == "CHARSET":
+            cur.sp()
+            charset = cur.astring("a charset").upper()
+            cur.sp()
+        else:
+            cur.pos = start
+    keys = [_key(cur, 0)]
+    while cur.maybe(" "):
+        keys.append(_key(cur, 0))
+    cur.end()
+    criteria = keys[0] if len(keys) == 1 else SearchKey("AND", tuple(keys))
+    return SearchArgs(charset, criteria)
+
+
+def _key(cur: Cursor, depth: int) -> SearchKey:
+    if depth > MAX_DEPTH:
+        raise cur.error("search keys nested too deeply")
+    next_byte = cur.peek()
+    if next_byte == ord("("):
+        cur.pos += 1
+        keys = [_key(cur, depth + 1)]
+        while cur.maybe(" "):
+            keys.append(_key(cur, depth + 1))
+        cur.char(")", "expected ')' after search keys")
+        return SearchKey("AND", tuple(keys))
+    if next_byte is not None and (next_byte in DIGITS or next_byte == ord("*")):
+        return SearchKey("SEQ", (cur.sequence_set(),))
+    word = cur.take(_KEY_CHARS, "a search key").upper()
+    if word in _SIMPLE:
+        return SearchKey(word)
+    if word in _FLAG_KEYS:
+        return SearchKey("FLAG", _FLAG_KEYS[word])
+    cur.sp()
+    if word in ("KEYWORD", "UNKEYWORD"):
+        return SearchKey("FLAG", (cur.atom(), word == "KEYWORD"))
+    if word in _HEADER_KEYS:
+        return SearchKey("HEADER", (word, cur.astring("a search string")))
+    if word == "HEADER":
+        name = cur.astring("a header field name")
+        cur.sp()
+        return SearchKey("HEADER", (name.upper(), cur.astring("a search string")))
+    if word in ("BODY", "TEXT"):
+        return SearchKey(word, (cur.astring("a search string"),))
+    if word in _DATE_KEYS:
+        which, comparison = _DATE_KEYS[word]
+        return SearchKey("DATE", (which, comparison, cur.date()))
+    if word in ("LARGER", "SMALLER"):
+        return SearchKey(word, (cur.number(),))
+    if word == "UID":
+        return SearchKey("UID", (cur.sequence_set(),))
+    if word == "NOT":
+        return SearchKey("NOT", (_key(cur, depth + 1),))
+    if word == "OR":
+        first = _key(cur, depth + 1)
+        cur.sp()
+        return SearchKey("OR", (first, _key(cur, depth + 1)))
+    if word == "MODSEQ":
+        if cur.peek() == ord('"'):  # entry-name entry-type-req: accepted, not used
+            cur.string("an entry name")
+            cur.sp()
+            cur.atom()
+            cur.sp()
+        return SearchKey("MODSEQ", (cur.number(MAX_MODSEQ),))
+    raise cur.error(f"unknown search key {word[:40]}")

@@ -1,0 +1,93 @@
+"""Hypothesis fuzzing of the command parser, and of a live server with generated commands.
+
+Any byte sequence must give a command object or a ParseError (which the connection
+answers with BAD); a live session must answer every generated command with a tagged
+reply and keep going. Example counts are bounded so the module runs in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from imap_support import ALICE, RawClient, ServerHarness, sample_message
+
+from imapd.errors import ParseError
+from imapd.framing import Limits
+from imapd.parser import Command, parse_command
+
+TOKENS = [
+    b"FETCH", b"UID", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"APPEND", b"SELECT", b"EXAMINE",
+    b"STATUS", b"LIST", b"LSUB", b"CREATE", b"DELETE", b"RENAME", b"EXPUNGE", b"ENABLE", b"ID",
+    b"IDLE", b"NOOP", b"CHECK", b"NAMESPACE", b"GETQUOTAROOT", b"SUBSCRIBE", b"UNSELECT",
+    b"1", b"1:*", b"*", b"2,4:6", b"0", b"4294967296", b"(", b")", b"[", b"]", b"<0.10>",
+    b"BODY[]", b"BODY.PEEK[1.2.HEADER.FIELDS (FROM)]", b"BODY[1.MIME]", b"ENVELOPE",
+    b"BODYSTRUCTURE", b"FLAGS", b"+FLAGS.SILENT", b"-FLAGS", b"(\\Seen)", b"\\Deleted", b"$Kw",
+    b"INBOX", b'"Sent"', b"Archive/%", b"%", b"NIL", b"OR", b"NOT", b"HEADER", b"SUBJECT",
+    b"TEXT", b"BODY", b"SINCE", b"1-Jan-2024", b"LARGER", b"CHARSET", b"UTF-8", b"MODSEQ",
+    b"(CHANGEDSINCE 1)", b"(UNCHANGEDSINCE 1)", b"(MESSAGES UIDNEXT)", b'"x"', b"\"\\\"",
+    b"{0}\r\n", b"{2+}\r\nab", b"\xff", b"\x00", b"&AOk-", b"CONDSTORE", b"(CONDSTORE)",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_parse_or_raise_parse_error(data: bytes) -> None:
+    try:
+        command = parse_command(data)
+    except ParseError as exc:
+        assert exc.text
+        return
+    assert isinstance(command, Command)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=8))
+def test_token_soup_parses_or_raises_parse_error(tokens: list[bytes]) -> None:
+    data = b"t " + b" ".join(tokens)
+    try:
+        command = parse_command(data)
+    except ParseError as exc:
+        assert exc.tag in ("t", None)
+        return
+    assert command.tag == "t"
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawClient]:
+    """A logged-in session with a selected INBOX on a live server."""
+    harness = ServerHarness(tmp_path_factory.mktemp("imap-fuzz"))
+    for n in range(3):
+        harness.store.deliver(ALICE, sample_message(f"fuzz {n}"))
+    harness.start()
+    conn = RawClient(harness.server.host, harness.server.port)
+    conn.command(b"l", b'LOGIN alice@example.test "alice password"')
+    conn.command(b"s", b"SELECT INBOX")
+    try:
+        yield conn
+    finally:
+        conn.close()
+        harness.stop()  # fails if the server logged a traceback
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.sampled_from([t for t in TOKENS if t not in (b"IDLE",)]), max_size=7))
+def test_live_server_answers_every_generated_command(
+    session: RawClient, tokens: list[bytes]
+) -> None:
+    line = b"z " + b" ".join(tokens)
+    if len(line) > Limits().max_line or b"{" in line:
+        line = line.replace(b"{", b"x")
+    session.send(line.replace(b"\r\n", b" ") + b"\r\n")
+    reply = session.until_tagged(b"z")
+    last = reply[-1]
+    assert last.startswith((b"z OK", b"z NO", b"z BAD")) or last.startswith(b"* BAD"), reply
+    assert b"SERVERBUG" not in last
+    if any(word in line for word in (b"SELECT", b"EXAMINE", b"DELETE", b"RENAME")):
+        session.command(b"rs", b"SELECT INBOX")  # back to a known state
