@@ -27,18 +27,20 @@ def test_idle_announces_a_message_delivered_over_smtp(tmp_path: Path, broker: st
     smtp_host, smtp_port = parse_hostport(settings.smtp.listen_addr)
     imap_host, imap_port = parse_hostport(settings.imap.listen_addr)
 
-    with mailrs_up(config, env) as up:
-        with IMAPClient(imap_host, port=imap_port, ssl=False, timeout=30) as client:
-            client.login(USER, PASSWORD)
-            assert client.select_folder("INBOX")[b"EXISTS"] == 0
-            client.idle()
-            with smtplib.SMTP(smtp_host, smtp_port, timeout=30) as smtp:
-                smtp.sendmail("bob@remote.test", [USER], b"Subject: live\r\n\r\nwake up\r\n")
-            responses: list[tuple[object, ...]] = []
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and (1, b"EXISTS") not in responses:
-                responses += client.idle_check(timeout=1)
-            client.idle_done()
-            assert (1, b"EXISTS") in responses, (responses, up.output)
-            fetched = client.fetch([1], ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
-            assert b"Subject: live" in fetched[1][b"BODY[HEADER.FIELDS (SUBJECT)]"]
+    with (
+        mailrs_up(config, env) as up,
+        IMAPClient(imap_host, port=imap_port, ssl=False, timeout=30) as client,
+    ):
+        client.login(USER, PASSWORD)
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+        client.idle()
+        with smtplib.SMTP(smtp_host, smtp_port, timeout=30) as smtp:
+            smtp.sendmail("bob@remote.test", [USER], b"Subject: live\r\n\r\nwake up\r\n")
+        responses: list[tuple[object, ...]] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (1, b"EXISTS") not in responses:
+            responses += client.idle_check(timeout=1)
+        client.idle_done()
+        assert (1, b"EXISTS") in responses, (responses, up.output)
+        fetched = client.fetch([1], ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+        assert b"Subject: live" in fetched[1][b"BODY[HEADER.FIELDS (SUBJECT)]"]
