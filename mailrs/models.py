@@ -151,3 +151,15 @@ class MessageEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
     message: Mapped[Message] = relationship(back_populates="events")
+
+
+class ChatMessage(Base):
+    """One turn of a user's conversation with the web assistant (kept per user)."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # "user" or "assistant"
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
