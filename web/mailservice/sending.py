@@ -92,8 +92,9 @@ def send_draft(
         received_by=settings.smtp.hostname,
     )
     try:
+        outbox.spool.ensure()
         queue_id = accept_message(outbox.database, outbox.spool, envelope, raw)
-    except SpoolError as exc:
+    except (SpoolError, OSError) as exc:
         raise Unavailable("the message could not be stored; nothing was sent") from exc
     try:
         publish(outbox.celery(), queue_id)
