@@ -85,7 +85,8 @@ def raw_message(
     """A small plain-text message."""
     return (
         f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
-        f"Date: Mon, {day:02d} Dec 2025 10:00:00 +0000\r\nMessage-ID: <{day}.{abs(hash(subject))}@remote.test>\r\n"
+        f"Date: Mon, {day:02d} Dec 2025 10:00:00 +0000\r\n"
+        f"Message-ID: <{day}.{abs(hash(subject))}@remote.test>\r\n"
         f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     ).encode()
 
