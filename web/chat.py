@@ -77,8 +77,17 @@ def _check_handshake() -> None:
     except ValidationError:
         abort(400, "missing or invalid CSRF token")
     origin = request.headers.get("Origin")
-    if origin and urlsplit(origin).netloc != request.host:
+    if origin and not same_origin(origin, request.host):
         abort(403, "cross-site WebSocket refused")
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """True when a browser's Origin names this host (and port, when the Host has one)."""
+    parts = urlsplit(origin)
+    name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    if parts.hostname != (name or host).lower():
+        return False
+    return not port or str(parts.port or {"http": 80, "https": 443}.get(parts.scheme)) == port
 
 
 class ChatSession:
