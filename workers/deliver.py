@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 from mailrs.accept import mark_published
 from mailrs.celery import app
 from mailrs.errors import MailboxNotFound
+from mailrs.events import publish_event
 from mailrs.maildir import StoredMessage, stable_name
 from mailrs.models import Message, MessageEvent, Recipient, utcnow
 from mailrs.pipeline import DELIVER
+from mailrs.summaries import MAX_HEADER_BYTES, summarize
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
@@ -105,6 +107,7 @@ def _deliver_one(
     rcpt.delivered_as = stored.filename[:255]
     rcpt.updated_at = utcnow()
     _record(session, message, "delivered", f"{rcpt.address} INBOX")
+    _announce_new_mail(ctx, user.address, message.queue_id, data)  # issue5: web notifications
     return "delivered"
 
 
@@ -117,6 +120,13 @@ def _write(
     except MailboxNotFound:
         ctx.store.create_user(address)
         return ctx.store.deliver(address, data, key=name, mtime=mtime, check_existing=retry)
+
+
+def _announce_new_mail(ctx: WorkerContext, address: str, queue_id: str, data: bytes) -> None:
+    """Publish the new-mail event (issue5 stop-gap until the pipeline owner's version lands)."""
+    summary = summarize(data[:MAX_HEADER_BYTES])
+    event = {"kind": "new_mail", "folder": "INBOX", "subject": summary.subject}
+    publish_event(ctx.settings, address, {**event, "from": summary.sender, "queue_id": queue_id})
 
 
 def _record(session: Session, message: Message, stage: str, detail: str) -> None:
