@@ -83,7 +83,7 @@ def test_list_is_streamed_word_by_word_with_buttons(alice: Browser) -> None:
         tokens, done = chat.ask("Liste mes emails")
         assert len(tokens) > 5
         assert "".join(tokens) == done["text"]
-        assert done["text"].startswith("Vos 2 messages")
+        assert done["text"].startswith("Vos messages les plus récents dans INBOX (2 affichés")
         assert "1. ● Dave — Lunch friday" in done["text"]
         assert {"label": "Lire le 1", "text": "lis le 1"} in done["buttons"]
         # pressing a text button = sending its text

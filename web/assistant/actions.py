@@ -183,6 +183,7 @@ class Actions:
         if isinstance(ref, Reply):
             return ref
         view = view_message(self.mailbox.raw(*ref))
+        when = view.date or self._summary(ref).date.strftime("%d/%m/%Y %H:%M")
         self.mailbox.set_flags(*ref, add="S")
         self.conv.current = ref
         body = view.text.strip()
@@ -191,7 +192,7 @@ class Actions:
         subject = view.subject or say("no_subject", self.lang)
         head = ("De" if self.lang == "fr" else "From") + f": {view.sender}\n"
         head += ("Objet" if self.lang == "fr" else "Subject") + f": {subject}\n"
-        head += f"Date: {view.date}\n\n"
+        head += f"Date: {when}\n\n"
         return Reply(head + body, self._after_read_buttons())
 
     def mark(self, target: int | str | None, read: bool = True) -> Reply:

@@ -19,8 +19,8 @@ PHRASES: dict[str, tuple[str, str]] = {
         "déplacer, supprimer ou résumer vos emails.",
     ),
     "list_head": (
-        "Your {count} most recent messages in {folder} ({total} in all):",
-        "Vos {count} messages les plus récents dans {folder} ({total} en tout) :",
+        "Your newest messages in {folder} ({count} shown, {total} in all):",
+        "Vos messages les plus récents dans {folder} ({count} affichés, {total} en tout) :",
     ),
     "list_empty": ("{folder} is empty.", "{folder} est vide."),
     "unread_head": ("You have {total} unread messages:", "Vous avez {total} messages non lus :"),

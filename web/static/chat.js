@@ -72,11 +72,30 @@
       showButtons(frame.buttons);
     } else if (frame.type === "notification") {
       if (frame.kind === "new_mail") {
-        bubble("notification", "📬 " + (frame.text || "New mail"));
+        bubble("notification", frame.text || "New mail");
+        refreshList();
       }
     } else if (frame.type === "error") {
       bubble("error", frame.error);
     }
+  }
+
+  // New mail: reload the message list and the folder counts of the page in place.
+  function refreshList() {
+    const list = document.querySelector(".maillist");
+    const folders = document.querySelector(".folder-list");
+    if (!list) return;
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        const newList = fresh.querySelector(".maillist");
+        const newFolders = fresh.querySelector(".folder-list");
+        if (newList) list.replaceChildren(...newList.childNodes);
+        if (folders && newFolders) folders.replaceChildren(...newFolders.childNodes);
+      })
+      .catch(function () {});
   }
 
   function connect() {
