@@ -291,3 +291,37 @@ def test_config_checks_the_assistant_section(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace('"openai"', '"magic"'))
     with pytest.raises(ConfigError, match="assistant.engine"):
         load_settings(config, environ={})
+
+
+@pytest.mark.redis
+def test_notifications_travel_over_redis_pub_sub(tmp_path: Path) -> None:
+    from broker_support import redis_test_url
+
+    config = append_config(
+        write_config(tmp_path, broker_url=redis_test_url()), "[auth]\nbase_delay_secs = 0.0"
+    )
+    app = build_app(config)
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        chat = Browser(f"http://127.0.0.1:{port}", ALICE, PASSWORDS[ALICE]).chat()
+        try:
+            chat.ask("hello")
+            settings: Settings = app.extensions["mailrs"].settings
+            event = {
+                "kind": "new_mail",
+                "folder": "INBOX",
+                "subject": "Via Redis",
+                "from": "x@y.test",
+            }
+            publish_event(settings, ALICE, event)
+            frame = chat.next(timeout=5)
+            assert frame["type"] == "notification" and frame["subject"] == "Via Redis"
+        finally:
+            chat.close()
+    finally:
+        httpd.shutdown()
+        thread.join(10)
+        app.extensions["mailrs"].database.dispose()

@@ -117,8 +117,8 @@ class ChatSession:
         for token in tokens(reply.text):
             self.send({"type": "token", "text": token})
             time.sleep(TOKEN_PAUSE_SECS)
-        self.send({"type": "done", "text": reply.text, "buttons": reply.buttons})
         history.record(self.resources.database, self.user_id, "assistant", reply.text)
+        self.send({"type": "done", "text": reply.text, "buttons": reply.buttons})
 
     def handle(self, raw: str | bytes) -> None:
         """Answer one frame from the browser."""
