@@ -544,3 +544,40 @@ def test_unknown_api_paths_and_methods_are_json_errors(
     wrong = client.put("/api/folders", headers=alice)
     assert wrong.status_code == 405 and wrong.is_json
     assert client.get("/api/messages/abc", headers=alice).status_code == 404
+
+
+def test_oversized_and_odd_requests_get_clear_4xx(
+    app: Flask, client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    big = client.post("/api/messages", headers=alice, json={"to": [BOB], "text": "x" * 4096})
+    assert big.status_code == 413 and big.is_json
+    assert (
+        client.post(
+            "/api/auth/token", data=b"\xff\xfe", content_type="application/json"
+        ).status_code
+        == 400
+    )
+    assert client.get("/api/messages/99999", headers=alice).status_code == 404
+    assert client.get("/api/messages?folder=", headers=alice).status_code == 200  # INBOX
+    assert client.get(f"/api/messages?folder={'x' * 300}", headers=alice).status_code == 400
+    assert client.get("/api/messages?folder=%00", headers=alice).status_code == 400
+    assert client.post("/api/messages/1/move", headers=alice, json={"to": 5}).status_code == 400
+    assert (
+        client.post("/api/messages/1/flags", headers=alice, json={"add": "seen"}).status_code == 400
+    )
+    assert mailstore.list_messages(ALICE, "Sent") == []
+
+
+def test_broken_mime_is_shown_not_crashed(
+    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+) -> None:
+    broken = (
+        b"From: =?bogus?q?x?= <<<\r\nSubject: =?utf-8?b?!!!?=\r\nDate: not a date\r\n"
+        b'Content-Type: multipart/mixed; boundary="nope"\r\n\r\n--other\r\n\xff\xfe binary\r\n'
+    )
+    uid = uid_of(mailstore, ALICE, mailstore.deliver(ALICE, broken).key)
+    listed = client.get("/api/messages", headers=alice)
+    assert listed.status_code == 200
+    shown = client.get(f"/api/messages/{uid}", headers=alice)
+    assert shown.status_code == 200 and shown.get_json()["uid"] == uid

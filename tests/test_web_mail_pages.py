@@ -230,3 +230,17 @@ def test_pages_have_security_headers_and_no_inline_script(client: FlaskClient) -
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert 'name="viewport"' in html
+
+
+def test_bad_page_inputs_are_4xx(client: FlaskClient, store: MaildirStore) -> None:
+    assert client.get("/message/424242").status_code == 404
+    assert client.get("/message/1/attachment/3").status_code == 404
+    assert client.get("/compose?reply=abc").status_code == 400
+    assert client.get("/compose?forward=99").status_code == 404
+    assert client.get("/?page=abc").status_code == 200  # falls back to page 1
+    token = page_csrf(client, "/")
+    assert client.post(
+        "/message/1/move", data={"csrf_token": token, "to": "../etc"}
+    ).status_code in (400, 404)
+    html = client.get("/message/424242").get_data(as_text=True)
+    assert "Traceback" not in html and "no message 424242" in html
