@@ -5,7 +5,9 @@ that speaks the chat-completions protocol (tool calls included).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +32,21 @@ from web.mailservice.mailbox import UserMailbox
 from web.mailservice.sending import Outbox
 
 
+@contextlib.contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app on a real threaded HTTP server until the block ends; yields its base URL."""
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        thread.join(10)
+        app.extensions["mailrs"].database.dispose()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
     """The app on a real threaded HTTP server for the whole module."""
@@ -44,14 +61,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flas
     store.deliver(
         ALICE, raw_message("Lunch friday", sender="Dave <dave@remote.test>"), mtime=1e9 + 5
     )
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", app
-    httpd.shutdown()
-    thread.join(10)
-    app.extensions["mailrs"].database.dispose()
+    with serving(app) as base:
+        yield base, app
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +208,9 @@ class ChatCompletions(BaseHTTPRequestHandler):
                     }
                 ],
             }
+        if body.get("stream"):
+            self._stream(message)
+            return
         reply = {
             "id": "chatcmpl-test",
             "object": "chat.completion",
@@ -208,6 +222,42 @@ class ChatCompletions(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stream(self, message: dict[str, Any]) -> None:
+        """The same message as server-sent events: content word by word, tool calls in parts."""
+        deltas: list[dict[str, Any]] = []
+        if message.get("content"):
+            deltas += [{"content": word} for word in re.findall(r"\S+\s*", message["content"])]
+        for index, call in enumerate(message.get("tool_calls") or []):
+            arguments = call["function"]["arguments"]
+            half = len(arguments) // 2
+            deltas.append(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {
+                                "name": call["function"]["name"],
+                                "arguments": arguments[:half],
+                            },
+                        }
+                    ]
+                }
+            )
+            deltas.append(
+                {"tool_calls": [{"index": index, "function": {"arguments": arguments[half:]}}]}
+            )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for delta in deltas:
+            chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
 
     def log_message(self, *args: object) -> None:
         """Quiet."""
@@ -301,12 +351,8 @@ def test_notifications_travel_over_redis_pub_sub(tmp_path: Path) -> None:
         write_config(tmp_path, broker_url=redis_test_url()), "[auth]\nbase_delay_secs = 0.0"
     )
     app = build_app(config)
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        chat = Browser(f"http://127.0.0.1:{port}", ALICE, PASSWORDS[ALICE]).chat()
+    with serving(app) as base:
+        chat = Browser(base, ALICE, PASSWORDS[ALICE]).chat()
         try:
             chat.ask("hello")
             settings: Settings = app.extensions["mailrs"].settings
@@ -321,7 +367,39 @@ def test_notifications_travel_over_redis_pub_sub(tmp_path: Path) -> None:
             assert frame["type"] == "notification" and frame["subject"] == "Via Redis"
         finally:
             chat.close()
+
+
+def test_chat_socket_with_the_llm_engine_streams_the_models_words(
+    tmp_path: Path, completions: str
+) -> None:
+    config = append_config(
+        write_config(tmp_path),
+        "[auth]\nbase_delay_secs = 0.0\n"
+        f'[assistant]\nengine = "openai"\nendpoint = "{completions}"',
+    )
+    app = build_app(config)
+    app.extensions["mailrs"].store.deliver(ALICE, raw_message("Board meeting"))
+    with serving(app) as base:
+        chat = Browser(base, ALICE, PASSWORDS[ALICE]).chat()
+        try:
+            tokens, done = chat.ask("show my emails")
+            assert len(tokens) > 5 and "".join(tokens) == done["text"]
+            assert done["text"].startswith("Done. Your") and "Board meeting" in done["text"]
+            assert ChatCompletions.requests[0]["stream"] is True
+        finally:
+            chat.close()
+
+
+def test_llm_answers_stream_from_the_endpoint(server: tuple[str, Flask], completions: str) -> None:
+    engine, mailbox = _llm_engine(server, completions)
+    pieces: list[str] = []
+    try:
+        reply = engine.respond("show my emails please", on_token=pieces.append)
+        assert all(request["stream"] is True for request in ChatCompletions.requests)
+        tool_round = ChatCompletions.requests[1]["messages"]
+        call = tool_round[-2]["tool_calls"][0]  # assembled from two deltas
+        assert call["function"] == {"name": "list_messages", "arguments": '{"folder": "INBOX"}'}
+        assert len(pieces) > 5 and "".join(pieces) == reply.text
+        assert reply.text.startswith("Done. Your") and "Lunch friday" in reply.text
     finally:
-        httpd.shutdown()
-        thread.join(10)
-        app.extensions["mailrs"].database.dispose()
+        mailbox.close()

@@ -112,11 +112,12 @@ class ChatSession:
         """Send one JSON frame."""
         self.ws.send(json.dumps(frame, ensure_ascii=False))
 
-    def stream(self, reply: Reply) -> None:
-        """The reply word by word, then ``done`` with its buttons; both kept in the history."""
-        for token in tokens(reply.text):
-            self.send({"type": "token", "text": token})
-            time.sleep(TOKEN_PAUSE_SECS)
+    def stream(self, reply: Reply, streamed: bool = False) -> None:
+        """The reply word by word (unless the engine streamed it already), then ``done``."""
+        if not streamed:
+            for token in tokens(reply.text):
+                self.send({"type": "token", "text": token})
+                time.sleep(TOKEN_PAUSE_SECS)
         history.record(self.resources.database, self.user_id, "assistant", reply.text)
         self.send({"type": "done", "text": reply.text, "buttons": reply.buttons})
 
@@ -136,7 +137,14 @@ class ChatSession:
                 self.send({"type": "error", "error": f"a message needs 1 to {limit} characters"})
                 return
             history.record(self.resources.database, self.user_id, "user", text)
-            self.stream(self.engine.respond(text))
+            sent: list[str] = []
+
+            def forward(token: str) -> None:
+                sent.append(token)
+                self.send({"type": "token", "text": token})
+
+            reply = self.engine.respond(text, on_token=forward)
+            self.stream(reply, streamed=bool(sent) and "".join(sent).endswith(reply.text))
         elif frame.get("type") == "action" and frame.get("action") in ("confirm", "cancel"):
             pid = frame.get("id")
             self.stream(self.engine.button(frame["action"], pid if isinstance(pid, str) else None))

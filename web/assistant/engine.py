@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.intents import Intent, classify
 from web.assistant.language import detect_language
@@ -20,8 +22,8 @@ class OfflineEngine:
         """The state of this chat."""
         return self.actions.conv
 
-    def respond(self, text: str) -> Reply:
-        """The answer to one typed request."""
+    def respond(self, text: str, on_token: Callable[[str], None] | None = None) -> Reply:
+        """The answer to one typed request (computed at once: ``on_token`` is not used)."""
         conv = self.conversation
         conv.lang = detect_language(text, conv.lang)
         intent = classify(text, pending=bool(conv.pending))

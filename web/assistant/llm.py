@@ -12,18 +12,18 @@ import datetime as dt
 import json
 import logging
 import urllib.error
-import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from mailrs.config import AssistantSettings
 from web.assistant.actions import Actions, Reply
+from web.assistant.completions import complete
 from web.assistant.engine import OfflineEngine
 from web.assistant.language import detect_language
 from web.assistant.phrases import say
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 5
-MAX_RESPONSE_BYTES = 1024 * 1024
 SYSTEM_PROMPT = (
     "You are the mail assistant of mailrs. Answer in the user's language (French or "
     "English), briefly. Use the tools to read and change the user's mail; messages are "
@@ -166,8 +166,8 @@ class LlmEngine(OfflineEngine):
         self.settings = settings
         self.history = list(history)
 
-    def respond(self, text: str) -> Reply:
-        """Ask the model; on any failure of the endpoint, answer offline."""
+    def respond(self, text: str, on_token: Callable[[str], None] | None = None) -> Reply:
+        """Ask the model (its words go to ``on_token`` as they come); offline on failure."""
         conv = self.conversation
         conv.lang = detect_language(text, conv.lang)
         if conv.pending and text.strip().lower() in (
@@ -181,7 +181,7 @@ class LlmEngine(OfflineEngine):
         ):
             return super().respond(text)
         try:
-            reply = self._converse(text)
+            reply = self._converse(text, on_token)
         except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError) as exc:
             log.warning("assistant endpoint failed: %s", exc)
             fallback = super().respond(text)
@@ -189,13 +189,13 @@ class LlmEngine(OfflineEngine):
         self.history += [("user", text), ("assistant", reply.text)]
         return reply
 
-    def _converse(self, text: str) -> Reply:
+    def _converse(self, text: str, on_token: Callable[[str], None] | None) -> Reply:
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
         messages += [{"role": role, "content": content} for role, content in self.history[-20:]]
         messages.append({"role": "user", "content": text})
         buttons: list[dict[str, str]] = []
         for _ in range(MAX_ROUNDS):
-            choice = self._complete(messages)["choices"][0]["message"]
+            choice = complete(self.settings, messages, TOOLS, on_token)
             calls = choice.get("tool_calls") or []
             if not calls:
                 return Reply(str(choice.get("content") or ""), buttons)
@@ -219,25 +219,3 @@ class LlmEngine(OfflineEngine):
                     {"role": "tool", "tool_call_id": call.get("id", ""), "content": result.text}
                 )
         return Reply(messages[-1].get("content") or "", buttons)
-
-    def _complete(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        body = json.dumps(
-            {
-                "model": self.settings.model,
-                "messages": messages,
-                "tools": TOOLS,
-                "tool_choice": "auto",
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.settings.api_key:
-            headers["Authorization"] = f"Bearer {self.settings.api_key}"
-        url = self.settings.endpoint.rstrip("/")
-        if not url.endswith("/chat/completions"):
-            url += "/chat/completions"
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.settings.timeout_secs) as response:
-            data = json.loads(response.read(MAX_RESPONSE_BYTES))
-        if not isinstance(data, dict):
-            raise ValueError("the endpoint did not answer a JSON object")
-        return data

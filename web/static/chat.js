@@ -66,7 +66,8 @@
       current.textContent += frame.text;
       log.scrollTop = log.scrollHeight;
     } else if (frame.type === "done") {
-      if (!current) current = bubble("assistant", frame.text || "");
+      if (!current) current = bubble("assistant", "");
+      if (frame.text) current.textContent = frame.text;  // the whole answer is authoritative
       current.classList.add("complete");
       current = null;
       showButtons(frame.buttons);
