@@ -163,3 +163,16 @@ class ChatMessage(Base):
     role: Mapped[str] = mapped_column(String(16))  # "user" or "assistant"
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginEvent(Base):
+    """One web or API login attempt: who, from where, and whether it worked (audit)."""
+
+    __tablename__ = "login_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(254), index=True)
+    client_addr: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))  # "web" or "api"
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "failed" or "throttled"

@@ -581,3 +581,18 @@ def test_broken_mime_is_shown_not_crashed(
     assert listed.status_code == 200
     shown = client.get(f"/api/messages/{uid}", headers=alice)
     assert shown.status_code == 200 and shown.get_json()["uid"] == uid
+
+
+def test_login_attempts_are_audited(app: Flask, client: FlaskClient) -> None:
+    from mailrs.models import LoginEvent
+
+    client.post("/api/auth/token", json={"email": ALICE, "password": "wrong"})
+    api_token(client, ALICE)
+    log_in(app.test_client(), BOB)
+    with app.extensions["mailrs"].database.session() as session:
+        rows = session.scalars(select(LoginEvent).order_by(LoginEvent.id)).all()
+        assert [(r.address, r.via, r.outcome, r.client_addr) for r in rows] == [
+            (ALICE, "api", "failed", "127.0.0.1"),
+            (ALICE, "api", "ok", "127.0.0.1"),
+            (BOB, "web", "ok", "127.0.0.1"),
+        ]

@@ -103,7 +103,12 @@ def token() -> ResponseReturnValue:
         return json_error(400, "send email and password")
     try:
         user = check_login(
-            get_db_session(), get_resources().throttle, address, password, request.remote_addr or ""
+            get_db_session(),
+            get_resources().throttle,
+            address,
+            password,
+            request.remote_addr or "",
+            via="api",
         )
     except LoginThrottled as exc:
         response, status = json_error(429, str(exc), retry_after=exc.retry_after)

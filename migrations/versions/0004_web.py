@@ -1,4 +1,4 @@
-"""web: per-user chat history of the assistant
+"""web: per-user chat history of the assistant, login events
 
 Revision ID: 0004_web
 Revises: 0001
@@ -29,10 +29,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_chat_messages_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "login_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("address", sa.String(length=254), nullable=False),
+        sa.Column("client_addr", sa.String(length=64), nullable=False),
+        sa.Column("via", sa.String(length=16), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("login_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_events_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_events_address"), ["address"], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("login_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_events_address"))
+        batch_op.drop_index(batch_op.f("ix_login_events_at"))
+    op.drop_table("login_events")
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chat_messages_user_id"))
     op.drop_table("chat_messages")
