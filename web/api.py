@@ -13,11 +13,11 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from mailrs.errors import AuthFailed
+from mailrs.errors import AuthFailed, MailrsError
 from web.api_auth import api_caller
 from web.login_guard import LOGIN_FAILED, LoginThrottled, check_login
 from web.mailservice.compose import Draft, Upload, parse_addresses, reply_draft
-from web.mailservice.errors import BadInput, ServiceError
+from web.mailservice.errors import BadInput, ServiceError, from_core
 from web.mailservice.flags import flag_letters
 from web.mailservice.mailbox import UserMailbox, folder_name
 from web.mailservice.reading import attachment_bytes, view_message
@@ -67,6 +67,11 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
 @bp.errorhandler(ServiceError)
 def _service_error(error: ServiceError) -> ResponseReturnValue:
     return json_error(error.status, str(error))
+
+
+@bp.errorhandler(MailrsError)
+def _core_error(error: MailrsError) -> ResponseReturnValue:
+    return _service_error(from_core(error))
 
 
 def _mailbox() -> UserMailbox:

@@ -15,6 +15,7 @@ a second.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,7 @@ from web.mailservice.mailbox import UserMailbox
 from web.resources import Resources, get_resources
 
 bp = Blueprint("chat", __name__)
+log = logging.getLogger(__name__)
 
 WS_PATH = "/ws/chat"
 MAX_FRAME = 16 * 1024
@@ -174,7 +176,13 @@ class ChatSession:
         while True:
             raw = self.ws.receive(timeout=POLL_SECS)
             if raw is not None:
-                self.handle(raw)
+                try:
+                    self.handle(raw)
+                except ConnectionClosed:
+                    raise
+                except Exception:  # noqa: BLE001 - one bad request never ends the chat
+                    log.exception("chat request failed for %s", self.mailbox.address)
+                    self.send({"type": "error", "error": "Sorry, that failed. Please try again."})
             while (event := events.get(0)) is not None:
                 self.notify(event)
 

@@ -21,9 +21,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from mailrs.errors import MailrsError
 from web.api import download_response
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
-from web.mailservice.errors import BadInput, NotFound, ServiceError
+from web.mailservice.errors import BadInput, NotFound, ServiceError, from_core
 from web.mailservice.mailbox import TRASH, UserMailbox, folder_name
 from web.mailservice.reading import attachment_bytes, leaf_parts, parse, view_message
 from web.mailservice.search import Query, search
@@ -44,6 +45,11 @@ REMOTE_IMAGES_CSP = (
 def _service_error(error: ServiceError) -> ResponseReturnValue:
     title = "Not found" if isinstance(error, NotFound) else "Cannot do that"
     return render_template("error.html", title=title, message=str(error)), error.status
+
+
+@bp.errorhandler(MailrsError)
+def _core_error(error: MailrsError) -> ResponseReturnValue:
+    return _service_error(from_core(error))
 
 
 def _mailbox() -> UserMailbox:

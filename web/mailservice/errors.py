@@ -27,6 +27,17 @@ class SendRefused(ServiceError):
     status = 422
 
 
+def from_core(error: Exception) -> ServiceError:
+    """The service error for a core error that slipped through (e.g. a file renamed meanwhile)."""
+    from mailrs.errors import InvalidMailboxName, MailboxNotFound, MessageNotFound
+
+    if isinstance(error, MessageNotFound | MailboxNotFound):
+        return NotFound(str(error))
+    if isinstance(error, InvalidMailboxName):
+        return BadInput(str(error))
+    return ServiceError(str(error))
+
+
 class Unavailable(ServiceError):
     """The message could not be stored for sending; nothing was sent."""
 
