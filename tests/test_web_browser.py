@@ -111,6 +111,9 @@ def test_browser_session(tmp_path: Path) -> None:
                 second.wait_for()
                 read = second.inner_text()
                 assert "Your mailbox is ready." in read
+                # reading in the chat marks it read: the list and the unread count follow
+                page.locator(".maillist .message:not(.unread)").wait_for()
+                assert page.locator(".folder-list .badge").count() == 0
                 page.screenshot(path=str(shots / "3-chat-button.png"))
 
                 smtp_send(settings.smtp.listen_addr, "Live one", "Arrived during the test.")

@@ -72,10 +72,9 @@
       current = null;
       showButtons(frame.buttons);
     } else if (frame.type === "notification") {
-      if (frame.kind === "new_mail") {
-        bubble("notification", frame.text || "New mail");
-        refreshList();
-      }
+      // new mail, flags set elsewhere (IMAP, another tab, the chat), moves: refresh the list
+      if (frame.kind === "new_mail") bubble("notification", frame.text || "New mail");
+      refreshList();
     } else if (frame.type === "error") {
       bubble("error", frame.error);
     }
