@@ -31,6 +31,7 @@ from mailrs.events import Subscription, subscribe
 from web.assistant import history
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.engine import OfflineEngine
+from web.assistant.language import detect_language
 from web.assistant.llm import LlmEngine
 from web.assistant.phrases import say
 from web.assistant.streaming import tokens
@@ -205,8 +206,6 @@ def chat_socket(ws: Any) -> None:
 
 
 def _last_language(turns: list[tuple[str, str]]) -> str:
-    from web.assistant.language import detect_language
-
     for role, text in reversed(turns):
         if role == "user":
             return detect_language(text)
