@@ -596,3 +596,32 @@ def test_login_attempts_are_audited(app: Flask, client: FlaskClient) -> None:
             (ALICE, "api", "ok", "127.0.0.1"),
             (BOB, "web", "ok", "127.0.0.1"),
         ]
+
+
+def test_many_failures_from_one_ip_block_every_account_from_it(tmp_path: Path) -> None:
+    from conftest import write_config
+
+    config = append_config(
+        write_config(tmp_path),
+        "[auth]\nbase_delay_secs = 0.0\nmax_failures_per_ip = 2\nmax_failures_per_account = 50",
+    )
+    app = build_app(config)
+    try:
+        client = app.test_client()
+        for address in ("x@example.test", "y@example.test"):
+            assert (
+                client.post(
+                    "/api/auth/token", json={"email": address, "password": "guess"}
+                ).status_code
+                == 401
+            )
+        blocked = client.post("/api/auth/token", json={"email": BOB, "password": "bob password 22"})
+        assert blocked.status_code == 429 and "network" in blocked.get_json()["error"]
+        other_ip = client.post(
+            "/api/auth/token",
+            json={"email": BOB, "password": "bob password 22"},
+            environ_base={"REMOTE_ADDR": "192.0.2.7"},
+        )
+        assert other_ip.status_code == 200
+    finally:
+        app.extensions["mailrs"].database.dispose()

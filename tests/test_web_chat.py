@@ -403,3 +403,17 @@ def test_llm_answers_stream_from_the_endpoint(server: tuple[str, Flask], complet
         assert reply.text.startswith("Done. Your") and "Lunch friday" in reply.text
     finally:
         mailbox.close()
+
+
+def test_an_oversized_frame_closes_only_that_socket(alice: Browser) -> None:
+    from simple_websocket import ConnectionClosed
+
+    big, small = alice.chat(), alice.chat()
+    try:
+        big.ws.send("x" * (64 * 1024))
+        with pytest.raises(ConnectionClosed, match="1009"):
+            while big.ws.receive(timeout=5) is not None:
+                pass
+        assert small.ask("show my emails")[1]["text"]  # the server goes on
+    finally:
+        small.close()
