@@ -3,7 +3,7 @@
 gunicorn reads ``./gunicorn.conf.py`` by itself when started from the repository root.
 This file binds ``[api] listen_addr`` of the mailrs settings (``$MAILRS_CONFIG``, else
 ``./mailrs.toml``, else the default ``127.0.0.1:8080``) instead of gunicorn's own
-``127.0.0.1:8000``, and runs threaded workers, which the WebSocket endpoints will need.
+``127.0.0.1:8000``, and runs threaded workers, which the WebSocket chat needs.
 Command-line options (``--bind``, ``--workers``, ...) still win over these values.
 """
 
@@ -28,7 +28,9 @@ def _api_listen_addr() -> str:
 bind = [_api_listen_addr()]
 worker_class = "gthread"
 workers = 2
-threads = 8
+# Every open chat (/ws/chat) holds one thread for as long as the page is open, so each
+# worker needs many: 2 x 32 serves 64 connections at once, chats included.
+threads = 32
 timeout = 30  # seconds a worker may stay silent before the master restarts it
 graceful_timeout = 10  # seconds to finish requests after SIGTERM
 keepalive = 5

@@ -31,9 +31,22 @@ app.config_from_object("celeryconfig")
 
 def configure(settings: Settings) -> Celery:
     """Point the app at the broker of these settings (call before the app is used)."""
+    previous = getattr(app, "mailrs_settings", None)
     app.mailrs_settings = settings  # type: ignore[attr-defined]
     app.conf.update(celery_options(settings))
+    if previous is not None and previous != settings:
+        _drop_connection_pools()
     return app
+
+
+def _drop_connection_pools() -> None:
+    """Forget pooled broker connections made for earlier settings (as Celery does on fork)."""
+    pool, app._pool = app._pool, None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+    if pool is not None:
+        pool.force_close_all()
 
 
 def app_settings() -> Settings:

@@ -75,6 +75,8 @@ class ApiSettings:
     jwt_secret: str = DEV_JWT_SECRET
     token_expiry_hours: int = 24
     cors_origins: tuple[str, ...] = ()
+    page_size: int = 20
+    max_upload_bytes: int = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,14 @@ class SpamSettings:
 @dataclass(frozen=True)
 class AssistantSettings:
     """The chat assistant: the offline engine or an OpenAI-compatible endpoint."""
+
+    engine: str = "offline"
+    endpoint: str = ""
+    model: str = ""
+    api_key: str = ""
+    timeout_secs: float = 30.0
+    history_limit: int = 50
+    max_message_chars: int = 4000
 
 
 @dataclass(frozen=True)
@@ -535,6 +545,17 @@ def _finish(settings: Settings, base: Path) -> Settings:
             raise ConfigError(f"{name}: must be greater than 0, got {number}")
     if imap.max_line_bytes < 1024:
         raise ConfigError("imap.max_line_bytes: must be at least 1024")
+    if api.page_size <= 0 or api.max_upload_bytes <= 0:
+        raise ConfigError("api.page_size/max_upload_bytes: must be greater than 0")
+    assistant = settings.assistant
+    if assistant.engine not in ("offline", "openai"):
+        raise ConfigError(f"assistant.engine: must be offline or openai, got {assistant.engine!r}")
+    if assistant.engine == "openai" and not assistant.endpoint.startswith(("http://", "https://")):
+        raise ConfigError("assistant.endpoint: an http(s) URL is needed for engine = openai")
+    if assistant.timeout_secs <= 0 or assistant.history_limit < 0:
+        raise ConfigError("assistant.timeout_secs/history_limit: must be positive")
+    if assistant.max_message_chars <= 0:
+        raise ConfigError("assistant.max_message_chars: must be greater than 0")
     for url_name, url in (
         ("celery.broker_url", settings.celery.broker_url),
         ("celery.result_backend", settings.celery.result_backend),

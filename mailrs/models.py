@@ -211,3 +211,28 @@ class DeliveryAttempt(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
     message: Mapped[Message] = relationship(back_populates="attempt_log")
+
+
+class ChatMessage(Base):
+    """One turn of a user's conversation with the web assistant (kept per user)."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # "user" or "assistant"
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginEvent(Base):
+    """One web or API login attempt: who, from where, and whether it worked (audit)."""
+
+    __tablename__ = "login_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(254), index=True)
+    client_addr: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))  # "web" or "api"
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "failed" or "throttled"

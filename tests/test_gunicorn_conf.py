@@ -91,6 +91,6 @@ def test_settings_without_a_config_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)  # no ./mailrs.toml here: the defaults apply
     conf = runpy.run_path(str(CONF))
     assert conf["bind"] == ["127.0.0.1:8080"]
-    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 2, 8)
+    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 2, 32)
     assert conf["graceful_timeout"] <= conf["timeout"]
     assert not (tmp_path / "mailrs.toml").exists()

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from mailrs.config import check_production_secrets, load_settings
-from web import auth, health, mail, resources, security
+from web import api, auth, chat, health, mail, resources, security
 from web.cli import mail_user
 
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config.update(security.security_config(settings))
+    app.config["MAX_CONTENT_LENGTH"] = settings.api.max_upload_bytes
     app.config.update(test_config)
 
     resources.init_app(app, settings)
@@ -33,5 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(mail.bp)
+    api.init_app(app)
+    chat.init_app(app)
     app.cli.add_command(mail_user)
     return app

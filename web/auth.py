@@ -21,12 +21,11 @@ from wtforms.validators import InputRequired, Length
 
 from mailrs.errors import AuthFailed
 from mailrs.models import User
-from mailrs.users import MAX_PASSWORD, authenticate
-from web.resources import get_db_session
+from mailrs.users import MAX_PASSWORD
+from web.login_guard import LOGIN_FAILED, LoginThrottled, check_login
+from web.resources import get_db_session, get_resources
 
 bp = Blueprint("auth", __name__)
-
-LOGIN_FAILED = "Wrong email address or password."
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,16 @@ def login() -> ResponseReturnValue:
         status = 400 if request.method == "POST" else 200
         return render_template("login.html", form=form), status
     try:
-        user = authenticate(get_db_session(), form.email.data or "", form.password.data or "")
+        user = check_login(
+            get_db_session(),
+            get_resources().throttle,
+            form.email.data or "",
+            form.password.data or "",
+            request.remote_addr or "",
+        )
+    except LoginThrottled as exc:
+        page = render_template("login.html", form=form, error=str(exc))
+        return page, 429, {"Retry-After": str(exc.retry_after)}
     except AuthFailed:
         return render_template("login.html", form=form, error=LOGIN_FAILED), 401
     session.clear()

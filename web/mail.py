@@ -1,96 +1,258 @@
-"""The mail blueprint: the inbox page, listing the newest messages of the logged-in user.
+"""The mail blueprint: folders, message list with paging, message view, compose, actions.
 
-The list reads only the head of each listed message file (its header block, at most
-64 KiB), never a whole message, which may be many megabytes.
+Pages go through ``web.mailservice`` like the API. The list reads only the head of each
+listed message file (its header block, at most 64 KiB), never a whole message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import email.utils
-from dataclasses import dataclass
 
-from flask import Blueprint, current_app, render_template
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from mailrs.errors import MailboxNotFound, MessageNotFound
-from mailrs.mailbox_names import INBOX
-from mailrs.maildir import MaildirStore
-from mailrs.summaries import MAX_HEADER_BYTES, summarize
-from web.resources import get_store
+from mailrs.errors import MailrsError
+from web.api import download_response
+from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
+from web.mailservice.errors import BadInput, NotFound, ServiceError, from_core
+from web.mailservice.mailbox import TRASH, UserMailbox, folder_name
+from web.mailservice.reading import attachment_bytes, leaf_parts, parse, view_message
+from web.mailservice.search import Query, search
+from web.mailservice.sending import send_draft
+from web.resources import get_db_session, get_resources, open_mailbox
 
 bp = Blueprint("mail", __name__)
 
 INBOX_PAGE_SIZE = 20
+NO_STORE = {"Cache-Control": "private, no-store"}
+REMOTE_IMAGES_CSP = (
+    "default-src 'self'; img-src 'self' data: http: https:; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
 
 
-@dataclass(frozen=True)
-class MessageRow:
-    """One line of a message list: who, what, when, and whether it was read."""
-
-    key: str
-    subject: str
-    sender_name: str
-    sender_address: str
-    date: dt.datetime
-    unread: bool
-
-    @property
-    def date_iso(self) -> str:
-        """The date for a ``<time datetime>`` attribute."""
-        return self.date.isoformat(timespec="seconds")
-
-    @property
-    def date_label(self) -> str:
-        """The date as the list shows it, e.g. ``3 Mar 2025, 14:05``."""
-        return f"{self.date.day} {self.date:%b %Y, %H:%M}"
+@bp.errorhandler(ServiceError)
+def _service_error(error: ServiceError) -> ResponseReturnValue:
+    title = "Not found" if isinstance(error, NotFound) else "Cannot do that"
+    return render_template("error.html", title=title, message=str(error)), error.status
 
 
-@dataclass(frozen=True)
-class MessagePage:
-    """The newest messages of a mailbox and how many the mailbox holds in all."""
-
-    rows: list[MessageRow]
-    total: int
+@bp.errorhandler(MailrsError)
+def _core_error(error: MailrsError) -> ResponseReturnValue:
+    return _service_error(from_core(error))
 
 
-def newest_messages(
-    store: MaildirStore, address: str, mailbox: str = INBOX, limit: int = INBOX_PAGE_SIZE
-) -> MessagePage:
-    """The ``limit`` newest messages, newest first; reads only the heads of those files."""
+def _mailbox() -> UserMailbox:
+    return open_mailbox(current_user.address)
+
+
+def _folder() -> str:
+    return folder_name(request.values.get("folder"))
+
+
+def _page_number() -> int:
     try:
-        stored = store.list_messages(address, mailbox)
-    except MailboxNotFound:
-        current_app.logger.warning("no Maildir for %s", address)
-        return MessagePage(rows=[], total=0)
-    rows = []
-    for message in reversed(stored[-limit:] if limit else []):
-        try:
-            head = store.read_head(
-                address, mailbox, message.key, limit=MAX_HEADER_BYTES, filename=message.filename
-            )
-        except MessageNotFound:
-            continue  # moved or deleted since the listing
-        summary = summarize(head)
-        name, sender = email.utils.parseaddr(summary.sender)
-        rows.append(
-            MessageRow(
-                key=message.key,
-                subject=summary.subject,
-                sender_name=name or sender or summary.sender,
-                sender_address=sender,
-                date=summary.date or dt.datetime.fromtimestamp(message.mtime, dt.UTC),
-                unread="S" not in message.flags,
-            )
-        )
-    return MessagePage(rows=rows, total=len(stored))
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def date_label(when: dt.datetime) -> str:
+    """A date as the lists show it, e.g. ``3 Mar 2025, 14:05``."""
+    return f"{when.day} {when:%b %Y, %H:%M}"
+
+
+@bp.app_template_filter("datelabel")
+def _datelabel(when: dt.datetime) -> str:
+    return date_label(when)
 
 
 @bp.get("/")
 @login_required
 def inbox() -> ResponseReturnValue:
-    """The logged-in user's newest INBOX messages."""
-    page = newest_messages(get_store(), current_user.address)
-    body = render_template("inbox.html", page=page)
-    return body, 200, {"Cache-Control": "private, no-store"}
+    """A folder's newest messages (INBOX unless ``?folder=``), the folders, the chat."""
+    mailbox = _mailbox()
+    folder = _folder()
+    page = mailbox.page(folder, _page_number(), INBOX_PAGE_SIZE)
+    body = render_template("inbox.html", page=page, folders=mailbox.folders(), folder=folder)
+    return body, 200, NO_STORE
+
+
+@bp.get("/search")
+@login_required
+def search_page() -> ResponseReturnValue:
+    """Search results for ``q`` (words), ``from`` and ``subject``."""
+    mailbox = _mailbox()
+    query = Query(
+        sender=request.args.get("from", "").strip()[:200],
+        subject=request.args.get("subject", "").strip()[:200],
+        text=request.args.get("q", "").strip()[:200],
+    )
+    results = [] if query.empty else search(mailbox, query)
+    body = render_template(
+        "search.html", results=results, query=query, folders=mailbox.folders(), folder=""
+    )
+    return body, 200, NO_STORE
+
+
+@bp.get("/message/<int:uid>")
+@login_required
+def message(uid: int) -> ResponseReturnValue:
+    """One message, marked as read; remote images only with ``?images=1``."""
+    mailbox = _mailbox()
+    folder = _folder()
+    images = request.args.get("images") == "1"
+    view = view_message(mailbox.raw(folder, uid), allow_remote_images=images)
+    flags = mailbox.set_flags(folder, uid, add="S")
+    body = render_template(
+        "message.html",
+        view=view,
+        uid=uid,
+        folder=folder,
+        flags=flags,
+        images=images,
+        folders=mailbox.folders(),
+    )
+    headers = dict(NO_STORE)
+    if images:
+        headers["Content-Security-Policy"] = REMOTE_IMAGES_CSP
+    return body, 200, headers
+
+
+@bp.get("/message/<int:uid>/attachment/<int:index>")
+@login_required
+def attachment(uid: int, index: int) -> Response:
+    """Download one attachment."""
+    filename, _type, data = attachment_bytes(_mailbox().raw(_folder(), uid), index)
+    return download_response(filename, data)
+
+
+@bp.post("/message/<int:uid>/flags")
+@login_required
+def flags(uid: int) -> ResponseReturnValue:
+    """Mark read or unread (form field ``seen`` = 1 or 0)."""
+    folder = _folder()
+    if request.form.get("seen") == "1":
+        _mailbox().set_flags(folder, uid, add="S")
+        flash("Marked as read.", "info")
+        return redirect(url_for("mail.message", uid=uid, folder=folder))
+    _mailbox().set_flags(folder, uid, remove="S")
+    flash("Marked as unread.", "info")
+    return redirect(url_for("mail.inbox", folder=folder))
+
+
+@bp.post("/message/<int:uid>/move")
+@login_required
+def move(uid: int) -> ResponseReturnValue:
+    """Move to the folder in the form field ``to``."""
+    folder = _folder()
+    destination = folder_name(request.form.get("to"))
+    _mailbox().move(folder, uid, destination)
+    flash(f"Moved to {destination}.", "info")
+    return redirect(url_for("mail.inbox", folder=folder))
+
+
+@bp.post("/message/<int:uid>/delete")
+@login_required
+def delete(uid: int) -> ResponseReturnValue:
+    """Move to Trash (from Trash: delete for good)."""
+    folder = _folder()
+    outcome = _mailbox().delete(folder, uid)
+    flash("Moved to Trash." if outcome == "trash" else "Deleted for good.", "info")
+    return redirect(url_for("mail.inbox", folder=folder))
+
+
+def _prefill(mailbox: UserMailbox) -> tuple[Draft, dict[str, str]]:
+    """The draft a compose page starts from: empty, a reply, or a forward."""
+    folder = _folder()
+    hidden: dict[str, str] = {}
+    for kind in ("reply", "reply_all", "forward"):
+        value = request.values.get(kind)
+        if not value:
+            continue
+        try:
+            uid = int(value)
+        except ValueError:
+            raise BadInput(f"{kind} must be a message number") from None
+        view = view_message(mailbox.raw(folder, uid))
+        hidden = {kind: str(uid), "folder": folder}
+        if kind == "forward":
+            return forward_draft(view), hidden
+        return reply_draft(view, mailbox.address, reply_all=kind == "reply_all"), hidden
+    return Draft(to=()), hidden
+
+
+def _forwarded_attachments(mailbox: UserMailbox, hidden: dict[str, str]) -> tuple[Upload, ...]:
+    if "forward" not in hidden:
+        return ()
+    raw = mailbox.raw(hidden["folder"], int(hidden["forward"]))
+    uploads = []
+    for index, _part in enumerate(leaf_parts(parse(raw))):
+        try:
+            name, kind, data = attachment_bytes(raw, index)
+        except NotFound:
+            continue
+        uploads.append(Upload(name, kind, data))
+    return tuple(uploads)
+
+
+@bp.route("/compose", methods=["GET", "POST"])
+@login_required
+def compose() -> ResponseReturnValue:
+    """Write a new message, a reply or a forward, with attachments; send it on POST."""
+    mailbox = _mailbox()
+    base, hidden = _prefill(mailbox)
+    if request.method == "GET":
+        return render_template("compose.html", draft=base, hidden=hidden, error=None), 200, NO_STORE
+    form = request.form
+    uploads = tuple(
+        Upload(f.filename or "attachment", f.mimetype or "application/octet-stream", f.read())
+        for f in request.files.getlist("attachments")
+        if f.filename
+    )
+    try:
+        draft = Draft(
+            to=parse_addresses(form.get("to", "")),
+            cc=parse_addresses(form.get("cc", "")),
+            bcc=parse_addresses(form.get("bcc", "")),
+            subject=form.get("subject", ""),
+            text=form.get("text", ""),
+            in_reply_to=base.in_reply_to,
+            references=base.references,
+            attachments=_forwarded_attachments(mailbox, hidden) + uploads,
+        )
+        send_draft(
+            get_resources().outbox, get_db_session(), mailbox, draft, request.remote_addr or ""
+        )
+    except ServiceError as exc:
+        typed = Draft(
+            to=(form.get("to", ""),),
+            subject=form.get("subject", ""),
+            text=form.get("text", ""),
+        )
+        page = render_template("compose.html", draft=typed, hidden=hidden, error=str(exc))
+        return page, exc.status
+    if "reply" in hidden or "reply_all" in hidden:
+        uid = int(hidden.get("reply") or hidden["reply_all"])
+        with contextlib.suppress(NotFound):  # moved meanwhile: the reply went out all the same
+            mailbox.set_flags(hidden["folder"], uid, add="R")
+    flash("Message sent.", "info")
+    return redirect(url_for("mail.inbox", folder="Sent"))
+
+
+def trash_name() -> str:
+    """The Trash folder's name (templates use it)."""
+    return TRASH
+
+
+bp.add_app_template_global(trash_name)

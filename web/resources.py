@@ -17,6 +17,10 @@ from mailrs.config import Settings
 from mailrs.db import Database
 from mailrs.maildir import MaildirStore
 from mailrs.migrate import upgrade
+from mailrs.spool import Spool
+from mailrs.throttle import LoginThrottle
+from web.mailservice.mailbox import UserMailbox
+from web.mailservice.sending import Outbox
 
 EXTENSION_KEY = "mailrs"
 
@@ -28,16 +32,21 @@ class Resources:
     settings: Settings
     database: Database
     store: MaildirStore
+    outbox: Outbox
+    throttle: LoginThrottle
     schema_ready: bool = False
     schema_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def init_app(app: Flask, settings: Settings) -> Resources:
     """Create the app's resources from the settings and close sessions after each request."""
+    database = Database.from_settings(settings)
     resources = Resources(
         settings=settings,
-        database=Database.from_settings(settings),
+        database=database,
         store=MaildirStore(settings.maildir_path),
+        outbox=Outbox(settings, database, Spool(settings.spool_path)),
+        throttle=LoginThrottle(settings),
     )
     app.extensions[EXTENSION_KEY] = resources
     app.teardown_appcontext(close_db_session)
@@ -54,6 +63,13 @@ def get_store() -> MaildirStore:
     return get_resources().store
 
 
+def open_mailbox(address: str) -> UserMailbox:
+    """The mailbox of ``address``, closed when the app context ends."""
+    mailbox = UserMailbox(get_store(), address, get_resources().settings)
+    g.setdefault("mailboxes", []).append(mailbox)
+    return mailbox
+
+
 def get_db_session() -> Session:
     """The database session of the current request, opened on first use."""
     if "db_session" not in g:
@@ -66,6 +82,8 @@ def close_db_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+    for mailbox in g.pop("mailboxes", []):
+        mailbox.close()
 
 
 def ensure_schema() -> None:

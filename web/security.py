@@ -50,7 +50,7 @@ def security_config(settings: Settings) -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     """Enable CSRF protection on every form post and add the security headers."""
     CSRFProtect(app)
-    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(CSRFError, csrf_failed_page)
     app.after_request(_add_security_headers)
 
 
@@ -62,5 +62,6 @@ def _add_security_headers(response: Response) -> Response:
     return response
 
 
-def _csrf_failed(error: CSRFError) -> tuple[str, int]:
+def csrf_failed_page(error: CSRFError) -> tuple[str, int]:
+    """The page shown when a form's CSRF token is missing or stale."""
     return render_template("error.html", title="Form expired", message=error.description), 400

@@ -1,0 +1,246 @@
+"""Classify a request (French or English) into one intent with its arguments.
+
+The order of the rules matters: "envoie un email" names an email but asks to send,
+"marque comme lu" contains "lu" but is not "read", "réponds au dernier" points at the
+last message but asks to reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from web.assistant import parsing
+from web.assistant.language import fold
+
+KINDS = (
+    "confirm",
+    "cancel",
+    "help",
+    "send",
+    "reply",
+    "delete",
+    "move",
+    "mark_read",
+    "mark_unread",
+    "summarize",
+    "search",
+    "unread",
+    "read",
+    "list",
+    "unknown",
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the user asked for and the details found in the request."""
+
+    kind: str
+    target: int | str | None = None
+    to: tuple[str, ...] = ()
+    subject: str = ""
+    body: str = ""
+    sender: str = ""
+    text: str = ""
+    since: dt.date | None = None
+    folder: str | None = None
+    thread: bool = False
+
+
+def _has(plain: str, pattern: str) -> bool:
+    return re.search(pattern, plain) is not None
+
+
+CONFIRM = r"^(oui|yes|ok|okay|d'accord|confirme[rsz]?|confirm|vas-y|go|envoie-le|send it)\b"
+CANCEL = r"^(non|no|annule[rsz]?|cancel|stop|laisse tomber|never mind|nevermind)\b"
+HELP = r"^(bonjour|salut|hello|hi|hey|aide|help|\?|que sais-tu faire|what can you do)\b"
+SEND = (
+    r"\b(envoie|envoyer|envoies|ecris|ecrire|redige|rediger|send|write|compose|mail to|email to)\b"
+)
+REPLY = r"\b(reponds|repondre|reponse a|repond|reply|answer|respond)\b"
+DELETE = r"\b(supprime|supprimer|efface|effacer|jette|jeter|delete|remove|trash|erase)\b"
+MOVE = r"\b(deplace|deplacer|range|ranger|classe|classer|move|archive|archiver|file it)\b"
+MARK = r"\b(marque|marquer|mark|flag as)\b"
+SUMMARIZE = r"\b(resume|resumer|synthese|summarize|summarise|summary|sum up|tl;?dr)\b"
+THREAD = r"\b(fil|conversation|discussion|echange|thread)\b"
+SEARCH = r"\b(recherche|rechercher|cherche|chercher|trouve|trouver|search|find|look for|look up)\b"
+UNREAD = (
+    r"\b(non[- ]lus?|pas lus?|unread|nouveaux|nouveaux messages|new (e-?mails?|mails?|messages))\b"
+)
+READ = (
+    r"\b(lis|lire|ouvre|ouvrir|read|open|affiche le|affiche la|montre le|montre la|"
+    r"show me the|show the|show message|voir le|voir la)\b"
+)
+LIST = (
+    r"\b(liste|lister|listes|affiche|montre|voir|list|show|display|inbox|boite|"
+    r"mes (e-?mails|mails|messages|courriels)|my (e-?mails|mails|messages)|quoi de neuf)\b"
+)
+SUBJECT_WORDS = r"(?:objet|sujet|subject|titre|title)"
+BODY_WORDS = (
+    r"(?:disant|qui dit|pour dire|en disant|saying|that says|with the text|with text|"
+    r"avec le texte|et le texte|le texte|le message|the text|the body|le corps|body|texte|text|"
+    r"contenu|content|message)"
+)
+
+
+def classify(text: str, pending: bool = False) -> Intent:
+    """The intent of one request; ``pending`` says a confirmation is awaited."""
+    plain = fold(parsing.without_quotes_and_addresses(text)).strip()
+    full = fold(text).strip()
+    target = parsing.target(text)
+    if pending and _has(full, CONFIRM):
+        return Intent("confirm")
+    if pending and _has(full, CANCEL):
+        return Intent("cancel")
+    if not plain and not parsing.addresses(text) and not parsing.quoted(text):
+        return Intent("unknown")
+    if _has(plain, SEND) and not _has(plain, REPLY):
+        subject, body = _subject_and_body(text)
+        return Intent("send", to=tuple(parsing.addresses(text)), subject=subject, body=body)
+    if _has(plain, REPLY):
+        _subject, body = _subject_and_body(text)
+        return Intent("reply", target=target, body=body)
+    if _has(plain, MARK):
+        unread = _has(plain, r"\b(non[- ]lus?|pas lus?|unread|not read|nouveau|new)\b")
+        return Intent("mark_unread" if unread else "mark_read", target=target)
+    if _has(plain, MOVE):
+        return Intent("move", target=target, folder=_folder_words(text))
+    if _has(plain, DELETE):
+        return Intent("delete", target=target)
+    if _has(plain, SUMMARIZE):
+        return Intent("summarize", target=target, thread=_has(plain, THREAD))
+    if (
+        _has(plain, SEARCH)
+        or (parsing.addresses(text) and _has(plain, r"\b(de|from|par|by|emails?|mails?)\b"))
+        or _has(plain, r"\b(e-?mails?|mails?|messages?|courriels?)\s+(de|from|d')\b")
+    ):
+        return _search_intent(text, plain)
+    if _has(plain, UNREAD):
+        return Intent("unread", since=parsing.since_date(text))
+    if _has(plain, HELP):
+        return Intent("help")
+    if _has(plain, READ) or (target is not None and len(plain.split()) <= 4):
+        return Intent("read", target=target)
+    if _has(plain, LIST):
+        return Intent("list", since=parsing.since_date(text), folder=_folder_words(text))
+    return Intent("unknown")
+
+
+def _folder_words(text: str) -> str | None:
+    """A folder named in the text, among the standard ones (the engine re-checks)."""
+    return parsing.folder(text, ["INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"])
+
+
+def _strip_quotes(value: str) -> str:
+    value = value.strip().strip(".").strip()
+    match = parsing.QUOTED.fullmatch(value)
+    if match:
+        return next(g for g in match.groups() if g is not None)
+    return value
+
+
+def _subject_and_body(text: str) -> tuple[str, str]:
+    """The subject and body a send or reply request gives, quoted or after keywords."""
+    folded = fold(text)
+    subject = ""
+    body = ""
+    sub = re.search(
+        SUBJECT_WORDS + r"\s*[:=]?\s*(?:(\"[^\"]*\"|«[^»]*»|“[^”]*”)|(.+?)"
+        r"(?=\s*(?:,|;|\bet\b|\band\b|\bavec\b|\bwith\b|" + BODY_WORDS + r"\s*:|$)))",
+        folded,
+    )
+    if sub:
+        group = 1 if sub.group(1) is not None else 2
+        subject = _strip_quotes(text[sub.start(group) : sub.end(group)])
+    body_match = None
+    for match in re.finditer(BODY_WORDS + r"\s*[:=]?\s*", folded):
+        if sub and sub.start() <= match.start() < sub.end():
+            continue
+        rest = folded[match.end() :]
+        keyword = match.group(0).strip()
+        bare_message = keyword.startswith("message") and not keyword.endswith(":")
+        if bare_message and not rest.startswith(('"', "«", "“")):
+            continue
+        if rest.strip():
+            body_match = match
+            break
+    if body_match:
+        body = _strip_quotes(text[body_match.end() :])
+    elif ":" in text and not sub:
+        after = text.split(":", 1)[1]
+        if not parsing.ADDRESS.fullmatch(after.strip()):
+            body = _strip_quotes(after)
+    found = parsing.quoted(text)
+    if found and not subject and not body:
+        if len(found) >= 2:
+            subject, body = found[0], found[1]
+        else:
+            body = found[0]
+    elif found and not body and subject and len(found) >= 2:
+        body = found[1]
+    return subject.strip(), body.strip()
+
+
+def _search_intent(text: str, plain: str) -> Intent:
+    found = parsing.addresses(text)
+    sender = found[0] if found else ""
+    if not sender:
+        match = re.search(r"\b(?:de|from|par|by|d')\s*([a-z0-9][\w.-]*(?: [a-z][\w.-]*)?)", plain)
+        if match:
+            words = match.group(1).split()
+            stop = {
+                "depuis",
+                "since",
+                "sur",
+                "about",
+                "avec",
+                "with",
+                "concernant",
+                "le",
+                "la",
+                "les",
+                "mes",
+                "my",
+                "the",
+                "aujourd",
+                "hier",
+                "today",
+                "yesterday",
+                "cette",
+                "this",
+            }
+            kept = []
+            for word in words:
+                if word in stop:
+                    break
+                kept.append(word)
+            sender = " ".join(kept)
+    subject = ""
+    match = re.search(
+        r"\b(?:objet|sujet|subject|about|concernant|a propos de|au sujet de|titled|intitule)\s+"
+        r"(.+?)(?=\s+\b(?:depuis|since|de|from|today|aujourd|hier|yesterday)\b|$)",
+        plain,
+    )
+    if match:
+        subject = match.group(1).strip(" ?.!")
+    quotes = parsing.quoted(text)
+    search_text = quotes[0] if quotes else ""
+    if not search_text:
+        match = re.search(
+            r"\b(?:contenant|containing|qui contiennent|qui contient|mentioning|mentionnant|"
+            r"avec le mot|with the word|with the words|le mot|the word)\s+"
+            r"(.+?)(?=\s+\b(?:depuis|since)\b|$)",
+            plain,
+        )
+        if match:
+            search_text = match.group(1).strip(" ?.!")
+    since = parsing.since_date(text)
+    if not (sender or subject or search_text or since):
+        leftover = re.sub(
+            SEARCH + r"|\b(les|des|mes|my|the|emails?|mails?|messages?)\b", " ", plain
+        )
+        leftover = " ".join(leftover.split()).strip(" ?.!")
+        search_text = leftover
+    return Intent("search", sender=sender, subject=subject, text=search_text, since=since)

@@ -1,0 +1,257 @@
+"""One user's mailboxes through the shared Maildir store and mailbox index.
+
+Messages are named by (folder, UID) from ``mailrs.mailindex.MailIndex``, the same UIDs
+IMAP shows; flags live in the Maildir ``:2,`` suffix, so a flag set here is seen by IMAP
+and the other way round. Changes are announced with ``mailrs.events.publish_event``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from dataclasses import dataclass
+from types import TracebackType
+
+from mailrs.config import Settings
+from mailrs.errors import InvalidMailboxName, MailboxNotFound, MessageNotFound
+from mailrs.events import publish_event
+from mailrs.mailbox_names import INBOX, normalize_mailbox_name
+from mailrs.maildir import MaildirStore, normalize_flags
+from mailrs.mailindex import IndexedMessage, MailIndex
+from mailrs.summaries import MAX_HEADER_BYTES, summarize
+from web.mailservice.errors import BadInput, NotFound
+from web.mailservice.flags import flag_names
+
+TRASH = "Trash"
+SENT = "Sent"
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """A folder with its message and unread counts."""
+
+    name: str
+    total: int
+    unread: int
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    """One line of a message list."""
+
+    folder: str
+    uid: int
+    subject: str
+    sender: str
+    sender_name: str
+    sender_address: str
+    date: dt.datetime
+    flags: tuple[str, ...]
+    size: int
+
+    @property
+    def unread(self) -> bool:
+        """True when the message has not been seen."""
+        return "seen" not in self.flags
+
+    def as_json(self) -> dict[str, object]:
+        """The summary as the API returns it."""
+        return {
+            "folder": self.folder,
+            "uid": self.uid,
+            "subject": self.subject,
+            "from": self.sender,
+            "from_name": self.sender_name,
+            "from_address": self.sender_address,
+            "date": self.date.isoformat(timespec="seconds"),
+            "flags": list(self.flags),
+            "unread": self.unread,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """A page of a folder, newest first."""
+
+    folder: str
+    messages: list[MessageSummary]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the folder has (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def folder_name(name: str | None) -> str:
+    """A canonical mailbox name, INBOX for none; BadInput for a name that cannot be."""
+    try:
+        return normalize_mailbox_name(name or INBOX)
+    except (InvalidMailboxName, ValueError) as exc:
+        raise BadInput(f"bad folder name {name!r}") from exc
+
+
+class UserMailbox:
+    """The folders and messages of one address; close it (or use ``with``) when done."""
+
+    def __init__(self, store: MaildirStore, address: str, settings: Settings | None = None):
+        self.store = store
+        self.address = address
+        self.settings = settings
+        self._index: MailIndex | None = None
+
+    def __enter__(self) -> UserMailbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the mailbox index."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    @property
+    def index(self) -> MailIndex:
+        """The user's mailbox index, opened on first use."""
+        if self._index is None:
+            if not self.store.user_exists(self.address):
+                self.store.create_user(self.address)
+            self._index = MailIndex(self.store, self.address)
+        return self._index
+
+    def messages(self, folder: str) -> list[IndexedMessage]:
+        """Every message of a folder in UID order (synchronised with the Maildir)."""
+        name = folder_name(folder)
+        try:
+            return self.index.sync(name).messages
+        except (MailboxNotFound, InvalidMailboxName) as exc:
+            raise NotFound(f"no folder {name!r}") from exc
+
+    def folders(self) -> list[FolderInfo]:
+        """Every folder with its counts, INBOX first."""
+        try:
+            names = self.store.list_folders(self.address)
+        except MailboxNotFound:
+            self.store.create_user(self.address)
+            names = self.store.list_folders(self.address)
+        infos = []
+        for name in names:
+            messages = self.messages(name)
+            unread = sum("S" not in m.flags for m in messages)
+            infos.append(FolderInfo(name, len(messages), unread))
+        return infos
+
+    def get(self, folder: str, uid: int) -> IndexedMessage:
+        """One message by UID; NotFound when the folder has no such UID."""
+        for message in self.messages(folder):
+            if message.uid == uid:
+                return message
+        raise NotFound(f"no message {uid} in {folder_name(folder)!r}")
+
+    def summary(self, folder: str, message: IndexedMessage) -> MessageSummary:
+        """The list line of one message (reads only its header block)."""
+        head = self.store.read_head(
+            self.address, folder, message.key, limit=MAX_HEADER_BYTES, filename=message.filename
+        )
+        summary = summarize(head)
+        name, address = email.utils.parseaddr(summary.sender)
+        return MessageSummary(
+            folder=folder,
+            uid=message.uid,
+            subject=summary.subject,
+            sender=summary.sender,
+            sender_name=name or address or summary.sender,
+            sender_address=address,
+            date=summary.date or dt.datetime.fromtimestamp(message.internaldate, dt.UTC),
+            flags=tuple(flag_names(message.flags)),
+            size=message.size,
+        )
+
+    def page(self, folder: str, page: int = 1, per_page: int = 25) -> MessagePage:
+        """One page of a folder, newest first; pages count from 1."""
+        name = folder_name(folder)
+        if page < 1 or not 1 <= per_page <= 200:
+            raise BadInput("page must be 1 or more and per_page between 1 and 200")
+        newest_first = list(reversed(self.messages(name)))
+        chunk = newest_first[(page - 1) * per_page : page * per_page]
+        rows = []
+        for message in chunk:
+            try:
+                rows.append(self.summary(name, message))
+            except MessageNotFound:
+                continue  # moved or deleted since the sync
+        return MessagePage(name, rows, len(newest_first), page, per_page)
+
+    def raw(self, folder: str, uid: int) -> bytes:
+        """The bytes of one message."""
+        message = self.get(folder, uid)
+        try:
+            return self.store.read(self.address, folder_name(folder), message.key, message.filename)
+        except MessageNotFound as exc:
+            raise NotFound(f"no message {uid}") from exc
+
+    def set_flags(self, folder: str, uid: int, add: str = "", remove: str = "") -> list[str]:
+        """Add and remove flag letters; returns the message's flag names afterwards."""
+        name = folder_name(folder)
+        message = self.get(name, uid)
+        flags = normalize_flags("".join(c for c in message.flags + add if c not in remove))
+        if flags != message.flags:
+            try:
+                self.store.set_flags(self.address, name, message.key, flags, message.filename)
+            except MessageNotFound as exc:
+                raise NotFound(f"no message {uid}") from exc
+            self._announce({"kind": "flags", "folder": name})
+        return flag_names(flags)
+
+    def move(self, folder: str, uid: int, destination: str) -> int:
+        """Move a message to another folder; returns its UID there."""
+        source, target = folder_name(folder), folder_name(destination)
+        message = self.get(source, uid)
+        self.messages(target)  # NotFound for a folder that does not exist
+        if source == target:
+            return uid
+        try:
+            self.store.move(self.address, message.key, source, target, message.filename)
+        except MessageNotFound as exc:
+            raise NotFound(f"no message {uid}") from exc
+        self._announce({"kind": "expunge", "folder": source})
+        self._announce({"kind": "mailbox", "folder": target})
+        for moved in self.messages(target):
+            if moved.key == message.key:
+                return moved.uid
+        raise NotFound(f"message {uid} vanished while moving")
+
+    def delete(self, folder: str, uid: int) -> str:
+        """Move to Trash; in Trash, remove for good. Returns ``"trash"`` or ``"deleted"``."""
+        source = folder_name(folder)
+        if source != TRASH:
+            self.move(source, uid, TRASH)
+            return "trash"
+        message = self.get(source, uid)
+        try:
+            self.store.delete(self.address, source, message.key, message.filename)
+        except MessageNotFound as exc:
+            raise NotFound(f"no message {uid}") from exc
+        self._announce({"kind": "expunge", "folder": source})
+        return "deleted"
+
+    def append(self, folder: str, data: bytes, flags: str = "") -> None:
+        """Store a message in a folder (e.g. the Sent copy)."""
+        name = folder_name(folder)
+        self.messages(name)
+        self.store.deliver(self.address, data, mailbox=name, flags=flags)
+        self._announce({"kind": "mailbox", "folder": name})
+
+    def _announce(self, event: dict[str, object]) -> None:
+        if self.settings is not None:
+            publish_event(self.settings, self.address, event)

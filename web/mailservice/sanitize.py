@@ -1,0 +1,58 @@
+"""HTML mail made safe for a browser with nh3: no script, no handlers, no remote images.
+
+Remote images (``http:``/``https:`` sources) are dropped unless the user asked for them:
+they would tell the sender when and where the mail was read. Links open in a new tab
+without a referrer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import nh3
+
+ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"font", "center", "span", "div", "table", "u"}
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
+}
+for _tag in ("td", "th", "table", "div", "p", "span", "font"):
+    ALLOWED_ATTRIBUTES.setdefault(_tag, set()).update({"align", "colspan", "rowspan", "color"})
+ALLOWED_ATTRIBUTES.setdefault("img", set()).update({"src", "alt", "width", "height", "title"})
+ALLOWED_ATTRIBUTES["a"] = {"href", "title"}
+URL_SCHEMES = {"http", "https", "mailto"}
+REMOTE_PREFIXES = ("http://", "https://", "//")
+
+
+@dataclass(frozen=True)
+class CleanHtml:
+    """Sanitised HTML and how many remote images were held back."""
+
+    html: str
+    blocked_images: int
+
+
+def sanitize_html(html: str, allow_remote_images: bool = False) -> CleanHtml:
+    """The HTML with everything active removed; remote images only when allowed."""
+    blocked = 0
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        nonlocal blocked
+        if tag == "img" and attribute == "src":
+            if value.strip().lower().startswith(REMOTE_PREFIXES):
+                if not allow_remote_images:
+                    blocked += 1
+                    return None
+                return value
+            return None  # cid:, data: and relative sources are not served
+        return value
+
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        attribute_filter=keep,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return CleanHtml(clean, blocked)
