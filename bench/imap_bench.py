@@ -170,7 +170,7 @@ def start_mailrs(work: Path) -> tuple[subprocess.Popen[bytes], int, Path, object
     config.write_text(
         f'mode = "development"\n[smtp]\nlocal_domains = ["example.test"]\n'
         f'[imap]\nlisten_addr = "127.0.0.1:{port}"\nplaintext_auth = "always"\n'
-        f'[api]\njwt_secret = "bench-only-not-a-secret"\n[storage]\ndata_dir = "data"\n'
+        f'[api]\njwt_secret = "bench-only-not-a-secret-0123456789"\n[storage]\ndata_dir = "data"\n'
     )
     settings = load_settings(config, environ={})
     upgrade(settings.database_url)

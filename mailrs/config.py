@@ -675,8 +675,8 @@ def check_production_secrets(settings: Settings) -> None:
     """Refuse a production start with the development JWT secret."""
     if settings.is_development:
         return
-    if settings.api.jwt_secret == DEV_JWT_SECRET or len(settings.api.jwt_secret) < 16:
+    if settings.api.jwt_secret == DEV_JWT_SECRET or len(settings.api.jwt_secret) < 32:
         raise ConfigError(
-            "api.jwt_secret: set a secret of 16 or more characters (MAILRS_API_JWT_SECRET) "
+            "api.jwt_secret: set a secret of 32 or more characters (MAILRS_API_JWT_SECRET) "
             "outside development mode"
         )

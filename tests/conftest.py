@@ -43,7 +43,7 @@ def write_config(directory: Path, broker_url: str = "", db_url: str = "") -> Pat
         f'listen_addr = "127.0.0.1:{free_port()}"',
         "[api]",
         f'listen_addr = "127.0.0.1:{free_port()}"',
-        'jwt_secret = "test-only-jwt-secret-not-real"',
+        'jwt_secret = "test-only-jwt-secret-not-real-0123"',
         "[storage]",
         'data_dir = "data"',
         "[database]",

@@ -49,7 +49,7 @@ listen_addr = "127.0.0.1:143"
 timeout_secs = 60
 [api]
 listen_addr = "127.0.0.1:8080"
-jwt_secret = "0123456789abcdef0123"
+jwt_secret = "0123456789abcdef0123456789abcdef"
 token_expiry_hours = 2
 cors_origins = ["https://a.example"]
 [storage]
@@ -158,7 +158,7 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="api.jwt_secret"):
         check_production_secrets(settings)
     good = load_settings(
-        write(tmp_path, 'mode = "production"\n[api]\njwt_secret = "a-long-real-secret-value"\n'),
+        write(tmp_path, 'mode = "production"\n[api]\njwt_secret = "a-long-real-secret-value-of-32-chars"\n'),
         environ={},
     )
     check_production_secrets(good)

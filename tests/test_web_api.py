@@ -30,7 +30,7 @@ from mailrs.mailindex import MailIndex
 from mailrs.models import Message
 from mailrs.spool import Spool
 
-SECRET = "test-only-jwt-secret-not-real"
+SECRET = "test-only-jwt-secret-not-real-0123"
 XSS_HTML = (
     "<p>Hi <b>there</b></p><script>alert('body')</script>"
     '<img src="https://tracker.example/pixel.gif" onerror="alert(1)">'

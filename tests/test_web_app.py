@@ -46,7 +46,7 @@ def production_config(tmp_path: Path, jwt_secret: str) -> Path:
     """A production-mode config file with the given JWT secret."""
     path = write_config(tmp_path)
     text = path.read_text().replace('mode = "development"', 'mode = "production"')
-    text = text.replace("test-only-jwt-secret-not-real", jwt_secret)
+    text = text.replace("test-only-jwt-secret-not-real-0123", jwt_secret)
     path.write_text(text)
     return path
 
