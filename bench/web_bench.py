@@ -54,7 +54,8 @@ def setup(folder: Path, users: int, messages: int) -> tuple[Path, int]:
     config = folder / "mailrs.toml"
     config.write_text(
         'mode = "development"\n[smtp]\nlocal_domains = ["example.test"]\n'
-        f'[api]\nlisten_addr = "127.0.0.1:{port}"\njwt_secret = "bench-only-secret-not-real-0123456"\n'
+        f'[api]\nlisten_addr = "127.0.0.1:{port}"\n'
+        'jwt_secret = "bench-only-secret-not-real-0123456"\n'
         '[storage]\ndata_dir = "data"\n[auth]\nbase_delay_secs = 0.0\n'
         "max_failures_per_ip = 100000\n"
     )

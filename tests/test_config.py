@@ -158,7 +158,10 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="api.jwt_secret"):
         check_production_secrets(settings)
     good = load_settings(
-        write(tmp_path, 'mode = "production"\n[api]\njwt_secret = "a-long-real-secret-value-of-32-chars"\n'),
+        write(
+            tmp_path,
+            'mode = "production"\n[api]\njwt_secret = "a-long-real-secret-value-of-32-chars"\n',
+        ),
         environ={},
     )
     check_production_secrets(good)
