@@ -22,7 +22,7 @@ from mailrs.db import Database
 from mailrs.errors import ConfigError
 from mailrs.maildir import MaildirStore
 from mailrs.throttle import LoginThrottle
-from mailrs.tls import server_context
+from mailrs.tls import ensure_dev_pair, server_context
 
 log = logging.getLogger("imapd")
 SHUTDOWN_GRACE_SECS = 5.0
@@ -109,6 +109,8 @@ def build_policy(settings: Settings) -> ServerPolicy:
     imap = settings.imap
     context: ssl.SSLContext | None = None
     if imap.tls_cert_path:
+        if settings.is_development:  # like smtpd: a missing dev pair is made self-signed
+            ensure_dev_pair(imap.tls_cert_path, imap.tls_key_path, settings.smtp.hostname)
         context = server_context(imap.tls_cert_path, imap.tls_key_path)
     return ServerPolicy(
         tls_context=context,

@@ -303,6 +303,10 @@ local_domains = ["localhost"]
 
 [imap]
 listen_addr = "127.0.0.1:1993"
+# Implicit TLS (IMAPS) and STARTTLS with the same development pair as smtpd.
+tls_listen_addr = "127.0.0.1:1994"
+tls_cert_path = "{data_dir}/tls/cert.pem"
+tls_key_path = "{data_dir}/tls/key.pem"
 timeout_secs = 1800
 
 [api]

@@ -35,6 +35,7 @@ class Service:
     address: tuple[str, int] | None = None
     ready_text: str | None = None
     url_prefix: str = ""
+    also: tuple[str, ...] = ()  # further "X listening on Y" lines once it is ready
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
     log_offset: int = 0
@@ -94,9 +95,40 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
         if settings.embedded_broker
         else _redact(settings.celery.broker_url)
     )
+    smtp_also = tuple(
+        f"SMTP {label} listening on {addr}"
+        for label, addr in (
+            (
+                "submission (STARTTLS)" if settings.smtp.enable_tls else "submission",
+                settings.smtp.submission_addr,
+            ),
+            (
+                "submissions (implicit TLS)",
+                settings.smtp.submissions_addr if settings.smtp.enable_tls else "",
+            ),
+        )
+        if addr
+    )
+    imap_also = (
+        (f"IMAPS (implicit TLS) listening on {settings.imap.tls_listen_addr}",)
+        if settings.imap.tls_listen_addr
+        else ()
+    )
     return [
-        Service("smtpd", "SMTP server", [py, "-m", "smtpd", "--config", cfg], address=smtp),
-        Service("imapd", "IMAP server", [py, "-m", "imapd", "--config", cfg], address=imap),
+        Service(
+            "smtpd",
+            "SMTP server",
+            [py, "-m", "smtpd", "--config", cfg],
+            address=smtp,
+            also=smtp_also,
+        ),
+        Service(
+            "imapd",
+            "IMAP server",
+            [py, "-m", "imapd", "--config", cfg],
+            address=imap,
+            also=imap_also,
+        ),
         Service(
             "web",
             "Web UI",
@@ -198,6 +230,8 @@ class Supervisor:
                 self.echo(f"{service.label} listening on {service.url_prefix}{host}:{port}")
             else:
                 self.echo(f"{service.label} ready")
+            for line in service.also:
+                self.echo(line)
 
     def _wait_ready(self, service: Service) -> None:
         deadline = time.monotonic() + START_TIMEOUT

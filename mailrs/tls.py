@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import ipaddress
 import os
 import ssl
+import tempfile
 from pathlib import Path
 
 from mailrs.errors import ConfigError
@@ -78,3 +81,29 @@ def write_selfsigned(
         handle.write(key_bytes)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+def ensure_dev_pair(cert_path: str | Path, key_path: str | Path, hostname: str) -> bool:
+    """Create a self-signed pair at these paths if neither exists; True if it was created.
+
+    For development mode only. smtpd and imapd may start at the same moment: a lock
+    next to the certificate makes one of them create the pair and the other use it.
+    """
+    cert, key = Path(cert_path), Path(key_path)
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    key.parent.mkdir(parents=True, exist_ok=True)
+    with open(cert.parent / ".selfsigned.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cert.exists() or key.exists():
+            return False
+        scratch = Path(tempfile.mkdtemp(dir=cert.parent, prefix=".selfsigned-"))
+        try:
+            write_selfsigned(scratch, hostname or "localhost")
+            os.replace(scratch / KEY_NAME, key)
+            os.replace(scratch / CERT_NAME, cert)
+        finally:
+            for leftover in scratch.iterdir():
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            scratch.rmdir()
+        return True

@@ -11,14 +11,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import ssl
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 from aiosmtpd.smtp import SMTP
 
@@ -27,7 +24,7 @@ from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db import Database
 from mailrs.errors import ConfigError
 from mailrs.spool import Spool
-from mailrs.tls import CERT_NAME, KEY_NAME, server_context, write_selfsigned
+from mailrs.tls import ensure_dev_pair, server_context
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
 from smtpd.handler import MailHandler
@@ -49,21 +46,11 @@ def close_sessions(sessions: set[SMTP]) -> None:
 
 def ensure_dev_certificate(settings: Settings) -> None:
     """In development mode, create the configured TLS pair (self-signed) if neither exists."""
-    cert, key = Path(settings.smtp.tls_cert_path), Path(settings.smtp.tls_key_path)
-    if not settings.is_development or cert.exists() or key.exists():
+    if not settings.is_development:
         return
-    cert.parent.mkdir(parents=True, exist_ok=True)
-    key.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=cert.parent, prefix=".selfsigned-"))
-    try:
-        write_selfsigned(scratch, settings.smtp.hostname)
-        os.replace(scratch / KEY_NAME, key)
-        os.replace(scratch / CERT_NAME, cert)
-    finally:
-        for leftover in scratch.iterdir():
-            leftover.unlink()
-        scratch.rmdir()
-    print(f"smtpd: created a self-signed development certificate {cert}", flush=True)
+    cert, key = settings.smtp.tls_cert_path, settings.smtp.tls_key_path
+    if ensure_dev_pair(cert, key, settings.smtp.hostname):
+        print(f"smtpd: created a self-signed development certificate {cert}", flush=True)
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:

@@ -80,3 +80,20 @@ def test_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode != 0 and "Error" in done.stderr and "Traceback" not in done.stderr
+
+
+def _ensure(folder: str) -> bool:
+    from mailrs.tls import ensure_dev_pair
+
+    return ensure_dev_pair(f"{folder}/cert.pem", f"{folder}/key.pem", "localhost")
+
+
+def test_dev_pair_is_made_once_even_by_processes_starting_together(tmp_path: Path) -> None:
+    import multiprocessing
+
+    folder = str(tmp_path / "tls")
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        created = pool.map(_ensure, [folder] * 4)
+    assert created.count(True) == 1
+    server_context(f"{folder}/cert.pem", f"{folder}/key.pem")  # cert and key belong together
+    assert _ensure(folder) is False
