@@ -5,25 +5,13 @@ from __future__ import annotations
 import click
 
 from mailrs.aliases import add_alias, delete_alias, list_aliases
-from mailrs.config import Settings, load_settings
+from mailrs.cli_options import config_option, load_or_fail
 from mailrs.db import Database
-from mailrs.errors import ConfigError, InvalidAddress
-
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
-)
+from mailrs.errors import InvalidAddress
 
 
 def _database(config_path: str | None) -> Database:
-    try:
-        settings: Settings = load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    return Database.from_settings(settings)
+    return Database.from_settings(load_or_fail(config_path))
 
 
 @click.group("alias")
@@ -32,7 +20,7 @@ def alias_group() -> None:
 
 
 @alias_group.command("add")
-@_config_option
+@config_option
 @click.argument("source")
 @click.argument("destinations", nargs=-1, required=True)
 def alias_add(config_path: str | None, source: str, destinations: tuple[str, ...]) -> None:
@@ -51,7 +39,7 @@ def alias_add(config_path: str | None, source: str, destinations: tuple[str, ...
 
 
 @alias_group.command("list")
-@_config_option
+@config_option
 def alias_list(config_path: str | None) -> None:
     """List every alias, one ``source -> destination`` per line."""
     db = _database(config_path)
@@ -64,7 +52,7 @@ def alias_list(config_path: str | None) -> None:
 
 
 @alias_group.command("delete")
-@_config_option
+@config_option
 @click.argument("source")
 @click.argument("destination", required=False)
 def alias_delete(config_path: str | None, source: str, destination: str | None) -> None:

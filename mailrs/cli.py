@@ -8,16 +8,9 @@ from pathlib import Path
 
 import click
 
-from mailrs.config import Settings, check_production_secrets, load_settings, resolve_config_path
+from mailrs.cli_options import config_option, load_or_fail
+from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
-)
 
 
 def _require_production_secrets(settings: Settings) -> None:
@@ -42,13 +35,6 @@ def _migrate(settings: Settings) -> str | None:
         raise click.ClickException(f"database: {reason}") from None
 
 
-def _load(config_path: str | None, create_dev: bool = False) -> Settings:
-    try:
-        return load_settings(config_path, create_dev=create_dev)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 @click.group()
 @click.version_option(package_name="mailrs")
 def cli() -> None:
@@ -67,7 +53,7 @@ def config_check(config_path: str | None) -> None:
     path, _ = resolve_config_path(config_path)
     if not path.exists():
         raise click.ClickException(f"config file {path} does not exist")
-    settings = _load(str(path))
+    settings = load_or_fail(str(path))
     _require_production_secrets(settings)
     click.echo(f"{path}: OK ({settings.mode} mode)")
 
@@ -81,7 +67,7 @@ def db_group() -> None:
 @config_option
 def db_upgrade(config_path: str | None) -> None:
     """Apply every pending migration."""
-    settings = _load(config_path)
+    settings = load_or_fail(config_path)
     click.echo(f"database at revision {_migrate(settings)}")
 
 
@@ -90,7 +76,7 @@ def db_upgrade(config_path: str | None) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker on every pipeline queue (extra args go to Celery)."""
-    settings = _load(config_path)
+    settings = load_or_fail(config_path)
     if settings.source:
         os.environ["MAILRS_CONFIG"] = str(Path(settings.source).resolve())
     from mailrs.celery import app, configure
@@ -119,7 +105,7 @@ def up(config_path: str | None) -> None:
 
     path, explicit = resolve_config_path(config_path)
     created = not explicit and not path.exists()
-    settings = _load(config_path, create_dev=True)
+    settings = load_or_fail(config_path, create_dev=True)
     _require_production_secrets(settings)
     path = path.resolve()
     if created:

@@ -8,19 +8,11 @@ import click
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from mailrs.config import Settings, load_settings
+from mailrs.cli_options import config_option, load_or_fail
+from mailrs.config import Settings
 from mailrs.db import Database
-from mailrs.errors import ConfigError
 from mailrs.models import Message, utcnow
 from mailrs.spool import Spool, is_queue_id
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
-)
 
 
 @click.group("queue")
@@ -55,10 +47,7 @@ def _find(session: Session, queue_id: str) -> Message:
 
 
 def _open(config_path: str | None) -> tuple[Settings, Database]:
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = load_or_fail(config_path)
     return settings, Database.from_settings(settings)
 
 

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import click
 
-from mailrs.config import load_settings
-from mailrs.errors import ConfigError, InvalidAddress, MailboxNotFound
+from mailrs.cli_options import config_option, load_or_fail
+from mailrs.errors import InvalidAddress, MailboxNotFound
 from mailrs.maildir import MaildirStore
 from mailrs.mailindex import MailIndex
 
 
 @click.command("reindex")
 @click.argument("user")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
-)
+@config_option
 def reindex(user: str, config_path: str | None) -> None:
     """Rescan every folder of USER and rebuild the mailbox index (UIDs are kept)."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = load_or_fail(config_path)
     store = MaildirStore(settings.maildir_path)
     try:
         folders = store.list_folders(user)
