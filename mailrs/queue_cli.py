@@ -120,6 +120,7 @@ def _republish(settings: Settings, db: Database, queue_ids: list[str]) -> str:
     """Make these messages due now and hand them to the broker (or to the next sweep)."""
     from mailrs.celery import configure
     from mailrs.pipeline import publish
+    from mailrs.sweep import clear_retry
 
     with db.session() as session:
         session.execute(
@@ -132,13 +133,7 @@ def _republish(settings: Settings, db: Database, queue_ids: list[str]) -> str:
             publish(app, queue_id)
     except Exception as exc:  # the broker is down: the sweeper sends them when it is back
         return f"broker unreachable ({type(exc).__name__}); the next sweep will retry"
-    with db.session() as session:
-        session.execute(
-            update(Message)
-            .where(Message.queue_id.in_(queue_ids))
-            .values(next_attempt_at=None, published_at=utcnow())
-        )
-        session.commit()
+    clear_retry(db, queue_ids)
     return "sent to the workers"
 
 
