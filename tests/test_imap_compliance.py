@@ -1,0 +1,135 @@
+"""RFC 3501 details that IMAP compliance suites (Dovecot's imaptest and friends) check.
+
+Everything goes over a raw socket to one imapd process for the module, so the exact
+bytes of every response are what the assertions see. Each test works in a mailbox of
+its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from imap_support import ALICE, RawClient, ServerHarness
+
+PASSWORD = "alice password"
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]:
+    """One imapd for the module."""
+    running = ServerHarness(tmp_path_factory.mktemp("imap")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class Conn:
+    """A logged-in raw connection that reads literals inside response lines."""
+
+    def __init__(self, harness: ServerHarness) -> None:
+        self.raw = RawClient(harness.server.host, harness.server.port)
+        self.count = 0
+        assert self.run(f'LOGIN {ALICE} "{PASSWORD}"'.encode())[-1].split()[1] == b"OK"
+
+    def line(self) -> bytes:
+        """One response line with any literals inlined as ``{n}`` CRLF data."""
+        line = self.raw.read_line()
+        while (match := re.search(rb"\{(\d+)\}$", line)) is not None:
+            line += b"\r\n" + self.raw.read_exact(int(match.group(1))) + self.raw.read_line()
+        return line
+
+    def run(self, command: bytes) -> list[bytes]:
+        """Send one command (a tag is added) and read up to its tagged reply."""
+        self.count += 1
+        tag = b"c%d" % self.count
+        self.raw.send(tag + b" " + command + b"\r\n")
+        lines = []
+        while True:
+            line = self.line()
+            lines.append(line)
+            if line.startswith(tag + b" ") or line == b"":
+                return lines
+
+    def ok(self, command: bytes) -> list[bytes]:
+        """Run a command that must succeed; its untagged lines."""
+        lines = self.run(command)
+        assert lines[-1].split(b" ")[1] == b"OK", lines
+        return lines[:-1]
+
+    def status(self, command: bytes) -> bytes:
+        """Run a command; the status word of its tagged reply (OK, NO or BAD)."""
+        return self.run(command)[-1].split(b" ")[1]
+
+    def append(self, mailbox: bytes, message: bytes) -> None:
+        """APPEND a message with a non-synchronising literal."""
+        self.ok(b"APPEND %s {%d+}\r\n%s" % (mailbox, len(message), message))
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.raw.close()
+
+
+@pytest.fixture
+def conn(harness: ServerHarness) -> Iterator[Conn]:
+    """A logged-in connection for one test."""
+    connection = Conn(harness)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def mailbox(conn: Conn, name: bytes, *messages: bytes) -> None:
+    """Create a mailbox, fill it and SELECT it."""
+    conn.ok(b"CREATE " + name)
+    for message in messages:
+        conn.append(name, message)
+    conn.ok(b"SELECT " + name)
+
+
+def crlf(text: bytes) -> bytes:
+    """Test messages are written with LF; the wire wants CRLF."""
+    return text.replace(b"\n", b"\r\n")
+
+
+# -- ENVELOPE ---------------------------------------------------------------------------------
+
+
+def test_envelope_comment_names_and_routes(conn: Conn) -> None:
+    """imaptest fetch-envelope: a comment is the name, a source route is the adl."""
+    mailbox(
+        conn,
+        b"env-comments",
+        crlf(
+            b"Date: Sat, 01 Feb 2007 01:02:03 +0200\nFrom: user@domain (Real Name)\nSender: \n\nx\n"
+        ),
+        crlf(b"Date: Sat, 01 Feb 2007 01:02:03 +0200\nFrom: <@route:user@domain>\n\nbody\n"),
+        crlf(b"From: <@r1,@r2:u@h>, nodomain\n\nx\n"),
+    )
+    lines = conn.ok(b"FETCH 1:3 ENVELOPE")
+    real = b'(("Real Name" NIL "user" "domain"))'
+    assert lines[0] == (
+        b'* 1 FETCH (ENVELOPE ("Sat, 01 Feb 2007 01:02:03 +0200" NIL %s %s %s'
+        b" NIL NIL NIL NIL NIL))" % (real, real, real)
+    )
+    routed = b'((NIL "@route" "user" "domain"))'
+    assert routed + b" " + routed + b" " + routed in lines[1]
+    assert b'((NIL "@r1,@r2" "u" "h") (NIL NIL "nodomain" "MISSING_DOMAIN"))' in lines[2]
+
+
+def test_envelope_keeps_8bit_headers_as_they_are(conn: Conn) -> None:
+    """Raw UTF-8 in Subject and in a display name reaches the client unchanged (a literal)."""
+    subject = "8bit été".encode()
+    name = "Jürgen".encode()
+    mailbox(
+        conn,
+        b"env-8bit",
+        b"From: " + name + b" <j@example.test>\r\nSubject: " + subject + b"\r\n\r\nx\r\n",
+    )
+    line = conn.ok(b"FETCH 1 ENVELOPE")[0]
+    assert b"{%d}\r\n%s" % (len(subject), subject) in line
+    assert b'(({%d}\r\n%s NIL "j" "example.test"))' % (len(name), name) in line
+    assert b"\xef\xbf\xbd" not in line  # no U+FFFD replacement characters
