@@ -133,3 +133,18 @@ def test_envelope_keeps_8bit_headers_as_they_are(conn: Conn) -> None:
     assert b"{%d}\r\n%s" % (len(subject), subject) in line
     assert b'(({%d}\r\n%s NIL "j" "example.test"))' % (len(name), name) in line
     assert b"\xef\xbf\xbd" not in line  # no U+FFFD replacement characters
+
+
+# -- sequence sets ----------------------------------------------------------------------------
+
+
+def test_star_in_an_empty_mailbox_is_bad_but_uid_ranges_are_ok(conn: Conn) -> None:
+    """imaptest/Dovecot: "1:*" names no message in an empty mailbox; UID sets may be empty."""
+    mailbox(conn, b"seq-empty")
+    for command in (b"FETCH 1:* FLAGS", b"FETCH * FLAGS", b"STORE 1:* +FLAGS (\\Seen)"):
+        assert conn.status(command) == b"BAD", command
+    assert conn.status(b"COPY 1:* INBOX") == b"BAD"
+    assert conn.ok(b"UID FETCH 1:* FLAGS") == []
+    assert conn.ok(b"UID STORE 1:* +FLAGS (\\Seen)") == []
+    assert conn.ok(b"SEARCH 1:*") == [b"* SEARCH"]
+    assert conn.ok(b"NOOP") == []
