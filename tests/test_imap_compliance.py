@@ -148,3 +148,36 @@ def test_star_in_an_empty_mailbox_is_bad_but_uid_ranges_are_ok(conn: Conn) -> No
     assert conn.ok(b"UID STORE 1:* +FLAGS (\\Seen)") == []
     assert conn.ok(b"SEARCH 1:*") == [b"* SEARCH"]
     assert conn.ok(b"NOOP") == []
+
+
+# -- BODYSTRUCTURE ----------------------------------------------------------------------------
+
+MULTIPART = crlf(
+    b"From: a@example.test\n"
+    b"Subject: parts\n"
+    b"MIME-Version: 1.0\n"
+    b'Content-Type: multipart/mixed; boundary="foo\n bar"\n'
+    b"\n"
+    b"--foo bar\n"
+    b"Content-Type: text/plain; charset=us-ascii\n"
+    b"\n"
+    b"no line end before the boundary\n"
+    b"--foo bar\n"
+    b"Content-Type: message/rfc822\n"
+    b"\n"
+    b"Subject: inner\n"
+    b"\n"
+    b"inner text\n"
+    b"\n"
+    b"--foo bar--\n"
+)
+
+
+def test_bodystructure_lines_count_line_ends(conn: Conn) -> None:
+    """body-fld-lines counts CRLFs, the boundary's CRLF excluded (Dovecot, Cyrus, UW-IMAP)."""
+    mailbox(conn, b"bs-lines", MULTIPART)
+    line = conn.ok(b"FETCH 1 BODYSTRUCTURE")[0]
+    assert b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 31 0 NIL NIL NIL NIL)' in line
+    inner = b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1 NIL NIL NIL NIL) 3 '
+    assert b' "7bit" 30 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ' + inner in line
+    assert line.endswith(b' "mixed" ("boundary" "foo bar") NIL NIL NIL))')
