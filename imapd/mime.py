@@ -116,8 +116,8 @@ def split_multipart(body: bytes, boundary: bytes) -> list[bytes]:
 def find_part(root: Part, numbers: tuple[int, ...]) -> Part | None:
     """The part that section numbers name (``1.2``), or None when there is none."""
     current = root
-    for number in numbers:
-        if current.message is not None and current is not root:
+    for index, number in enumerate(numbers):
+        if index and current.message is not None:  # inside a message/rfc822 part
             current = current.message
         if current.children:
             if number > len(current.children):

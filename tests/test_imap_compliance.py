@@ -181,3 +181,48 @@ def test_bodystructure_lines_count_line_ends(conn: Conn) -> None:
     inner = b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1 NIL NIL NIL NIL) 3 '
     assert b' "7bit" 30 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ' + inner in line
     assert line.endswith(b' "mixed" ("boundary" "foo bar") NIL NIL NIL))')
+
+
+DIGEST_IN_MESSAGE = crlf(
+    b"From: user@domain.org\n"
+    b"Content-Type: message/rfc822\n"
+    b"\n"
+    b"From: sub@domain.org\n"
+    b"Subject: submsg\n"
+    b'Content-Type: multipart/digest; boundary="foo"\n'
+    b"\n"
+    b"prologue\n"
+    b"\n"
+    b"--foo \n"
+    b"\n"
+    b"From: m1@example.com\n"
+    b"Subject: m1\n"
+    b"\n"
+    b"m1 body\n"
+    b"\n"
+    b"--foo \n"
+    b"X-Mime: m2 header\n"
+    b"\n"
+    b"From: m2@example.com\n"
+    b"Subject: m2\n"
+    b"\n"
+    b"m2 body\n"
+    b"\n"
+    b"--foo--\n"
+)
+
+
+def test_sections_inside_a_top_level_message_rfc822(conn: Conn) -> None:
+    """imaptest fetch-body-message-rfc822-mime: 1.2.MIME, 1.2.HEADER, 1.2.TEXT of a digest."""
+    mailbox(conn, b"sec-digest", DIGEST_IN_MESSAGE)
+    line = conn.ok(
+        b"FETCH 1 (BODY.PEEK[1.1] BODY.PEEK[1.1.MIME] BODY.PEEK[1.2.MIME] BODY.PEEK[1.2.HEADER]"
+        b" BODY.PEEK[1.2.TEXT])"
+    )[0]
+    assert line == (
+        b"* 1 FETCH (BODY[1.1] {46}\r\nFrom: m1@example.com\r\nSubject: m1\r\n\r\nm1 body\r\n"
+        b" BODY[1.1.MIME] {2}\r\n\r\n"
+        b" BODY[1.2.MIME] {21}\r\nX-Mime: m2 header\r\n\r\n"
+        b" BODY[1.2.HEADER] {37}\r\nFrom: m2@example.com\r\nSubject: m2\r\n\r\n"
+        b" BODY[1.2.TEXT] {9}\r\nm2 body\r\n)"
+    )
