@@ -226,3 +226,23 @@ def test_sections_inside_a_top_level_message_rfc822(conn: Conn) -> None:
         b" BODY[1.2.HEADER] {37}\r\nFrom: m2@example.com\r\nSubject: m2\r\n\r\n"
         b" BODY[1.2.TEXT] {9}\r\nm2 body\r\n)"
     )
+
+
+# -- SEARCH -----------------------------------------------------------------------------------
+
+
+def test_search_address_with_comments_inside(conn: Conn) -> None:
+    """imaptest search-addresses: comments inside an address do not hide it from FROM."""
+    mailbox(
+        conn,
+        b"search-addr",
+        crlf(b"From: <user-from (comment)@ (comment) domain.org>\nTo: x@y.z\n\nbody3\n"),
+        crlf(b"From: user-from@domain.org (RealFrom)\n\nbody4\n"),
+        crlf(
+            b"To: groupname: groupuser1@domain.org;,\n  groupname2: groupuser3@domain.org;\n\nx\n"
+        ),
+    )
+    assert conn.ok(b"SEARCH FROM user-from@domain.org") == [b"* SEARCH 1 2"]
+    assert conn.ok(b"SEARCH FROM ealfro") == [b"* SEARCH 2"]
+    assert conn.ok(b"SEARCH TO groupname2") == [b"* SEARCH 3"]
+    assert conn.ok(b"SEARCH TO groupuser4") == [b"* SEARCH"]
