@@ -268,14 +268,19 @@ class UserMail:
         pairs: list[tuple[int, int]] = []
         uidvalidity = self.index.status(destination).uidvalidity
         moved: list[int] = []
+        # MOVE into the mailbox itself is a copy (a new UID, RFC 6851 3.3) and an expunge
+        to_self = normalize_mailbox_name(source) == normalize_mailbox_name(destination)
         for ref in refs:
             hint = self.filename_of(source, ref.key)
             try:
-                if move:
+                if move and not to_self:
                     stored = self.store.move(self.address, ref.key, source, destination, hint)
                     moved.append(ref.uid)
                 else:
                     stored = self.store.copy(self.address, ref.key, source, destination, hint)
+                    if move:
+                        self.store.delete(self.address, source, ref.key, hint)
+                        moved.append(ref.uid)
             except MessageNotFound:
                 continue
             uidvalidity, uid = self.index.add(destination, stored, ref.keywords)

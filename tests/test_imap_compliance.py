@@ -246,3 +246,22 @@ def test_search_address_with_comments_inside(conn: Conn) -> None:
     assert conn.ok(b"SEARCH FROM ealfro") == [b"* SEARCH 2"]
     assert conn.ok(b"SEARCH TO groupname2") == [b"* SEARCH 3"]
     assert conn.ok(b"SEARCH TO groupuser4") == [b"* SEARCH"]
+
+
+# -- COPY and MOVE ----------------------------------------------------------------------------
+
+
+def test_move_into_the_same_mailbox_gives_a_new_uid(conn: Conn) -> None:
+    """RFC 6851 / imaptest move: the moved message gets a new UID, and COPYUID says which."""
+    mailbox(conn, b"move-self", crlf(b"Subject: 1\n\nx\n"), crlf(b"Subject: 2\n\ny\n"))
+    uidvalidity = re.search(
+        rb"UIDVALIDITY (\d+)", b" ".join(conn.ok(b"STATUS move-self (UIDVALIDITY)"))
+    )
+    assert uidvalidity is not None
+    lines = conn.ok(b"MOVE 1 move-self")
+    assert lines[0].startswith(b"* OK [COPYUID %s 1 3]" % uidvalidity.group(1)), lines
+    assert lines[1:3] == [b"* 1 EXPUNGE", b"* 2 EXISTS"], lines
+    assert conn.ok(b"UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])") == [
+        b"* 1 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {14}\r\nSubject: 2\r\n\r\n)",
+        b"* 2 FETCH (UID 3 BODY[HEADER.FIELDS (SUBJECT)] {14}\r\nSubject: 1\r\n\r\n)",
+    ]
