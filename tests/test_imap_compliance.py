@@ -265,3 +265,20 @@ def test_move_into_the_same_mailbox_gives_a_new_uid(conn: Conn) -> None:
         b"* 1 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {14}\r\nSubject: 2\r\n\r\n)",
         b"* 2 FETCH (UID 3 BODY[HEADER.FIELDS (SUBJECT)] {14}\r\nSubject: 1\r\n\r\n)",
     ]
+
+
+# -- FETCH and \Seen --------------------------------------------------------------------------
+
+
+def test_implicit_seen_is_announced_once_and_with_modseq_under_condstore(conn: Conn) -> None:
+    """RFC 3501 6.4.5 and RFC 7162 3.1: BODY[] sets \\Seen; under CONDSTORE with MODSEQ."""
+    mailbox(conn, b"seen-modseq", crlf(b"Subject: a\n\nx\n"), crlf(b"Subject: b\n\ny\n"))
+    first = conn.ok(b"FETCH 1 BODY[TEXT]")
+    assert first == [b"* 1 FETCH (BODY[TEXT] {3}\r\nx\r\n FLAGS (\\Seen \\Recent))"]
+    assert conn.ok(b"FETCH 1 BODY[TEXT]") == [b"* 1 FETCH (BODY[TEXT] {3}\r\nx\r\n)"]
+    conn.ok(b"ENABLE CONDSTORE")
+    line = conn.ok(b"FETCH 2 BODY[TEXT]")[0]
+    assert re.fullmatch(
+        rb"\* 2 FETCH \(BODY\[TEXT\] \{3\}\r\ny\r\n FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)",
+        line,
+    ), line
