@@ -282,3 +282,15 @@ def test_implicit_seen_is_announced_once_and_with_modseq_under_condstore(conn: C
         rb"\* 2 FETCH \(BODY\[TEXT\] \{3\}\r\ny\r\n FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)",
         line,
     ), line
+
+
+# -- APPEND -----------------------------------------------------------------------------------
+
+
+def test_append_with_bare_lf_is_served_as_crlf(conn: Conn) -> None:
+    """Messages on the wire are CRLF text; RFC822.SIZE counts exactly what BODY[] sends."""
+    mailbox(conn, b"append-lf", b"Subject: lf\n\nbody\nx\r\n")
+    assert conn.ok(b"FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[TEXT])") == [
+        b"* 1 FETCH (RFC822.SIZE 24 BODY[] {24}\r\nSubject: lf\r\n\r\nbody\r\nx\r\n"
+        b" BODY[TEXT] {9}\r\nbody\r\nx\r\n)"
+    ]

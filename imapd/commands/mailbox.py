@@ -6,6 +6,7 @@ from __future__ import annotations
 from imapd import listpattern, mutf7
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import CommandFailed
+from imapd.message_parts import crlf_lines
 from imapd.parser import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
@@ -280,11 +281,12 @@ async def append(ctx: Context, command: Command) -> Completion:
         raise CommandFailed("No such mailbox", Code.TRYCREATE)
     if not args.message:
         raise CommandFailed("Empty message", Code.CANNOT)
+    message = crlf_lines(args.message)  # so RFC822.SIZE and every FETCH are CRLF text
     quota = await ctx.backend.quota(mail.address)
-    if quota is not None and await mail.total_size() + len(args.message) > quota:
+    if quota is not None and await mail.total_size() + len(message) > quota:
         raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
     letters, keywords = split_flags(args.flags)
-    uidvalidity, uid = await mail.append(name, args.message, letters, keywords, args.date)
+    uidvalidity, uid = await mail.append(name, message, letters, keywords, args.date)
     return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {uid}")
 
 
