@@ -90,6 +90,8 @@ def parse(
                 parse(chunk, child_default, depth + 1, budget)
                 for chunk in split_multipart(body, str(boundary).encode("utf-8", "replace"))
             ]
+            if not part.children:  # only a close delimiter: one empty part, as Dovecot
+                part.children = [Part(b"", b"", header_fields(b""), "text", "plain")]
         if not part.children:
             part.maintype, part.subtype = "text", "plain"
     elif (maintype, subtype) in (("message", "rfc822"), ("message", "global")):

@@ -294,3 +294,13 @@ def test_append_with_bare_lf_is_served_as_crlf(conn: Conn) -> None:
         b"* 1 FETCH (RFC822.SIZE 24 BODY[] {24}\r\nSubject: lf\r\n\r\nbody\r\nx\r\n"
         b" BODY[TEXT] {9}\r\nbody\r\nx\r\n)"
     ]
+
+
+def test_multipart_without_parts_stays_multipart(conn: Conn) -> None:
+    """body-type-mpart needs one body at least: an empty multipart gets one empty part."""
+    message = crlf(b"Subject: e\nContent-Type: multipart/mixed; boundary=zz\n\npreamble\n--zz--\n")
+    mailbox(conn, b"bs-empty-multipart", message)
+    assert conn.ok(b"FETCH 1 (BODYSTRUCTURE BODY.PEEK[1])") == [
+        b'* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
+        b' NIL NIL NIL NIL) "mixed" ("boundary" "zz") NIL NIL NIL) BODY[1] {0}\r\n)'
+    ]
