@@ -55,6 +55,7 @@ class MessageRef:
     key: str
     flags: str
     keywords: str = ""
+    zone: int | None = None  # INTERNALDATE's zone, carried to copies
 
 
 class Backend:
@@ -243,7 +244,13 @@ class UserMail:
         return [(uid, letters, kw, modseq) for uid, letters, kw, modseq, _ in results]
 
     def _append(
-        self, mailbox: str, data: bytes, letters: str, keywords: str, date: float | None
+        self,
+        mailbox: str,
+        data: bytes,
+        letters: str,
+        keywords: str,
+        date: float | None,
+        zone: int | None,
     ) -> tuple[int, int]:
         stored = self.store.deliver(
             self.address,
@@ -252,13 +259,19 @@ class UserMail:
             flags=letters,
             mtime=date if date is not None else time.time(),
         )
-        return self.index.add(mailbox, stored, keywords)
+        return self.index.add(mailbox, stored, keywords, zone)
 
     async def append(
-        self, mailbox: str, data: bytes, letters: str, keywords: str, date: float | None
+        self,
+        mailbox: str,
+        data: bytes,
+        letters: str,
+        keywords: str,
+        date: float | None,
+        zone: int | None = None,
     ) -> tuple[int, int]:
-        """Store a new message; returns (uidvalidity, uid)."""
-        result = await asyncio.to_thread(self._append, mailbox, data, letters, keywords, date)
+        """Store a new message; returns (uidvalidity, uid). ``zone``: the date's, in minutes."""
+        result = await asyncio.to_thread(self._append, mailbox, data, letters, keywords, date, zone)
         await self.publish("new_mail", normalize_mailbox_name(mailbox))
         return result
 
@@ -283,7 +296,7 @@ class UserMail:
                         moved.append(ref.uid)
             except MessageNotFound:
                 continue
-            uidvalidity, uid = self.index.add(destination, stored, ref.keywords)
+            uidvalidity, uid = self.index.add(destination, stored, ref.keywords, ref.zone)
             pairs.append((ref.uid, uid))
         if moved:
             self.index.remove(source, moved)

@@ -41,6 +41,7 @@ class MessageView:
     keywords: str = ""
     modseq: int = 1
     expunged: bool = False  # gone from the mailbox, not yet announced
+    zone: int | None = None  # INTERNALDATE's zone in minutes east of UTC (None: UTC)
 
     @classmethod
     def from_index(cls, message: IndexedMessage) -> MessageView:
@@ -54,6 +55,7 @@ class MessageView:
             message.keywords,
             message.modseq,
             False,
+            message.zone,
         )
 
     @property

@@ -304,3 +304,31 @@ def test_multipart_without_parts_stays_multipart(conn: Conn) -> None:
         b'* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0'
         b' NIL NIL NIL NIL) "mixed" ("boundary" "zz") NIL NIL NIL) BODY[1] {0}\r\n)'
     ]
+
+
+def test_append_date_keeps_its_zone_for_internaldate_and_search(conn: Conn) -> None:
+    """RFC 3501 6.3.11: the APPEND date-time is the INTERNALDATE, zone and all (imaptest
+    search-intdate), and BEFORE/ON/SINCE use that date; a COPY keeps it."""
+    conn.ok(b"CREATE intdate")
+    for date in (
+        b"24-Mar-2007 23:00:00 +0200",
+        b"25-Mar-2007 00:00:00 +0200",
+        b"26-Mar-2007 00:00:00 -0330",
+    ):
+        conn.ok(b'APPEND intdate "%s" {6+}\r\nx: y\r\n' % date)
+    conn.ok(b"SELECT intdate")
+    assert conn.ok(b"FETCH 1:3 INTERNALDATE") == [
+        b'* 1 FETCH (INTERNALDATE "24-Mar-2007 23:00:00 +0200")',
+        b'* 2 FETCH (INTERNALDATE "25-Mar-2007 00:00:00 +0200")',
+        b'* 3 FETCH (INTERNALDATE "26-Mar-2007 00:00:00 -0330")',
+    ]
+    assert conn.ok(b"SEARCH ON 24-Mar-2007") == [b"* SEARCH 1"]
+    assert conn.ok(b"SEARCH ON 25-Mar-2007") == [b"* SEARCH 2"]
+    assert conn.ok(b"SEARCH SINCE 26-Mar-2007") == [b"* SEARCH 3"]
+    assert conn.ok(b"SEARCH BEFORE 25-Mar-2007") == [b"* SEARCH 1"]
+    conn.ok(b"CREATE intdate-copy")
+    conn.ok(b"COPY 2 intdate-copy")
+    conn.ok(b"SELECT intdate-copy")
+    assert conn.ok(b"FETCH 1 INTERNALDATE") == [
+        b'* 1 FETCH (INTERNALDATE "25-Mar-2007 00:00:00 +0200")'
+    ]

@@ -74,7 +74,7 @@ def item_value(
     if item.name == "RFC822.SIZE":
         return message.size
     if item.name == "INTERNALDATE":
-        return internaldate(message.internaldate)
+        return internaldate(message.internaldate, message.zone)
     if item.name == "MODSEQ":
         return [message.modseq]
     if item.section is not None:
@@ -234,7 +234,8 @@ async def _send_from_index(
             elif name == "RFC822.SIZE":
                 parts.append(f"RFC822.SIZE {message.size}")
             elif name == "INTERNALDATE":
-                parts.append(f'INTERNALDATE "{internaldate(message.internaldate)}"')
+                date = internaldate(message.internaldate, message.zone)
+                parts.append(f'INTERNALDATE "{date}"')
             elif name == "MODSEQ":
                 parts.append(f"MODSEQ ({message.modseq})")
         lines.append(f"* {seq} FETCH ({' '.join(parts)})\r\n")

@@ -286,7 +286,7 @@ async def append(ctx: Context, command: Command) -> Completion:
     if quota is not None and await mail.total_size() + len(message) > quota:
         raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
     letters, keywords = split_flags(args.flags)
-    uidvalidity, uid = await mail.append(name, message, letters, keywords, args.date)
+    uidvalidity, uid = await mail.append(name, message, letters, keywords, args.date, args.zone)
     return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {uid}")
 
 
