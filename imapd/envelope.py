@@ -37,17 +37,17 @@ def _text(fields: Message, name: str) -> str | bytes | None:
     return None if raw is None else header_text(raw)
 
 
-def _name(name: str | None) -> str | bytes | None:
+def _name(name: str | None, raw_8bit: bool = False) -> str | bytes | None:
     if not name:
         return None
     if name.isascii():
         return name
-    if any("\udc80" <= char <= "\udcff" for char in name):
+    if raw_8bit:
         return header_text(name)  # raw 8-bit in the header: pass it on unchanged
     return Header(name, "utf-8").encode()  # decoded from encoded words: encode again
 
 
-def _mailbox(mailbox: object) -> list[Value] | None:
+def _mailbox(mailbox: object, raw_8bit: bool) -> list[Value] | None:
     local = getattr(mailbox, "local_part", None)
     if not local:
         return None
@@ -58,7 +58,7 @@ def _mailbox(mailbox: object) -> list[Value] | None:
     route = getattr(mailbox, "route", None)
     adl = ",".join("@" + hop for hop in route) if route else None
     domain = getattr(mailbox, "domain", None) or MISSING_DOMAIN
-    return [_name(name), adl, header_text(local), header_text(domain)]
+    return [_name(name, raw_8bit), adl, header_text(local), header_text(domain)]
 
 
 def addresses(fields: Message, name: str) -> list[Value] | None:
@@ -71,13 +71,16 @@ def addresses(fields: Message, name: str) -> list[Value] | None:
     except Exception:
         return None
     out: list[Value] = []
+    raw_8bit = not raw.isascii()
     for address in parsed.addresses:
         token: Any = address[0]
         if token.token_type == "group":
-            out.append([None, None, _name(token.display_name) or "", None])
-            out.extend(item for m in token.all_mailboxes if (item := _mailbox(m)) is not None)
+            out.append([None, None, _name(token.display_name, raw_8bit) or "", None])
+            out.extend(
+                item for m in token.all_mailboxes if (item := _mailbox(m, raw_8bit)) is not None
+            )
             out.append([None, None, None, None])
-        elif (item := _mailbox(token)) is not None:
+        elif (item := _mailbox(token, raw_8bit)) is not None:
             out.append(item)
     return out or None
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email.message import Message
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 
 from imapd.message_parts import header_length
 
 MAX_DEPTH = 20
 MAX_PARTS = 2000
-_PARSER = BytesHeaderParser(policy=compat32)
+_PARSER = HeaderParser(policy=compat32)
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
@@ -56,8 +56,17 @@ def _params(fields: Message, header: str) -> list[tuple[str, str]]:
 
 
 def header_fields(header: bytes) -> Message:
-    """The header block parsed for field lookups, folded lines unfolded (RFC 5322 2.2.3)."""
-    return _PARSER.parsebytes(_FOLD.sub(b"", header))
+    """The header block parsed for field lookups, folded lines unfolded (RFC 5322 2.2.3).
+
+    8-bit text is read as UTF-8 (Latin-1 when it is not UTF-8), so raw non-ASCII names
+    and parameters reach BODYSTRUCTURE and ENVELOPE as text, never as U+FFFD.
+    """
+    unfolded = _FOLD.sub(b"", header)
+    try:
+        text = unfolded.decode("utf-8")
+    except UnicodeDecodeError:
+        text = unfolded.decode("latin-1")
+    return _PARSER.parsestr(text)
 
 
 def parse(

@@ -332,3 +332,23 @@ def test_append_date_keeps_its_zone_for_internaldate_and_search(conn: Conn) -> N
     assert conn.ok(b"FETCH 1 INTERNALDATE") == [
         b'* 1 FETCH (INTERNALDATE "25-Mar-2007 00:00:00 +0200")'
     ]
+
+
+def test_bodystructure_keeps_8bit_parameters_and_descriptions(conn: Conn) -> None:
+    """Raw UTF-8 in a file name or description is sent as UTF-8 text, not as U+FFFD."""
+    name, description = "ärger.pdf".encode(), "Übersicht".encode()
+    message = (
+        b"From: a@example.test\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: application/pdf; name="' + name + b'"\r\n'
+        b'Content-Disposition: attachment; filename="' + name + b'"\r\n'
+        b"Content-Description: " + description + b"\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
+    )
+    mailbox(conn, b"bs-8bit", message)
+    line = conn.ok(b"FETCH 1 BODYSTRUCTURE")[0]
+    quoted_name = b"{%d}\r\n%s" % (len(name), name)
+    assert line == (
+        b'* 1 FETCH (BODYSTRUCTURE ("application" "pdf" ("name" %s) NIL {%d}\r\n%s "base64" 14'
+        b' NIL ("attachment" ("filename" %s)) NIL NIL))'
+        % (quoted_name, len(description), description, quoted_name)
+    )
