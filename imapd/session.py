@@ -113,6 +113,7 @@ class SelectedMailbox:
     highestmodseq: int = 1
     condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
     seen_modseq: int = 0  # the index modseq last folded in
+    announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
     _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
 
     @property

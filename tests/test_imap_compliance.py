@@ -352,3 +352,29 @@ def test_bodystructure_keeps_8bit_parameters_and_descriptions(conn: Conn) -> Non
         b' NIL ("attachment" ("filename" %s)) NIL NIL))'
         % (quoted_name, len(description), description, quoted_name)
     )
+
+
+# -- keywords and the FLAGS response ----------------------------------------------------------
+
+
+def test_keywords_from_other_sessions_are_announced_in_flags_first(
+    harness: ServerHarness, conn: Conn
+) -> None:
+    """RFC 3501 7.2.6: a FETCH never shows a keyword the FLAGS response did not name."""
+    mailbox(conn, b"kw-announce", crlf(b"Subject: k\n\nx\n"))
+    other = Conn(harness)
+    try:
+        other.ok(b"SELECT kw-announce")
+        other.ok(b"STORE 1 +FLAGS ($FromOther)")
+        lines = conn.ok(b"NOOP")
+        assert lines[0].startswith(b"* FLAGS (") and b"$FromOther" in lines[0], lines
+        assert lines[1] == b"* 1 FETCH (UID 1 FLAGS ($FromOther \\Recent))"
+        other.ok(b"APPEND kw-announce ($Appended) {6+}\r\nX: y\r\n")
+        lines = conn.ok(b"NOOP")
+        assert lines[0].startswith(b"* FLAGS (") and b"$Appended" in lines[0], lines
+        assert lines[1] == b"* 2 EXISTS"
+        own = conn.ok(b"APPEND kw-announce ($Mine) {6+}\r\nX: z\r\n")
+        assert own[0].startswith(b"* FLAGS (") and b"$Mine" in own[0], own
+        assert conn.ok(b"NOOP") == []
+    finally:
+        other.close()
