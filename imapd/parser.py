@@ -36,8 +36,9 @@ SYSTEM_FLAG_NAMES = {
 
 _LITERAL_AT_END = re.compile(rb"\{([0-9]+)(\+?)\}\r?\n\Z")
 _LITERAL_START = re.compile(rb"\{([0-9]{1,12})\+?\}\r?\n")
-_DATE_TIME = re.compile(
-    r"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})\Z"
+_DATE_TIME = re.compile(  # the day may also be one digit ("1-Feb-2024"), as Dovecot accepts
+    r"( ?[0-9]|[0-9]{2})-([A-Za-z]{3})-([0-9]{4})"
+    r" ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})\Z"
 )
 
 

@@ -378,3 +378,17 @@ def test_keywords_from_other_sessions_are_announced_in_flags_first(
         assert conn.ok(b"NOOP") == []
     finally:
         other.close()
+
+
+def test_append_date_day_may_have_one_digit(conn: Conn) -> None:
+    """date-day-fixed is " 1" or "01"; "1-Feb-2024" is accepted too (Postel, as Dovecot)."""
+    conn.ok(b"CREATE append-day")
+    for date in (b" 1-Feb-2024", b"01-Feb-2024", b"1-Feb-2024"):
+        conn.ok(b'APPEND append-day "%s 10:00:00 +0000" {6+}\r\nx: y\r\n' % date)
+    assert (
+        conn.status(b'APPEND append-day "123-Feb-2024 10:00:00 +0000" {6+}\r\nx: y\r\n') == b"BAD"
+    )
+    conn.ok(b"SELECT append-day")
+    assert conn.ok(b"FETCH 1:3 INTERNALDATE") == [
+        b'* %d FETCH (INTERNALDATE " 1-Feb-2024 10:00:00 +0000")' % n for n in (1, 2, 3)
+    ]
