@@ -332,17 +332,21 @@ class UserMail:
 
     # -- folders --------------------------------------------------------------------------
 
+    def _create_parents(self, name: str) -> None:
+        """Create the missing superior mailboxes of ``name`` (RFC 3501 CREATE and RENAME)."""
+        parts = name.split("/")
+        existing = set(self.store.list_folders(self.address))
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent != INBOX and parent not in existing:
+                self.store.create_folder(self.address, parent)
+
     async def create(self, mailbox: str) -> str:
         """Create a mailbox (and any missing parents); returns its canonical name."""
 
         def work() -> str:
             name = normalize_mailbox_name(mailbox)
-            parts = name.split("/")
-            existing = set(self.store.list_folders(self.address))
-            for depth in range(1, len(parts)):
-                parent = "/".join(parts[:depth])
-                if parent != INBOX and parent not in existing:
-                    self.store.create_folder(self.address, parent)
+            self._create_parents(name)
             return self.store.create_folder(self.address, name)
 
         name = await asyncio.to_thread(work)
@@ -364,6 +368,7 @@ class UserMail:
 
         def work() -> None:
             old_name, new_name = normalize_mailbox_name(old), normalize_mailbox_name(new)
+            self._create_parents(new_name)
             if old_name == INBOX:
                 self.index.sync(INBOX)
                 self.store.create_folder(self.address, new_name)

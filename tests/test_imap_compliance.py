@@ -392,3 +392,19 @@ def test_append_date_day_may_have_one_digit(conn: Conn) -> None:
     assert conn.ok(b"FETCH 1:3 INTERNALDATE") == [
         b'* %d FETCH (INTERNALDATE " 1-Feb-2024 10:00:00 +0000")' % n for n in (1, 2, 3)
     ]
+
+
+# -- mailbox names ----------------------------------------------------------------------------
+
+
+def test_rename_creates_the_superior_mailboxes(conn: Conn) -> None:
+    """RFC 3501 6.3.5: RENAME, like CREATE, creates the missing superiors of the new name."""
+    conn.ok(b"CREATE ren-src/child")
+    conn.ok(b"RENAME ren-src ren-dst/deep")
+    assert conn.ok(b'LIST "" ren-*') == [
+        b'* LIST (\\HasChildren) "/" ren-dst',
+        b'* LIST (\\HasChildren) "/" ren-dst/deep',
+        b'* LIST (\\HasNoChildren) "/" ren-dst/deep/child',
+    ]
+    conn.ok(b"SELECT ren-dst")
+    assert conn.status(b"RENAME ren-dst/deep ren-src") == b"OK"
