@@ -66,22 +66,23 @@ def addresses(fields: Message, name: str) -> list[Value] | None:
     raw = _raw(fields, name)
     if raw is None:
         return None
-    try:
-        parsed, _ = rfc5322.get_address_list(raw)
-    except Exception:
-        return None
-    out: list[Value] = []
     raw_8bit = not raw.isascii()
-    for address in parsed.addresses:
-        token: Any = address[0]
-        if token.token_type == "group":
-            out.append([None, None, _name(token.display_name, raw_8bit) or "", None])
-            out.extend(
-                item for m in token.all_mailboxes if (item := _mailbox(m, raw_8bit)) is not None
-            )
-            out.append([None, None, None, None])
-        elif (item := _mailbox(token, raw_8bit)) is not None:
-            out.append(item)
+    out: list[Value] = []
+    try:  # the parser is lenient but not total: odd input may leave bare strings
+        parsed, _ = rfc5322.get_address_list(raw)
+        for address in parsed.addresses:
+            token: Any = address[0]
+            kind = getattr(token, "token_type", None)
+            if kind == "group":
+                out.append([None, None, _name(token.display_name, raw_8bit) or "", None])
+                out.extend(
+                    item for m in token.all_mailboxes if (item := _mailbox(m, raw_8bit)) is not None
+                )
+                out.append([None, None, None, None])
+            elif kind is not None and (item := _mailbox(token, raw_8bit)) is not None:
+                out.append(item)
+    except Exception:
+        return None  # a half-read list could leave a group open
     return out or None
 
 
