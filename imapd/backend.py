@@ -55,6 +55,7 @@ class MessageRef:
     key: str
     flags: str
     keywords: str = ""
+    zone: int | None = None  # INTERNALDATE's zone, carried to copies
 
 
 class Backend:
@@ -243,7 +244,13 @@ class UserMail:
         return [(uid, letters, kw, modseq) for uid, letters, kw, modseq, _ in results]
 
     def _append(
-        self, mailbox: str, data: bytes, letters: str, keywords: str, date: float | None
+        self,
+        mailbox: str,
+        data: bytes,
+        letters: str,
+        keywords: str,
+        date: float | None,
+        zone: int | None,
     ) -> tuple[int, int]:
         stored = self.store.deliver(
             self.address,
@@ -252,13 +259,19 @@ class UserMail:
             flags=letters,
             mtime=date if date is not None else time.time(),
         )
-        return self.index.add(mailbox, stored, keywords)
+        return self.index.add(mailbox, stored, keywords, zone)
 
     async def append(
-        self, mailbox: str, data: bytes, letters: str, keywords: str, date: float | None
+        self,
+        mailbox: str,
+        data: bytes,
+        letters: str,
+        keywords: str,
+        date: float | None,
+        zone: int | None = None,
     ) -> tuple[int, int]:
-        """Store a new message; returns (uidvalidity, uid)."""
-        result = await asyncio.to_thread(self._append, mailbox, data, letters, keywords, date)
+        """Store a new message; returns (uidvalidity, uid). ``zone``: the date's, in minutes."""
+        result = await asyncio.to_thread(self._append, mailbox, data, letters, keywords, date, zone)
         await self.publish("new_mail", normalize_mailbox_name(mailbox))
         return result
 
@@ -268,17 +281,22 @@ class UserMail:
         pairs: list[tuple[int, int]] = []
         uidvalidity = self.index.status(destination).uidvalidity
         moved: list[int] = []
+        # MOVE into the mailbox itself is a copy (a new UID, RFC 6851 3.3) and an expunge
+        to_self = normalize_mailbox_name(source) == normalize_mailbox_name(destination)
         for ref in refs:
             hint = self.filename_of(source, ref.key)
             try:
-                if move:
+                if move and not to_self:
                     stored = self.store.move(self.address, ref.key, source, destination, hint)
                     moved.append(ref.uid)
                 else:
                     stored = self.store.copy(self.address, ref.key, source, destination, hint)
+                    if move:
+                        self.store.delete(self.address, source, ref.key, hint)
+                        moved.append(ref.uid)
             except MessageNotFound:
                 continue
-            uidvalidity, uid = self.index.add(destination, stored, ref.keywords)
+            uidvalidity, uid = self.index.add(destination, stored, ref.keywords, ref.zone)
             pairs.append((ref.uid, uid))
         if moved:
             self.index.remove(source, moved)
@@ -314,17 +332,21 @@ class UserMail:
 
     # -- folders --------------------------------------------------------------------------
 
+    def _create_parents(self, name: str) -> None:
+        """Create the missing superior mailboxes of ``name`` (RFC 3501 CREATE and RENAME)."""
+        parts = name.split("/")
+        existing = set(self.store.list_folders(self.address))
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent != INBOX and parent not in existing:
+                self.store.create_folder(self.address, parent)
+
     async def create(self, mailbox: str) -> str:
         """Create a mailbox (and any missing parents); returns its canonical name."""
 
         def work() -> str:
             name = normalize_mailbox_name(mailbox)
-            parts = name.split("/")
-            existing = set(self.store.list_folders(self.address))
-            for depth in range(1, len(parts)):
-                parent = "/".join(parts[:depth])
-                if parent != INBOX and parent not in existing:
-                    self.store.create_folder(self.address, parent)
+            self._create_parents(name)
             return self.store.create_folder(self.address, name)
 
         name = await asyncio.to_thread(work)
@@ -346,6 +368,7 @@ class UserMail:
 
         def work() -> None:
             old_name, new_name = normalize_mailbox_name(old), normalize_mailbox_name(new)
+            self._create_parents(new_name)
             if old_name == INBOX:
                 self.index.sync(INBOX)
                 self.store.create_folder(self.address, new_name)

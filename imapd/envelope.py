@@ -2,33 +2,63 @@
 
 from __future__ import annotations
 
+from email import _header_value_parser as rfc5322
 from email.header import Header
-from email.headerregistry import HeaderRegistry
 from email.message import Message
+from typing import Any
 
 from imapd.responses import Value
 
-_REGISTRY = HeaderRegistry()
+MISSING_DOMAIN = "MISSING_DOMAIN"  # a host of NIL would mean "group start" (Dovecot's word)
+
+
+def header_text(text: str) -> str | bytes:
+    """A header value as sent: 8-bit bytes kept (UTF-8 as text, anything else as bytes)."""
+    if text.isascii():
+        return text
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 def _raw(fields: Message, name: str) -> str | None:
-    value = fields.get(name)
-    if value is None:
-        return None
-    text = str(value) if not isinstance(value, str) else value
-    return " ".join(text.replace("\r", " ").replace("\n", " ").split()) or None
+    """The first ``name`` field exactly as in the message, unfolded (8-bit kept)."""
+    for key, value in fields.raw_items():
+        if key.lower() == name:
+            unfolded = str(value).replace("\r", "").replace("\n", "").strip()
+            return unfolded or None
+    return None
 
 
-def _encoded_name(name: str) -> str | None:
+def _text(fields: Message, name: str) -> str | bytes | None:
+    raw = _raw(fields, name)
+    return None if raw is None else header_text(raw)
+
+
+def _name(name: str | None, raw_8bit: bool = False) -> str | bytes | None:
     if not name:
         return None
     if name.isascii():
         return name
-    return Header(name, "utf-8").encode()
+    if raw_8bit:
+        return header_text(name)  # raw 8-bit in the header: pass it on unchanged
+    return Header(name, "utf-8").encode()  # decoded from encoded words: encode again
 
 
-def _address(display: str, local: str, domain: str) -> list[Value]:
-    return [_encoded_name(display), None, local or None, domain or None]
+def _mailbox(mailbox: object, raw_8bit: bool) -> list[Value] | None:
+    local = getattr(mailbox, "local_part", None)
+    if not local:
+        return None
+    name = getattr(mailbox, "display_name", None)
+    comments = getattr(mailbox, "comments", [])
+    if not name and comments:
+        name = " ".join(comments)  # "user@domain (Real Name)"
+    route = getattr(mailbox, "route", None)
+    adl = ",".join("@" + hop for hop in route) if route else None
+    domain = getattr(mailbox, "domain", None) or MISSING_DOMAIN
+    return [_name(name, raw_8bit), adl, header_text(local), header_text(domain)]
 
 
 def addresses(fields: Message, name: str) -> list[Value] | None:
@@ -36,19 +66,23 @@ def addresses(fields: Message, name: str) -> list[Value] | None:
     raw = _raw(fields, name)
     if raw is None:
         return None
-    try:
-        header = _REGISTRY(name, raw)
-        groups = header.groups  # type: ignore[attr-defined]
-    except Exception:
-        return None
+    raw_8bit = not raw.isascii()
     out: list[Value] = []
-    for group in groups:
-        if group.display_name is not None:
-            out.append([None, None, _encoded_name(group.display_name) or "", None])
-        for address in group.addresses:
-            out.append(_address(address.display_name, address.username, address.domain))
-        if group.display_name is not None:
-            out.append([None, None, None, None])
+    try:  # the parser is lenient but not total: odd input may leave bare strings
+        parsed, _ = rfc5322.get_address_list(raw)
+        for address in parsed.addresses:
+            token: Any = address[0]
+            kind = getattr(token, "token_type", None)
+            if kind == "group":
+                out.append([None, None, _name(token.display_name, raw_8bit) or "", None])
+                out.extend(
+                    item for m in token.all_mailboxes if (item := _mailbox(m, raw_8bit)) is not None
+                )
+                out.append([None, None, None, None])
+            elif kind is not None and (item := _mailbox(token, raw_8bit)) is not None:
+                out.append(item)
+    except Exception:
+        return None  # a half-read list could leave a group open
     return out or None
 
 
@@ -56,14 +90,14 @@ def envelope(fields: Message) -> list[Value]:
     """The ENVELOPE value of a message header."""
     sender_from = addresses(fields, "from")
     return [
-        _raw(fields, "date"),
-        _raw(fields, "subject"),
+        _text(fields, "date"),
+        _text(fields, "subject"),
         sender_from,
         addresses(fields, "sender") or sender_from,
         addresses(fields, "reply-to") or sender_from,
         addresses(fields, "to"),
         addresses(fields, "cc"),
         addresses(fields, "bcc"),
-        _raw(fields, "in-reply-to"),
-        _raw(fields, "message-id"),
+        _text(fields, "in-reply-to"),
+        _text(fields, "message-id"),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def header_length(data: bytes) -> int:
     """The length of the header block, including the empty line that ends it."""
@@ -58,3 +60,11 @@ def select_fields(header: bytes, names: tuple[str, ...], exclude: bool) -> bytes
         if (name in wanted) != exclude:
             chosen.append(field_bytes if field_bytes.endswith(b"\n") else field_bytes + b"\r\n")
     return b"".join(chosen) + b"\r\n"
+
+
+_LINE_END = re.compile(rb"\r?\n")
+
+
+def crlf_lines(data: bytes) -> bytes:
+    """A message with every line ending as CRLF (RFC 5322 2.1; bare LF from APPEND)."""
+    return _LINE_END.sub(b"\r\n", data) if b"\n" in data else data

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email.message import Message
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from email.policy import compat32
 
 from imapd.message_parts import header_length
 
 MAX_DEPTH = 20
 MAX_PARTS = 2000
-_PARSER = BytesHeaderParser(policy=compat32)
+_PARSER = HeaderParser(policy=compat32)
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
 @dataclass
@@ -55,8 +56,17 @@ def _params(fields: Message, header: str) -> list[tuple[str, str]]:
 
 
 def header_fields(header: bytes) -> Message:
-    """The header block parsed for field lookups."""
-    return _PARSER.parsebytes(header)
+    """The header block parsed for field lookups, folded lines unfolded (RFC 5322 2.2.3).
+
+    8-bit text is read as UTF-8 (Latin-1 when it is not UTF-8), so raw non-ASCII names
+    and parameters reach BODYSTRUCTURE and ENVELOPE as text, never as U+FFFD.
+    """
+    unfolded = _FOLD.sub(b"", header)
+    try:
+        text = unfolded.decode("utf-8")
+    except UnicodeDecodeError:
+        text = unfolded.decode("latin-1")
+    return _PARSER.parsestr(text)
 
 
 def parse(
@@ -89,6 +99,8 @@ def parse(
                 parse(chunk, child_default, depth + 1, budget)
                 for chunk in split_multipart(body, str(boundary).encode("utf-8", "replace"))
             ]
+            if not part.children:  # only a close delimiter: one empty part, as Dovecot
+                part.children = [Part(b"", b"", header_fields(b""), "text", "plain")]
         if not part.children:
             part.maintype, part.subtype = "text", "plain"
     elif (maintype, subtype) in (("message", "rfc822"), ("message", "global")):
@@ -115,8 +127,8 @@ def split_multipart(body: bytes, boundary: bytes) -> list[bytes]:
 def find_part(root: Part, numbers: tuple[int, ...]) -> Part | None:
     """The part that section numbers name (``1.2``), or None when there is none."""
     current = root
-    for number in numbers:
-        if current.message is not None and current is not root:
+    for index, number in enumerate(numbers):
+        if index and current.message is not None:  # inside a message/rfc822 part
             current = current.message
         if current.children:
             if number > len(current.children):
@@ -128,6 +140,9 @@ def find_part(root: Part, numbers: tuple[int, ...]) -> Part | None:
 
 
 def count_lines(data: bytes) -> int:
-    """Lines in a body, a last line without its end included."""
-    lines = data.count(b"\n")
-    return lines + 1 if data and not data.endswith(b"\n") else lines
+    """Lines in a body: its line ends, as Dovecot, Cyrus and UW-IMAP count them.
+
+    A last line without CRLF (the CRLF before a boundary belongs to the boundary) is not
+    counted, so ``body-fld-lines`` agrees with what those servers and imaptest report.
+    """
+    return data.count(b"\n")

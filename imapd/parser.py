@@ -36,8 +36,9 @@ SYSTEM_FLAG_NAMES = {
 
 _LITERAL_AT_END = re.compile(rb"\{([0-9]+)(\+?)\}\r?\n\Z")
 _LITERAL_START = re.compile(rb"\{([0-9]{1,12})\+?\}\r?\n")
-_DATE_TIME = re.compile(
-    r"([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})\Z"
+_DATE_TIME = re.compile(  # the day may also be one digit ("1-Feb-2024"), as Dovecot accepts
+    r"( ?[0-9]|[0-9]{2})-([A-Za-z]{3})-([0-9]{4})"
+    r" ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{4})\Z"
 )
 
 
@@ -139,6 +140,7 @@ class AppendArgs:
     flags: tuple[str, ...]
     date: float | None
     message: bytes
+    zone: int | None = None  # the date-time's zone, minutes east of UTC
 
 
 @dataclass(frozen=True)
@@ -470,8 +472,8 @@ class Cursor:
             raise self.error("invalid day of month")
         return int(year), month_number, int(day)
 
-    def date_time(self) -> float:
-        """An APPEND date-time (``"dd-Mon-yyyy hh:mm:ss +zzzz"``) as a POSIX time."""
+    def date_time(self) -> tuple[float, int]:
+        """An APPEND date-time (``"dd-Mon-yyyy hh:mm:ss +zzzz"``): POSIX time, zone minutes."""
         if self.peek() != ord('"'):
             raise self.error("expected a date-time")
         text = self.quoted().decode("ascii", "replace")
@@ -487,7 +489,8 @@ class Cursor:
         if second > 60 or zone % 100 > 59:
             raise self.error("invalid date-time")
         offset = (zone // 100 * 3600 + zone % 100 * 60) * (-1 if match.group(7) == "-" else 1)
-        return float(calendar.timegm((year, month, day, hour, minute, second)) - offset)
+        epoch = float(calendar.timegm((year, month, day, hour, minute, second)) - offset)
+        return epoch, offset // 60
 
 
 # -- grammar of each command ---------------------------------------------------------------
@@ -589,18 +592,18 @@ def _append(cur: Cursor) -> AppendArgs:
     mailbox = cur.astring("a mailbox name")
     cur.sp()
     flags: tuple[str, ...] = ()
-    date = None
+    date = zone = None
     if cur.peek() == ord("("):
         flags = cur.flag_list()
         cur.sp()
     if cur.peek() == ord('"'):
-        date = cur.date_time()
+        date, zone = cur.date_time()
         cur.sp()
     if cur.peek() != ord("{"):
         raise cur.error("expected the message as a literal")
     message = cur.literal(allow_nul=True)
     cur.end()
-    return AppendArgs(mailbox, flags, date, message)
+    return AppendArgs(mailbox, flags, date, message, zone)
 
 
 SIMPLE_FETCH_ITEMS = (

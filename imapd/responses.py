@@ -124,10 +124,13 @@ def list_line(attributes: Iterable[str], delimiter: str, name: str) -> bytes:
     return untagged("LIST", flag_list(attributes), quoted(delimiter), astring(name))
 
 
-def internaldate(epoch: float) -> str:
-    """An INTERNALDATE value (``dd-Mon-yyyy hh:mm:ss +0000``) in UTC."""
-    t = time.gmtime(int(epoch))
+def internaldate(epoch: float, zone: int | None = None) -> str:
+    """An INTERNALDATE value (``dd-Mon-yyyy hh:mm:ss +zzzz``), in ``zone`` minutes or UTC."""
+    minutes = zone or 0
+    t = time.gmtime(int(epoch) + minutes * 60)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
     return (
         f"{t.tm_mday:2d}-{MONTHS[t.tm_mon - 1]}-{t.tm_year:04d} "
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {sign}{hours:02d}{rest:02d}"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import email.utils
+from email import _header_value_parser as rfc5322
 from email.header import decode_header, make_header
 
 from imapd.message_parts import header_lines
@@ -67,6 +68,21 @@ def _fields(header: bytes) -> list[tuple[str, str]]:
     return out
 
 
+def with_addresses(value: str) -> str:
+    """An address header's text plus each address as plain ``local@domain``.
+
+    ``<user (comment)@ (comment) domain>`` is found by SEARCH FROM user@domain, as in
+    Dovecot and imaptest's search-addresses.
+    """
+    try:
+        parsed, _ = rfc5322.get_address_list(value)
+        mailboxes = parsed.all_mailboxes  # type: ignore[attr-defined]
+        plain = [f"{m.local_part}@{m.domain}" for m in mailboxes if m.local_part and m.domain]
+    except Exception:
+        return value
+    return "\n".join([value, *(address for address in plain if address not in value)])
+
+
 def _headers_text(header: bytes) -> str:
     return "\n".join(f"{name}: {value}" for name, value in _fields(header))
 
@@ -91,10 +107,10 @@ def content_of(data: bytes) -> Content:
     _text_of(root, body, [MAX_BODY_TEXT])
     return Content(
         sent=sent,
-        hfrom=header("from"),
-        hto=header("to"),
-        hcc=header("cc"),
-        hbcc=header("bcc"),
+        hfrom=with_addresses(header("from")),
+        hto=with_addresses(header("to")),
+        hcc=with_addresses(header("cc")),
+        hbcc=with_addresses(header("bcc")),
         subject=header("subject"),
         headers="\n".join(f"{name}: {value}" for name, value in fields),
         body="\n".join(body),

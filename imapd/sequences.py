@@ -44,9 +44,7 @@ class SequenceSet:
 
     def message_numbers(self, count: int) -> list[int]:
         """Sequence numbers in a mailbox of ``count`` messages; ValueError if out of range."""
-        if count == 0:
-            if all(first is None or last is None for first, last in self.ranges):
-                return []  # "1:*" in an empty mailbox names nothing
+        if count == 0:  # even "*" names no message (RFC 9051 6.4.x: tagged BAD)
             raise ValueError("the mailbox is empty")
         numbers: list[int] = []
         for low, high in self._intervals(count):

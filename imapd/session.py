@@ -41,6 +41,7 @@ class MessageView:
     keywords: str = ""
     modseq: int = 1
     expunged: bool = False  # gone from the mailbox, not yet announced
+    zone: int | None = None  # INTERNALDATE's zone in minutes east of UTC (None: UTC)
 
     @classmethod
     def from_index(cls, message: IndexedMessage) -> MessageView:
@@ -54,6 +55,7 @@ class MessageView:
             message.keywords,
             message.modseq,
             False,
+            message.zone,
         )
 
     @property
@@ -111,6 +113,7 @@ class SelectedMailbox:
     highestmodseq: int = 1
     condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
     seen_modseq: int = 0  # the index modseq last folded in
+    announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
     _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
 
     @property

@@ -73,6 +73,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 _ADDED_COLUMNS = (
     ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
     ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
+    ("messages", "zone", "INTEGER"),
     ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
 )
 FTS_COLUMNS = ("hfrom", "hto", "hcc", "hbcc", "subject", "headers", "body")
@@ -90,6 +91,7 @@ class IndexedMessage:
     internaldate: float
     modseq: int
     keywords: str = ""  # space-separated IMAP keywords
+    zone: int | None = None  # INTERNALDATE's zone (minutes east of UTC) when APPEND gave one
 
     @property
     def relpath(self) -> str:
@@ -139,7 +141,7 @@ class Content:
     body: str
 
 
-_MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords"
+_MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords, zone"
 
 
 def merge_letters(mode: str, current: str, given: str) -> str:
@@ -558,8 +560,13 @@ class MailIndex:
 
     # -- changes made through the IMAP server -----------------------------------------------
 
-    def add(self, mailbox: str, message: StoredMessage, keywords: str = "") -> tuple[int, int]:
-        """Index a message just written to a folder; returns (uidvalidity, uid)."""
+    def add(
+        self, mailbox: str, message: StoredMessage, keywords: str = "", zone: int | None = None
+    ) -> tuple[int, int]:
+        """Index a message just written to a folder; returns (uidvalidity, uid).
+
+        ``zone`` keeps the time zone of an APPEND date-time for INTERNALDATE.
+        """
         name = normalize_mailbox_name(mailbox)
         with self._write() as db:
             uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
@@ -569,6 +576,11 @@ class MailIndex:
             if known is not None:
                 return uidvalidity, int(known[0])
             self._insert(db, name, uidnext, message, keywords, modseq + 1, True)
+            if zone is not None:
+                db.execute(
+                    "UPDATE messages SET zone = ? WHERE mailbox = ? AND uid = ?",
+                    (zone, name, uidnext),
+                )
             db.execute(
                 "UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE name = ?",
                 (uidnext + 1, modseq + 1, name),

@@ -14,9 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imap_support import ALICE, RawClient, ServerHarness, sample_message
 
+from imapd.bodystructure import body_structure
+from imapd.envelope import envelope
 from imapd.errors import ParseError
 from imapd.framing import Limits
+from imapd.mime import parse
 from imapd.parser import Command, parse_command
+from imapd.responses import encode
 
 TOKENS = [
     b"FETCH", b"UID", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"APPEND", b"SELECT", b"EXAMINE",
@@ -91,3 +95,28 @@ def test_live_server_answers_every_generated_command(
     assert b"SERVERBUG" not in last
     if any(word in line for word in (b"SELECT", b"EXAMINE", b"DELETE", b"RENAME")):
         session.command(b"rs", b"SELECT INBOX")  # back to a known state
+
+
+HEADER_TEXT = st.binary(max_size=60).map(lambda data: data.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@settings(max_examples=300, deadline=None)
+@given(HEADER_TEXT, HEADER_TEXT, HEADER_TEXT)
+def test_envelope_and_bodystructure_of_any_header_text(
+    address: bytes, param: bytes, text: bytes
+) -> None:
+    """Whatever the address, parameter or text bytes, ENVELOPE and BODYSTRUCTURE are built."""
+    message = (
+        b"From: " + address + b"\r\nTo: g: " + address + b";, <" + address + b">\r\n"
+        b"Content-Type: multipart/mixed; boundary=" + param + b"; name*=" + param + b"\r\n"
+        b"Content-Disposition: "
+        + text
+        + b"\r\nSubject: "
+        + text
+        + b"\r\n\r\n--"
+        + param
+        + b"\r\nx\r\n"
+    )
+    root = parse(message)
+    assert encode(envelope(root.fields)).startswith(b"(")
+    assert body_structure(root, True).startswith(b"(")

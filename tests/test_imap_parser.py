@@ -213,7 +213,8 @@ def test_sequence_set_resolution() -> None:
     assert parse_sequence_set("*").message_numbers(3) == [3]
     assert parse_sequence_set("2,4:6").message_numbers(6) == [2, 4, 5, 6]
     assert parse_sequence_set("3:1,2").message_numbers(3) == [1, 2, 3]
-    assert parse_sequence_set("1:*").message_numbers(0) == []
+    with pytest.raises(ValueError):
+        parse_sequence_set("1:*").message_numbers(0)
     with pytest.raises(ValueError):
         parse_sequence_set("4").message_numbers(3)
     with pytest.raises(ValueError):

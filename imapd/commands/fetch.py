@@ -74,7 +74,7 @@ def item_value(
     if item.name == "RFC822.SIZE":
         return message.size
     if item.name == "INTERNALDATE":
-        return internaldate(message.internaldate)
+        return internaldate(message.internaldate, message.zone)
     if item.name == "MODSEQ":
         return [message.modseq]
     if item.section is not None:
@@ -139,8 +139,9 @@ async def fetch(ctx: Context, command: Command) -> Completion:
     sets_seen = not box.readonly and any(
         (i.section is not None and not i.peek) or i.name in _SETS_SEEN for i in items
     )
+    newly_seen: set[int] = set()
     if sets_seen:
-        await _mark_seen(ctx, box, numbers)
+        newly_seen = await _mark_seen(ctx, box, numbers)
     needs_structure = any(
         (i.section is not None and (i.section.part or i.section.specifier))
         or (i.section is None and i.name in _BODY_ITEMS - {"RFC822"})
@@ -164,7 +165,10 @@ async def fetch(ctx: Context, command: Command) -> Completion:
                 missing += 1  # expunged by another session; reported at the next NOOP
                 continue
             root = parse(raw) if needs_structure else None
-            extra = [FLAGS_ITEM] if sets_seen and FLAGS_ITEM not in items else []
+            extra = []  # the implicit \Seen is announced, with MODSEQ under CONDSTORE
+            if seq in newly_seen:
+                extra = [i for i in (FLAGS_ITEM, MODSEQ_ITEM) if i not in items]
+                extra = extra if box.condstore else [i for i in extra if i is FLAGS_ITEM]
             values = [
                 (item.response_name, item_value(item, message, box, raw, root))
                 for item in items + extra
@@ -230,7 +234,8 @@ async def _send_from_index(
             elif name == "RFC822.SIZE":
                 parts.append(f"RFC822.SIZE {message.size}")
             elif name == "INTERNALDATE":
-                parts.append(f'INTERNALDATE "{internaldate(message.internaldate)}"')
+                date = internaldate(message.internaldate, message.zone)
+                parts.append(f'INTERNALDATE "{date}"')
             elif name == "MODSEQ":
                 parts.append(f"MODSEQ ({message.modseq})")
         lines.append(f"* {seq} FETCH ({' '.join(parts)})\r\n")
@@ -241,8 +246,8 @@ async def _send_from_index(
         await ctx.out.send("".join(lines).encode("utf-8"))
 
 
-async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> None:
-    """Set \\Seen on the messages about to be read (one thread hop for all of them)."""
+async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> set[int]:
+    """Set \\Seen on the messages about to be read; the sequence numbers it changed."""
     changes: list[tuple[MessageRef, str, str, str]] = []
     for seq in numbers:
         view = box.message(seq)
@@ -250,7 +255,8 @@ async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> 
             ref = MessageRef(view.uid, view.key, view.flags, view.keywords)
             changes.append((ref, "+", SEEN_LETTER, ""))
     if not changes:
-        return
+        return set()
+    changed: set[int] = set()
     results = await ctx.user_mail().store_flags(box.name, changes)
     if results:
         await ctx.user_mail().publish("flags", box.name)
@@ -259,9 +265,11 @@ async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> 
         if found is not None:
             view = box.message(found)
             view.flags = letters
+            changed.add(found)
             if modseq is not None:
                 view.modseq = modseq
                 box.highestmodseq = max(box.highestmodseq, modseq)
+    return changed
 
 
 COMMANDS: dict[str, CommandSpec] = {

@@ -3,9 +3,12 @@ STATUS and APPEND, and the untagged updates of a selected mailbox."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from imapd import listpattern, mutf7
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import CommandFailed
+from imapd.message_parts import crlf_lines
 from imapd.parser import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
@@ -140,8 +143,21 @@ def _flags_line(box: SelectedMailbox) -> bytes:
     for message in box.messages:
         for keyword in message.keyword_list:
             keywords.setdefault(keyword.lower(), keyword)
-    box_keywords = sorted(keywords.values())
-    return untagged("FLAGS", flag_list([*SYSTEM_FLAGS, *box_keywords]))
+    box.announced = keywords
+    return untagged("FLAGS", flag_list([*SYSTEM_FLAGS, *sorted(keywords.values())]))
+
+
+def flags_announcement(box: SelectedMailbox, keywords: Iterable[str]) -> bytes:
+    """``* FLAGS`` when a keyword is about to be shown that the client was not told of.
+
+    RFC 3501 7.2.6: the FLAGS response names every flag a FETCH may show (imaptest
+    reports "Keyword used without being in FLAGS" otherwise).
+    """
+    new = {k.lower(): k for k in keywords if k.lower() not in box.announced}
+    if not new:
+        return b""
+    box.announced.update(new)
+    return untagged("FLAGS", flag_list([*SYSTEM_FLAGS, *sorted(box.announced.values())]))
 
 
 async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
@@ -280,11 +296,12 @@ async def append(ctx: Context, command: Command) -> Completion:
         raise CommandFailed("No such mailbox", Code.TRYCREATE)
     if not args.message:
         raise CommandFailed("Empty message", Code.CANNOT)
+    message = crlf_lines(args.message)  # so RFC822.SIZE and every FETCH are CRLF text
     quota = await ctx.backend.quota(mail.address)
-    if quota is not None and await mail.total_size() + len(args.message) > quota:
+    if quota is not None and await mail.total_size() + len(message) > quota:
         raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
     letters, keywords = split_flags(args.flags)
-    uidvalidity, uid = await mail.append(name, args.message, letters, keywords, args.date)
+    uidvalidity, uid = await mail.append(name, message, letters, keywords, args.date, args.zone)
     return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {uid}")
 
 
@@ -322,9 +339,13 @@ async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
         return
     if result is None:
         result = await ctx.user_mail().sync(box.name, claim_recent=not box.readonly)
+    known_uidnext = box.uidnext
     updates = box.refresh(result.state, result.recent, allow_expunge)
     if updates:
-        await ctx.out.send(b"".join(update_line(update) for update in updates))
+        shown = [k for u in updates if isinstance(u, FlagsChanged) for k in u.keywords.split()]
+        shown += [k for m in box.messages if m.uid >= known_uidnext for k in m.keyword_list]
+        lines = [flags_announcement(box, shown), *(update_line(u) for u in updates)]
+        await ctx.out.send(b"".join(lines))
 
 
 COMMANDS: dict[str, CommandSpec] = {

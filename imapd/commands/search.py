@@ -156,7 +156,10 @@ class Searcher:
             return message.modseq >= int(args[0])  # type: ignore[call-overload]
         if op == "DATE":
             which, comparison, ymd = args
-            when = message.internaldate if which == "INTERNAL" else self.sent.get(message.uid)
+            if which == "INTERNAL":  # the date in the INTERNALDATE's own zone
+                when: float | None = message.internaldate + (message.zone or 0) * 60
+            else:
+                when = self.sent.get(message.uid)
             return _date_matches(when, str(comparison), _day(ymd))
         if op == "HEADER":
             if key in self.text_hits:

@@ -84,7 +84,7 @@ async def copy(ctx: Context, command: Command) -> Completion:
         view = box.message(seq)
         if view.expunged:
             continue
-        refs.append(MessageRef(view.uid, view.key, view.flags, view.keywords))
+        refs.append(MessageRef(view.uid, view.key, view.flags, view.keywords, view.zone))
     if not refs:
         if numbers and not command.uid:
             raise CommandFailed("The messages no longer exist", Code.EXPUNGEISSUED)

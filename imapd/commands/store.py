@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
-from imapd.commands.mailbox import split_flags
+from imapd.commands.mailbox import flags_announcement, split_flags
 from imapd.errors import BadCommand, CommandFailed
 from imapd.parser import Command, StoreArgs
-from imapd.protocol import SYSTEM_FLAGS, Code, flags_from_letters
-from imapd.responses import Atom, Value, fetch_line, flag_list, untagged
+from imapd.protocol import Code, flags_from_letters
+from imapd.responses import Atom, Value, fetch_line
 from imapd.sequences import compress
 from mailrs.mailindex import merge_keywords, merge_letters
 
@@ -32,7 +32,6 @@ async def store(ctx: Context, command: Command) -> Completion:
     if args.unchangedsince is not None:
         ctx.session.condstore = box.condstore = True
     letters, keywords = split_flags(args.flags)
-    known_keywords = {k.lower() for m in box.messages for k in m.keyword_list}
     changes: list[tuple[MessageRef, str, str, str]] = []
     modified: list[int] = []
     unchanged: list[int] = []
@@ -66,10 +65,8 @@ async def store(ctx: Context, command: Command) -> Completion:
     if results:
         await ctx.user_mail().publish("flags", box.name)
     lines = []
-    new_keywords_seen = {k.lower(): k for k in keywords.split() if k.lower() not in known_keywords}
-    if new_keywords_seen and args.mode != "-":
-        every = {k.lower(): k for m in box.messages for k in m.keyword_list}
-        lines.append(untagged("FLAGS", flag_list([*SYSTEM_FLAGS, *sorted(every.values())])))
+    if args.mode != "-" and touched:
+        lines.append(flags_announcement(box, keywords.split()))
     for seq in sorted(touched | set(unchanged)):
         if args.silent and not (box.condstore and seq in touched):
             continue
