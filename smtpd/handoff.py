@@ -21,7 +21,7 @@ from celery import Celery
 
 from mailrs.accept import Envelope, mark_published, record_messages
 from mailrs.db import Database
-from mailrs.pipeline import publish
+from mailrs.pipeline import batches, publish
 from mailrs.spool import Spool, new_queue_id
 
 log = logging.getLogger("smtpd")
@@ -99,14 +99,16 @@ class Handoff:
         record_messages(self.db, self.spool, spooled)
 
     def _publish(self, queue_ids: list[str]) -> None:
-        sent = []
-        for queue_id in queue_ids:
+        """One chain per batch of messages committed together (few broker hops per message)."""
+        sent: list[str] = []
+        for batch in batches(queue_ids):
             try:
-                publish(self.celery_app, queue_id)
-            except Exception as exc:  # broker down: the message is safe in the spool
-                log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
+                publish(self.celery_app, batch)
+            except Exception as exc:  # broker down: the messages are safe in the spool
+                for queue_id in batch:
+                    log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
                 continue
-            sent.append(queue_id)
+            sent.extend(batch)
         if sent:
             try:
                 mark_published(self.db, sent)

@@ -11,6 +11,7 @@ a new-mail event for IMAP IDLE and the web.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from typing import Any
@@ -19,15 +20,15 @@ from celery import Task
 from sqlalchemy.orm import Session
 
 from mailrs.celery import app
-from mailrs.errors import MailboxNotFound
+from mailrs.errors import MailboxNotFound, SpoolError
 from mailrs.events import publish_event
 from mailrs.maildir import StoredMessage, stable_name
-from mailrs.models import Delivery, Message, utcnow
+from mailrs.models import Delivery, Message, User, utcnow
 from mailrs.pipeline import DELIVER, Step, dispatch
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
-from workers.progress import FINAL, load_message, record, settle, settle_loaded
+from workers.progress import FINAL, conclude, load_messages, record, settle
 
 log = logging.getLogger(__name__)
 
@@ -36,43 +37,75 @@ def _return_path(mail_from: str) -> bytes:
     return f"Return-Path: <{mail_from}>\r\n".encode()
 
 
-def deliver_message(queue_id: str) -> list[Step]:
-    """Deliver every pending local target of a message; returns the tasks still to run."""
+def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
+    """Deliver every pending local target of a batch; returns the tasks still to run.
+
+    Two commits for the whole batch: the "delivering" marks (with the attempt count a
+    re-run reads to look for an earlier copy), then every result with each message's
+    finish. A message that also has remote targets settles on its own afterwards,
+    since a relay may be running on it.
+    """
     ctx = worker_context()
     events: list[tuple[str, dict[str, Any]]] = []
+    steps: list[Step] = []
+    shared: list[str] = []
     with ctx.db.session() as session:
-        message = load_message(session, queue_id)
-        if message is None or message.finished_at is not None or message.state != "routed":
-            return []  # unknown, finished, or route has not run yet
-        pending = [d for d in message.deliveries if d.kind == "local" and d.state not in FINAL]
-        data: bytes | None = None
-        for delivery in pending:
-            retry = delivery.attempts > 0
-            delivery.attempts += 1
-            delivery.state = "delivering"
-            delivery.updated_at = utcnow()
-            session.commit()
-            pause_point("deliver", queue_id)
-            if data is None:
-                data = (
-                    _return_path(message.mail_from)
-                    + message.added_headers.encode("utf-8", "surrogateescape")
-                    + ctx.spool.read(queue_id)
-                )
-            if _deliver_one(ctx, session, message, delivery, data, retry):
-                events.append((delivery.address, _event(message, delivery.folder, data)))
-            if delivery is not pending[-1]:
-                session.commit()
-        alone = all(d.kind == "local" or d.state in FINAL for d in message.deliveries)
-        if alone:  # no relay can be running: the last result and the finish in one commit
-            steps = settle_loaded(ctx, session, message)
-        else:
-            session.commit()
-    if not alone:
-        steps = settle(ctx, queue_id)
+        work: list[tuple[Message, list[tuple[Delivery, bool]]]] = []
+        for message in load_messages(session, queue_ids):
+            if message.finished_at is not None or message.state != "routed":
+                continue  # finished, or route has not run yet
+            pending = []
+            for delivery in message.deliveries:
+                if delivery.kind != "local" or delivery.state in FINAL:
+                    continue
+                pending.append((delivery, delivery.attempts > 0))
+                delivery.attempts += 1
+                delivery.state = "delivering"
+                delivery.updated_at = utcnow()
+            work.append((message, pending))
+        if not work:
+            return []
+        session.commit()
+        users: dict[str, User | None] = {}
+        done: list[Message] = []
+        for message, pending in work:
+            pause_point("deliver", message.queue_id)
+            if pending:
+                try:
+                    data = (
+                        _return_path(message.mail_from)
+                        + message.added_headers.encode("utf-8", "surrogateescape")
+                        + ctx.spool.read(message.queue_id)
+                    )
+                except SpoolError as exc:  # one lost file must not hold up the batch
+                    log.error("deliver %s: %s", message.queue_id, exc)
+                    continue
+                for delivery, retry in pending:
+                    if _deliver_one(ctx, session, message, delivery, data, retry, users):
+                        events.append((delivery.address, _event(message, delivery.folder, data)))
+            done.append(message)
+        finished = []
+        for message in done:
+            if all(d.kind == "local" or d.state in FINAL for d in message.deliveries):
+                more, over = conclude(ctx, session, message)  # no relay can be running
+                steps += more
+                if over:
+                    finished.append(message.queue_id)
+            else:
+                shared.append(message.queue_id)
+        session.commit()
+    for queue_id in finished:
+        ctx.spool.remove(queue_id)
+    for queue_id in shared:
+        steps += settle(ctx, queue_id)
     for user, event in events:
         publish_event(ctx.settings, user, event)
     return steps
+
+
+def deliver_message(queue_id: str) -> list[Step]:
+    """Deliver every pending local target of a message; returns the tasks still to run."""
+    return deliver_messages([queue_id])
 
 
 def _event(message: Message, folder: str, data: bytes) -> dict[str, Any]:
@@ -98,9 +131,13 @@ def _deliver_one(
     delivery: Delivery,
     data: bytes,
     retry: bool,
+    users: dict[str, User | None],
 ) -> bool:
-    """Write one copy; True when it is in the mailbox."""
-    user = find_user(session, delivery.address)
+    """Write one copy; True when it is in the mailbox (``users``: lookups of the batch)."""
+    key = delivery.address.lower()
+    if key not in users:
+        users[key] = find_user(session, delivery.address)
+    user = users[key]
     if user is None or user.disabled:
         delivery.state = "failed"
         delivery.status = "5.1.1"
@@ -154,6 +191,6 @@ def _write(
 
 
 @app.task(name=DELIVER, bind=True, ignore_result=True)
-def deliver(self: Task, queue_id: str) -> None:
-    """Celery task: the deliver stage (a deferral is retried by the sweeper when due)."""
-    dispatch(app, deliver_message(queue_id))
+def deliver(self: Task, *queue_ids: str) -> None:
+    """Celery task: the deliver stage for a batch (a deferral is retried by the sweeper)."""
+    dispatch(app, deliver_messages(queue_ids))
