@@ -7,6 +7,9 @@ from typing import Any
 from mailrs.config import Settings
 from mailrs.embedded_broker import TRANSPORT
 
+REDIS_TRANSPORT = "mailrs.redis_transport:Transport"
+"""kombu's Redis transport, sharing one redis-py client per channel (imported by kombu)."""
+
 
 def celery_options(settings: Settings) -> dict[str, Any]:
     """Celery settings that come from the mailrs config: broker and result backend."""
@@ -35,9 +38,11 @@ def _broker_options(settings: Settings) -> dict[str, Any]:
             "worker_enable_remote_control": False,
             "worker_send_task_events": False,
         }
+    redis = settings.celery.broker_url.startswith(("redis://", "rediss://"))
     return {
         "broker_url": settings.celery.broker_url,
-        "broker_transport": None,
+        # Redis: kombu's transport sharing one redis-py client (see mailrs/redis_transport.py).
+        "broker_transport": REDIS_TRANSPORT if redis else None,
         "broker_transport_options": {},
         # Workers' events are what Flower needs; "task-sent" events from every publisher
         # (smtpd) would more than halve its publish rate, so they stay off.
