@@ -28,6 +28,7 @@ from mailrs.throttle import LoginThrottle
 from mailrs.users import is_local_domain
 from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
+from smtpd.backlog import Backlog
 from smtpd.handoff import Handoff
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
@@ -69,6 +70,7 @@ class MailHandler:
         self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
         self.rates = MessageRates(settings)
         self.handoff = Handoff(db, spool, celery_app)
+        self.backlog = Backlog(db, settings.smtp.max_pipeline_backlog)
 
     async def handle_exception(self, error: Exception) -> str:
         """Any unexpected failure is temporary for the client and logged here, never leaked."""
@@ -121,6 +123,8 @@ class MailHandler:
         sender = normalize_sender(address)
         if not sender_acceptable(sender):
             return replies.BAD_SENDER_SYNTAX
+        if await self.backlog.full():
+            return replies.PIPELINE_BUSY
         user = auth_user(session)
         if self.rates.enabled:
             allowed = await asyncio.to_thread(self.rates.allow, _client_ip(session), user)
@@ -204,6 +208,7 @@ class MailHandler:
             log.error("spool failure: %s", exc)
             self.log_transaction(session, envelope, None, len(data), "temporary failure: spool")
             return replies.LOCAL_ERROR
+        self.backlog.accepted()
         self.log_transaction(session, envelope, queue_id, len(data), "queued")
         return replies.QUEUED.format(queue_id=queue_id)
 
