@@ -13,6 +13,7 @@ from email.parser import BytesParser
 from email.policy import default as default_policy
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from mailrs.celery import app
 from mailrs.errors import SpoolError
@@ -50,6 +51,7 @@ def validate_messages(queue_ids: Sequence[str]) -> list[str]:
             select(Message)
             .where(Message.queue_id.in_(list(queue_ids)), Message.state == "received")
             .order_by(Message.id)
+            .options(selectinload(Message.recipients))  # the Received: header's "for"
         ).all()  # the others are unknown, or already past this stage
         for message in messages:
             pause_point("validate", message.queue_id)
