@@ -1,12 +1,15 @@
 """The durable hand-off, batched: group commits of accepted messages, batched publishing.
 
-Each message's spool file is written and fsynced in its own thread (in parallel). Its row
-is then committed by one committer thread that takes every message waiting at that
-moment into a single transaction (``mailrs.accept.record_messages``): one database
-commit, and no lock contention between sessions, however many are sending. Only when
-that commit returns is the session answered 250. Publishing to the broker works the
-same way, off the reply path: one thread publishes whatever is waiting and marks the
-batch published with one UPDATE.
+Each message's spool file is written and fsynced in its own thread (in parallel, from a
+pool sized for many sessions, so that the file system overlaps their fsyncs). Its row is
+then committed by one committer thread that takes every message waiting at that moment:
+it fsyncs the spool folder once for all their renames, then commits their rows in a
+single transaction (``mailrs.accept.record_messages``): one folder sync and one
+database commit per batch, and no lock contention between sessions, however many are
+sending. Only when that commit returns is the session answered 250. Publishing to the
+broker works the same way, off the reply path: one thread publishes whatever is waiting
+as one pipeline chain (``mailrs.pipeline.publish``) and marks it published with one
+UPDATE.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from celery import Celery
 
 from mailrs.accept import Envelope, mark_published, record_messages
 from mailrs.db import Database
+from mailrs.errors import SpoolError
 from mailrs.pipeline import batches, publish
 from mailrs.spool import Spool, new_queue_id
 
 log = logging.getLogger("smtpd")
+SPOOL_THREADS = 32
 
 
 class _Batcher:
@@ -80,6 +85,7 @@ class Handoff:
         self.db = db
         self.spool = spool
         self.celery_app = celery_app
+        self._spooling = ThreadPoolExecutor(max_workers=SPOOL_THREADS, thread_name_prefix="spool")
         self._commits = _Batcher("commit", self._commit)
         self._publishes = _Batcher("publish", self._publish)
 
@@ -88,7 +94,9 @@ class Handoff:
         if not envelope.recipients:
             raise ValueError("a message needs at least one recipient")
         queue_id = new_queue_id()
-        size = await asyncio.to_thread(self.spool.write, queue_id, data)
+        size = await asyncio.get_running_loop().run_in_executor(
+            self._spooling, self.spool.write, queue_id, data, False
+        )
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._commits.submit((queue_id, envelope, size), committed)
         await committed
@@ -96,6 +104,12 @@ class Handoff:
         return queue_id
 
     def _commit(self, spooled: list[tuple[str, Envelope, int]]) -> None:
+        try:
+            self.spool.sync_dir()  # the batch's renames, before any of its rows
+        except SpoolError:
+            for queue_id, _, _ in spooled:
+                self.spool.remove(queue_id)
+            raise
         record_messages(self.db, self.spool, spooled)
 
     def _publish(self, queue_ids: list[str]) -> None:
@@ -119,3 +133,4 @@ class Handoff:
         """Finish commits and publishes under way (at shutdown)."""
         await self._commits.drain(timeout)
         await self._publishes.drain(timeout)
+        self._spooling.shutdown(wait=False)
