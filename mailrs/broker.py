@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailrs import redis_transport
 from mailrs.config import Settings
 from mailrs.embedded_broker import TRANSPORT
-
-REDIS_TRANSPORT = "mailrs.redis_transport:Transport"
-"""kombu's Redis transport, sharing one redis-py client per channel (imported by kombu)."""
 
 
 def celery_options(settings: Settings) -> dict[str, Any]:
@@ -38,11 +36,11 @@ def _broker_options(settings: Settings) -> dict[str, Any]:
             "worker_enable_remote_control": False,
             "worker_send_task_events": False,
         }
-    redis = settings.celery.broker_url.startswith(("redis://", "rediss://"))
+    if settings.celery.broker_url.startswith(("redis://", "rediss://")):
+        redis_transport.install()  # one redis-py client per channel, not per command
     return {
         "broker_url": settings.celery.broker_url,
-        # Redis: kombu's transport sharing one redis-py client (see mailrs/redis_transport.py).
-        "broker_transport": REDIS_TRANSPORT if redis else None,
+        "broker_transport": None,
         "broker_transport_options": {},
         # Workers' events are what Flower needs; "task-sent" events from every publisher
         # (smtpd) would more than halve its publish rate, so they stay off.
