@@ -50,6 +50,7 @@ class SmtpSettings:
     hostname: str = ""
     sender_policy: str = "own"
     max_pipeline_backlog: int = 10000
+    publish_wait_ms: int = 50
 
 
 @dataclass(frozen=True)
@@ -484,6 +485,7 @@ def _finish(settings: Settings, base: Path) -> Settings:
         ("smtp.messages_per_minute_per_ip", smtp.messages_per_minute_per_ip),
         ("smtp.messages_per_minute_per_user", smtp.messages_per_minute_per_user),
         ("smtp.max_pipeline_backlog", smtp.max_pipeline_backlog),
+        ("smtp.publish_wait_ms", smtp.publish_wait_ms),
     ):
         if number < 0:
             raise ConfigError(f"{name}: must not be negative, got {number}")

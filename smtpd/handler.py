@@ -78,7 +78,7 @@ class MailHandler:
         self.celery_app = celery_app
         self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
         self.rates = MessageRates(settings)
-        self.handoff = Handoff(db, spool, celery_app)
+        self.handoff = Handoff(db, spool, celery_app, settings.smtp.publish_wait_ms / 1000)
         self.backlog = Backlog(db, settings.smtp.max_pipeline_backlog)
 
     async def handle_exception(self, error: Exception) -> str:

@@ -25,7 +25,7 @@ from celery import Celery
 from mailrs.accept import Envelope, mark_published, record_messages
 from mailrs.db import Database
 from mailrs.errors import SpoolError
-from mailrs.pipeline import batches, publish
+from mailrs.pipeline import MAX_BATCH, batches, publish
 from mailrs.spool import Spool, new_queue_id
 
 log = logging.getLogger("smtpd")
@@ -33,13 +33,22 @@ SPOOL_THREADS = 32
 
 
 class _Batcher:
-    """Runs ``work(batch)`` in one thread, over everything queued while the last one ran."""
+    """Runs ``work(batch)`` in one thread, over everything queued while the last one ran.
 
-    def __init__(self, name: str, work: Callable[[list[Any]], Any]) -> None:
+    With ``linger`` (seconds) a batch that is not yet ``fill`` items long waits that
+    long for more before it starts: fewer, larger batches at the cost of that delay.
+    """
+
+    def __init__(
+        self, name: str, work: Callable[[list[Any]], Any], linger: float = 0.0, fill: int = 1
+    ) -> None:
         self._work = work
+        self._linger = linger
+        self._fill = fill
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: list[tuple[Any, asyncio.Future[Any] | None]] = []
         self._running: asyncio.Future[Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def submit(self, item: Any, waiter: asyncio.Future[Any] | None = None) -> None:
         """Queue one item; ``waiter`` gets the batch's outcome."""
@@ -49,6 +58,22 @@ class _Batcher:
     def _kick(self) -> None:
         if self._running is not None or not self._pending:
             return
+        if self._linger > 0 and len(self._pending) < self._fill:
+            if self._timer is None:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(self._linger, self._lingered)
+            return
+        self._start()
+
+    def _lingered(self) -> None:
+        self._timer = None
+        if self._running is None and self._pending:
+            self._start()
+
+    def _start(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         batch, self._pending = self._pending, []
         loop = asyncio.get_running_loop()
         self._running = loop.run_in_executor(
@@ -81,13 +106,17 @@ class _Batcher:
 class Handoff:
     """Spool, commit and publish accepted messages for every session of one process."""
 
-    def __init__(self, db: Database, spool: Spool, celery_app: Celery) -> None:
+    def __init__(
+        self, db: Database, spool: Spool, celery_app: Celery, publish_wait_secs: float = 0.0
+    ) -> None:
         self.db = db
         self.spool = spool
         self.celery_app = celery_app
         self._spooling = ThreadPoolExecutor(max_workers=SPOOL_THREADS, thread_name_prefix="spool")
         self._commits = _Batcher("commit", self._commit)
-        self._publishes = _Batcher("publish", self._publish)
+        # Publishing waits up to publish_wait_secs to gather a fuller chain: each chain
+        # costs the workers four broker hops whatever its size (mailrs.pipeline).
+        self._publishes = _Batcher("publish", self._publish, publish_wait_secs, MAX_BATCH)
 
     async def accept(self, envelope: Envelope, data: bytes) -> str:
         """Store one message durably and return its queue id; raises SpoolError."""
