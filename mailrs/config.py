@@ -50,7 +50,7 @@ class SmtpSettings:
     hostname: str = ""
     sender_policy: str = "own"
     max_pipeline_backlog: int = 10000
-    publish_wait_ms: int = 50
+    publish_wait_ms: int = 100
 
 
 @dataclass(frozen=True)
