@@ -24,6 +24,7 @@ from celery import Task
 from sqlalchemy.orm import Session
 
 from mailrs.celery import app
+from mailrs.config import Settings
 from mailrs.errors import MailboxNotFound, SpoolError
 from mailrs.events import publish_event
 from mailrs.maildir import StoredMessage, stable_name
@@ -95,22 +96,35 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
             if _note_outcome(session, job, outcome):
                 events.append((job.delivery.address, _event(job.message, job.folder, job.data)))
         finished = []
-        for message in done:
-            if all(d.kind == "local" or d.state in FINAL for d in message.deliveries):
-                more, over = conclude(ctx, session, message)  # no relay can be running
-                steps += more
-                if over:
-                    finished.append(message.queue_id)
-            else:
-                shared.append(message.queue_id)
+        with session.no_autoflush:  # one flush at the commit, not one per message's finish
+            for message in done:
+                if all(d.kind == "local" or d.state in FINAL for d in message.deliveries):
+                    more, over = conclude(ctx, session, message)  # no relay can be running
+                    steps += more
+                    if over:
+                        finished.append(message.queue_id)
+                else:
+                    shared.append(message.queue_id)
         session.commit()
     for queue_id in finished:
         ctx.spool.remove(queue_id)
     for queue_id in shared:
         steps += settle(ctx, queue_id)
-    for user, event in events:
-        publish_event(ctx.settings, user, event)
+    if events:  # notifications only (the Maildir is the record): off the task's path, in order
+        _notifier(os.getpid()).submit(_notify, ctx.settings, events)
     return steps
+
+
+@cache
+def _notifier(pid: int) -> ThreadPoolExecutor:
+    """This process's one thread that publishes new-mail events, in delivery order."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
+
+
+def _notify(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish a batch's new-mail events (``publish_event`` never raises)."""
+    for user, event in events:
+        publish_event(settings, user, event)
 
 
 def deliver_message(queue_id: str) -> list[Step]:
