@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from mailrs.db import Database
 from mailrs.errors import SpoolError
@@ -44,13 +45,41 @@ def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) 
 def record_messages(db: Database, spool: Spool, spooled: list[tuple[str, Envelope, int]]) -> None:
     """Commit the rows of already spooled messages in one transaction (a group commit).
 
+    Three multi-row INSERTs (messages, their recipients, their first history event)
+    rather than ORM objects: this runs for every accepted message, on the reply path.
     On any failure every one of their spool files is removed and SpoolError raised, so
     nothing stays half-stored.
     """
     try:
         with db.session() as session:
-            for queue_id, envelope, size in spooled:
-                session.add(_message_row(queue_id, envelope, size))
+            now = utcnow()
+            ids = session.scalars(
+                insert(Message).returning(Message.id, sort_by_parameter_order=True),
+                [
+                    _message_values(queue_id, envelope, size, now)
+                    for queue_id, envelope, size in spooled
+                ],
+            ).all()
+            session.execute(
+                insert(Recipient),
+                [
+                    {"message_id": message_id, "idx": i, "address": rcpt, "updated_at": now}
+                    for message_id, (_, envelope, _) in zip(ids, spooled, strict=True)
+                    for i, rcpt in enumerate(envelope.recipients)
+                ],
+            )
+            session.execute(
+                insert(MessageEvent),
+                [
+                    {
+                        "message_id": message_id,
+                        "at": now,
+                        "stage": "received",
+                        "detail": f"{size} bytes",
+                    }
+                    for message_id, (_, _, size) in zip(ids, spooled, strict=True)
+                ],
+            )
             session.commit()
     except Exception as exc:  # whatever failed, nothing may stay half-stored
         for queue_id, _, _ in spooled:
@@ -58,26 +87,23 @@ def record_messages(db: Database, spool: Spool, spooled: list[tuple[str, Envelop
         raise SpoolError(f"cannot record message: {type(exc).__name__}") from exc
 
 
-def _message_row(queue_id: str, envelope: Envelope, size: int) -> Message:
-    """The ``messages`` row (with recipients and first event) of one accepted message."""
-    message = Message(
-        queue_id=queue_id,
-        mail_from=envelope.mail_from,
-        size=size,
-        state="received",
-        received_at=utcnow(),
-        received_by=envelope.received_by,
-        client_addr=envelope.client_addr,
-        helo=envelope.helo[:255],
-        auth_user=envelope.auth_user,
-        protocol=envelope.protocol,
-        tls=envelope.tls,
-    )
-    message.recipients = [
-        Recipient(idx=i, address=rcpt) for i, rcpt in enumerate(envelope.recipients)
-    ]
-    message.events = [MessageEvent(stage="received", detail=f"{size} bytes")]
-    return message
+def _message_values(
+    queue_id: str, envelope: Envelope, size: int, now: dt.datetime
+) -> dict[str, Any]:
+    """The ``messages`` row of one accepted message."""
+    return {
+        "queue_id": queue_id,
+        "mail_from": envelope.mail_from,
+        "size": size,
+        "state": "received",
+        "received_at": now,
+        "received_by": envelope.received_by,
+        "client_addr": envelope.client_addr,
+        "helo": envelope.helo[:255],
+        "auth_user": envelope.auth_user,
+        "protocol": envelope.protocol,
+        "tls": envelope.tls,
+    }
 
 
 def mark_published(db: Database, queue_ids: list[str], when: dt.datetime | None = None) -> None:

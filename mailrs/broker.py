@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailrs import redis_transport
 from mailrs.config import Settings
 from mailrs.embedded_broker import TRANSPORT
 
@@ -35,6 +36,8 @@ def _broker_options(settings: Settings) -> dict[str, Any]:
             "worker_enable_remote_control": False,
             "worker_send_task_events": False,
         }
+    if settings.celery.broker_url.startswith(("redis://", "rediss://")):
+        redis_transport.install()  # one redis-py client per channel, not per command
     return {
         "broker_url": settings.celery.broker_url,
         "broker_transport": None,

@@ -49,6 +49,8 @@ class SmtpSettings:
     local_domains: tuple[str, ...] = ("localhost",)
     hostname: str = ""
     sender_policy: str = "own"
+    max_pipeline_backlog: int = 10000
+    publish_wait_ms: int = 100
 
 
 @dataclass(frozen=True)
@@ -504,6 +506,8 @@ def _finish(settings: Settings, base: Path) -> Settings:
         ("celery.sweep_interval_secs", settings.celery.sweep_interval_secs),
         ("smtp.messages_per_minute_per_ip", smtp.messages_per_minute_per_ip),
         ("smtp.messages_per_minute_per_user", smtp.messages_per_minute_per_user),
+        ("smtp.max_pipeline_backlog", smtp.max_pipeline_backlog),
+        ("smtp.publish_wait_ms", smtp.publish_wait_ms),
     ):
         if number < 0:
             raise ConfigError(f"{name}: must not be negative, got {number}")

@@ -27,7 +27,12 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit is on disk when it returns; the 250 reply depends on that.
+    # FULL: a commit is on disk when it returns; the 250 reply depends on that. The
+    # pipeline stages keep FULL too, deliberately: deliver's exactly-once rests on its
+    # "delivering" commit (the attempt count a re-run reads to look for an earlier copy)
+    # being durable before the Maildir write; with NORMAL a power cut could forget it
+    # while the copy survives, and the re-run would not look. Batching (one commit per
+    # stage per batch) already makes the fsyncs cheap per message.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

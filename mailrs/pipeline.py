@@ -1,15 +1,18 @@
 """The message pipeline's canvas, by task name, so any process can start it.
 
 ``smtpd`` publishes through this module without importing ``workers``; the tasks behind
-these names live in ``workers``. One chain per message, keyed by its queue id:
-validate → spam_check → route; route then sends deliver (local recipients) and relay
-(remote ones) to their queues, and those send bounce when a DSN is due. Every task
-takes only the queue id and is idempotent.
+these names live in ``workers``. Every task takes queue ids as its arguments (one or a
+batch) and is idempotent for each of them: validate → spam_check → route run as one
+chain for the messages that arrived together (smtpd publishes what one group commit
+accepted as one chain); route then sends deliver for the batch's local recipients, and
+relay (remote recipients) and bounce (DSNs due) per message. A batch costs the broker
+four hops whatever its size, and each message still has its own row, history and
+queue id in the task's arguments (Flower shows them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from celery import Celery, chain
 from celery.canvas import Signature
@@ -22,25 +25,46 @@ RELAY = "mailrs.relay"
 BOUNCE = "mailrs.bounce"
 SWEEP = "mailrs.sweep"
 STAGES = (VALIDATE, SPAM_CHECK, ROUTE)
+BATCHED = (VALIDATE, DELIVER)
+"""Stages whose follow-up tasks take a whole batch; relay and bounce go one per message."""
+MAX_BATCH = 100
+"""The most queue ids in one task (bounds a task's run time and a retry's redo)."""
 
 Step = tuple[str, str]
 """A task to run next: (task name, queue id)."""
 
 
-def pipeline_signature(app: Celery, queue_id: str) -> Signature:
-    """The chain of stages for one message, each taking only the queue id."""
-    return chain(*(app.signature(name, args=(queue_id,), immutable=True) for name in STAGES))
+def batches(queue_ids: Sequence[str], size: int = MAX_BATCH) -> list[tuple[str, ...]]:
+    """``queue_ids`` cut into tuples of at most ``size``, in order."""
+    return [tuple(queue_ids[i : i + size]) for i in range(0, len(queue_ids), size)]
 
 
-def publish(app: Celery, queue_id: str) -> None:
-    """Send one message's pipeline to the broker (raises if the broker is unreachable)."""
-    pipeline_signature(app, queue_id).apply_async(retry=False)
+def pipeline_signature(app: Celery, queue_ids: str | Sequence[str]) -> Signature:
+    """The chain of stages for one message or a batch, each task taking the queue ids."""
+    ids = (queue_ids,) if isinstance(queue_ids, str) else tuple(queue_ids)
+    return chain(*(app.signature(name, args=ids, immutable=True) for name in STAGES))
+
+
+def publish(app: Celery, queue_ids: str | Sequence[str]) -> None:
+    """Send the pipeline of one message or of a batch (raises if the broker is unreachable)."""
+    ids = [queue_ids] if isinstance(queue_ids, str) else list(queue_ids)
+    for batch in batches(ids):
+        pipeline_signature(app, batch).apply_async(retry=False)
 
 
 def dispatch(app: Celery, steps: Iterable[Step]) -> None:
-    """Send the next tasks a stage asked for (a new message's whole pipeline for VALIDATE)."""
+    """Send the next tasks a stage asked for: batched where the stage takes batches."""
+    grouped: dict[str, list[str]] = {}
     for name, queue_id in steps:
+        ids = grouped.setdefault(name, [])
+        if queue_id not in ids:
+            ids.append(queue_id)
+    for name, ids in grouped.items():
         if name == VALIDATE:
-            publish(app, queue_id)
+            publish(app, ids)
+        elif name in BATCHED:
+            for batch in batches(ids):
+                app.signature(name, args=batch, immutable=True).apply_async(retry=False)
         else:
-            app.signature(name, args=(queue_id,), immutable=True).apply_async(retry=False)
+            for queue_id in ids:
+                app.signature(name, args=(queue_id,), immutable=True).apply_async(retry=False)

@@ -50,8 +50,13 @@ class Spool:
             raise SpoolError(f"bad queue id {queue_id!r}")
         return self.queue_dir / f"{queue_id}.eml"
 
-    def write(self, queue_id: str, data: bytes) -> int:
-        """Write a message durably; returns its size. Raises SpoolError on any failure."""
+    def write(self, queue_id: str, data: bytes, sync_dir: bool = True) -> int:
+        """Write a message durably; returns its size. Raises SpoolError on any failure.
+
+        With ``sync_dir=False`` the file's bytes are on disk but its name in ``queue/``
+        is not until ``sync_dir()`` runs: a group commit writes many files, then syncs
+        the folder once for all of them before their rows are committed.
+        """
         final = self.file_of(queue_id)
         tmp = self.tmp_dir / queue_id
         try:
@@ -60,17 +65,28 @@ class Spool:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.rename(tmp, final)
-            fd = os.open(self.queue_dir, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            if sync_dir:
+                self._fsync_queue_dir()
         except OSError as exc:
             for leftover in (tmp, final):
                 with contextlib.suppress(OSError):  # e.g. queue/ itself is broken
                     leftover.unlink(missing_ok=True)
             raise SpoolError(f"cannot write spool file: {exc.strerror or exc}") from exc
         return len(data)
+
+    def sync_dir(self) -> None:
+        """Make the names of every file renamed into ``queue/`` so far durable."""
+        try:
+            self._fsync_queue_dir()
+        except OSError as exc:
+            raise SpoolError(f"cannot sync the spool folder: {exc.strerror or exc}") from exc
+
+    def _fsync_queue_dir(self) -> None:
+        fd = os.open(self.queue_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def read(self, queue_id: str) -> bytes:
         """The raw bytes of a spooled message."""

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 
 from mailrs.db import Database
 from mailrs.models import Message, utcnow
-from mailrs.pipeline import publish
+from mailrs.pipeline import batches, publish
 
 log = logging.getLogger("workers.sweeper")
 BATCH = 500
@@ -59,14 +59,14 @@ def clear_retry(db: Database, queue_ids: list[str]) -> None:
 def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
     """Re-publish the pipelines of stalled messages and due retries; returns how many."""
     queue_ids = unfinished_messages(db, grace_secs)
-    sent = []
-    for queue_id in queue_ids:
+    sent: list[str] = []
+    for batch in batches(queue_ids):
         try:
-            publish(celery_app, queue_id)
+            publish(celery_app, batch)
         except Exception as exc:  # broker down: try again at the next sweep
-            log.warning("sweeper: cannot publish %s: %s", queue_id, exc)
+            log.warning("sweeper: cannot publish %d message(s): %s", len(batch), exc)
             break
-        sent.append(queue_id)
+        sent.extend(batch)
     if sent:
         clear_retry(db, sent)
         log.info("sweeper: re-published %d message(s)", len(sent))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
@@ -28,6 +27,7 @@ from mailrs.throttle import LoginThrottle
 from mailrs.users import is_local_domain
 from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
+from smtpd.backlog import Backlog
 from smtpd.handoff import Handoff
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
@@ -39,8 +39,18 @@ from smtpd.recipients import (
 )
 
 log = logging.getLogger("smtpd")
-_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
-_LONG_LINE = re.compile(rb"[^\r\n]{999}")  # RFC 5321 4.5.3.1.6: 998 octets + CRLF
+MAX_LINE = 998  # RFC 5321 4.5.3.1.6: 998 octets + CRLF
+
+
+def has_bare_line_ending(data: bytes) -> bool:
+    """True when a CR or LF in ``data`` is not part of a CRLF pair (counted in C, no regex)."""
+    pairs = data.count(b"\r\n")
+    return data.count(b"\r") != pairs or data.count(b"\n") != pairs
+
+
+def has_long_line(data: bytes) -> bool:
+    """True when a CRLF-separated line of ``data`` is longer than 998 octets."""
+    return len(data) > MAX_LINE and any(len(line) > MAX_LINE for line in data.split(b"\r\n"))
 
 
 def tls_description(session: Session) -> str:
@@ -68,7 +78,8 @@ class MailHandler:
         self.celery_app = celery_app
         self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
         self.rates = MessageRates(settings)
-        self.handoff = Handoff(db, spool, celery_app)
+        self.handoff = Handoff(db, spool, celery_app, settings.smtp.publish_wait_ms / 1000)
+        self.backlog = Backlog(db, settings.smtp.max_pipeline_backlog)
 
     async def handle_exception(self, error: Exception) -> str:
         """Any unexpected failure is temporary for the client and logged here, never leaked."""
@@ -121,6 +132,8 @@ class MailHandler:
         sender = normalize_sender(address)
         if not sender_acceptable(sender):
             return replies.BAD_SENDER_SYNTAX
+        if await self.backlog.full():
+            return replies.PIPELINE_BUSY
         user = auth_user(session)
         if self.rates.enabled:
             allowed = await asyncio.to_thread(self.rates.allow, _client_ip(session), user)
@@ -177,10 +190,10 @@ class MailHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Spool durably, then answer 250 with the queue id; publish in the background."""
         data = envelope.original_content or b""
-        if _BARE_EOL.search(data):
+        if has_bare_line_ending(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: bare CR/LF")
             return replies.BARE_LINE_ENDING
-        if _LONG_LINE.search(data):
+        if has_long_line(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: line too long")
             return replies.LINE_TOO_LONG
         user = auth_user(session)
@@ -204,6 +217,7 @@ class MailHandler:
             log.error("spool failure: %s", exc)
             self.log_transaction(session, envelope, None, len(data), "temporary failure: spool")
             return replies.LOCAL_ERROR
+        self.backlog.accepted()
         self.log_transaction(session, envelope, queue_id, len(data), "queued")
         return replies.QUEUED.format(queue_id=queue_id)
 

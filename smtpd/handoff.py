@@ -1,12 +1,15 @@
 """The durable hand-off, batched: group commits of accepted messages, batched publishing.
 
-Each message's spool file is written and fsynced in its own thread (in parallel). Its row
-is then committed by one committer thread that takes every message waiting at that
-moment into a single transaction (``mailrs.accept.record_messages``): one database
-commit, and no lock contention between sessions, however many are sending. Only when
-that commit returns is the session answered 250. Publishing to the broker works the
-same way, off the reply path: one thread publishes whatever is waiting and marks the
-batch published with one UPDATE.
+Each message's spool file is written and fsynced in its own thread (in parallel, from a
+pool sized for many sessions, so that the file system overlaps their fsyncs). Its row is
+then committed by one committer thread that takes every message waiting at that moment:
+it fsyncs the spool folder once for all their renames, then commits their rows in a
+single transaction (``mailrs.accept.record_messages``): one folder sync and one
+database commit per batch, and no lock contention between sessions, however many are
+sending. Only when that commit returns is the session answered 250. Publishing to the
+broker works the same way, off the reply path: one thread publishes whatever is waiting
+as one pipeline chain (``mailrs.pipeline.publish``) and marks it published with one
+UPDATE.
 """
 
 from __future__ import annotations
@@ -21,20 +24,31 @@ from celery import Celery
 
 from mailrs.accept import Envelope, mark_published, record_messages
 from mailrs.db import Database
-from mailrs.pipeline import publish
+from mailrs.errors import SpoolError
+from mailrs.pipeline import MAX_BATCH, batches, publish
 from mailrs.spool import Spool, new_queue_id
 
 log = logging.getLogger("smtpd")
+SPOOL_THREADS = 32
 
 
 class _Batcher:
-    """Runs ``work(batch)`` in one thread, over everything queued while the last one ran."""
+    """Runs ``work(batch)`` in one thread, over everything queued while the last one ran.
 
-    def __init__(self, name: str, work: Callable[[list[Any]], Any]) -> None:
+    With ``linger`` (seconds) a batch that is not yet ``fill`` items long waits that
+    long for more before it starts: fewer, larger batches at the cost of that delay.
+    """
+
+    def __init__(
+        self, name: str, work: Callable[[list[Any]], Any], linger: float = 0.0, fill: int = 1
+    ) -> None:
         self._work = work
+        self._linger = linger
+        self._fill = fill
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: list[tuple[Any, asyncio.Future[Any] | None]] = []
         self._running: asyncio.Future[Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def submit(self, item: Any, waiter: asyncio.Future[Any] | None = None) -> None:
         """Queue one item; ``waiter`` gets the batch's outcome."""
@@ -44,6 +58,22 @@ class _Batcher:
     def _kick(self) -> None:
         if self._running is not None or not self._pending:
             return
+        if self._linger > 0 and len(self._pending) < self._fill:
+            if self._timer is None:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(self._linger, self._lingered)
+            return
+        self._start()
+
+    def _lingered(self) -> None:
+        self._timer = None
+        if self._running is None and self._pending:
+            self._start()
+
+    def _start(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         batch, self._pending = self._pending, []
         loop = asyncio.get_running_loop()
         self._running = loop.run_in_executor(
@@ -76,19 +106,26 @@ class _Batcher:
 class Handoff:
     """Spool, commit and publish accepted messages for every session of one process."""
 
-    def __init__(self, db: Database, spool: Spool, celery_app: Celery) -> None:
+    def __init__(
+        self, db: Database, spool: Spool, celery_app: Celery, publish_wait_secs: float = 0.0
+    ) -> None:
         self.db = db
         self.spool = spool
         self.celery_app = celery_app
+        self._spooling = ThreadPoolExecutor(max_workers=SPOOL_THREADS, thread_name_prefix="spool")
         self._commits = _Batcher("commit", self._commit)
-        self._publishes = _Batcher("publish", self._publish)
+        # Publishing waits up to publish_wait_secs to gather a fuller chain: each chain
+        # costs the workers four broker hops whatever its size (mailrs.pipeline).
+        self._publishes = _Batcher("publish", self._publish, publish_wait_secs, MAX_BATCH)
 
     async def accept(self, envelope: Envelope, data: bytes) -> str:
         """Store one message durably and return its queue id; raises SpoolError."""
         if not envelope.recipients:
             raise ValueError("a message needs at least one recipient")
         queue_id = new_queue_id()
-        size = await asyncio.to_thread(self.spool.write, queue_id, data)
+        size = await asyncio.get_running_loop().run_in_executor(
+            self._spooling, self.spool.write, queue_id, data, False
+        )
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._commits.submit((queue_id, envelope, size), committed)
         await committed
@@ -96,17 +133,25 @@ class Handoff:
         return queue_id
 
     def _commit(self, spooled: list[tuple[str, Envelope, int]]) -> None:
+        try:
+            self.spool.sync_dir()  # the batch's renames, before any of its rows
+        except SpoolError:
+            for queue_id, _, _ in spooled:
+                self.spool.remove(queue_id)
+            raise
         record_messages(self.db, self.spool, spooled)
 
     def _publish(self, queue_ids: list[str]) -> None:
-        sent = []
-        for queue_id in queue_ids:
+        """One chain per batch of messages committed together (few broker hops per message)."""
+        sent: list[str] = []
+        for batch in batches(queue_ids):
             try:
-                publish(self.celery_app, queue_id)
-            except Exception as exc:  # broker down: the message is safe in the spool
-                log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
+                publish(self.celery_app, batch)
+            except Exception as exc:  # broker down: the messages are safe in the spool
+                for queue_id in batch:
+                    log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
                 continue
-            sent.append(queue_id)
+            sent.extend(batch)
         if sent:
             try:
                 mark_published(self.db, sent)
@@ -117,3 +162,4 @@ class Handoff:
         """Finish commits and publishes under way (at shutdown)."""
         await self._commits.drain(timeout)
         await self._publishes.drain(timeout)
+        self._spooling.shutdown(wait=False)

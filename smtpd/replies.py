@@ -42,6 +42,7 @@ TOO_MANY_CONNECTIONS = "421 4.7.0 {host} Too many connections, try again later"
 TIMEOUT = "421 4.4.2 {host} Timeout exceeded, closing connection"
 BARE_LINE_ENDING = "550 5.6.0 Bare CR or LF in message data is not allowed"
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
+PIPELINE_BUSY = "451 4.3.2 Delivery queue full, try again later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 
 _HAS_ENHANCED = re.compile(r"^[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")

@@ -11,6 +11,7 @@ from mailrs.models import Message, Recipient
 from mailrs.received import protocol_name, received_header
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
+from smtpd.handler import has_bare_line_ending, has_long_line
 from smtpd.recipients import RecipientFacts, recipient_decision
 
 ENHANCED = re.compile(r"^[245]\d\d [245]\.\d{1,3}\.\d{1,3} ")
@@ -106,3 +107,33 @@ def test_connection_limiter_counts_and_releases() -> None:
     limiter.release("a")
     assert limiter.acquire("c")
     assert limiter.open == 3 and limiter.by_ip == {"a": 1, "b": 1, "c": 1}
+
+
+@pytest.mark.parametrize(
+    ("data", "bare"),
+    [
+        (b"a\r\nb\r\n", False),
+        (b"", False),
+        (b"a\rb\r\n", True),
+        (b"a\nb\r\n", True),
+        (b"\r\n.\n", True),
+        (b"\r\r\n", True),
+        (b"\r\n\n", True),
+        (b"x\r", True),
+    ],
+)
+def test_bare_line_endings_are_found_without_a_regex(data: bytes, bare: bool) -> None:
+    assert has_bare_line_ending(data) is bare
+
+
+@pytest.mark.parametrize(
+    ("data", "long"),
+    [
+        (b"x" * 998 + b"\r\n", False),
+        (b"x" * 999 + b"\r\n", True),
+        (b"ok\r\n" + b"x" * 999, True),
+        (b"ok\r\n" * 400, False),
+    ],
+)
+def test_lines_over_998_octets_are_found(data: bytes, long: bool) -> None:
+    assert has_long_line(data) is long

@@ -109,6 +109,7 @@ def _send_dsn(
 
 
 @app.task(name=BOUNCE, bind=True, ignore_result=True)
-def bounce(self: Task, queue_id: str) -> None:
+def bounce(self: Task, *queue_ids: str) -> None:
     """Celery task: the bounce stage; starts the DSN's own pipeline after the commit."""
-    dispatch(app, bounce_message(queue_id))
+    for queue_id in queue_ids:
+        dispatch(app, bounce_message(queue_id))

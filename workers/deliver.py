@@ -11,68 +11,125 @@ a new-mail event for IMAP IDLE and the web.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from functools import cache
 from typing import Any
 
 from celery import Task
 from sqlalchemy.orm import Session
 
 from mailrs.celery import app
-from mailrs.errors import MailboxNotFound
+from mailrs.config import Settings
+from mailrs.errors import MailboxNotFound, SpoolError
 from mailrs.events import publish_event
 from mailrs.maildir import StoredMessage, stable_name
-from mailrs.models import Delivery, Message, utcnow
+from mailrs.models import Delivery, Message, User, utcnow
 from mailrs.pipeline import DELIVER, Step, dispatch
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
-from workers.progress import FINAL, load_message, record, settle, settle_loaded
+from workers.progress import FINAL, conclude, load_messages, record, settle
 
 log = logging.getLogger(__name__)
+WRITE_THREADS = 8
 
 
 def _return_path(mail_from: str) -> bytes:
     return f"Return-Path: <{mail_from}>\r\n".encode()
 
 
-def deliver_message(queue_id: str) -> list[Step]:
-    """Deliver every pending local target of a message; returns the tasks still to run."""
+def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
+    """Deliver every pending local target of a batch; returns the tasks still to run.
+
+    Two commits for the whole batch: the "delivering" marks (with the attempt count a
+    re-run reads to look for an earlier copy), then every result with each message's
+    finish. A message that also has remote targets settles on its own afterwards,
+    since a relay may be running on it.
+    """
     ctx = worker_context()
     events: list[tuple[str, dict[str, Any]]] = []
+    steps: list[Step] = []
+    shared: list[str] = []
     with ctx.db.session() as session:
-        message = load_message(session, queue_id)
-        if message is None or message.finished_at is not None or message.state != "routed":
-            return []  # unknown, finished, or route has not run yet
-        pending = [d for d in message.deliveries if d.kind == "local" and d.state not in FINAL]
-        data: bytes | None = None
-        for delivery in pending:
-            retry = delivery.attempts > 0
-            delivery.attempts += 1
-            delivery.state = "delivering"
-            delivery.updated_at = utcnow()
-            session.commit()
-            pause_point("deliver", queue_id)
-            if data is None:
-                data = (
-                    _return_path(message.mail_from)
-                    + message.added_headers.encode("utf-8", "surrogateescape")
-                    + ctx.spool.read(queue_id)
-                )
-            if _deliver_one(ctx, session, message, delivery, data, retry):
-                events.append((delivery.address, _event(message, delivery.folder, data)))
-            if delivery is not pending[-1]:
-                session.commit()
-        alone = all(d.kind == "local" or d.state in FINAL for d in message.deliveries)
-        if alone:  # no relay can be running: the last result and the finish in one commit
-            steps = settle_loaded(ctx, session, message)
-        else:
-            session.commit()
-    if not alone:
-        steps = settle(ctx, queue_id)
-    for user, event in events:
-        publish_event(ctx.settings, user, event)
+        work: list[tuple[Message, list[tuple[Delivery, bool]]]] = []
+        for message in load_messages(session, queue_ids):
+            if message.finished_at is not None or message.state != "routed":
+                continue  # finished, or route has not run yet
+            pending = []
+            for delivery in message.deliveries:
+                if delivery.kind != "local" or delivery.state in FINAL:
+                    continue
+                pending.append((delivery, delivery.attempts > 0))
+                delivery.attempts += 1
+                delivery.state = "delivering"
+                delivery.updated_at = utcnow()
+            work.append((message, pending))
+        if not work:
+            return []
+        session.commit()
+        users: dict[str, User | None] = {}
+        done: list[Message] = []
+        jobs: list[_Copy] = []
+        for message, pending in work:
+            pause_point("deliver", message.queue_id)
+            if pending:
+                try:
+                    data = (
+                        _return_path(message.mail_from)
+                        + message.added_headers.encode("utf-8", "surrogateescape")
+                        + ctx.spool.read(message.queue_id)
+                    )
+                except SpoolError as exc:  # one lost file must not hold up the batch
+                    log.error("deliver %s: %s", message.queue_id, exc)
+                    continue
+                for delivery, retry in pending:
+                    address = _mailbox_of(session, message, delivery, users)
+                    if address is not None:
+                        jobs.append(_Copy(message, delivery, address, data, retry))
+            done.append(message)
+        for job, outcome in zip(jobs, _write_all(ctx, jobs), strict=True):
+            if _note_outcome(session, job, outcome):
+                events.append((job.delivery.address, _event(job.message, job.folder, job.data)))
+        finished = []
+        with session.no_autoflush:  # one flush at the commit, not one per message's finish
+            for message in done:
+                if all(d.kind == "local" or d.state in FINAL for d in message.deliveries):
+                    more, over = conclude(ctx, session, message)  # no relay can be running
+                    steps += more
+                    if over:
+                        finished.append(message.queue_id)
+                else:
+                    shared.append(message.queue_id)
+        session.commit()
+    for queue_id in finished:
+        ctx.spool.remove(queue_id)
+    for queue_id in shared:
+        steps += settle(ctx, queue_id)
+    if events:  # notifications only (the Maildir is the record): off the task's path, in order
+        _notifier(os.getpid()).submit(_notify, ctx.settings, events)
     return steps
+
+
+@cache
+def _notifier(pid: int) -> ThreadPoolExecutor:
+    """This process's one thread that publishes new-mail events, in delivery order."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
+
+
+def _notify(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish a batch's new-mail events (``publish_event`` never raises)."""
+    for user, event in events:
+        publish_event(settings, user, event)
+
+
+def deliver_message(queue_id: str) -> list[Step]:
+    """Deliver every pending local target of a message; returns the tasks still to run."""
+    return deliver_messages([queue_id])
 
 
 def _event(message: Message, folder: str, data: bytes) -> dict[str, Any]:
@@ -91,69 +148,105 @@ def _event(message: Message, folder: str, data: bytes) -> dict[str, Any]:
     }
 
 
-def _deliver_one(
-    ctx: WorkerContext,
-    session: Session,
-    message: Message,
-    delivery: Delivery,
-    data: bytes,
-    retry: bool,
-) -> bool:
-    """Write one copy; True when it is in the mailbox."""
-    user = find_user(session, delivery.address)
+@dataclass(frozen=True)
+class _Copy:
+    """One copy to write: a local delivery of a message into an existing account."""
+
+    message: Message
+    delivery: Delivery
+    address: str
+    data: bytes
+    retry: bool
+
+    @property
+    def folder(self) -> str:
+        """The folder route chose (INBOX or Junk)."""
+        return self.delivery.folder or "INBOX"
+
+
+def _mailbox_of(
+    session: Session, message: Message, delivery: Delivery, users: dict[str, User | None]
+) -> str | None:
+    """The account a delivery goes to, or None (marked failed) when there is none."""
+    key = delivery.address.lower()
+    if key not in users:
+        users[key] = find_user(session, delivery.address)
+    user = users[key]
     if user is None or user.disabled:
         delivery.state = "failed"
         delivery.status = "5.1.1"
         delivery.last_error = f"550 5.1.1 <{delivery.address}>: mailbox does not exist"
         record(session, message, "failed", f"{delivery.address}: no such user")
-        return False
-    name = stable_name(
-        message.received_at.timestamp(), f"{message.queue_id}D{delivery.id}", message.received_by
-    )
-    folder = delivery.folder or "INBOX"
-    try:
-        stored = _write(ctx, user.address, folder, data, name, message, retry)
-    except Exception as exc:  # one recipient's trouble never stops the others
+        return None
+    return user.address
+
+
+@cache
+def _writers(pid: int) -> ThreadPoolExecutor:
+    """This process's threads for Maildir writes (a forked child makes its own)."""
+    return ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="maildir")
+
+
+def _write_all(ctx: WorkerContext, jobs: list[_Copy]) -> list[StoredMessage | Exception]:
+    """Write every copy, in parallel threads: each waits for its own fsyncs, which the
+    file system overlaps, so a batch costs little more disk time than one message."""
+
+    def attempt(job: _Copy) -> StoredMessage | Exception:
+        try:
+            return _write(ctx, job)
+        except Exception as exc:  # one recipient's trouble never stops the others
+            return exc
+
+    if len(jobs) <= 1:
+        return [attempt(job) for job in jobs]
+    return list(_writers(os.getpid()).map(attempt, jobs))
+
+
+def _note_outcome(session: Session, job: _Copy, outcome: StoredMessage | Exception) -> bool:
+    """Record one copy's outcome on its delivery; True when it is in the mailbox."""
+    delivery, message = job.delivery, job.message
+    delivery.updated_at = utcnow()
+    if isinstance(outcome, Exception):
+        exc = outcome
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         delivery.state = "deferred"
         delivery.status = "4.3.0"
         delivery.last_error = f"451 4.3.0 {type(exc).__name__}: {reason}"[:500]
-        delivery.updated_at = utcnow()
         record(session, message, "deferred", f"{delivery.address}: {delivery.last_error}")
         log.warning("deliver %s to %s deferred: %s", message.queue_id, delivery.address, exc)
         return False
     delivery.state = "delivered"
     delivery.status = "2.0.0"
     delivery.last_error = ""
-    delivery.delivered_as = stored.filename[:255]
-    delivery.updated_at = utcnow()
-    record(session, message, "delivered", f"{delivery.address} {folder}")
+    delivery.delivered_as = outcome.filename[:255]
+    record(session, message, "delivered", f"{delivery.address} {job.folder}")
     return True
 
 
-def _write(
-    ctx: WorkerContext,
-    address: str,
-    folder: str,
-    data: bytes,
-    name: str,
-    message: Message,
-    retry: bool,
-) -> StoredMessage:
-    """Write one copy; a user whose Maildir (or Junk) vanished gets it recreated."""
+def _write(ctx: WorkerContext, job: _Copy) -> StoredMessage:
+    """Write one copy under its fixed name; a vanished Maildir (or Junk) is recreated."""
+    message = job.message
     mtime = message.received_at.timestamp()
+    name = stable_name(mtime, f"{message.queue_id}D{job.delivery.id}", message.received_by)
+
+    def put() -> StoredMessage:
+        return ctx.store.deliver(
+            job.address,
+            job.data,
+            mailbox=job.folder,
+            key=name,
+            mtime=mtime,
+            check_existing=job.retry,
+        )
+
     try:
-        return ctx.store.deliver(
-            address, data, mailbox=folder, key=name, mtime=mtime, check_existing=retry
-        )
+        return put()
     except MailboxNotFound:
-        ctx.store.create_user(address)
-        return ctx.store.deliver(
-            address, data, mailbox=folder, key=name, mtime=mtime, check_existing=retry
-        )
+        ctx.store.create_user(job.address)
+        return put()
 
 
 @app.task(name=DELIVER, bind=True, ignore_result=True)
-def deliver(self: Task, queue_id: str) -> None:
-    """Celery task: the deliver stage (a deferral is retried by the sweeper when due)."""
-    dispatch(app, deliver_message(queue_id))
+def deliver(self: Task, *queue_ids: str) -> None:
+    """Celery task: the deliver stage for a batch (a deferral is retried by the sweeper)."""
+    dispatch(app, deliver_messages(queue_ids))

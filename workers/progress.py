@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -45,6 +46,17 @@ def load_message(session: Session, queue_id: str, lock: bool = False) -> Message
     return session.scalar(query)
 
 
+def load_messages(session: Session, queue_ids: Sequence[str]) -> list[Message]:
+    """Messages with their recipients and deliveries, in one query per table, in id order."""
+    query = (
+        select(Message)
+        .where(Message.queue_id.in_(list(queue_ids)))
+        .order_by(Message.id)
+        .options(selectinload(Message.recipients), selectinload(Message.deliveries))
+    )
+    return list(session.scalars(query))
+
+
 def age_secs(message: Message, now: dt.datetime) -> float:
     """How long ago the message was received."""
     return (now - message.received_at).total_seconds()
@@ -75,6 +87,20 @@ def settle_loaded(ctx: WorkerContext, session: Session, message: Message) -> lis
     Only for a stage that is alone on the message (no other stage can be running on it),
     so that its results and the decision share one transaction.
     """
+    steps, finished = conclude(ctx, session, message)
+    session.commit()
+    if finished:
+        ctx.spool.remove(message.queue_id)
+    return steps
+
+
+def conclude(ctx: WorkerContext, session: Session, message: Message) -> tuple[list[Step], bool]:
+    """The decision of ``settle_loaded`` without the commit: (tasks to send, finished).
+
+    A batch stage concludes each of its messages, commits once, then removes the spool
+    files of the finished ones (never before the commit: a crash in between leaves an
+    unfinished row whose spool file is still there).
+    """
     queue_id = message.queue_id
     now = utcnow()
     deliveries = message.deliveries
@@ -93,14 +119,12 @@ def settle_loaded(ctx: WorkerContext, session: Session, message: Message) -> lis
     if unreported or (not busy and warning_due(ctx, message, now)):
         steps.append((BOUNCE, queue_id))
     if busy or steps:
-        session.commit()
-        return steps
+        return steps, False
     if deferred:
         _schedule_retry(ctx, session, message, now)
-        session.commit()
-        return steps
-    _finish(ctx, session, message, now)
-    return steps
+        return steps, False
+    _finish(session, message, now)
+    return steps, True
 
 
 def _expire(session: Session, message: Message, deferred: list[Delivery]) -> None:
@@ -124,7 +148,7 @@ def _schedule_retry(
     record(session, message, "deferred", f"retry {message.attempts} in {wait:.0f}s")
 
 
-def _finish(ctx: WorkerContext, session: Session, message: Message, now: dt.datetime) -> None:
+def _finish(session: Session, message: Message, now: dt.datetime) -> None:
     done = sum(d.state in DONE for d in message.deliveries)
     state = "delivered" if done else "failed"
     result = session.execute(
@@ -139,5 +163,3 @@ def _finish(ctx: WorkerContext, session: Session, message: Message, now: dt.date
         rcpt.updated_at = now
     if getattr(result, "rowcount", 1):
         record(session, message, "finished", f"{state}: {done}/{len(message.deliveries)}")
-    session.commit()
-    ctx.spool.remove(message.queue_id)

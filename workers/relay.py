@@ -222,6 +222,7 @@ def _details(outcome: Outcome) -> str:
 
 
 @app.task(name=RELAY, bind=True, ignore_result=True)
-def relay(self: Task, queue_id: str) -> None:
-    """Celery task: the relay stage (a deferral is retried by the sweeper when due)."""
-    dispatch(app, relay_message(queue_id))
+def relay(self: Task, *queue_ids: str) -> None:
+    """Celery task: the relay stage, per message (a deferral is retried by the sweeper)."""
+    for queue_id in queue_ids:
+        dispatch(app, relay_message(queue_id))

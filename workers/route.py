@@ -9,58 +9,97 @@ chain) creates nothing twice and resumes where the message stands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from celery import Task
 from sqlalchemy.orm import Session
 
 from mailrs.celery import app
 from mailrs.models import Delivery, Message, utcnow
 from mailrs.pipeline import DELIVER, RELAY, ROUTE, Step, dispatch
-from mailrs.resolve import resolve_recipient, split_address
+from mailrs.resolve import Resolution, resolve_recipient, split_address
 from workers.context import worker_context
 from workers.faults import pause_point
-from workers.progress import load_message, record, settle
+from workers.progress import load_messages, record, settle
 
 UNKNOWN_STATUS = "5.1.1"
 
 
+def route_messages(queue_ids: Sequence[str]) -> list[Step]:
+    """Create the deliveries of a batch once, in one transaction; returns the tasks to run."""
+    ctx = worker_context()
+    settings = ctx.settings
+    waiting: dict[str, set[str]] = {}
+    with ctx.db.session() as session:
+        messages = [m for m in load_messages(session, queue_ids) if m.finished_at is None]
+        resolutions: dict[str, Resolution | None] = {}
+        changed = False
+        for message in messages:
+            if message.state == "checked":
+                pause_point("route", message.queue_id)
+                _create_deliveries(
+                    session,
+                    message,
+                    settings.smtp.local_domains,
+                    settings.spam.junk_folder,
+                    resolutions,
+                )
+                message.state = "routed"
+                changed = True
+        if changed:
+            session.commit()
+        now = utcnow()
+        for message in messages:
+            if message.state != "routed":
+                continue  # an earlier stage has not run yet
+            kinds = {d.kind for d in message.deliveries if d.state in ("pending", "delivering")}
+            if message.next_attempt_at is None or message.next_attempt_at <= now:
+                kinds |= {d.kind for d in message.deliveries if d.state == "deferred"}
+            waiting[message.queue_id] = kinds
+    steps: list[Step] = []
+    for queue_id, kinds in waiting.items():
+        if "local" in kinds:
+            steps.append((DELIVER, queue_id))
+        if "remote" in kinds:
+            steps.append((RELAY, queue_id))
+        if not kinds:
+            steps += settle(ctx, queue_id)
+    return steps
+
+
 def route_message(queue_id: str) -> list[Step]:
     """Create the deliveries of a message once; returns the tasks still to run."""
-    ctx = worker_context()
-    with ctx.db.session() as session:
-        message = load_message(session, queue_id)
-        if message is None or message.finished_at is not None:
-            return []
-        if message.state == "checked":
-            pause_point("route", queue_id)
-            _create_deliveries(
-                session, message, ctx.settings.smtp.local_domains, ctx.settings.spam.junk_folder
-            )
-            message.state = "routed"
-            session.commit()
-        if message.state != "routed":
-            return []  # an earlier stage has not run yet
-        waiting = {d.kind for d in message.deliveries if d.state in ("pending", "delivering")}
-        if message.next_attempt_at is None or message.next_attempt_at <= utcnow():
-            waiting |= {d.kind for d in message.deliveries if d.state == "deferred"}
-    steps: list[Step] = []
-    if "local" in waiting:
-        steps.append((DELIVER, queue_id))
-    if "remote" in waiting:
-        steps.append((RELAY, queue_id))
-    return steps or settle(ctx, queue_id)
+    return route_messages([queue_id])
+
+
+def _resolve(
+    session: Session,
+    address: str,
+    local_domains: tuple[str, ...],
+    cache: dict[str, Resolution | None],
+) -> Resolution | None:
+    """``resolve_recipient``, remembered for the batch (a batch often shares recipients)."""
+    key = address.lower()
+    if key not in cache:
+        try:
+            cache[key] = resolve_recipient(session, address, local_domains)
+        except ValueError:
+            cache[key] = None
+    return cache[key]
 
 
 def _create_deliveries(
-    session: Session, message: Message, local_domains: tuple[str, ...], junk: bool
+    session: Session,
+    message: Message,
+    local_domains: tuple[str, ...],
+    junk: bool,
+    resolutions: dict[str, Resolution | None],
 ) -> None:
     folder = "Junk" if message.spam_verdict == "spam" and junk else "INBOX"
     seen: set[tuple[str, str]] = set()
     summary = []
     for rcpt in message.recipients:
-        try:
-            resolution = resolve_recipient(session, rcpt.address, local_domains)
-        except ValueError:
-            resolution = None
+        resolution = _resolve(session, rcpt.address, local_domains, resolutions)
         if resolution is None:
             _add(session, message, rcpt.idx, "local", rcpt.address, folder, seen, failed=True)
             summary.append(f"{rcpt.address}: unknown")
@@ -107,6 +146,6 @@ def _add(
 
 
 @app.task(name=ROUTE, bind=True, ignore_result=True)
-def route(self: Task, queue_id: str) -> None:
-    """Celery task: the route stage; sends deliver and relay (after its commit)."""
-    dispatch(app, route_message(queue_id))
+def route(self: Task, *queue_ids: str) -> None:
+    """Celery task: the route stage for a batch; sends deliver and relay (after its commit)."""
+    dispatch(app, route_messages(queue_ids))

@@ -8,12 +8,15 @@ fails leaves the message unscored but moving: nothing is dropped for a broken fi
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import cache
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from mailrs.celery import app
 from mailrs.config import Settings
+from mailrs.errors import SpoolError
 from mailrs.models import Message
 from mailrs.pipeline import SPAM_CHECK
 from mailrs.spam import SpamEnvelope, SpamFilter, is_spam, load_filter, spam_headers
@@ -29,48 +32,68 @@ def _filter(settings: Settings) -> SpamFilter:
     return load_filter(settings)
 
 
-def spam_check_message(queue_id: str) -> str:
-    """Run the spam stage for one message; idempotent."""
+def spam_check_messages(queue_ids: Sequence[str]) -> list[str]:
+    """Run the spam stage for a batch in one transaction; idempotent per message."""
     ctx = worker_context()
     with ctx.db.session() as session:
-        message = session.scalar(select(Message).where(Message.queue_id == queue_id))
-        if message is None or message.state != "validated":
-            return queue_id  # unknown, not validated yet, or already past this stage
-        pause_point("spam_check", queue_id)
-        envelope = SpamEnvelope(
-            queue_id=queue_id,
-            mail_from=message.mail_from,
-            recipients=tuple(r.address for r in message.recipients),
-            client_addr=message.client_addr,
-            helo=message.helo,
-            auth_user=message.auth_user,
-        )
-        data = message.added_headers.encode("utf-8", "surrogateescape") + ctx.spool.read(queue_id)
-        try:
-            result = _filter(ctx.settings).check(data, envelope)
-        except Exception as exc:  # a broken scorer must not stop the mail
-            log.warning("spam check of %s failed: %s", queue_id, exc)
-            message.spam_verdict = "unchecked"
-            message.added_headers += f"X-Spam-Status: Unknown ({type(exc).__name__})\r\n"
-            record(session, message, "spam", f"scorer failed: {exc}"[:500])
-        else:
-            spam = is_spam(ctx.settings, result)
-            message.spam_score = result.score
-            message.spam_verdict = "spam" if spam else "ham"
-            message.spam_symbols = ",".join(result.symbols)
-            message.added_headers += spam_headers(ctx.settings, result)
-            record(
-                session,
-                message,
-                "spam",
-                f"{message.spam_verdict} score={result.score:.1f} {message.spam_symbols}",
-            )
-        message.state = "checked"
+        messages = session.scalars(
+            select(Message)
+            .where(Message.queue_id.in_(list(queue_ids)), Message.state == "validated")
+            .order_by(Message.id)
+            .options(selectinload(Message.recipients))
+        ).all()  # the others are unknown, not validated yet, or already past this stage
+        for message in messages:
+            pause_point("spam_check", message.queue_id)
+            try:
+                data = ctx.spool.read(message.queue_id)
+            except SpoolError as exc:  # one lost file must not hold up the batch
+                log.error("spam check %s: %s", message.queue_id, exc)
+                continue
+            _check(ctx.settings, session, message, data)
         session.commit()
+    return list(queue_ids)
+
+
+def _check(settings: Settings, session: Session, message: Message, body: bytes) -> None:
+    """Score one message and record the verdict on its row (not committed)."""
+    envelope = SpamEnvelope(
+        queue_id=message.queue_id,
+        mail_from=message.mail_from,
+        recipients=tuple(r.address for r in message.recipients),
+        client_addr=message.client_addr,
+        helo=message.helo,
+        auth_user=message.auth_user,
+    )
+    data = message.added_headers.encode("utf-8", "surrogateescape") + body
+    try:
+        result = _filter(settings).check(data, envelope)
+    except Exception as exc:  # a broken scorer must not stop the mail
+        log.warning("spam check of %s failed: %s", message.queue_id, exc)
+        message.spam_verdict = "unchecked"
+        message.added_headers += f"X-Spam-Status: Unknown ({type(exc).__name__})\r\n"
+        record(session, message, "spam", f"scorer failed: {exc}"[:500])
+    else:
+        spam = is_spam(settings, result)
+        message.spam_score = result.score
+        message.spam_verdict = "spam" if spam else "ham"
+        message.spam_symbols = ",".join(result.symbols)
+        message.added_headers += spam_headers(settings, result)
+        record(
+            session,
+            message,
+            "spam",
+            f"{message.spam_verdict} score={result.score:.1f} {message.spam_symbols}",
+        )
+    message.state = "checked"
+
+
+def spam_check_message(queue_id: str) -> str:
+    """Run the spam stage for one message; idempotent."""
+    spam_check_messages([queue_id])
     return queue_id
 
 
 @app.task(name=SPAM_CHECK, ignore_result=True)
-def spam_check(queue_id: str) -> str:
-    """Celery task: the spam stage."""
-    return spam_check_message(queue_id)
+def spam_check(*queue_ids: str) -> list[str]:
+    """Celery task: the spam stage for one message or a batch."""
+    return spam_check_messages(queue_ids)

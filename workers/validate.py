@@ -7,17 +7,24 @@ into the spool file, so running the stage twice changes nothing.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from email.parser import BytesParser
 from email.policy import default as default_policy
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from mailrs.celery import app
-from mailrs.models import Message, MessageEvent
+from mailrs.errors import SpoolError
+from mailrs.models import Message
 from mailrs.pipeline import VALIDATE
 from mailrs.received import received_header
 from workers.context import worker_context
 from workers.faults import pause_point
+from workers.progress import record
+
+log = logging.getLogger(__name__)
 
 MAX_DEFECTS = 10
 
@@ -36,29 +43,44 @@ def find_defects(data: bytes) -> list[str]:
     return sorted(set(defects))[:MAX_DEFECTS]
 
 
-def validate_message(queue_id: str) -> str:
-    """Run the validate stage for one message; idempotent."""
+def validate_messages(queue_ids: Sequence[str]) -> list[str]:
+    """Run the validate stage for a batch in one transaction; idempotent per message."""
     ctx = worker_context()
     with ctx.db.session() as session:
-        message = session.scalar(select(Message).where(Message.queue_id == queue_id))
-        if message is None or message.state != "received":
-            return queue_id  # unknown, or already past this stage
-        pause_point("validate", queue_id)
-        data = ctx.spool.read(queue_id)
-        defects = find_defects(data)
-        headers = received_header(message, message.received_by or ctx.settings.smtp.hostname)
-        if defects:
-            headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"
-        message.added_headers = headers
-        message.defects = ",".join(defects)
-        message.state = "validated"
-        detail = f"defects: {message.defects}" if defects else "ok"
-        session.add(MessageEvent(message_id=message.id, stage="validated", detail=detail))
+        messages = session.scalars(
+            select(Message)
+            .where(Message.queue_id.in_(list(queue_ids)), Message.state == "received")
+            .order_by(Message.id)
+            .options(selectinload(Message.recipients))  # the Received: header's "for"
+        ).all()  # the others are unknown, or already past this stage
+        for message in messages:
+            pause_point("validate", message.queue_id)
+            try:
+                data = ctx.spool.read(message.queue_id)
+            except SpoolError as exc:  # one lost file must not hold up the batch
+                log.error("validate %s: %s", message.queue_id, exc)
+                continue
+            defects = find_defects(data)
+            hostname = message.received_by or ctx.settings.smtp.hostname
+            headers = received_header(message, hostname)
+            if defects:
+                headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"
+            message.added_headers = headers
+            message.defects = ",".join(defects)
+            message.state = "validated"
+            detail = f"defects: {message.defects}" if defects else "ok"
+            record(session, message, "validated", detail)
         session.commit()
+    return list(queue_ids)
+
+
+def validate_message(queue_id: str) -> str:
+    """Run the validate stage for one message; idempotent."""
+    validate_messages([queue_id])
     return queue_id
 
 
 @app.task(name=VALIDATE, ignore_result=True)
-def validate(queue_id: str) -> str:
-    """Celery task: the validate stage."""
-    return validate_message(queue_id)
+def validate(*queue_ids: str) -> list[str]:
+    """Celery task: the validate stage for one message or a batch."""
+    return validate_messages(queue_ids)
