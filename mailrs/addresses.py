@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from mailrs.errors import InvalidAddress
 
-# RFC 5321 dot-atom local part (no quoted strings for local accounts) and a DNS domain.
-_LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+# RFC 5321 dot-atom local part (no quoted strings), with RFC 6531's UTF-8 characters, and
+# a DNS domain (U-labels are turned into A-labels).
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\u00a0-\U0010ffff-"
+_LOCAL_RE = re.compile(rf"^[{_ATEXT}]+(\.[{_ATEXT}]+)*$")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 MAX_LOCAL = 64
 MAX_ADDRESS = 254
@@ -35,6 +37,11 @@ def parse_address(text: str) -> Address:
     if len(local) > MAX_LOCAL or not _LOCAL_RE.match(local):
         raise InvalidAddress(f"invalid address {text!r}: bad local part")
     domain = domain.lower().rstrip(".")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidAddress(f"invalid address {text!r}: bad domain") from None
     labels = domain.split(".")
     if not all(_LABEL_RE.match(label) for label in labels):
         raise InvalidAddress(f"invalid address {text!r}: bad domain")
@@ -47,6 +54,8 @@ def normalize_user_address(text: str) -> str:
     Local accounts are also directory names, so ``/`` (legal in RFC 5322) is refused.
     """
     address = parse_address(text.strip())
+    if not address.local.isascii():
+        raise InvalidAddress(f"invalid address {text!r}: account names are ASCII")
     if "/" in address.local:
         raise InvalidAddress(f"invalid address {text!r}: '/' is not allowed in an account name")
     return f"{address.local.lower()}@{address.domain}"

@@ -132,6 +132,8 @@ class MailHandler:
         sender = normalize_sender(address)
         if not sender_acceptable(sender):
             return replies.BAD_SENDER_SYNTAX
+        if not sender.isascii() and not envelope.smtp_utf8:
+            return replies.NEEDS_SMTPUTF8
         if await self.backlog.full():
             return replies.PIPELINE_BUSY
         user = auth_user(session)
@@ -176,6 +178,8 @@ class MailHandler:
         """Check one recipient at once: 250, 550 5.1.1, 550 5.7.1, 553 or 452 4.5.3."""
         if len(envelope.rcpt_tos) >= self.settings.smtp.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
+        if not address.isascii() and not envelope.smtp_utf8:
+            return replies.NEEDS_SMTPUTF8
         facts = await asyncio.to_thread(
             self.recipient_facts, address, auth_user(session) is not None
         )

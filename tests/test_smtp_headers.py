@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import smtplib
 from collections.abc import Iterator
 
 import pytest
@@ -94,3 +95,28 @@ def test_smtputf8_and_8bitmime_over_starttls(server: Server) -> None:
     assert "Ça marche, 日本語.".encode() in raw
     received = str(email.message_from_bytes(raw, policy=email.policy.default)["Received"])
     assert " with UTF8SMTPS id " in received
+
+
+def test_utf8_addresses_need_smtputf8(server: Server) -> None:
+    body = "Subject: adresse accentuée\r\n\r\nSalut.\r\n".encode()
+
+    def command(smtp: smtplib.SMTP, line: str) -> tuple[int, bytes]:
+        smtp.send(line.encode() + b"\r\n")  # raw UTF-8, whatever smtplib would allow
+        return smtp.getreply()
+
+    with server.client("mx") as smtp:
+        smtp.ehlo("c.example.org")
+        refused = smtp.sendmail("josé@bücher.example", [ALICE], body, mail_options=["SMTPUTF8"])
+        assert refused == {}
+        code, reply = command(smtp, "MAIL FROM:<josé@bücher.example>")  # no SMTPUTF8
+        assert code == 553 and reply.startswith(b"5.6.7"), reply
+        code, reply = command(smtp, "MAIL FROM:<josé@bücher.example> SMTPUTF8")
+        assert code == 250, reply
+        code, reply = command(smtp, "RCPT TO:<jösé@example.test>")  # no such local user
+        assert code == 550 and reply.startswith(b"5.1.1"), reply
+        smtp.rset()
+        command(smtp, "MAIL FROM:<bob@remote.test>")
+        code, reply = command(smtp, "RCPT TO:<jösé@example.test>")  # UTF-8 without SMTPUTF8
+        assert code == 553 and reply.startswith(b"5.6.7"), reply
+    raw = delivered(server, ALICE, "adresse accentuée")
+    assert raw.startswith("Return-Path: <josé@bücher.example>\r\n".encode())
