@@ -177,7 +177,12 @@ class _Lookup:
             found: list[Any] = list(answer)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             found = []
-        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel):
+        except (
+            dns.name.NameTooLong,
+            dns.name.LabelTooLong,
+            dns.name.EmptyLabel,
+            dns.name.IDNAException,
+        ):
             found = []  # a name that cannot exist has no records
         except dns.exception.DNSException as exc:
             raise DnsTemporaryError(f"DNS lookup of {key[0]} {rdtype} failed: {exc}") from None
@@ -443,6 +448,41 @@ def _percent(text: str) -> int:
 
 
 # --- the header --------------------------------------------------------------------------
+
+_FIELD_START = re.compile(rb"authentication-results[ \t]*:", re.IGNORECASE)
+
+
+def without_own_results(data: bytes, authserv_id: str) -> bytes:
+    """``data`` less every Authentication-Results field claiming our authserv-id (RFC 8601 s. 5).
+
+    Otherwise a sender could forge ``<our host>; dmarc=pass``; fields of other
+    authserv-ids are kept, and nothing but those header lines changes.
+    """
+    end = data.find(b"\r\n\r\n")
+    cut = end + 2 if end >= 0 else -1
+    if cut < 0:
+        end = data.find(b"\n\n")
+        cut = end + 1 if end >= 0 else len(data)
+    head, body = data[:cut], data[cut:]
+    ours = authserv_id.lower().encode("utf-8", "replace")
+    kept: list[bytes] = []
+    dropping = False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):  # a continuation of the field before
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = bool(_FIELD_START.match(line)) and _result_id(line) == ours
+        if not dropping:
+            kept.append(line)
+    return b"".join(kept) + body
+
+
+def _result_id(line: bytes) -> bytes:
+    """The authserv-id at the start of an Authentication-Results field line, lower-cased."""
+    value = re.sub(rb"\([^)]*\)", b" ", line.split(b":", 1)[1])  # without comments
+    return value.split(b";", 1)[0].strip().strip(b'"').lower()
+
 
 _TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`{|}~]+(@[A-Za-z0-9\-.]+)?")
 

@@ -25,9 +25,12 @@ from mailrs.authcheck import (
     authenticate_message,
     organizational_domain,
     parse_dmarc_record,
+    without_own_results,
 )
-from mailrs.config import RelaySettings, load_settings
+from mailrs.config import RelaySettings, Settings, SmtpSettings, SpamSettings, load_settings
 from mailrs.mx import make_resolver
+from mailrs.spam import SpamEnvelope
+from mailrs.spam.heuristics import HeuristicFilter
 from tests.dns_support import DnsServer
 
 GOOD_IP = "192.0.2.10"
@@ -437,6 +440,41 @@ def test_header_shape(resolver: dns.resolver.Resolver, key: tuple[bytes, str]):
     assert header.startswith(f"Authentication-Results: {AUTHSERV};\r\n\tspf=")
     assert results.value() == header[len("Authentication-Results: ") : -2]
     assert list(parsed(results)) == ["spf", "dkim", "dmarc"]
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\n"])
+def test_forged_results_with_our_id_are_removed(newline: bytes):
+    head = [
+        b"Authentication-Results: MX.ours.test;",
+        b"\tdmarc=pass header.from=bank.test",
+        b"Authentication-Results: relay.other.test; spf=pass smtp.mailfrom=a@b.test",
+        b"From: a@bank.test",
+        b'Authentication-Results: (forged) "mx.ours.test" ; dkim=pass',
+        b"Subject: hi",
+    ]
+    body = [b"", b"Authentication-Results: mx.ours.test; in the body stays", b""]
+    data = newline.join(head + body)
+    cleaned = without_own_results(data, AUTHSERV)
+    expected = [head[2], head[3], head[5]]
+    assert cleaned == newline.join(expected + body)
+    assert without_own_results(cleaned, AUTHSERV) == cleaned
+    assert without_own_results(b"no header block at all", AUTHSERV) == b"no header block at all"
+
+
+def test_recorded_header_is_kept_and_trusted_by_the_builtin_scorer(resolver, key):
+    """Our field survives without_own_results and the built-in scorer counts its pass."""
+    data = signed(message("alice@signer.test"), key[0])
+    forged = b"Authentication-Results: mx.ours.test; dmarc=pass\r\n" + message("ceo@victim.test")
+    settings = Settings(smtp=SmtpSettings(hostname=AUTHSERV), spam=SpamSettings())
+    scorer = HeuristicFilter(settings)
+    envelope = SpamEnvelope("q1", "a@pass.test", ("bob@ours.test",), GOOD_IP, "helo.pass.test")
+    good = check(resolver, data)
+    stamped = good.header().encode() + without_own_results(data, AUTHSERV)
+    assert {"DKIM_PASS", "DMARC_PASS"} <= set(scorer.check(stamped, envelope).symbols)
+    bad = check(resolver, without_own_results(forged, AUTHSERV), mail_from="a@pass.test")
+    restamped = bad.header().encode() + without_own_results(forged, AUTHSERV)
+    symbols = set(scorer.check(restamped, envelope).symbols)
+    assert "DMARC_FAIL" in symbols and "DMARC_PASS" not in symbols
 
 
 # --- configuration -------------------------------------------------------------------------
