@@ -101,9 +101,8 @@ class AuthResults:
         """The field body: ``authserv-id; spf=...; dkim=...; dmarc=...`` (RFC 8601)."""
         parts = [_value(self.authserv_id)]
         s = self.spf
-        parts.append(
-            f"spf={s.result}{_comment(s.reason)} smtp.{s.identity}={_value(s.sender or s.domain)}"
-        )
+        checked = s.domain if s.identity == "helo" else s.sender  # smtp.helo is the name
+        parts.append(f"spf={s.result}{_comment(s.reason)} smtp.{s.identity}={_value(checked)}")
         if not self.dkim:
             parts.append("dkim=none")
         for sig in self.dkim:
