@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import authres
@@ -216,6 +217,18 @@ def test_spf_checks_helo_when_mail_from_is_empty(resolver: dns.resolver.Resolver
 def test_spf_bad_client_ip_or_helo_is_none_not_an_error(resolver: dns.resolver.Resolver):
     assert check(resolver, message(), ip="not-an-ip").spf.result == "none"
     assert check(resolver, message(), mail_from="", helo="").spf.result == "none"
+
+
+def test_concurrent_checks_each_use_their_own_resolver(resolver: dns.resolver.Resolver):
+    """pyspf's DNS hook is per check (a context variable), so threads never mix resolvers."""
+    other_zone = [f"pass.test TXT {_txt('v=spf1 -all')}"]
+    with DnsServer(other_zone) as other, ThreadPoolExecutor(8) as pool:
+        strict = make_resolver(RelaySettings(dns_servers=(other.address,), dns_timeout_secs=3))
+        jobs = [
+            pool.submit(check, chosen, message()) for _ in range(8) for chosen in (resolver, strict)
+        ]
+        verdicts = [job.result().spf.result for job in jobs]
+    assert verdicts == ["pass", "fail"] * 8
 
 
 def test_dns_server_down_is_temperror_everywhere(key: tuple[bytes, str]):
