@@ -261,6 +261,26 @@ def test_the_whole_check_is_bounded_by_its_budget(resolver: dns.resolver.Resolve
     assert results.dmarc.result == "temperror"
 
 
+def test_a_silent_dns_server_gives_temperror_within_the_budget(key: tuple[bytes, str]):
+    """Queries to a server that never answers time out; the shared budget ends the check."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # bound, never read: every query times out
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        resolver = make_resolver(RelaySettings(dns_servers=(address,), dns_timeout_secs=0.5))
+        results = authenticate_message(
+            signed(message("alice@signer.test"), key[0]),
+            client_ip=GOOD_IP,
+            helo="helo.pass.test",
+            mail_from="a@pass.test",
+            resolver=resolver,
+            authserv_id=AUTHSERV,
+            budget_secs=1.0,
+        )
+    assert results.spf.result == "temperror"
+    assert [s.result for s in results.dkim] == ["temperror"]
+    assert results.dmarc.result == "temperror"
+
+
 # --- DKIM --------------------------------------------------------------------------------
 
 
