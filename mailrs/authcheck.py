@@ -435,7 +435,8 @@ def _find_record(lookup: _Lookup, domain: str, org: str) -> tuple[dict[str, str]
         ]
         if len(records) == 1:
             return records[0], where
-        # none, or several (section 6.6.3: treated as none): try the organizational domain
+        if records:  # several: section 6.6.3 says DMARC does not apply
+            return None, ""
     return None, ""
 
 

@@ -80,6 +80,8 @@ def _zone(public_key_b64: str) -> list[str]:
         f"_dmarc.broken.test TXT {_txt('v=DMARC1; p=bogus')}",
         f"_dmarc.double.test TXT {_txt('v=DMARC1; p=reject')}",
         f"_dmarc.double.test TXT {_txt('v=DMARC1; p=none')}",
+        f"_dmarc.sub.pass.test TXT {_txt('v=DMARC1; p=reject')}",
+        f"_dmarc.sub.pass.test TXT {_txt('v=DMARC1; p=quarantine')}",
         f"nodmarc.test TXT {_txt('v=spf1 ip4:192.0.2.0/24 -all')}",
         f"dmarcdown.test TXT {_txt('v=spf1 ip4:192.0.2.0/24 -all')}",
     ]
@@ -447,6 +449,8 @@ def test_dmarc_record_without_valid_policy(resolver, key: tuple[bytes, str]):
     assert (results.dmarc.result, results.dmarc.policy) == ("none", "")
     results = check(resolver, message("a@double.test"), mail_from="a@pass.test")
     assert results.dmarc.result == "none"  # two records count as none
+    results = check(resolver, message("a@sub.pass.test"), mail_from="a@pass.test")
+    assert (results.dmarc.result, results.dmarc.policy) == ("none", "")  # pass.test not asked
 
 
 def test_organizational_domain_uses_the_public_suffix_list():
