@@ -152,6 +152,7 @@ class SpamSettings:
     junk_folder: bool = True
     rspamd_url: str = "http://127.0.0.1:11333"
     timeout_secs: float = 15.0
+    check_sender_auth: bool = True
 
 
 @dataclass(frozen=True)

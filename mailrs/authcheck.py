@@ -1,0 +1,510 @@
+"""Inbound sender authentication: SPF, DKIM and DMARC, and the Authentication-Results header.
+
+``authenticate_message`` checks one received message and returns ``AuthResults``, whose
+``header()`` is the ``Authentication-Results:`` field (RFC 8601) to record. SPF (RFC 7208)
+is pyspf, the reference implementation, on the MAIL FROM identity (``postmaster@HELO``
+when MAIL FROM is empty); DKIM (RFC 6376) is dkimpy, one result per signature; DMARC
+(RFC 7489) is evaluated here, with the organizational domain from the Public Suffix List
+(``publicsuffixlist``). DMARC policy is reported, never enforced.
+
+Every DNS query goes through the given dnspython resolver (``mx.make_resolver``), each
+with a timeout, and all of them share one time budget; a DNS failure gives
+``temperror``, never an exception.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from functools import cache
+from typing import Any
+
+import dkim
+import dns.exception
+import dns.name
+import dns.resolver
+import spf
+from publicsuffixlist import PublicSuffixList
+
+DEFAULT_BUDGET_SECS = 20.0  # RFC 7208 section 4.6.4 suggests at least 20 s for SPF
+MAX_SIGNATURES = 5  # DKIM signatures verified per message; further ones are "neutral"
+HEAD_LIMIT = 256 * 1024
+POLICIES = ("none", "quarantine", "reject")
+
+
+class DnsTemporaryError(Exception):
+    """A lookup failed for a reason that may go away (timeout, SERVFAIL, budget spent)."""
+
+
+@dataclass(frozen=True)
+class SpfResult:
+    """The SPF verdict for the checked identity."""
+
+    result: str  # pass | fail | softfail | neutral | none | temperror | permerror
+    identity: str  # "mailfrom" or "helo"
+    sender: str  # the address checked (postmaster@HELO when MAIL FROM is empty)
+    domain: str  # its domain, the SPF-authenticated identifier for DMARC
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DkimResult:
+    """The verdict for one DKIM-Signature."""
+
+    result: str  # pass | fail | neutral | temperror | permerror
+    domain: str  # d=
+    selector: str  # s=
+    signature: str = ""  # the first characters of b= (RFC 6008 header.b)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DmarcResult:
+    """The DMARC verdict for the header From domain and the policy it asks for."""
+
+    result: str  # pass | fail | none | temperror | permerror
+    from_domain: str
+    policy: str = ""  # the policy that applies: none | quarantine | reject ("" without record)
+    record_domain: str = ""  # where the record was found
+    percent: int = 100
+    spf_aligned: bool = False
+    dkim_aligned: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AuthResults:
+    """Everything checked for one message; ``header()`` records it."""
+
+    authserv_id: str
+    spf: SpfResult
+    dkim: tuple[DkimResult, ...]
+    dmarc: DmarcResult
+    from_domain: str
+
+    @property
+    def dkim_result(self) -> str:
+        """One word for all signatures: pass if any passed, else the first one's, else none."""
+        if any(sig.result == "pass" for sig in self.dkim):
+            return "pass"
+        return self.dkim[0].result if self.dkim else "none"
+
+    def value(self) -> str:
+        """The field body: ``authserv-id; spf=...; dkim=...; dmarc=...`` (RFC 8601)."""
+        parts = [_value(self.authserv_id)]
+        s = self.spf
+        checked = s.domain if s.identity == "helo" else s.sender  # smtp.helo is the name
+        parts.append(f"spf={s.result}{_comment(s.reason)} smtp.{s.identity}={_value(checked)}")
+        if not self.dkim:
+            parts.append("dkim=none")
+        for sig in self.dkim:
+            text = f"dkim={sig.result}{_comment(sig.reason)} header.d={_value(sig.domain)}"
+            if sig.selector:
+                text += f" header.s={_value(sig.selector)}"
+            if sig.signature:
+                text += f" header.b={_value(sig.signature)}"
+            parts.append(text)
+        d = self.dmarc
+        note = d.reason
+        if d.policy:
+            note = f"p={d.policy} dis=none" + (f" pct={d.percent}" if d.percent != 100 else "")
+            note += f"; {d.reason}" if d.reason else ""
+        text = f"dmarc={d.result}{_comment(note)}"
+        if d.from_domain:
+            text += f" header.from={_value(d.from_domain)}"
+        parts.append(text)
+        return ";\r\n\t".join(parts)
+
+    def header(self) -> str:
+        """The whole field, folded, CRLF-terminated, ready to prepend to the message."""
+        return f"Authentication-Results: {self.value()}\r\n"
+
+
+def authenticate_message(
+    data: bytes,
+    *,
+    client_ip: str,
+    helo: str,
+    mail_from: str,
+    resolver: dns.resolver.Resolver,
+    authserv_id: str,
+    budget_secs: float = DEFAULT_BUDGET_SECS,
+) -> AuthResults:
+    """Check SPF, DKIM and DMARC of one received message; never raises for DNS trouble."""
+    lookup = _Lookup(resolver, time.monotonic() + budget_secs)
+    spf_result = check_spf(lookup, client_ip, helo, mail_from)
+    dkim_results = check_dkim(lookup, data)
+    from_domain, from_error = header_from_domain(data)
+    dmarc_result = check_dmarc(lookup, from_domain, from_error, spf_result, dkim_results)
+    return AuthResults(authserv_id, spf_result, dkim_results, dmarc_result, from_domain)
+
+
+# --- DNS ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Lookup:
+    """DNS through one resolver, with a deadline shared by every query of one check."""
+
+    resolver: dns.resolver.Resolver
+    deadline: float
+    cache: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def records(self, name: str, rdtype: str) -> list[Any]:
+        """The rdatas of ``name``/``rdtype``; [] for NXDOMAIN or no data."""
+        key = (name.lower().rstrip("."), rdtype)
+        if key in self.cache:
+            return self.cache[key]
+        left = min(self.remaining(), self.resolver.lifetime)
+        if left <= 0:
+            raise DnsTemporaryError("time budget for DNS lookups spent")
+        try:
+            answer = self.resolver.resolve(
+                dns.name.from_text(key[0]), rdtype, lifetime=left, search=False
+            )
+            found: list[Any] = list(answer)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            found = []
+        except (
+            dns.name.NameTooLong,
+            dns.name.LabelTooLong,
+            dns.name.EmptyLabel,
+            dns.name.IDNAException,
+        ):
+            found = []  # a name that cannot exist has no records
+        except dns.exception.DNSException as exc:
+            raise DnsTemporaryError(f"DNS lookup of {key[0]} {rdtype} failed: {exc}") from None
+        self.cache[key] = found
+        return found
+
+    def txt(self, name: str) -> list[bytes]:
+        """Each TXT record of ``name``, its strings joined."""
+        return [b"".join(r.strings) for r in self.records(name, "TXT")]
+
+
+# --- SPF ---------------------------------------------------------------------------------
+
+_spf_lookup: contextvars.ContextVar[_Lookup | None] = contextvars.ContextVar(
+    "mailrs_spf_lookup", default=None
+)
+_library_lookup = spf.DNSLookup
+
+
+def _spf_dns(name: str, qtype: str, strict: Any = True, timeout: float = 20) -> list[Any]:
+    """pyspf's DNS hook, answered by the resolver of the check running in this context."""
+    lookup = _spf_lookup.get()
+    if lookup is None:  # pyspf used elsewhere in the process: its own lookup
+        return _library_lookup(name, qtype, strict, timeout)  # type: ignore[no-any-return]
+    if qtype not in ("A", "AAAA", "MX", "PTR", "TXT"):
+        return []
+    try:
+        rdatas = lookup.records(name, qtype)
+    except DnsTemporaryError as exc:
+        raise spf.TempError(str(exc)) from None
+    key = (name, qtype)
+    if qtype in ("A", "AAAA"):
+        return [(key, r.address) for r in rdatas]
+    if qtype == "MX":
+        return [(key, (r.preference, r.exchange)) for r in rdatas]
+    if qtype == "PTR":
+        return [(key, r.target.to_text(True)) for r in rdatas]
+    return [(key, r.strings) for r in rdatas]
+
+
+# pyspf looks names up through this module-level hook (its own tests replace it the same
+# way); ours answers from the resolver of the current check and defers to the library's
+# lookup outside one.
+spf.DNSLookup = _spf_dns
+
+
+@contextmanager
+def _spf_resolver(lookup: _Lookup) -> Iterator[None]:
+    token = _spf_lookup.set(lookup)
+    try:
+        yield
+    finally:
+        _spf_lookup.reset(token)
+
+
+def check_spf(lookup: _Lookup, client_ip: str, helo: str, mail_from: str) -> SpfResult:
+    """RFC 7208 check_host() for MAIL FROM, or for the HELO name when MAIL FROM is empty."""
+    helo = helo.strip().rstrip(".")
+    if mail_from:
+        identity, sender = "mailfrom", mail_from
+    else:
+        identity, sender = "helo", f"postmaster@{helo}" if helo else ""
+    domain = sender.rpartition("@")[2].lower().rstrip(".")
+    try:
+        ipaddress.ip_address(client_ip)
+    except ValueError:
+        return SpfResult("none", identity, sender, domain, "no client IP address")
+    if not domain or "@" not in sender:
+        return SpfResult("none", identity, sender, domain, "no domain to check")
+    budget = lookup.remaining()
+    if budget <= 0:
+        return SpfResult("temperror", identity, sender, domain, "time budget spent")
+    try:
+        with _spf_resolver(lookup):
+            query = spf.query(client_ip, sender, helo or domain, timeout=budget, querytime=budget)
+            result, _code, explanation = query.check()
+    except Exception as exc:  # pyspf should not raise; a bad input must not stop the mail
+        return SpfResult("permerror", identity, sender, domain, f"SPF evaluation failed: {exc}")
+    return SpfResult(str(result), identity, sender, domain, str(explanation))
+
+
+# --- DKIM --------------------------------------------------------------------------------
+
+_SIG_TAG = re.compile(rb"(?:^|;)\s*([dsb])\s*=\s*([^;]*)")
+
+
+def check_dkim(lookup: _Lookup, data: bytes) -> tuple[DkimResult, ...]:
+    """One result per DKIM-Signature (top first); () when the message has none."""
+    try:
+        verifier = dkim.DKIM(data, minkey=1024)
+    except Exception as exc:  # dkimpy cannot even split the message
+        return (DkimResult("permerror", "", "", reason=f"message unparsable: {exc}"),)
+    signatures = [v for k, v in verifier.headers if k.lower() == b"dkim-signature"]
+    results = []
+    for idx, raw in enumerate(signatures):
+        domain, selector, sig_b = _signature_tags(raw)
+        if idx >= MAX_SIGNATURES:
+            results.append(DkimResult("neutral", domain, selector, sig_b, "not checked"))
+            continue
+        result, reason = _verify_one(lookup, data, idx)
+        results.append(DkimResult(result, domain, selector, sig_b, reason))
+    return tuple(results)
+
+
+def _signature_tags(raw: bytes) -> tuple[str, str, str]:
+    """d=, s= and the first 8 characters of b= of a raw DKIM-Signature value."""
+    tags = {
+        m.group(1).decode(): re.sub(rb"\s+", b"", m.group(2)).decode("ascii", "replace")
+        for m in _SIG_TAG.finditer(raw)
+    }
+    return tags.get("d", "").lower(), tags.get("s", ""), tags.get("b", "")[:8]
+
+
+def _verify_one(lookup: _Lookup, data: bytes, idx: int) -> tuple[str, str]:
+    """(result, reason) for signature ``idx``."""
+    verifier = dkim.DKIM(data, minkey=1024)
+    try:
+        prep = verifier.verify_headerprep(idx)
+    except dkim.DKIMException as exc:
+        return "permerror", f"bad signature: {exc}"
+    if not prep:
+        return "permerror", "signature not found"
+    sig, include_headers, sigheaders = prep
+    name = sig[b"s"] + b"._domainkey." + sig[b"d"] + b"."
+    try:
+        records = lookup.txt(name.decode("ascii", "replace"))
+    except DnsTemporaryError as exc:
+        return "temperror", str(exc)
+    if not records:
+        return "permerror", "no key for signature"
+    if len(records) > 1:
+        return "permerror", "more than one key record"
+    dnsfunc: Callable[..., bytes] = lambda _name, timeout=5: records[0]  # noqa: E731
+    try:
+        dkim.load_pk_from_dns(name, dnsfunc)
+    except (dkim.DKIMException, ValueError) as exc:
+        return "permerror", f"bad key: {exc}"
+    try:
+        good = verifier.verify_sig(sig, include_headers, sigheaders[idx], dnsfunc)
+    except dkim.ValidationError as exc:  # e.g. body hash mismatch
+        return "fail", str(exc)
+    except dkim.DKIMException as exc:
+        return "permerror", str(exc)
+    except Exception as exc:  # e.g. an unsupported key type deep in the crypto library
+        return "permerror", f"cannot verify: {exc}"
+    if good:
+        return "pass", ""
+    return "fail", "signature did not verify"
+
+
+# --- DMARC -------------------------------------------------------------------------------
+
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+def organizational_domain(domain: str) -> str:
+    """The registered domain of ``domain`` by the Public Suffix List (RFC 7489 section 3.2)."""
+    domain = domain.lower().rstrip(".")
+    return _public_suffixes().privatesuffix(domain) or domain
+
+
+def aligned(domain: str, from_domain: str, mode: str) -> bool:
+    """Identifier alignment: ``s`` strict (equal), ``r`` relaxed (same organizational domain)."""
+    domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    if not domain or not from_domain:
+        return False
+    if mode == "s":
+        return domain == from_domain
+    return organizational_domain(domain) == organizational_domain(from_domain)
+
+
+def header_from_domain(data: bytes) -> tuple[str, str]:
+    """(domain of the header From, "" ) or ("", why there is no single one)."""
+    try:
+        msg = BytesHeaderParser(policy=default_policy).parsebytes(data[:HEAD_LIMIT])
+        fields = msg.get_all("From") or []
+        if len(fields) != 1:
+            return "", "no From field" if not fields else "more than one From field"
+        addresses: tuple[Address, ...] = fields[0].addresses
+    except Exception as exc:
+        return "", f"unparsable From: {exc}"
+    domains = {a.domain.lower().rstrip(".") for a in addresses if a.domain}
+    if len(domains) != 1:
+        return "", "no From domain" if not domains else "From addresses in several domains"
+    return domains.pop(), ""
+
+
+def parse_dmarc_record(text: str) -> dict[str, str] | None:
+    """The tags of a DMARC record (names lower-cased), or None unless it starts v=DMARC1."""
+    tags: dict[str, str] = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition("=")
+        if sep:  # anything that is not a tag is ignored
+            tags.setdefault(name.strip().lower(), value.strip())
+        elif not tags and part.strip():
+            return None
+    if next(iter(tags), "") != "v" or tags["v"] != "DMARC1":
+        return None
+    return tags
+
+
+def check_dmarc(
+    lookup: _Lookup,
+    from_domain: str,
+    from_error: str,
+    spf_result: SpfResult,
+    dkim_results: tuple[DkimResult, ...],
+) -> DmarcResult:
+    """RFC 7489 section 6.6: find the policy, check alignment, report the verdict."""
+    if not from_domain:
+        return DmarcResult("permerror", "", reason=from_error)
+    org = organizational_domain(from_domain)
+    try:
+        tags, record_domain = _find_record(lookup, from_domain, org)
+    except DnsTemporaryError as exc:
+        return DmarcResult("temperror", from_domain, reason=str(exc))
+    if tags is None:
+        return DmarcResult("none", from_domain, reason="no DMARC record")
+    policy = tags.get("p", "").lower()
+    if record_domain != from_domain and tags.get("sp", "").lower() in POLICIES:
+        policy = tags["sp"].lower()
+    if policy not in POLICIES:
+        if not tags.get("rua"):
+            return DmarcResult("none", from_domain, reason="DMARC record without a valid p=")
+        policy = "none"  # section 6.6.3 step 6: act as if p=none
+    percent = _percent(tags.get("pct", "100"))
+    spf_ok = spf_result.result == "pass" and aligned(
+        spf_result.domain, from_domain, tags.get("aspf", "r").lower()
+    )
+    dkim_ok = any(
+        sig.result == "pass" and aligned(sig.domain, from_domain, tags.get("adkim", "r").lower())
+        for sig in dkim_results
+    )
+    result = "pass" if spf_ok or dkim_ok else "fail"
+    reason = ""
+    if result == "fail":
+        reason = "neither SPF nor DKIM passed aligned with the From domain"
+    return DmarcResult(result, from_domain, policy, record_domain, percent, spf_ok, dkim_ok, reason)
+
+
+def _find_record(lookup: _Lookup, domain: str, org: str) -> tuple[dict[str, str] | None, str]:
+    """The DMARC record of the domain, else of its organizational domain."""
+    for where in dict.fromkeys((domain, org)):
+        records = [
+            tags
+            for txt in lookup.txt(f"_dmarc.{where}")
+            if (tags := parse_dmarc_record(txt.decode("utf-8", "replace"))) is not None
+        ]
+        if len(records) == 1:
+            return records[0], where
+        if records:  # several: section 6.6.3 says DMARC does not apply
+            return None, ""
+    return None, ""
+
+
+def _percent(text: str) -> int:
+    try:
+        return max(0, min(100, int(text)))
+    except ValueError:
+        return 100
+
+
+# --- the header --------------------------------------------------------------------------
+
+_FIELD_START = re.compile(rb"authentication-results[ \t]*:", re.IGNORECASE)
+
+
+def without_own_results(data: bytes, authserv_id: str) -> bytes:
+    """``data`` less every Authentication-Results field claiming our authserv-id (RFC 8601 s. 5).
+
+    Otherwise a sender could forge ``<our host>; dmarc=pass``; fields of other
+    authserv-ids are kept, and nothing but those header lines changes.
+    """
+    end = data.find(b"\r\n\r\n")
+    cut = end + 2 if end >= 0 else -1
+    if cut < 0:
+        end = data.find(b"\n\n")
+        cut = end + 1 if end >= 0 else len(data)
+    head, body = data[:cut], data[cut:]
+    ours = authserv_id.lower().encode("utf-8", "replace")
+    kept: list[bytes] = []
+    dropping = False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):  # a continuation of the field before
+            if not dropping:
+                kept.append(line)
+            continue
+        dropping = bool(_FIELD_START.match(line)) and _result_id(line) == ours
+        if not dropping:
+            kept.append(line)
+    return b"".join(kept) + body
+
+
+def _result_id(line: bytes) -> bytes:
+    """The authserv-id at the start of an Authentication-Results field line, lower-cased."""
+    value = re.sub(rb"\([^)]*\)", b" ", line.split(b":", 1)[1])  # without comments
+    return value.split(b";", 1)[0].strip().strip(b'"').lower()
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`{|}~]+(@[A-Za-z0-9\-.]+)?")
+
+
+def _value(text: str) -> str:
+    """A value as RFC 8601 writes it: a token (or local-part@domain) or a quoted string."""
+    text = _printable(text)
+    if _TOKEN.fullmatch(text):
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _comment(text: str) -> str:
+    """`` (text)`` as an RFC 5322 comment, or "" for no text."""
+    text = _printable(text)[:200]
+    if not text:
+        return ""
+    escaped = re.sub(r"([()\\])", r"\\\1", text)
+    return f" ({escaped})"
+
+
+def _printable(text: str) -> str:
+    """No control characters: nothing from the sender can break the header."""
+    return "".join(c for c in text if c.isprintable()).strip()
