@@ -153,6 +153,7 @@ class SpamSettings:
     rspamd_url: str = "http://127.0.0.1:11333"
     timeout_secs: float = 15.0
     check_sender_auth: bool = True
+    trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -534,6 +535,11 @@ def _finish(settings: Settings, base: Path) -> Settings:
         raise ConfigError("api.jwt_secret: must not be empty")
     _check_relay(settings.relay)
     _check_spam(settings.spam)
+    for network in settings.spam.trusted_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"spam.trusted_networks: not a network: {network!r}") from None
     if imap.tls_listen_addr:
         parse_hostport(imap.tls_listen_addr, "imap.tls_listen_addr")
     if (imap.tls_cert_path or imap.tls_listen_addr) and not (

@@ -39,7 +39,15 @@ def drive(queue_id: str, limit: int = 100) -> list[Step]:
 
 
 def add_config(config: Path, section: str, **keys: Any) -> None:
-    """Append a ``[section]`` with these keys to a test config (TOML via JSON literals)."""
-    lines = [f"[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
-    with config.open("a") as fh:
-        fh.write("\n".join(lines) + "\n")
+    """Set these keys in ``[section]`` of a test config (TOML via JSON literals)."""
+    new = [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
+    lines = config.read_text().splitlines()
+    header = f"[{section}]"
+    if header not in lines:
+        config.write_text("\n".join([*lines, header, *new]) + "\n")
+        return
+    start = lines.index(header) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
+    kept = [line for line in lines[start:end] if line.split("=", 1)[0].strip() not in keys]
+    lines[start:end] = [*new, *kept]
+    config.write_text("\n".join(lines) + "\n")

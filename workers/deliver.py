@@ -33,6 +33,7 @@ from mailrs.pipeline import DELIVER, Step, dispatch
 from mailrs.users import find_user
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
+from workers.inbound import trusted_body
 from workers.progress import FINAL, conclude, load_messages, record, settle
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
                     data = (
                         _return_path(message.mail_from)
                         + message.added_headers.encode("utf-8", "surrogateescape")
-                        + ctx.spool.read(message.queue_id)
+                        + trusted_body(ctx.settings, message, ctx.spool.read(message.queue_id))
                     )
                 except SpoolError as exc:  # one lost file must not hold up the batch
                     log.error("deliver %s: %s", message.queue_id, exc)

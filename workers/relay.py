@@ -28,6 +28,7 @@ from mailrs.pipeline import RELAY, Step, dispatch
 from mailrs.smtp_client import Connection, HostUnavailable, Outcome, send
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
+from workers.inbound import trusted_body
 from workers.progress import FINAL, load_message, record, settle
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ def relay_message(queue_id: str) -> list[Step]:
         for delivery in todo:
             groups[delivery.domain].append((delivery.id, delivery.address))
         sender, message_id = message.mail_from, message.id
-        data = message.added_headers.encode("utf-8", "surrogateescape") + ctx.spool.read(queue_id)
+        body = trusted_body(ctx.settings, message, ctx.spool.read(queue_id))
+        data = message.added_headers.encode("utf-8", "surrogateescape") + body
     pause_point("relay", queue_id)
     data = dkim_sign(ctx.settings, sender, data)
     for domain, targets in groups.items():

@@ -22,6 +22,7 @@ from mailrs.pipeline import SPAM_CHECK
 from mailrs.spam import SpamEnvelope, SpamFilter, is_spam, load_filter, spam_headers
 from workers.context import worker_context
 from workers.faults import pause_point
+from workers.inbound import trusted_body
 from workers.progress import record
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def _check(settings: Settings, session: Session, message: Message, body: bytes) 
         helo=message.helo,
         auth_user=message.auth_user,
     )
+    body = trusted_body(settings, message, body)
     data = message.added_headers.encode("utf-8", "surrogateescape") + body
     try:
         result = _filter(settings).check(data, envelope)

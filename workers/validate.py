@@ -1,5 +1,8 @@
 """Stage 1, validate: parse the spooled bytes, note defects, prepare the trace headers.
 
+Mail from outside also gets our Authentication-Results (SPF, DKIM, DMARC; see
+``workers.inbound``).
+
 Nothing is refused here: a message that does not parse is delivered as it came, with a
 header that names its defects. The headers to add are stored on the row, not written
 into the spool file, so running the stage twice changes nothing.
@@ -22,6 +25,7 @@ from mailrs.pipeline import VALIDATE
 from mailrs.received import received_header
 from workers.context import worker_context
 from workers.faults import pause_point
+from workers.inbound import authentication_results
 from workers.progress import record
 
 log = logging.getLogger(__name__)
@@ -62,7 +66,8 @@ def validate_messages(queue_ids: Sequence[str]) -> list[str]:
                 continue
             defects = find_defects(data)
             hostname = message.received_by or ctx.settings.smtp.hostname
-            headers = received_header(message, hostname)
+            headers = authentication_results(ctx.settings, message, data)
+            headers += received_header(message, hostname)
             if defects:
                 headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"
             message.added_headers = headers
