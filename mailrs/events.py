@@ -13,6 +13,7 @@ change in the Maildir and the mailbox index. ``publish_event`` therefore never r
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import fcntl
 import hashlib
@@ -91,9 +92,10 @@ class Subscription(Protocol):
     ) -> None: ...
 
 
-class _Closing:
+class _Closing(abc.ABC):
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the subscription's connection or file."""
 
     def __enter__(self) -> Subscription:
         return self  # type: ignore[return-value]
