@@ -32,13 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mailrs.accounts.users import add_user  # noqa: E402
 from mailrs.config import load_settings  # noqa: E402
-from mailrs.db import Database  # noqa: E402
-from mailrs.events import publish_event  # noqa: E402
-from mailrs.maildir import unique_name  # noqa: E402
-from mailrs.migrate import upgrade  # noqa: E402
-from mailrs.models import User  # noqa: E402
-from mailrs.users import add_user  # noqa: E402
+from mailrs.db.engine import Database  # noqa: E402
+from mailrs.db.migrate import upgrade  # noqa: E402
+from mailrs.db.models import User  # noqa: E402
+from mailrs.store.events import publish_event  # noqa: E402
+from mailrs.store.maildir import unique_name  # noqa: E402
 
 USER = "bench@example.test"
 PASSWORD = "bench password 123"
@@ -175,7 +175,7 @@ def start_mailrs(work: Path) -> tuple[subprocess.Popen[bytes], int, Path, object
     settings = load_settings(config, environ={})
     upgrade(settings.database_url)
     database = Database.from_settings(settings)
-    from mailrs.maildir import MaildirStore
+    from mailrs.store.maildir import MaildirStore
 
     store = MaildirStore(settings.maildir_path)
     with database.session() as session:

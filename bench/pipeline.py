@@ -24,16 +24,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mailrs.accept import Envelope, mark_published, record_messages
+from mailrs.accounts.users import add_user
 from mailrs.celery import app, configure
 from mailrs.config import load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.models import Message
-from mailrs.pipeline import publish
-from mailrs.spool import Spool, new_queue_id
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.db.models import Message
+from mailrs.queue.accept import Envelope, mark_published, record_messages
+from mailrs.queue.canvas import publish
+from mailrs.queue.spool import Spool, new_queue_id
+from mailrs.store.maildir import MaildirStore
 
 USER = "bench@example.test"
 REPO = Path(__file__).resolve().parent.parent

@@ -238,11 +238,11 @@ def measure(
 
 def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
     """smtpd and ``--workers`` Celery workers on the configured broker."""
+    from mailrs.accounts.users import add_user
     from mailrs.config import load_settings
-    from mailrs.db import Database
-    from mailrs.maildir import MaildirStore
-    from mailrs.migrate import upgrade
-    from mailrs.users import add_user
+    from mailrs.db.engine import Database
+    from mailrs.db.migrate import upgrade
+    from mailrs.store.maildir import MaildirStore
 
     broker = ""
     if args.broker == "redis":

@@ -30,11 +30,11 @@ from pathlib import Path
 
 from simple_websocket import Client
 
+from mailrs.accounts.users import add_user
 from mailrs.config import load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.store.maildir import MaildirStore
 
 REPO = Path(__file__).resolve().parent.parent
 CSRF_FORM = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

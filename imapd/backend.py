@@ -20,21 +20,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from imapd.search_content import content_of
+from mailrs.accounts.users import authenticate, find_user
 from mailrs.config import Settings
-from mailrs.db import Database
+from mailrs.db.engine import Database
+from mailrs.db.models import User
 from mailrs.errors import MailboxNotFound, MessageNotFound
-from mailrs.events import publish_event
-from mailrs.mailbox_names import INBOX, normalize_mailbox_name
-from mailrs.maildir import MaildirStore
-from mailrs.mailindex import (
+from mailrs.store.events import publish_event
+from mailrs.store.index import (
     Content,
     MailboxState,
     MailboxStatus,
     MailIndex,
     merge_letters,
 )
-from mailrs.models import User
-from mailrs.users import authenticate, find_user
+from mailrs.store.maildir import MaildirStore
+from mailrs.store.names import INBOX, normalize_mailbox_name
 
 log = logging.getLogger("imapd.backend")
 

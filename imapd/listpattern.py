@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mailrs.mailbox_names import DELIMITER, INBOX
+from mailrs.store.names import DELIMITER, INBOX
 
 _RUNS = re.compile(r"[*%]{2,}")
 

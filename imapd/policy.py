@@ -6,7 +6,7 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 
-from mailrs.throttle import LoginThrottle
+from mailrs.accounts.throttle import LoginThrottle
 
 PLAINTEXT_AUTH = ("never", "loopback", "always")
 

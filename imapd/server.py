@@ -18,11 +18,11 @@ from imapd.backend import Backend
 from imapd.connection import Connection
 from imapd.framing import Limits
 from imapd.policy import ServerPolicy
+from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import Settings, load_settings, parse_hostport
-from mailrs.db import Database
+from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
-from mailrs.maildir import MaildirStore
-from mailrs.throttle import LoginThrottle
+from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
 
 log = logging.getLogger("imapd")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from imapd.sequences import SequenceSet
-from mailrs.mailindex import IndexedMessage, MailboxState
+from mailrs.store.index import IndexedMessage, MailboxState
 
 
 class State(Enum):

@@ -2,6 +2,6 @@
 
 import sys
 
-from mailrs.cli import main
+from mailrs.cli.main import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery
 
-from mailrs.broker import celery_options
+from mailrs.broker.options import celery_options
 from mailrs.config import Settings, load_settings
 
 app = Celery(

@@ -590,7 +590,9 @@ def _finish(settings: Settings, base: Path) -> Settings:
         ),
         spool_path=str((base / (settings.storage.spool_path or data_dir / "spool")).resolve()),
     )
-    database = DatabaseSettings(url=settings.database.url or f"sqlite:///{data_dir / 'mailrs.db'}")
+    database = DatabaseSettings(
+        url=settings.database.url or f"sqlite:///{data_dir / 'mailrs.db.engine'}"
+    )
     smtp = dataclasses.replace(
         smtp,
         tls_cert_path=str((base / smtp.tls_cert_path).resolve()) if smtp.tls_cert_path else "",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from mailrs.db import make_engine
-from mailrs.models import Base
+from mailrs.db.engine import make_engine
+from mailrs.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

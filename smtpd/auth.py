@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from mailrs.db import Database
+from mailrs.accounts.throttle import LoginThrottle, ThrottleDecision
+from mailrs.accounts.users import authenticate
+from mailrs.db.engine import Database
 from mailrs.errors import AuthFailed
-from mailrs.throttle import LoginThrottle, ThrottleDecision
-from mailrs.users import authenticate
 from smtpd import replies
 
 log = logging.getLogger("smtpd")

@@ -18,8 +18,8 @@ import time
 
 from sqlalchemy import func, select
 
-from mailrs.db import Database
-from mailrs.models import Message
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
 
 log = logging.getLogger("smtpd")
 

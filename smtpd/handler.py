@@ -14,17 +14,17 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 from celery import Celery
 
-from mailrs.accept import Envelope as AcceptedEnvelope
+from mailrs.accounts.resolve import resolve_recipient
+from mailrs.accounts.throttle import LoginThrottle
+from mailrs.accounts.users import is_local_domain
 from mailrs.addresses import parse_address
 from mailrs.config import Settings
-from mailrs.db import Database
+from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress, SpoolError
-from mailrs.received import protocol_name
-from mailrs.resolve import resolve_recipient
-from mailrs.spool import Spool
-from mailrs.submission import complete_headers, sender_allowed
-from mailrs.throttle import LoginThrottle
-from mailrs.users import is_local_domain
+from mailrs.queue.accept import Envelope as AcceptedEnvelope
+from mailrs.queue.spool import Spool
+from mailrs.queue.submission import complete_headers, sender_allowed
+from mailrs.queue.trace import protocol_name
 from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
 from smtpd.backlog import Backlog

@@ -4,11 +4,11 @@ Each message's spool file is written and fsynced in its own thread (in parallel,
 pool sized for many sessions, so that the file system overlaps their fsyncs). Its row is
 then committed by one committer thread that takes every message waiting at that moment:
 it fsyncs the spool folder once for all their renames, then commits their rows in a
-single transaction (``mailrs.accept.record_messages``): one folder sync and one
+single transaction (``mailrs.queue.accept.record_messages``): one folder sync and one
 database commit per batch, and no lock contention between sessions, however many are
 sending. Only when that commit returns is the session answered 250. Publishing to the
 broker works the same way, off the reply path: one thread publishes whatever is waiting
-as one pipeline chain (``mailrs.pipeline.publish``) and marks it published with one
+as one pipeline chain (``mailrs.queue.canvas.publish``) and marks it published with one
 UPDATE.
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 
 from celery import Celery
 
-from mailrs.accept import Envelope, mark_published, record_messages
-from mailrs.db import Database
+from mailrs.db.engine import Database
 from mailrs.errors import SpoolError
-from mailrs.pipeline import MAX_BATCH, batches, publish
-from mailrs.spool import Spool, new_queue_id
+from mailrs.queue.accept import Envelope, mark_published, record_messages
+from mailrs.queue.canvas import MAX_BATCH, batches, publish
+from mailrs.queue.spool import Spool, new_queue_id
 
 log = logging.getLogger("smtpd")
 SPOOL_THREADS = 32
@@ -115,7 +115,7 @@ class Handoff:
         self._spooling = ThreadPoolExecutor(max_workers=SPOOL_THREADS, thread_name_prefix="spool")
         self._commits = _Batcher("commit", self._commit)
         # Publishing waits up to publish_wait_secs to gather a fuller chain: each chain
-        # costs the workers four broker hops whatever its size (mailrs.pipeline).
+        # costs the workers four broker hops whatever its size (mailrs.queue.canvas).
         self._publishes = _Batcher("publish", self._publish, publish_wait_secs, MAX_BATCH)
 
     async def accept(self, envelope: Envelope, data: bytes) -> str:

@@ -1,7 +1,7 @@
 """Message rate limits per client IP and per authenticated user, with the ``limits`` library.
 
 Each MAIL FROM counts as one message. The counters live in Redis when the broker is Redis
-(shared by every smtpd instance) and in memory otherwise (``mailrs.throttle.limit_storage``).
+(shared by every smtpd instance) and in memory otherwise (``accounts.throttle.limit_storage``).
 The calls may touch the network: run ``allow`` in a thread.
 """
 
@@ -12,8 +12,8 @@ import logging
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.strategies import MovingWindowRateLimiter
 
+from mailrs.accounts.throttle import limit_storage
 from mailrs.config import Settings
-from mailrs.throttle import limit_storage
 
 _NAMESPACE = "mailrs-smtp"
 log = logging.getLogger("smtpd")

@@ -2,7 +2,7 @@
 
 Every listener shares one handler (policy) and one connection limiter. At start-up,
 after the listeners are bound, one sweep re-publishes messages whose pipeline never
-reached the broker (``mailrs.sweep.sweep_once``, the same function the workers use).
+reached the broker (``mailrs.queue.sweep.sweep_once``, the same function the workers use).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from aiosmtpd.smtp import SMTP
 
 from mailrs.celery import configure
 from mailrs.config import Settings, load_settings, parse_hostport
-from mailrs.db import Database
+from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
-from mailrs.spool import Spool
+from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
@@ -112,7 +112,7 @@ def make_protocol_factory(
 
 async def startup_sweep(handler: MailHandler, settings: Settings) -> None:
     """Re-publish messages accepted while the broker was down (once, in a thread)."""
-    from mailrs.sweep import sweep_once
+    from mailrs.queue.sweep import sweep_once
 
     try:
         sent = await asyncio.to_thread(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from mailrs.accounts.users import add_user
+from mailrs.cli.supervisor import accepts_connections
 from mailrs.config import Settings, load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.supervisor import accepts_connections
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.store.maildir import MaildirStore
 
 REQUIRE_SERVICES = os.environ.get("MAILRS_TEST_REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("MAILRS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -10,8 +10,8 @@ import pytest
 from conftest import POSTGRES_URL, require_service
 from sqlalchemy import create_engine, text
 
-from mailrs.db import Database
-from mailrs.migrate import upgrade
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
 
 
 def postgres_schema_url() -> Iterator[str]:
@@ -34,7 +34,7 @@ def postgres_schema_url() -> Iterator[str]:
 def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database: SQLite in the test dir, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'mailrs.db'}"
+        url = f"sqlite:///{tmp_path / 'mailrs.db.engine'}"
         upgrade(url)
         db = Database(url)
         yield db

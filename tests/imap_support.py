@@ -159,7 +159,7 @@ class ServerHarness:
         from conftest import provision
 
         from mailrs.config import load_settings
-        from mailrs.maildir import MaildirStore
+        from mailrs.store.maildir import MaildirStore
 
         self.directory = directory
         self.config = provision(directory, users=(ALICE, "bob@example.test"))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mailrs.pipeline import BOUNCE, DELIVER, RELAY, VALIDATE, Step
+from mailrs.queue.canvas import BOUNCE, DELIVER, RELAY, VALIDATE, Step
 from workers.bounce import bounce_message
 from workers.deliver import deliver_message
 from workers.relay import relay_message

@@ -13,10 +13,10 @@ from pathlib import Path
 from conftest import free_port, provision
 from processes import Proc, mailrs_argv, python_m, running, service_env, wait_until
 
-from mailrs.aliases import add_alias
+from mailrs.accounts.aliases import add_alias
 from mailrs.config import Settings, load_settings, parse_hostport
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
+from mailrs.db.engine import Database
+from mailrs.store.maildir import MaildirStore
 from mailrs.tls import write_selfsigned
 
 ALICE = "alice@example.test"

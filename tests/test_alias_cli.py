@@ -8,9 +8,9 @@ from pathlib import Path
 from conftest import provision
 from processes import mailrs_argv, service_env
 
+from mailrs.accounts.resolve import resolve_recipient
 from mailrs.config import load_settings
-from mailrs.db import Database
-from mailrs.resolve import resolve_recipient
+from mailrs.db.engine import Database
 
 
 def mailrs(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from conftest import write_config
 from processes import flask_mail_user, mailrs_argv, mailrs_up, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 USERS = ("alice@example.test", "bob@example.test", "carol@example.test")
 

@@ -1,4 +1,4 @@
-"""Inbound SPF, DKIM and DMARC (mailrs.authcheck) against a real DNS server on loopback.
+"""Inbound SPF, DKIM and DMARC (mailrs.inbound.authcheck) against a real DNS server on loopback.
 
 One DNS server per module answers from the zone below; the DKIM key is made here for the
 run (nothing secret lives in the repo). Every Authentication-Results value is parsed back
@@ -21,17 +21,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailrs.authcheck import (
+from mailrs.config import RelaySettings, Settings, SmtpSettings, SpamSettings, load_settings
+from mailrs.inbound.authcheck import (
     AuthResults,
     authenticate_message,
     organizational_domain,
     parse_dmarc_record,
     without_own_results,
 )
-from mailrs.config import RelaySettings, Settings, SmtpSettings, SpamSettings, load_settings
-from mailrs.mx import make_resolver
-from mailrs.spam import SpamEnvelope
-from mailrs.spam.heuristics import HeuristicFilter
+from mailrs.inbound.spam import SpamEnvelope
+from mailrs.inbound.spam.heuristics import HeuristicFilter
+from mailrs.outbound.mx import make_resolver
 from tests.dns_support import DnsServer
 
 GOOD_IP = "192.0.2.10"

@@ -11,7 +11,7 @@ from processes import VENV_BIN, python_m, running, service_env, wait_until
 
 from mailrs.celery import app, configure
 from mailrs.config import load_settings, parse_hostport
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 
 @pytest.mark.slow
@@ -38,7 +38,7 @@ def test_plain_celery_command_runs_the_pipeline(tmp_path: Path) -> None:
         running(python_m("smtpd", "--config", str(config)), "SMTP server listening", env=env),
         running(celery, "ready.", env=env, cwd=tmp_path) as worker,
     ):
-        assert "mailrs.embedded_broker:Transport" in worker.output
+        assert "mailrs.broker.embedded:Transport" in worker.output
         host, port = parse_hostport(settings.smtp.listen_addr)
         with smtplib.SMTP(host, port, timeout=30) as client:
             client.sendmail("bob@remote.test", ["alice@example.test"], b"Subject: c\r\n\r\nx\r\n")
@@ -53,7 +53,7 @@ def test_configure_points_the_app_at_redis(tmp_path: Path) -> None:
     embedded = load_settings(write_config(tmp_path), environ={})
     configure(embedded)
     assert app.conf.broker_url == "filesystem://"
-    assert app.conf.broker_transport == "mailrs.embedded_broker:Transport"
+    assert app.conf.broker_transport == "mailrs.broker.embedded:Transport"
     options = app.conf.broker_transport_options
     assert options["data_folder_in"] == options["data_folder_out"]
     assert options["data_folder_in"].startswith(str(embedded.data_dir))

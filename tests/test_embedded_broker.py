@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kombu import Connection
 
-from mailrs.embedded_broker import TRANSPORT
+from mailrs.broker.embedded import TRANSPORT
 
 
 def connection(folder: Path) -> Connection:

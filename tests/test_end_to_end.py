@@ -25,9 +25,9 @@ from processes import (
     wait_until,
 )
 
+from mailrs.cli.supervisor import accepts_connections
 from mailrs.config import load_settings, parse_hostport
-from mailrs.maildir import MaildirStore
-from mailrs.supervisor import accepts_connections
+from mailrs.store.maildir import MaildirStore
 
 USER = "alice@example.test"
 PASSWORD = "alice password"

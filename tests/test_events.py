@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from broker_support import BROKERS, broker_url_for
 
-from mailrs import events
 from mailrs.config import CelerySettings, Settings, StorageSettings
+from mailrs.store import events
 
 
 def _settings(tmp_path: Path, broker: str) -> Settings:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imapd.backend import UserMail
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 ALICE = "alice@example.test"
 RAW = b"From: bob@example.test\r\nSubject: hi\r\n\r\nhello\r\n"

@@ -16,7 +16,7 @@ from imapd.commands import execute
 from imapd.commands.base import Context
 from imapd.parser import parse_command
 from imapd.session import Session
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 COUNT = 2000
 

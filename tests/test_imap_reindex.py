@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from imap_support import ALICE, sample_message
 
-from mailrs.cli import cli
-from mailrs.maildir import MaildirStore
-from mailrs.mailindex import MailIndex
+from mailrs.cli.main import cli
+from mailrs.store.index import MailIndex
+from mailrs.store.maildir import MaildirStore
 
 
 def test_reindex_keeps_uids_and_picks_up_changes(

@@ -537,8 +537,8 @@ def test_uids_survive_restart(harness: ServerHarness, tmp_path: Path) -> None:
 
 
 def test_quota_reporting_and_enforcement(harness: ServerHarness) -> None:
-    from mailrs.db import Database
-    from mailrs.models import User
+    from mailrs.db.engine import Database
+    from mailrs.db.models import User
 
     conn = raw(harness)
     assert conn.command(b"q0", b"GETQUOTAROOT INBOX") == [

@@ -16,10 +16,10 @@ from imap_support import ALICE, ALICE_PASSWORD, ImapProcess, RawClient
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
+from mailrs.accounts.users import add_user
 from mailrs.config import Settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.store.maildir import MaildirStore
 
 FIRST = b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: one\r\n\r\nHello Alice\r\n"
 SECOND = (

@@ -19,7 +19,7 @@ from imapd.session import (
     State,
 )
 from mailrs.errors import AuthFailed, MailboxNotFound
-from mailrs.mailindex import IndexedMessage, MailboxState
+from mailrs.store.index import IndexedMessage, MailboxState
 
 
 def state(*messages: tuple[int, str], uidnext: int = 0) -> MailboxState:

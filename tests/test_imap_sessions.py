@@ -10,7 +10,7 @@ import pytest
 from imap_support import ALICE, RawClient, ServerHarness, sample_message
 from imapclient import IMAPClient
 
-from mailrs.events import publish_event, subscribe
+from mailrs.store.events import publish_event, subscribe
 
 PASSWORD = "alice password"
 

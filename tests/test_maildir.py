@@ -15,9 +15,9 @@ from mailrs.errors import (
     MailboxNotFound,
     MessageNotFound,
 )
-from mailrs.mailbox_names import folder_dirname, normalize_mailbox_name
-from mailrs.maildir import MaildirStore, split_filename, stable_name
-from mailrs.mailindex import MailIndex
+from mailrs.store.index import MailIndex
+from mailrs.store.maildir import MaildirStore, split_filename, stable_name
+from mailrs.store.names import folder_dirname, normalize_mailbox_name
 
 USER = "alice@example.test"
 RAW = b"From: bob@example.test\r\nSubject: hi\r\n\r\nhello\r\n"

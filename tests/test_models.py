@@ -10,14 +10,7 @@ from alembic.script import ScriptDirectory
 from db_support import any_db  # noqa: F401  (fixture)
 from sqlalchemy import inspect, select, text
 
-from mailrs.accept import Envelope, accept_message
-from mailrs.db import Database
-from mailrs.errors import AuthFailed, InvalidAddress, SpoolError, UserExists, UserNotFound
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import alembic_config, current_revision, upgrade
-from mailrs.models import Alias, Domain, Message, MessageEvent, Recipient
-from mailrs.spool import Spool, is_queue_id
-from mailrs.users import (
+from mailrs.accounts.users import (
     add_user,
     authenticate,
     delete_user,
@@ -26,6 +19,13 @@ from mailrs.users import (
     list_users,
     set_password,
 )
+from mailrs.db.engine import Database
+from mailrs.db.migrate import alembic_config, current_revision, upgrade
+from mailrs.db.models import Alias, Domain, Message, MessageEvent, Recipient
+from mailrs.errors import AuthFailed, InvalidAddress, SpoolError, UserExists, UserNotFound
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.spool import Spool, is_queue_id
+from mailrs.store.maildir import MaildirStore
 
 
 def test_migrations_create_every_table(any_db: Database) -> None:  # noqa: F811

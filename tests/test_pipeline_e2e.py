@@ -27,15 +27,15 @@ from processes import VENV_BIN, Proc, mailrs_argv, running, service_env, wait_un
 from smtp_sink import Script, SmtpSink
 from sqlalchemy import select
 
-from mailrs.accept import Envelope, accept_message, mark_published
-from mailrs.aliases import add_alias
-from mailrs.broker import celery_options
+from mailrs.accounts.aliases import add_alias
+from mailrs.broker.options import celery_options
 from mailrs.config import Settings, load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.models import Message
-from mailrs.pipeline import publish
-from mailrs.spool import Spool
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
+from mailrs.queue.accept import Envelope, accept_message, mark_published
+from mailrs.queue.canvas import publish
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 
 ZONE = [
     "remote.test MX 10 mx1.remote.test.",

@@ -8,18 +8,18 @@ import pytest
 from pipeline_support import drive
 from sqlalchemy import select
 
-from mailrs.accept import Envelope, accept_message
-from mailrs.aliases import add_alias
+from mailrs.accounts.aliases import add_alias
+from mailrs.accounts.users import add_user
 from mailrs.celery import app, configure
 from mailrs.config import Settings
-from mailrs.db import Database
-from mailrs.events import subscribe
-from mailrs.maildir import MaildirStore
-from mailrs.models import Message
-from mailrs.pipeline import DELIVER, RELAY
-from mailrs.spool import Spool
-from mailrs.sweep import sweep_once, unfinished_messages
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.canvas import DELIVER, RELAY
+from mailrs.queue.spool import Spool
+from mailrs.queue.sweep import sweep_once, unfinished_messages
+from mailrs.store.events import subscribe
+from mailrs.store.maildir import MaildirStore
 from workers.deliver import deliver_message
 from workers.route import route_message
 from workers.spam import spam_check_message

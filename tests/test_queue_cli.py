@@ -11,12 +11,12 @@ from pipeline_support import add_config, drive
 from processes import mailrs_argv
 from sqlalchemy import select
 
-from mailrs.accept import Envelope, accept_message
 from mailrs.celery import configure
 from mailrs.config import load_settings
-from mailrs.db import Database
-from mailrs.models import Message
-from mailrs.spool import Spool
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.spool import Spool
 
 
 def mailrs(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ import pytest
 from broker_support import redis_test_url
 from kombu import Connection, Exchange, Queue
 
-from mailrs import redis_transport
-from mailrs.broker import celery_options
+from mailrs.broker import redis_transport
+from mailrs.broker.options import celery_options
 from mailrs.config import load_settings
 
 pytestmark = pytest.mark.redis

@@ -21,17 +21,17 @@ from pipeline_support import add_config, drive
 from smtp_sink import Script, SmtpSink
 from sqlalchemy import select
 
-from mailrs.accept import Envelope, accept_message
+from mailrs.accounts.users import add_user
 from mailrs.celery import configure
 from mailrs.config import Settings, load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.models import Message
-from mailrs.mx import MxError, mail_hosts, make_resolver, order_exchanges
-from mailrs.retry import backoff_secs
-from mailrs.spool import Spool
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.db.models import Message
+from mailrs.outbound.mx import MxError, mail_hosts, make_resolver, order_exchanges
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.retry import backoff_secs
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 
 ZONE = [
     "remote.test MX 10 mx1.remote.test.",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mailrs.aliases import add_alias, delete_alias, list_aliases
-from mailrs.db import Database
+from mailrs.accounts.aliases import add_alias, delete_alias, list_aliases
+from mailrs.accounts.resolve import Resolution, resolve_recipient
+from mailrs.accounts.users import add_user
+from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress
-from mailrs.maildir import MaildirStore
-from mailrs.resolve import Resolution, resolve_recipient
-from mailrs.users import add_user
+from mailrs.store.maildir import MaildirStore
 
 DOMAINS = ("example.test",)
 
@@ -88,7 +88,7 @@ def test_catch_all_takes_only_unknown_addresses(session) -> None:  # type: ignor
 
 
 def test_disabled_accounts_are_unknown(session) -> None:  # type: ignore[no-untyped-def]
-    from mailrs.users import find_user
+    from mailrs.accounts.users import find_user
 
     user = find_user(session, "bob@example.test")
     assert user is not None

@@ -12,14 +12,14 @@ from conftest import write_config
 from dns_support import DnsServer
 from pipeline_support import add_config, drive
 
-from mailrs.accept import Envelope, accept_message
+from mailrs.accounts.users import add_user
 from mailrs.celery import configure
 from mailrs.config import Settings, load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.spool import Spool
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 
 ZONE = [
     'remote.test TXT "v=spf1 ip4:192.0.2.0/24 -all"',

@@ -13,8 +13,8 @@ from processes import wait_until
 from smtp_support import ALICE, BOB, RawSession, Server, smtp_server
 from sqlalchemy import func, select
 
-from mailrs.db import Database
-from mailrs.models import Message
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
 
 LIMIT = 20000
 

@@ -11,7 +11,7 @@ from conftest import provision
 from processes import mailrs_argv, python_m, running, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 ALICE = "alice@example.test"
 MESSAGE = b"From: bob@remote.test\r\nTo: alice@example.test\r\nSubject: wait\r\n\r\nhello\r\n"

@@ -14,8 +14,8 @@ from processes import mailrs_argv, python_m, running, wait_until
 from smtp_support import ALICE, Server, smtp_server
 from sqlalchemy import select
 
-from mailrs.db import Database
-from mailrs.models import Message
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
 
 
 def send(server: Server, subject: str) -> tuple[int, bytes]:

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from mailrs.models import Message, Recipient
-from mailrs.received import protocol_name, received_header
+from mailrs.db.models import Message, Recipient
+from mailrs.queue.trace import protocol_name, received_header
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
 from smtpd.handler import has_bare_line_ending, has_long_line

@@ -17,8 +17,8 @@ from processes import Proc, python_m, running, service_env
 from sqlalchemy import select
 
 from mailrs.config import Settings, load_settings, parse_hostport
-from mailrs.db import Database
-from mailrs.models import Message
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"

@@ -16,8 +16,8 @@ from conftest import require_tool
 from smtp_support import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of, smtp_server
 from sqlalchemy import select
 
-from mailrs.db import Database
-from mailrs.models import Message
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
 
 MESSAGE = b"Subject: hi\r\n\r\nhello\r\n"
 

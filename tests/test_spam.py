@@ -14,9 +14,9 @@ from processes import Proc, wait_until
 
 from mailrs.config import Settings
 from mailrs.errors import ConfigError
-from mailrs.spam import SpamEnvelope, SpamResult, is_spam, load_filter, spam_headers
-from mailrs.spam.heuristics import HeuristicFilter
-from mailrs.spam.rspamd import RspamdError, RspamdFilter, parse_reply
+from mailrs.inbound.spam import SpamEnvelope, SpamResult, is_spam, load_filter, spam_headers
+from mailrs.inbound.spam.heuristics import HeuristicFilter
+from mailrs.inbound.spam.rspamd import RspamdError, RspamdFilter, parse_reply
 
 ENVELOPE = SpamEnvelope("1K10SHCVX7WW8578X0", "bob@remote.test", ("alice@example.test",))
 HAM = (
@@ -165,13 +165,13 @@ def test_rspamd_in_the_pipeline_files_spam_into_junk(
     from pipeline_support import drive
     from sqlalchemy import select
 
-    from mailrs.accept import Envelope, accept_message
+    from mailrs.accounts.users import add_user
     from mailrs.celery import configure
-    from mailrs.db import Database
-    from mailrs.maildir import MaildirStore
-    from mailrs.models import Message
-    from mailrs.spool import Spool
-    from mailrs.users import add_user
+    from mailrs.db.engine import Database
+    from mailrs.db.models import Message
+    from mailrs.queue.accept import Envelope, accept_message
+    from mailrs.queue.spool import Spool
+    from mailrs.store.maildir import MaildirStore
 
     assert isinstance(database, Database) and isinstance(store, MaildirStore)
     configure(with_spam(settings, filter="rspamd", rspamd_url=rspamd, threshold=6.0))
@@ -199,13 +199,13 @@ def test_a_failing_scorer_never_drops_the_message(
     from pipeline_support import drive
     from sqlalchemy import select
 
-    from mailrs.accept import Envelope, accept_message
+    from mailrs.accounts.users import add_user
     from mailrs.celery import configure
-    from mailrs.db import Database
-    from mailrs.maildir import MaildirStore
-    from mailrs.models import Message
-    from mailrs.spool import Spool
-    from mailrs.users import add_user
+    from mailrs.db.engine import Database
+    from mailrs.db.models import Message
+    from mailrs.queue.accept import Envelope, accept_message
+    from mailrs.queue.spool import Spool
+    from mailrs.store.maildir import MaildirStore
 
     assert isinstance(database, Database) and isinstance(store, MaildirStore)
     down = f"http://127.0.0.1:{free_port()}"

@@ -7,10 +7,10 @@ import email.policy
 
 import pytest
 
-from mailrs.db import Database
-from mailrs.models import Alias
-from mailrs.submission import complete_headers, header_names, sender_allowed
-from mailrs.users import ensure_domain
+from mailrs.accounts.users import ensure_domain
+from mailrs.db.engine import Database
+from mailrs.db.models import Alias
+from mailrs.queue.submission import complete_headers, header_names, sender_allowed
 
 
 def test_missing_message_id_and_date_are_added() -> None:

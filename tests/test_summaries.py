@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mailrs.summaries import summarize
+from mailrs.store.summaries import summarize
 
 
 def test_encoded_words_and_date() -> None:

@@ -17,8 +17,8 @@ from processes import (
     wait_until,
 )
 
+from mailrs.cli.supervisor import accepts_connections
 from mailrs.config import load_settings, parse_hostport
-from mailrs.supervisor import accepts_connections
 
 
 def child_pids(marker: str) -> list[int]:

@@ -9,12 +9,12 @@ from conftest import provision
 from processes import mailrs_argv, running, service_env, wait_until
 from sqlalchemy import select
 
-from mailrs.accept import Envelope, accept_message
 from mailrs.config import load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.models import Message
-from mailrs.spool import Spool
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import pytest
 from broker_support import redis_test_url
 from limits.storage import MemoryStorage, storage_from_string
 
+from mailrs.accounts.throttle import LoginThrottle, limit_storage
 from mailrs.config import AuthSettings, CelerySettings, Settings
-from mailrs.throttle import LoginThrottle, limit_storage
 
 
 def _settings(**auth: object) -> Settings:

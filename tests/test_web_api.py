@@ -25,10 +25,10 @@ from web_support import (
     raw_message,
 )
 
-from mailrs.maildir import MaildirStore
-from mailrs.mailindex import MailIndex
-from mailrs.models import Message
-from mailrs.spool import Spool
+from mailrs.db.models import Message
+from mailrs.queue.spool import Spool
+from mailrs.store.index import MailIndex
+from mailrs.store.maildir import MaildirStore
 
 SECRET = "test-only-jwt-secret-not-real-0123"
 XSS_HTML = (
@@ -209,7 +209,7 @@ def test_no_credentials_is_a_json_401(client: FlaskClient) -> None:
 
 def test_token_of_a_disabled_account_is_refused(app: Flask, client: FlaskClient) -> None:
     headers = api_token(client, ALICE)
-    from mailrs.models import User
+    from mailrs.db.models import User
 
     with app.extensions["mailrs"].database.session() as session:
         user = session.scalar(select(User).where(User.address == ALICE))
@@ -584,7 +584,7 @@ def test_broken_mime_is_shown_not_crashed(
 
 
 def test_login_attempts_are_audited(app: Flask, client: FlaskClient) -> None:
-    from mailrs.models import LoginEvent
+    from mailrs.db.models import LoginEvent
 
     client.post("/api/auth/token", json={"email": ALICE, "password": "wrong"})
     api_token(client, ALICE)

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from web_support import ALICE, BOB, raw_message
 
+from mailrs.accounts.users import add_user
 from mailrs.config import Settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.models import Message
-from mailrs.spool import Spool
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 from web.assistant import parsing
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.engine import OfflineEngine

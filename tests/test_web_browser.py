@@ -21,7 +21,7 @@ from conftest import provision, require_tool
 from processes import mailrs_up, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"

@@ -23,9 +23,9 @@ from web_support import ALICE, BOB, PASSWORDS, append_config, build_app, raw_mes
 from werkzeug.serving import make_server
 
 from mailrs.config import AssistantSettings, Settings
-from mailrs.events import publish_event
-from mailrs.maildir import MaildirStore
-from mailrs.spool import Spool
+from mailrs.queue.spool import Spool
+from mailrs.store.events import publish_event
+from mailrs.store.maildir import MaildirStore
 from web.assistant.actions import Actions, Conversation
 from web.assistant.llm import LlmEngine
 from web.mailservice.mailbox import UserMailbox

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from mailrs.accounts.users import add_user, authenticate
 from mailrs.config import Settings
-from mailrs.db import Database
+from mailrs.db.engine import Database
 from mailrs.errors import AuthFailed
-from mailrs.maildir import MaildirStore
-from mailrs.users import add_user, authenticate
+from mailrs.store.maildir import MaildirStore
 from web import create_app
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 from imap_support import ImapProcess
 from web_support import ALICE, PASSWORDS, api_token, build_app, raw_message
 
-from mailrs.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore
 
 
 def _imap_flags(imap: imaplib.IMAP4, uid: int) -> set[str]:

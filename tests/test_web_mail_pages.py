@@ -23,8 +23,8 @@ from web_support import (
     raw_message,
 )
 
-from mailrs.maildir import MaildirStore
-from mailrs.spool import Spool
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 
 XSS = (
     "<p>Dear <b>Alice</b></p><script>document.title='pwned'</script>"

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.users import add_user
+from mailrs.accounts.users import add_user
+from mailrs.db.engine import Database
+from mailrs.store.maildir import MaildirStore
 from web import create_app
 
 ADDRESS = "alice@example.test"
@@ -153,7 +153,7 @@ def test_login_page_redirects_when_already_logged_in(logged_in: FlaskClient) -> 
 def test_deleted_account_loses_its_session(
     logged_in: FlaskClient, database: Database, store: MaildirStore
 ) -> None:
-    from mailrs.users import delete_user
+    from mailrs.accounts.users import delete_user
 
     with database.session() as session:
         delete_user(session, store, ADDRESS)

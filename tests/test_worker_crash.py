@@ -13,9 +13,9 @@ from processes import Proc, mailrs_argv, python_m, running, service_env, wait_un
 from sqlalchemy import select
 
 from mailrs.config import load_settings, parse_hostport
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.models import Message
+from mailrs.db.engine import Database
+from mailrs.db.models import Message
+from mailrs.store.maildir import MaildirStore
 
 MESSAGE = b"From: bob@remote.test\r\nTo: alice@example.test\r\nSubject: crash\r\n\r\nsurvive\r\n"
 

@@ -9,12 +9,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from limits.storage import MemoryStorage
 
+from mailrs.accounts.throttle import LoginThrottle
+from mailrs.accounts.users import add_user
 from mailrs.config import load_settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.throttle import LoginThrottle
-from mailrs.users import add_user
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.store.maildir import MaildirStore
 from web import create_app
 
 ALICE = "alice@example.test"

@@ -10,7 +10,7 @@ from flask import current_app, request
 from flask_login import current_user
 from werkzeug.exceptions import Unauthorized
 
-from mailrs.models import User
+from mailrs.db.models import User
 from web.auth import AccountUser
 from web.resources import get_db_session, get_resources
 from web.tokens import BadToken, verify_token

@@ -19,9 +19,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
+from mailrs.accounts.users import MAX_PASSWORD
+from mailrs.db.models import User
 from mailrs.errors import AuthFailed
-from mailrs.models import User
-from mailrs.users import MAX_PASSWORD
 from web.login_guard import LOGIN_FAILED, LoginThrottled, check_login
 from web.resources import get_db_session, get_resources
 

@@ -27,7 +27,7 @@ from flask_sock import ConnectionClosed, Sock
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
-from mailrs.events import Subscription, subscribe
+from mailrs.store.events import Subscription, subscribe
 from web.assistant import history
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.engine import OfflineEngine

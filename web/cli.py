@@ -15,15 +15,15 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from mailrs.addresses import normalize_user_address
-from mailrs.errors import InvalidAddress, UserExists, UserNotFound
-from mailrs.users import (
+from mailrs.accounts.users import (
     add_user,
     delete_user,
     find_user,
     list_users,
     set_password,
 )
+from mailrs.addresses import normalize_user_address
+from mailrs.errors import InvalidAddress, UserExists, UserNotFound
 from web.resources import ensure_schema, get_db_session, get_store
 
 

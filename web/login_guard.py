@@ -1,6 +1,6 @@
 """Password checks for the web login form and the token endpoint, throttled per account and IP.
 
-``mailrs.throttle.LoginThrottle`` counts failures; each failure makes the next answer
+``mailrs.accounts.throttle.LoginThrottle`` counts failures; each failure makes the next answer
 wait longer, and past the limits the login is refused with a clear message before the
 password is even checked.
 """
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.throttle import LoginThrottle
+from mailrs.accounts.users import authenticate
+from mailrs.db.models import LoginEvent, User
 from mailrs.errors import AuthFailed
-from mailrs.models import LoginEvent, User
-from mailrs.throttle import LoginThrottle
-from mailrs.users import authenticate
 
 log = logging.getLogger(__name__)
 LOGIN_FAILED = "Wrong email address or password."

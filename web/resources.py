@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import Settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.migrate import upgrade
-from mailrs.spool import Spool
-from mailrs.throttle import LoginThrottle
+from mailrs.db.engine import Database
+from mailrs.db.migrate import upgrade
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 from web.mailservice.mailbox import UserMailbox
 from web.mailservice.sending import Outbox
 

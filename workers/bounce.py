@@ -1,6 +1,6 @@
 """Stage 5, bounce: report failures (and long delays) to the envelope sender with a DSN.
 
-The DSN (``mailrs.dsn``) is spooled and recorded as a new message from ``<>`` in the
+The DSN (``mailrs.outbound.dsn``) is spooled and recorded as a new message from ``<>`` in the
 same transaction that marks the failures as reported, under a queue id derived from the
 original's, so running the task twice makes one DSN. It then runs the normal pipeline:
 a local sender finds it in the inbox, a remote one gets it by relay. Never to ``<>``
@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailrs.celery import app
-from mailrs.dsn import DsnRecipient, build_dsn
-from mailrs.models import Delivery, Message, MessageEvent, Recipient, utcnow
-from mailrs.pipeline import BOUNCE, VALIDATE, Step, dispatch
-from mailrs.spool import _ALPHABET
+from mailrs.db.models import Delivery, Message, MessageEvent, Recipient, utcnow
+from mailrs.outbound.dsn import DsnRecipient, build_dsn
+from mailrs.queue.canvas import BOUNCE, VALIDATE, Step, dispatch
+from mailrs.queue.spool import _ALPHABET
 from workers.context import WorkerContext, worker_context
 from workers.progress import load_message, record, settle, warning_due
 

@@ -8,9 +8,9 @@ from functools import cache
 
 from mailrs.celery import app_settings
 from mailrs.config import Settings
-from mailrs.db import Database
-from mailrs.maildir import MaildirStore
-from mailrs.spool import Spool
+from mailrs.db.engine import Database
+from mailrs.queue.spool import Spool
+from mailrs.store.maildir import MaildirStore
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,14 @@ from typing import Any
 from celery import Task
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.users import find_user
 from mailrs.celery import app
 from mailrs.config import Settings
+from mailrs.db.models import Delivery, Message, User, utcnow
 from mailrs.errors import MailboxNotFound, SpoolError
-from mailrs.events import publish_event
-from mailrs.maildir import StoredMessage, stable_name
-from mailrs.models import Delivery, Message, User, utcnow
-from mailrs.pipeline import DELIVER, Step, dispatch
-from mailrs.users import find_user
+from mailrs.queue.canvas import DELIVER, Step, dispatch
+from mailrs.store.events import publish_event
+from mailrs.store.maildir import StoredMessage, stable_name
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.inbound import trusted_body

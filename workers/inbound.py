@@ -14,10 +14,10 @@ from functools import cache
 
 import dns.resolver
 
-from mailrs.authcheck import authenticate_message, without_own_results
 from mailrs.config import RelaySettings, Settings
-from mailrs.models import Message
-from mailrs.mx import make_resolver
+from mailrs.db.models import Message
+from mailrs.inbound.authcheck import authenticate_message, without_own_results
+from mailrs.outbound.mx import make_resolver
 
 
 @cache

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from mailrs.models import Delivery, Message, MessageEvent, utcnow
-from mailrs.pipeline import BOUNCE, Step
-from mailrs.retry import backoff_secs
+from mailrs.db.models import Delivery, Message, MessageEvent, utcnow
+from mailrs.queue.canvas import BOUNCE, Step
+from mailrs.queue.retry import backoff_secs
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from mailrs.celery import app
 from mailrs.config import Settings, parse_hostport
-from mailrs.dkim_sign import dkim_sign
-from mailrs.models import Delivery, DeliveryAttempt, Message, utcnow
-from mailrs.mx import MailHost, MxError, mail_hosts, make_resolver
-from mailrs.pipeline import RELAY, Step, dispatch
-from mailrs.smtp_client import Connection, HostUnavailable, Outcome, send
+from mailrs.db.models import Delivery, DeliveryAttempt, Message, utcnow
+from mailrs.outbound.dkim_sign import dkim_sign
+from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
+from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, send
+from mailrs.queue.canvas import RELAY, Step, dispatch
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.inbound import trusted_body

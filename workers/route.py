@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from celery import Task
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.resolve import Resolution, resolve_recipient, split_address
 from mailrs.celery import app
-from mailrs.models import Delivery, Message, utcnow
-from mailrs.pipeline import DELIVER, RELAY, ROUTE, Step, dispatch
-from mailrs.resolve import Resolution, resolve_recipient, split_address
+from mailrs.db.models import Delivery, Message, utcnow
+from mailrs.queue.canvas import DELIVER, RELAY, ROUTE, Step, dispatch
 from workers.context import worker_context
 from workers.faults import pause_point
 from workers.progress import load_messages, record, settle

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailrs.celery import app
 from mailrs.config import Settings
+from mailrs.db.models import Message
 from mailrs.errors import SpoolError
-from mailrs.models import Message
-from mailrs.pipeline import SPAM_CHECK
-from mailrs.spam import SpamEnvelope, SpamFilter, is_spam, load_filter, spam_headers
+from mailrs.inbound.spam import SpamEnvelope, SpamFilter, is_spam, load_filter, spam_headers
+from mailrs.queue.canvas import SPAM_CHECK
 from workers.context import worker_context
 from workers.faults import pause_point
 from workers.inbound import trusted_body

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from mailrs.celery import app
+from mailrs.db.models import Message
 from mailrs.errors import SpoolError
-from mailrs.models import Message
-from mailrs.pipeline import VALIDATE
-from mailrs.received import received_header
+from mailrs.queue.canvas import VALIDATE
+from mailrs.queue.trace import received_header
 from workers.context import worker_context
 from workers.faults import pause_point
 from workers.inbound import authentication_results

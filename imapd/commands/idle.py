@@ -1,6 +1,6 @@
 """IDLE (RFC 2177): wait for DONE while reporting mailbox changes as they happen.
 
-Two wake-up sources: mailbox events (``mailrs.events``, from the pipeline, the web and
+Two wake-up sources: mailbox events (``mailrs.store.events``, from the pipeline, the web and
 other IMAP sessions) followed by a dedicated thread, and a cheap periodic look at the
 folder (two directory stats when nothing changed) in case an event was missed.
 """
@@ -18,7 +18,7 @@ from imapd.errors import BadCommand
 from imapd.parser import Command
 from imapd.responses import continuation
 from mailrs.config import Settings
-from mailrs.events import subscribe
+from mailrs.store.events import subscribe
 
 log = logging.getLogger("imapd.idle")
 EVENT_WAIT_SECS = 0.25

@@ -37,7 +37,7 @@ from imapd.session import (
     Update,
 )
 from mailrs.errors import InvalidMailboxName, MailboxNotFound
-from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
+from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
 
 
 def mailbox_name(wire: str) -> str:

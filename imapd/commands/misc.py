@@ -10,7 +10,7 @@ from imapd.errors import CommandFailed
 from imapd.parser import AtomsArgs, Command, IdArgs, MailboxArgs
 from imapd.protocol import Code, Status
 from imapd.responses import astring, encode, status_line, untagged
-from mailrs.mailbox_names import DELIMITER
+from mailrs.store.names import DELIMITER
 
 SERVER_ID = ("name", "mailrs", "vendor", "mailrs", "support-url", None)
 QUOTA_ROOT = ""

@@ -10,7 +10,7 @@ from imapd.parser import Command, StoreArgs
 from imapd.protocol import Code, flags_from_letters
 from imapd.responses import Atom, Value, fetch_line
 from imapd.sequences import compress
-from mailrs.mailindex import merge_keywords, merge_letters
+from mailrs.store.index import merge_keywords, merge_letters
 
 
 def _combine(

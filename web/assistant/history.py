@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from mailrs.db import Database
-from mailrs.models import ChatMessage
+from mailrs.db.engine import Database
+from mailrs.db.models import ChatMessage
 
 MAX_STORED_CHARS = 20000
 

@@ -1,8 +1,8 @@
 """One user's mailboxes through the shared Maildir store and mailbox index.
 
-Messages are named by (folder, UID) from ``mailrs.mailindex.MailIndex``, the same UIDs
+Messages are named by (folder, UID) from ``mailrs.store.index.MailIndex``, the same UIDs
 IMAP shows; flags live in the Maildir ``:2,`` suffix, so a flag set here is seen by IMAP
-and the other way round. Changes are announced with ``mailrs.events.publish_event``.
+and the other way round. Changes are announced with ``mailrs.store.events.publish_event``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from types import TracebackType
 
 from mailrs.config import Settings
 from mailrs.errors import InvalidMailboxName, MailboxNotFound, MessageNotFound
-from mailrs.events import publish_event
-from mailrs.mailbox_names import INBOX, normalize_mailbox_name
-from mailrs.maildir import MaildirStore, normalize_flags
-from mailrs.mailindex import IndexedMessage, MailIndex
-from mailrs.summaries import MAX_HEADER_BYTES, summarize
+from mailrs.store.events import publish_event
+from mailrs.store.index import IndexedMessage, MailIndex
+from mailrs.store.maildir import MaildirStore, normalize_flags
+from mailrs.store.names import INBOX, normalize_mailbox_name
+from mailrs.store.summaries import MAX_HEADER_BYTES, summarize
 from web.mailservice.errors import BadInput, NotFound
 from web.mailservice.flags import flag_names
 

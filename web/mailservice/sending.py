@@ -1,9 +1,9 @@
 """Sending from the web: the same submission path as SMTP AUTH, then a copy in Sent.
 
-The rules of ``mailrs.submission`` (sender policy, Message-ID and Date), recipient
-resolution with ``mailrs.resolve`` (an unknown local address is refused before anything
-is stored), the durability point ``mailrs.accept.accept_message``, and the Celery
-pipeline via ``mailrs.pipeline.publish``, so delivery, relay and retries all apply.
+The rules of ``mailrs.queue.submission`` (sender policy, Message-ID and Date), recipient
+resolution with ``mailrs.accounts.resolve`` (an unknown local address is refused before anything
+is stored), the durability point ``mailrs.queue.accept.accept_message``, and the Celery
+pipeline via ``mailrs.queue.canvas.publish``, so delivery, relay and retries all apply.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from mailrs.accept import Envelope, accept_message, mark_published
+from mailrs.accounts.resolve import resolve_recipient
 from mailrs.config import Settings
-from mailrs.db import Database
+from mailrs.db.engine import Database
 from mailrs.errors import SpoolError
-from mailrs.pipeline import publish
-from mailrs.resolve import resolve_recipient
-from mailrs.spool import Spool
-from mailrs.submission import complete_headers, sender_allowed
+from mailrs.queue.accept import Envelope, accept_message, mark_published
+from mailrs.queue.canvas import publish
+from mailrs.queue.spool import Spool
+from mailrs.queue.submission import complete_headers, sender_allowed
 from web.mailservice.compose import Draft, build_message
 from web.mailservice.errors import SendRefused, Unavailable
 from web.mailservice.mailbox import SENT, UserMailbox

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from mailrs.db import Database
+from mailrs.db.engine import Database
+from mailrs.db.models import Message, MessageEvent, Recipient, utcnow
 from mailrs.errors import SpoolError
-from mailrs.models import Message, MessageEvent, Recipient, utcnow
-from mailrs.spool import Spool, new_queue_id
+from mailrs.queue.spool import Spool, new_queue_id
 
 
 @dataclass(frozen=True)

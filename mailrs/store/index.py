@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailrs.mailbox_names import DELIMITER, INBOX, normalize_mailbox_name
-from mailrs.maildir import INFO_SEP, MaildirStore, StoredMessage
+from mailrs.store.maildir import INFO_SEP, MaildirStore, StoredMessage
+from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
 
 INDEX_FILENAME = "mailrs-index.sqlite"
 UIDVALIDITY_FILENAME = "mailrs-uidvalidity"

@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.passwords import hash_password, verify_password
 from mailrs.addresses import normalize_user_address
+from mailrs.db.models import Domain, User
 from mailrs.errors import AuthFailed, InvalidAddress, UserExists, UserNotFound
-from mailrs.maildir import MaildirStore
-from mailrs.models import Domain, User
-from mailrs.passwords import hash_password, verify_password
+from mailrs.store.maildir import MaildirStore
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024

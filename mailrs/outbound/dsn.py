@@ -14,7 +14,7 @@ import email.utils
 import secrets
 from dataclasses import dataclass
 
-from mailrs.submission import header_block, new_message_id
+from mailrs.queue.submission import header_block, new_message_id
 
 MAX_HEADERS = 64 * 1024
 

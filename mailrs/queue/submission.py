@@ -16,7 +16,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailrs.models import Alias
+from mailrs.db.models import Alias
 
 SENDER_POLICIES = ("own", "domain", "any")
 _HEADER_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)

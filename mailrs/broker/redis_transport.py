@@ -11,7 +11,7 @@ channel keep one client per connection pool and reuse it; connections, pipelines
 pub/sub objects stay per use exactly as before. It replaces that one method on kombu's
 own channel class (rather than naming a transport subclass in ``broker_transport``, which
 would show up in every broker URL Celery and Flower print), and is idempotent.
-``mailrs.broker`` installs it for ``redis://`` brokers. Remove this module once a
+``mailrs.broker.options`` installs it for ``redis://`` brokers. Remove this module once a
 redis-py release caches the table.
 """
 

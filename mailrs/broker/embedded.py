@@ -22,7 +22,7 @@ from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
-TRANSPORT = "mailrs.embedded_broker:Transport"
+TRANSPORT = "mailrs.broker.embedded:Transport"
 
 
 class Channel(filesystem.Channel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from mailrs.cli_options import config_option, load_or_fail
+from mailrs.cli.options import config_option, load_or_fail
 from mailrs.errors import InvalidAddress, MailboxNotFound
-from mailrs.maildir import MaildirStore
-from mailrs.mailindex import MailIndex
+from mailrs.store.index import MailIndex
+from mailrs.store.maildir import MaildirStore
 
 
 @click.command("reindex")

@@ -8,11 +8,11 @@ import click
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from mailrs.cli_options import config_option, load_or_fail
+from mailrs.cli.options import config_option, load_or_fail
 from mailrs.config import Settings
-from mailrs.db import Database
-from mailrs.models import Message, utcnow
-from mailrs.spool import Spool, is_queue_id
+from mailrs.db.engine import Database
+from mailrs.db.models import Message, utcnow
+from mailrs.queue.spool import Spool, is_queue_id
 
 
 @click.group("queue")
@@ -119,8 +119,8 @@ def queue_show(config_path: str | None, queue_id: str) -> None:
 def _republish(settings: Settings, db: Database, queue_ids: list[str]) -> str:
     """Make these messages due now and hand them to the broker (or to the next sweep)."""
     from mailrs.celery import configure
-    from mailrs.pipeline import publish
-    from mailrs.sweep import clear_retry
+    from mailrs.queue.canvas import publish
+    from mailrs.queue.sweep import clear_retry
 
     with db.session() as session:
         session.execute(

@@ -29,7 +29,7 @@ from mailrs.errors import (
     MailboxNotFound,
     MessageNotFound,
 )
-from mailrs.mailbox_names import (
+from mailrs.store.names import (
     INBOX,
     SPECIAL_FOLDERS,
     folder_dirname,

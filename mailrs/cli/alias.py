@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from mailrs.aliases import add_alias, delete_alias, list_aliases
-from mailrs.cli_options import config_option, load_or_fail
-from mailrs.db import Database
+from mailrs.accounts.aliases import add_alias, delete_alias, list_aliases
+from mailrs.cli.options import config_option, load_or_fail
+from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mailrs.cli_options import config_option, load_or_fail
+from mailrs.cli.options import config_option, load_or_fail
 from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
 
@@ -24,7 +24,7 @@ def _migrate(settings: Settings) -> str | None:
     """Apply migrations; a database that cannot be reached is one line, not a traceback."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from mailrs.migrate import current_revision, upgrade
+    from mailrs.db.migrate import current_revision, upgrade
 
     try:
         upgrade(settings.database_url)
@@ -101,7 +101,7 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
 @config_option
 def up(config_path: str | None) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it."""
-    from mailrs.supervisor import Interrupted, StartupError, Supervisor, plan_services
+    from mailrs.cli.supervisor import Interrupted, StartupError, Supervisor, plan_services
 
     path, explicit = resolve_config_path(config_path)
     created = not explicit and not path.exists()
@@ -132,10 +132,10 @@ def up(config_path: str | None) -> None:
 
 
 # Subcommand groups live in their own modules and register after the main group.
-from mailrs.alias_cli import alias_group  # noqa: E402
-from mailrs.queue_cli import queue_group  # noqa: E402
-from mailrs.reindex_cli import reindex  # noqa: E402
-from mailrs.tls_cli import tls_group  # noqa: E402
+from mailrs.cli.alias import alias_group  # noqa: E402
+from mailrs.cli.queue import queue_group  # noqa: E402
+from mailrs.cli.reindex import reindex  # noqa: E402
+from mailrs.cli.tls import tls_group  # noqa: E402
 
 cli.add_command(alias_group)
 cli.add_command(queue_group)

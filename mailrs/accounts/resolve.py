@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailrs.models import Alias
-from mailrs.users import find_user, is_local_domain
+from mailrs.accounts.users import find_user, is_local_domain
+from mailrs.db.models import Alias
 
 MAX_DEPTH = 8
 MAX_TARGETS = 1000

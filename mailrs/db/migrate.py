@@ -27,7 +27,7 @@ def current_revision(url: str) -> str | None:
     """The revision the database is at, or None for an empty database."""
     from alembic.runtime.migration import MigrationContext
 
-    from mailrs.db import make_engine
+    from mailrs.db.engine import make_engine
 
     engine = make_engine(url)
     try:

@@ -11,7 +11,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
 from mailrs.config import Settings
-from mailrs.spam import SpamEnvelope, SpamResult
+from mailrs.inbound.spam import SpamEnvelope, SpamResult
 
 SPAMMY_WORDS = re.compile(
     r"\b(viagra|cialis|lottery|winner|you have won|bitcoin|crypto giveaway|casino|"

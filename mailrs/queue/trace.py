@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import re
 
-from mailrs.models import Message
+from mailrs.db.models import Message
 
 _UNSAFE = re.compile(r"[^!-~]|[()\\;]")
 

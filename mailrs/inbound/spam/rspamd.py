@@ -7,7 +7,7 @@ import json
 import urllib.parse
 
 from mailrs.config import Settings
-from mailrs.spam import SpamEnvelope, SpamResult
+from mailrs.inbound.spam import SpamEnvelope, SpamResult
 
 MAX_SYMBOLS = 100
 MAX_REPLY = 1024 * 1024

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.users import ensure_domain
 from mailrs.addresses import parse_address
+from mailrs.db.models import Alias
 from mailrs.errors import InvalidAddress
-from mailrs.models import Alias
-from mailrs.users import ensure_domain
 
 
 def _normal_source(source: str) -> tuple[str, str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailrs import redis_transport
+from mailrs.broker import redis_transport
+from mailrs.broker.embedded import TRANSPORT
 from mailrs.config import Settings
-from mailrs.embedded_broker import TRANSPORT
 
 
 def celery_options(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Users, aliases, recipient resolution, passwords and the login throttle."""

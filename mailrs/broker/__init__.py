@@ -1,0 +1,1 @@
+"""Broker plumbing: Celery options, the embedded file broker, the Redis transport."""

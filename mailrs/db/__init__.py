@@ -1,0 +1,1 @@
+"""The central database: engine and sessions, ORM models, migrations."""

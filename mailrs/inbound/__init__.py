@@ -1,0 +1,1 @@
+"""Checks on mail from outside: SPF, DKIM, DMARC and the spam filters."""

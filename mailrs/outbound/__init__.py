@@ -1,0 +1,1 @@
+"""Mail leaving us: SMTP client, MX lookup, DKIM signing, delivery status notifications."""

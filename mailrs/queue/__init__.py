@@ -1,0 +1,1 @@
+"""The life of an accepted message: spool, accept, pipeline canvas, sweep, retry, trace headers."""
