@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from imapd.cursor import literal_at_end, peek_tag
 from imapd.errors import InputTooLarge
-from imapd.parser import literal_at_end, peek_tag
 from imapd.protocol import Code
 
 

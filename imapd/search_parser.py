@@ -1,4 +1,4 @@
-"""The SEARCH grammar (RFC 3501 section 6.4.4, plus MODSEQ from RFC 7162) on the parser's cursor.
+"""The SEARCH grammar (RFC 3501 section 6.4.4, plus MODSEQ from RFC 7162) on the cursor.
 
 Every key becomes a ``SearchKey``: flags as ``FLAG (name, wanted)``, the address and
 subject keys as ``HEADER (field, text)``, dates as ``DATE (INTERNAL|SENT, BEFORE|ON|SINCE,
@@ -7,7 +7,9 @@ subject keys as ``HEADER (field, text)``, dates as ``DATE (INTERNAL|SENT, BEFORE
 
 from __future__ import annotations
 
-from imapd.parser import DIGITS, MAX_MODSEQ, Cursor, SearchArgs, SearchKey
+from imapd import arguments
+from imapd.cursor import DIGITS, Cursor
+from imapd.parsed import SearchArgs, SearchKey
 
 MAX_DEPTH = 32
 _FLAG_KEYS = {
@@ -68,7 +70,7 @@ def _key(cur: Cursor, depth: int) -> SearchKey:
         cur.char(")", "expected ')' after search keys")
         return SearchKey("AND", tuple(keys))
     if next_byte is not None and (next_byte in DIGITS or next_byte == ord("*")):
-        return SearchKey("SEQ", (cur.sequence_set(),))
+        return SearchKey("SEQ", (arguments.sequence_set(cur),))
     word = cur.take(_KEY_CHARS, "a search key").upper()
     if word in _SIMPLE:
         return SearchKey(word)
@@ -87,11 +89,11 @@ def _key(cur: Cursor, depth: int) -> SearchKey:
         return SearchKey(word, (cur.astring("a search string"),))
     if word in _DATE_KEYS:
         which, comparison = _DATE_KEYS[word]
-        return SearchKey("DATE", (which, comparison, cur.date()))
+        return SearchKey("DATE", (which, comparison, arguments.date(cur)))
     if word in ("LARGER", "SMALLER"):
         return SearchKey(word, (cur.number(),))
     if word == "UID":
-        return SearchKey("UID", (cur.sequence_set(),))
+        return SearchKey("UID", (arguments.sequence_set(cur),))
     if word == "NOT":
         return SearchKey("NOT", (_key(cur, depth + 1),))
     if word == "OR":
@@ -104,5 +106,5 @@ def _key(cur: Cursor, depth: int) -> SearchKey:
             cur.sp()
             cur.atom()
             cur.sp()
-        return SearchKey("MODSEQ", (cur.number(MAX_MODSEQ),))
+        return SearchKey("MODSEQ", (arguments.modseq(cur),))
     raise cur.error(f"unknown search key {word[:40]}")

@@ -6,22 +6,20 @@ import asyncio
 
 import pytest
 
+from imapd.cursor import LiteralAnnouncement, literal_at_end, peek_tag
 from imapd.errors import InputTooLarge, ParseError, UnknownCommand
 from imapd.framing import CommandReader, Limits
-from imapd.parser import (
+from imapd.parsed import (
     Command,
     FetchArgs,
     FetchItem,
     ListArgs,
-    LiteralAnnouncement,
     LoginArgs,
     MailboxArgs,
     NoArgs,
     Section,
-    literal_at_end,
-    parse_command,
-    peek_tag,
 )
+from imapd.parser import parse_command
 from imapd.protocol import Code
 from imapd.sequences import SequenceSet, SequenceSetError, parse_sequence_set
 

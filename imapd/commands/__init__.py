@@ -12,7 +12,7 @@ from imapd.commands import auth, fetch, idle, mailbox, misc, search, selected, s
 from imapd.commands.base import CommandSpec, Context
 from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand, reply_for
-from imapd.parser import Command
+from imapd.parsed import Command
 from imapd.protocol import Status
 from imapd.responses import status_line
 from imapd.session import State

@@ -9,7 +9,7 @@ import logging
 
 from imapd.commands.base import NOT_AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import BadCommand, CommandFailed
-from imapd.parser import AuthenticateArgs, Command, LoginArgs
+from imapd.parsed import AuthenticateArgs, Command, LoginArgs
 from imapd.protocol import Code
 from imapd.responses import continuation
 from mailrs.errors import AuthFailed

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from imapd.backend import Backend, UserMail
 from imapd.errors import BadCommand
-from imapd.parser import Command
+from imapd.parsed import Command
 from imapd.policy import ServerPolicy
 from imapd.protocol import Code, capabilities
 from imapd.session import SelectedMailbox, Session, State

@@ -15,7 +15,7 @@ from imapd.envelope import envelope
 from imapd.errors import BadCommand, CommandFailed
 from imapd.message_parts import partial, select_fields
 from imapd.mime import Part, find_part, parse
-from imapd.parser import Command, FetchArgs, FetchItem, Section
+from imapd.parsed import Command, FetchArgs, FetchItem, Section
 from imapd.protocol import SEEN_LETTER, Code, flags_from_letters
 from imapd.responses import Atom, Value, encode, internaldate
 from imapd.session import MessageView, SelectedMailbox

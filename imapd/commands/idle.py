@@ -15,7 +15,7 @@ import threading
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context
 from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand
-from imapd.parser import Command
+from imapd.parsed import Command
 from imapd.responses import continuation
 from mailrs.config import Settings
 from mailrs.store.events import subscribe

@@ -9,7 +9,7 @@ from imapd import listpattern, mutf7
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import CommandFailed
 from imapd.message_parts import crlf_lines
-from imapd.parser import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
+from imapd.parsed import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
     SPECIAL_USE,

@@ -12,7 +12,7 @@ import calendar
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.errors import BadCommand, CommandFailed
-from imapd.parser import Command, SearchArgs, SearchKey
+from imapd.parsed import Command, SearchArgs, SearchKey
 from imapd.protocol import FLAG_TO_LETTER, Code
 from imapd.responses import untagged
 from imapd.sequences import SequenceSet

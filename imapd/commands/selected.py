@@ -7,7 +7,7 @@ from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.mailbox import mailbox_name, report_changes, update_line
 from imapd.errors import BadCommand, CommandFailed
-from imapd.parser import Command, CopyArgs, SequenceArgs
+from imapd.parsed import Command, CopyArgs, SequenceArgs
 from imapd.protocol import Code, Status
 from imapd.responses import status_line
 from imapd.sequences import compress

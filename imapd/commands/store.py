@@ -6,7 +6,7 @@ from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.mailbox import flags_announcement, split_flags
 from imapd.errors import BadCommand, CommandFailed
-from imapd.parser import Command, StoreArgs
+from imapd.parsed import Command, StoreArgs
 from imapd.protocol import Code, flags_from_letters
 from imapd.responses import Atom, Value, fetch_line
 from imapd.sequences import compress

@@ -1,0 +1,212 @@
+"""What the command parser produces: ``Command`` and the argument object of each command.
+
+Plain frozen dataclasses with no behaviour beyond naming themselves in responses; the
+command handlers in ``imapd.commands`` read them, the grammar modules build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imapd.sequences import SequenceSet
+
+
+@dataclass(frozen=True)
+class NoArgs:
+    """Arguments of a command that takes none."""
+
+
+@dataclass(frozen=True)
+class LoginArgs:
+    """LOGIN user password."""
+
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class AuthenticateArgs:
+    """AUTHENTICATE mechanism [initial-response]."""
+
+    mechanism: str
+    initial: str | None = None
+
+
+@dataclass(frozen=True)
+class MailboxArgs:
+    """A command whose one argument is a mailbox name (as sent: modified UTF-7)."""
+
+    mailbox: str
+    condstore: bool = False  # SELECT/EXAMINE mailbox (CONDSTORE)
+
+
+@dataclass(frozen=True)
+class RenameArgs:
+    """RENAME existing new."""
+
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ListArgs:
+    """LIST/LSUB reference pattern."""
+
+    reference: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class StatusArgs:
+    """STATUS mailbox (items)."""
+
+    mailbox: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppendArgs:
+    """APPEND mailbox [(flags)] [date-time] literal."""
+
+    mailbox: str
+    flags: tuple[str, ...]
+    date: float | None
+    message: bytes
+    zone: int | None = None  # the date-time's zone, minutes east of UTC
+
+
+@dataclass(frozen=True)
+class Section:
+    """A BODY[...] section: part numbers, then "", HEADER, HEADER.FIELDS[.NOT], TEXT or MIME."""
+
+    specifier: str = ""
+    part: tuple[int, ...] = ()
+    fields: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The section as written in a FETCH response."""
+        parts = [".".join(str(n) for n in self.part)] if self.part else []
+        if self.specifier:
+            parts.append(self.specifier)
+        text = ".".join(parts)
+        if self.fields:
+            text += " (" + " ".join(self.fields) + ")"
+        return text
+
+
+@dataclass(frozen=True)
+class FetchItem:
+    """One FETCH data item: a simple name, or BODY with a section and maybe a partial range."""
+
+    name: str
+    section: Section | None = None
+    peek: bool = False
+    partial: tuple[int, int] | None = None
+
+    @property
+    def response_name(self) -> str:
+        """How the item is named in the FETCH response (never ``.PEEK``)."""
+        if self.section is None:
+            return self.name
+        name = f"{self.name}[{self.section.text}]"
+        return name if self.partial is None else f"{name}<{self.partial[0]}>"
+
+
+@dataclass(frozen=True)
+class FetchArgs:
+    """FETCH sequence-set items [(CHANGEDSINCE n)]."""
+
+    sequence: SequenceSet
+    items: tuple[FetchItem, ...]
+    changedsince: int | None = None
+
+
+@dataclass(frozen=True)
+class StoreArgs:
+    """STORE sequence-set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags."""
+
+    sequence: SequenceSet
+    mode: str  # "+", "-" or "" (replace)
+    silent: bool
+    flags: tuple[str, ...]
+    unchangedsince: int | None = None
+
+
+@dataclass(frozen=True)
+class CopyArgs:
+    """COPY/MOVE sequence-set mailbox."""
+
+    sequence: SequenceSet
+    mailbox: str
+
+
+@dataclass(frozen=True)
+class SequenceArgs:
+    """A command whose one argument is a sequence set (UID EXPUNGE)."""
+
+    sequence: SequenceSet
+
+
+@dataclass(frozen=True)
+class SearchKey:
+    """One search key: its name and arguments (other keys for NOT, OR and lists)."""
+
+    op: str
+    args: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchArgs:
+    """SEARCH [CHARSET name] keys (the keys ANDed in ``criteria``)."""
+
+    charset: str | None
+    criteria: SearchKey
+
+
+@dataclass(frozen=True)
+class AtomsArgs:
+    """ENABLE capability... (upper-cased atoms)."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IdArgs:
+    """ID (field value ...) or ID NIL."""
+
+    fields: tuple[tuple[str, str | None], ...] | None
+
+
+type Args = (
+    NoArgs
+    | LoginArgs
+    | AuthenticateArgs
+    | MailboxArgs
+    | RenameArgs
+    | ListArgs
+    | StatusArgs
+    | AppendArgs
+    | FetchArgs
+    | StoreArgs
+    | CopyArgs
+    | SequenceArgs
+    | SearchArgs
+    | AtomsArgs
+    | IdArgs
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed command."""
+
+    tag: str
+    name: str
+    args: Args = field(default_factory=NoArgs)
+    uid: bool = False
+
+    @property
+    def key(self) -> str:
+        """The name the command table uses: ``FETCH`` or ``UID FETCH``."""
+        return f"UID {self.name}" if self.uid else self.name
