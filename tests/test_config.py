@@ -27,7 +27,7 @@ def test_defaults_and_derived_paths(tmp_path: Path) -> None:
     assert settings.data_dir == tmp_path / "data"
     assert settings.maildir_path == tmp_path / "data" / "maildir"
     assert settings.spool_path == tmp_path / "data" / "spool"
-    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'mailrs.db.engine'}"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'mailrs.db'}"
     assert settings.embedded_broker and settings.broker_url == "filesystem://"
 
 

@@ -1,0 +1,42 @@
+"""The [spam] section: which scorer runs and what its verdicts do."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import ClassVar
+
+from mailrs.config.fields import Section
+from mailrs.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SpamSettings(Section):
+    """The spam hook: which scorer runs and what its verdicts do."""
+
+    section: ClassVar[str] = "spam"
+
+    filter: str = "builtin"
+    threshold: float = 5.0
+    junk_folder: bool = True
+    rspamd_url: str = "http://127.0.0.1:11333"
+    timeout_secs: float = 15.0
+    check_sender_auth: bool = True
+    trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+
+    def validate(self) -> None:
+        """A filter name, a timeout, rspamd's URL and the trusted networks.
+
+        Whether the filter exists is checked when it is loaded.
+        """
+        if not self.filter:
+            raise ConfigError("spam.filter: must name a filter (builtin, rspamd or none)")
+        if self.timeout_secs <= 0:
+            raise ConfigError(f"spam.timeout_secs: must be greater than 0, got {self.timeout_secs}")
+        if not self.rspamd_url.startswith(("http://", "https://")):
+            raise ConfigError(f"spam.rspamd_url: expected an http(s) URL, got {self.rspamd_url!r}")
+        for network in self.trusted_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"spam.trusted_networks: not a network: {network!r}") from None
