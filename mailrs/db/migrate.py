@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 
-import migrations
+
+def script_location() -> str:
+    """The folder of the ``migrations`` package (env.py and versions), installed or not."""
+    return str(resources.files("migrations"))
 
 
 def alembic_config(url: str) -> Config:
     """An Alembic config pointing at our migrations and the given database."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    cfg.set_main_option("script_location", script_location())
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
