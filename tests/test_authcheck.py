@@ -27,8 +27,8 @@ from mailrs.inbound.authcheck import (
     authenticate_message,
     organizational_domain,
     parse_dmarc_record,
-    without_own_results,
 )
+from mailrs.inbound.authresults import without_own_results
 from mailrs.inbound.spam import SpamEnvelope
 from mailrs.inbound.spam.heuristics import HeuristicFilter
 from mailrs.outbound.mx import make_resolver

@@ -16,7 +16,8 @@ import dns.resolver
 
 from mailrs.config import RelaySettings, Settings
 from mailrs.db.models import Message
-from mailrs.inbound.authcheck import authenticate_message, without_own_results
+from mailrs.inbound.authcheck import authenticate_message
+from mailrs.inbound.authresults import without_own_results
 from mailrs.outbound.mx import make_resolver
 
 

@@ -34,6 +34,8 @@ import dns.resolver
 import spf
 from publicsuffixlist import PublicSuffixList
 
+from mailrs.inbound.authresults import comment, quote
+
 DEFAULT_BUDGET_SECS = 20.0  # RFC 7208 section 4.6.4 suggests at least 20 s for SPF
 MAX_SIGNATURES = 5  # DKIM signatures verified per message; further ones are "neutral"
 HEAD_LIMIT = 256 * 1024
@@ -99,27 +101,27 @@ class AuthResults:
 
     def value(self) -> str:
         """The field body: ``authserv-id; spf=...; dkim=...; dmarc=...`` (RFC 8601)."""
-        parts = [_value(self.authserv_id)]
+        parts = [quote(self.authserv_id)]
         s = self.spf
         checked = s.domain if s.identity == "helo" else s.sender  # smtp.helo is the name
-        parts.append(f"spf={s.result}{_comment(s.reason)} smtp.{s.identity}={_value(checked)}")
+        parts.append(f"spf={s.result}{comment(s.reason)} smtp.{s.identity}={quote(checked)}")
         if not self.dkim:
             parts.append("dkim=none")
         for sig in self.dkim:
-            text = f"dkim={sig.result}{_comment(sig.reason)} header.d={_value(sig.domain)}"
+            text = f"dkim={sig.result}{comment(sig.reason)} header.d={quote(sig.domain)}"
             if sig.selector:
-                text += f" header.s={_value(sig.selector)}"
+                text += f" header.s={quote(sig.selector)}"
             if sig.signature:
-                text += f" header.b={_value(sig.signature)}"
+                text += f" header.b={quote(sig.signature)}"
             parts.append(text)
         d = self.dmarc
         note = d.reason
         if d.policy:
             note = f"p={d.policy} dis=none" + (f" pct={d.percent}" if d.percent != 100 else "")
             note += f"; {d.reason}" if d.reason else ""
-        text = f"dmarc={d.result}{_comment(note)}"
+        text = f"dmarc={d.result}{comment(note)}"
         if d.from_domain:
-            text += f" header.from={_value(d.from_domain)}"
+            text += f" header.from={quote(d.from_domain)}"
         parts.append(text)
         return ";\r\n\t".join(parts)
 
@@ -445,66 +447,3 @@ def _percent(text: str) -> int:
         return max(0, min(100, int(text)))
     except ValueError:
         return 100
-
-
-# --- the header --------------------------------------------------------------------------
-
-_FIELD_START = re.compile(rb"authentication-results[ \t]*:", re.IGNORECASE)
-
-
-def without_own_results(data: bytes, authserv_id: str) -> bytes:
-    """``data`` less every Authentication-Results field claiming our authserv-id (RFC 8601 s. 5).
-
-    Otherwise a sender could forge ``<our host>; dmarc=pass``; fields of other
-    authserv-ids are kept, and nothing but those header lines changes.
-    """
-    end = data.find(b"\r\n\r\n")
-    cut = end + 2 if end >= 0 else -1
-    if cut < 0:
-        end = data.find(b"\n\n")
-        cut = end + 1 if end >= 0 else len(data)
-    head, body = data[:cut], data[cut:]
-    ours = authserv_id.lower().encode("utf-8", "replace")
-    kept: list[bytes] = []
-    dropping = False
-    for line in head.splitlines(keepends=True):
-        if line[:1] in (b" ", b"\t"):  # a continuation of the field before
-            if not dropping:
-                kept.append(line)
-            continue
-        dropping = bool(_FIELD_START.match(line)) and _result_id(line) == ours
-        if not dropping:
-            kept.append(line)
-    return b"".join(kept) + body
-
-
-def _result_id(line: bytes) -> bytes:
-    """The authserv-id at the start of an Authentication-Results field line, lower-cased."""
-    value = re.sub(rb"\([^)]*\)", b" ", line.split(b":", 1)[1])  # without comments
-    return value.split(b";", 1)[0].strip().strip(b'"').lower()
-
-
-_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`{|}~]+(@[A-Za-z0-9\-.]+)?")
-
-
-def _value(text: str) -> str:
-    """A value as RFC 8601 writes it: a token (or local-part@domain) or a quoted string."""
-    text = _printable(text)
-    if _TOKEN.fullmatch(text):
-        return text
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def _comment(text: str) -> str:
-    """`` (text)`` as an RFC 5322 comment, or "" for no text."""
-    text = _printable(text)[:200]
-    if not text:
-        return ""
-    escaped = re.sub(r"([()\\])", r"\\\1", text)
-    return f" ({escaped})"
-
-
-def _printable(text: str) -> str:
-    """No control characters: nothing from the sender can break the header."""
-    return "".join(c for c in text if c.isprintable()).strip()
