@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Self
 
-from mailrs.config.fields import Section, parse_hostport, require_positive
+from mailrs.config.fields import Section, absolute, parse_hostport, require_positive
 from mailrs.errors import ConfigError
 
 PLAINTEXT_AUTH = ("never", "loopback", "always")
@@ -53,3 +55,11 @@ class ImapSettings(Section):
         )
         if self.max_line_bytes < 1024:
             raise ConfigError("imap.max_line_bytes: must be at least 1024")
+
+    def resolved(self, base: Path) -> Self:
+        """The TLS pair's paths made absolute, as smtpd's are (imapd may run elsewhere)."""
+        return dataclasses.replace(
+            self,
+            tls_cert_path=absolute(base, self.tls_cert_path),
+            tls_key_path=absolute(base, self.tls_key_path),
+        )
