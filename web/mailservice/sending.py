@@ -3,7 +3,7 @@
 The rules of ``mailrs.queue.submission`` (sender policy, Message-ID and Date), recipient
 resolution with ``mailrs.accounts.resolve`` (an unknown local address is refused before anything
 is stored), the durability point ``mailrs.queue.accept.accept_message``, and the Celery
-pipeline via ``mailrs.queue.canvas.publish``, so delivery, relay and retries all apply.
+pipeline via ``mailrs.queue.publish.publish_and_mark``, so delivery, relay and retries all apply.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from mailrs.accounts.resolve import resolve_recipient
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.errors import SpoolError
-from mailrs.queue.accept import Envelope, accept_message, mark_published
-from mailrs.queue.canvas import publish
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
 from web.mailservice.compose import Draft, build_message
@@ -97,10 +97,11 @@ def send_draft(
     except (SpoolError, OSError) as exc:
         raise Unavailable("the message could not be stored; nothing was sent") from exc
     try:
-        publish(outbox.celery(), queue_id)
-        mark_published(outbox.database, [queue_id])
-    except Exception as exc:  # noqa: BLE001 - the sweeper re-publishes what is spooled
-        log.warning("cannot publish %s now (the sweeper will): %s", queue_id, exc)
+        error = publish_and_mark(outbox.celery(), outbox.database, [queue_id]).error
+    except Exception as exc:  # noqa: BLE001 - no broker configured: the sweeper will
+        error = exc
+    if error is not None:
+        log.warning("cannot publish %s now (the sweeper will): %s", queue_id, error)
     sent_copy = raw
     if draft.bcc:
         sent_copy = b"Bcc: " + ", ".join(draft.bcc).encode() + b"\r\n" + raw
