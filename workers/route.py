@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from celery import Task
 from sqlalchemy.orm import Session
 
-from mailrs.accounts.resolve import Resolution, resolve_recipient, split_address
+from mailrs.accounts.resolve import Resolution, resolve_recipient
+from mailrs.addresses import parse_address
 from mailrs.celery import app
 from mailrs.db.models import Delivery, Message, utcnow
+from mailrs.errors import InvalidAddress
 from mailrs.queue.canvas import DELIVER, RELAY, ROUTE, Step, dispatch
 from mailrs.queue.states import BUSY, DeliveryKind, DeliveryState, MessageState
 from workers.context import worker_context
@@ -82,10 +84,7 @@ def _resolve(
     """``resolve_recipient``, remembered for the batch (a batch often shares recipients)."""
     key = address.lower()
     if key not in cache:
-        try:
-            cache[key] = resolve_recipient(session, address, local_domains)
-        except ValueError:
-            cache[key] = None
+        cache[key] = resolve_recipient(session, address, local_domains)
     return cache[key]
 
 
@@ -129,7 +128,10 @@ def _add(
     if key in seen:
         return  # two recipients that lead to the same mailbox get one copy
     seen.add(key)
-    domain = split_address(address)[1] if "@" in address else ""
+    try:
+        domain = parse_address(address).domain
+    except InvalidAddress:  # an unknown recipient that does not even parse
+        domain = ""
     delivery = Delivery(
         message_id=message.id,
         rcpt_idx=idx,

@@ -15,9 +15,10 @@ from celery import Celery
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.resolve import resolve_recipient
+from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db.engine import Database
-from mailrs.errors import SpoolError
+from mailrs.errors import InvalidAddress, SpoolError
 from mailrs.queue.accept import Envelope, accept_message
 from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool
@@ -57,9 +58,10 @@ def check_recipients(session: Session, settings: Settings, recipients: tuple[str
     """SendRefused when any recipient is an unknown address of a local domain."""
     for address in recipients:
         try:
-            resolution = resolve_recipient(session, address, settings.smtp.local_domains)
-        except ValueError as exc:
+            parse_address(address)
+        except InvalidAddress as exc:
             raise SendRefused(f"{address}: not an email address") from exc
+        resolution = resolve_recipient(session, address, settings.smtp.local_domains)
         if resolution is None:
             raise SendRefused(f"{address}: no such mailbox here (5.1.1)")
 
