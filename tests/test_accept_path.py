@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pipeline_support import drive
 from sqlalchemy import func, select
@@ -119,3 +122,16 @@ def test_a_dsn_is_born_through_accept_and_runs_the_pipeline(
     assert [r.address for r in dsn.recipients] == ["alice@example.test"]
     (report,) = store.list_messages("alice@example.test")
     assert b"ghost@example.test" in store.read("alice@example.test", "INBOX", report.key)
+
+
+def test_no_other_module_makes_message_rows() -> None:
+    """The accept path is the only birth of a ``messages`` row (no ORM ``Message(...)``)."""
+    repo = Path(__file__).resolve().parent.parent
+    birth = re.compile(r"(?<![\w.])(?<!class )Message\(|insert\(Message\)|add_all?\(Message")
+    found = [
+        str(path.relative_to(repo))
+        for package in ("mailrs", "workers", "smtpd", "web", "imapd", "bench")
+        for path in (repo / package).rglob("*.py")
+        if birth.search(path.read_text())
+    ]
+    assert found == ["mailrs/queue/accept.py"]

@@ -19,6 +19,7 @@ from mailrs.db.models import Delivery, Message, utcnow
 from mailrs.outbound.dsn import DsnRecipient, build_dsn
 from mailrs.queue.accept import Envelope, accept_derived
 from mailrs.queue.canvas import BOUNCE, VALIDATE, Step, dispatch
+from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import derived_queue_id
 from mailrs.queue.states import DeliveryState, MessageState
 from workers.context import WorkerContext, worker_context
@@ -105,4 +106,8 @@ def _send_dsn(
 def bounce(self: Task, *queue_ids: str) -> None:
     """Celery task: the bounce stage; starts the DSN's own pipeline after the commit."""
     for queue_id in queue_ids:
-        dispatch(app, bounce_message(queue_id))
+        steps = bounce_message(queue_id)
+        dsns = [qid for name, qid in steps if name == VALIDATE]
+        if dsns:  # a new message: published and marked like any other (or swept up later)
+            publish_and_mark(app, worker_context().db, dsns)
+        dispatch(app, [step for step in steps if step[0] != VALIDATE])

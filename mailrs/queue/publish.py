@@ -1,7 +1,8 @@
 """Publish the pipelines of committed messages, then mark their rows: the one way to do it.
 
-smtpd's hand-off, sending from the web, the sweeper and ``mailrs queue retry`` / ``flush``
-all call ``publish_and_mark``, always after the messages' rows are committed. The
+smtpd's hand-off, sending from the web, the bounce stage (for the DSNs it made), the
+sweeper and ``mailrs queue retry`` / ``flush`` all call ``publish_and_mark``, always after
+the messages' rows are committed. The
 pipelines go out as chains of up to ``MAX_BATCH`` messages (``mailrs.queue.canvas``); the
 first chain the broker refuses stops the run (the broker is down: the messages are safe
 in the spool and the sweeper sends them later). One UPDATE then marks every message
