@@ -101,7 +101,8 @@ def _create_deliveries(
     for rcpt in message.recipients:
         resolution = _resolve(session, rcpt.address, local_domains, resolutions)
         if resolution is None:
-            _add(session, message, rcpt.idx, DeliveryKind.LOCAL, rcpt.address, folder, seen, True)
+            local = DeliveryKind.LOCAL
+            _add(session, message, rcpt.idx, local, rcpt.address, folder, seen, failed=True)
             summary.append(f"{rcpt.address}: unknown")
             continue
         for account in resolution.local:
