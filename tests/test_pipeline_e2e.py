@@ -1,7 +1,7 @@
 """The whole pipeline with real processes: Celery workers, a DNS server, SMTP sinks.
 
 Runs on the embedded broker and on Redis. Messages are handed over as smtpd does
-(``accept_message`` then ``publish``); remote mail goes through aliases that forward to
+(``accept_message`` then ``publish_and_mark``); remote mail goes through aliases that forward to
 another domain, leaves through MX lookup, is retried
 from the database by the sweeper, and bounces to the local sender's Maildir. Workers are
 SIGKILLed in the middle of delivery and of relay; after a restart every recipient has
@@ -32,8 +32,8 @@ from mailrs.broker.options import celery_options
 from mailrs.config import Settings, load_settings
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
-from mailrs.queue.accept import Envelope, accept_message, mark_published
-from mailrs.queue.canvas import publish
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
 
@@ -68,8 +68,7 @@ class Site:
         with Celery("mailrs-test", set_as_current=False) as client:
             client.config_from_object("celeryconfig")
             client.conf.update(celery_options(self.settings))
-            publish(client, queue_id)
-        mark_published(self.db, [queue_id])
+            assert publish_and_mark(client, self.db, [queue_id]).sent == (queue_id,)
         return queue_id
 
     def messages(self) -> list[Message]:
