@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Protocol
@@ -52,9 +52,9 @@ class MailboxEvent:
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON object (the ``kind`` names its type)."""
         data: dict[str, Any] = {"kind": self.kind}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            data[name] = list(value) if isinstance(value, tuple) else value
+        for item in fields(self):
+            value = getattr(self, item.name)
+            data[item.name] = list(value) if isinstance(value, tuple) else value
         return data
 
 
@@ -111,16 +111,17 @@ def event_from_json(data: dict[str, Any]) -> MailboxEvent | None:
     if cls is None:
         return None
     data = {_ALIASES.get(k, k): v for k, v in data.items()}
-    fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+    names = {item.name for item in fields(cls)}
+    given = {k: v for k, v in data.items() if k in names}
     try:
-        if "uids" in fields:
-            fields["uids"] = tuple(int(uid) for uid in fields["uids"])
-        if fields.get("modseq") is not None:
-            fields["modseq"] = int(fields["modseq"])
-        for name, value in fields.items():
+        if "uids" in given:
+            given["uids"] = tuple(int(uid) for uid in given["uids"])
+        if given.get("modseq") is not None:
+            given["modseq"] = int(given["modseq"])
+        for name, value in given.items():
             if name not in ("uids", "modseq") and not isinstance(value, str):
                 return None
-        return cls(**fields)
+        return cls(**given)
     except (TypeError, ValueError):
         return None
 
