@@ -1,10 +1,10 @@
 """The per-user mailbox index: UIDVALIDITY, UIDs, flags, modseq and a full-text index.
 
-One SQLite file per user (``<maildir>/mailrs-index.sqlite``). ``sync()`` compares a
-folder's files with the index: new keys get the next UIDs (oldest first), vanished keys
-are dropped, flag changes are recorded with a new modseq. A folder whose ``new/`` and
-``cur/`` directories have not changed since the last scan is not scanned again (their
-modification times are remembered once they are safely in the past; ``mailrs.store.scan``).
+One SQLite file per user (``<maildir>/mailrs-index.sqlite``, opened by
+``mailrs.store.indexdb``). ``sync()`` compares a folder's files with the index: new keys
+get the next UIDs (oldest first), vanished keys are dropped, flag changes are recorded
+with a new modseq. A folder whose ``new/`` and ``cur/`` directories have not changed
+since the last scan is not scanned again (``mailrs.store.scan``).
 Keywords (IMAP flags with no Maildir letter) and subscriptions live only here. Parsed
 content (sent date, search text in an FTS5 trigram index, ``mailrs.store.fulltext``) is
 filled in lazily, when a search needs it. Changes go through the mailbox service
@@ -22,13 +22,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 from mailrs.store import fulltext
 from mailrs.store.flags import merge_keywords
 from mailrs.store.fulltext import Content
+from mailrs.store.indexdb import open_index, set_aside, write_transaction
 from mailrs.store.maildir import MaildirStore, StoredMessage
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
 from mailrs.store.records import IndexedMessage, MailboxState, MailboxStatus
@@ -42,35 +42,6 @@ STATE_CACHE_SIZE = 8  # mailboxes; each holds its message list
 # sessions of one process so a SELECT of an unchanged mailbox costs no query of all rows.
 _STATE_CACHE: dict[tuple[str, str], tuple[tuple[str, int, int], MailboxState]] = {}
 _STATE_CACHE_LOCK = threading.Lock()
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS mailboxes (
-    name TEXT PRIMARY KEY,
-    uidvalidity INTEGER NOT NULL,
-    uidnext INTEGER NOT NULL,
-    highestmodseq INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS messages (
-    mailbox TEXT NOT NULL,
-    uid INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    flags TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    internaldate REAL NOT NULL,
-    modseq INTEGER NOT NULL,
-    PRIMARY KEY (mailbox, uid),
-    UNIQUE (mailbox, key)
-);
-CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY);
-"""
-_ADDED_COLUMNS = (
-    ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
-    ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
-    ("messages", "zone", "INTEGER"),
-    ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
-)
-
 
 _MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords, zone"
 
@@ -86,31 +57,8 @@ class MailIndex:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            try:
-                self._db = self._open()
-            except sqlite3.DatabaseError as exc:
-                if type(exc) is not sqlite3.DatabaseError:  # locked, unreadable: not damage
-                    raise
-                # A damaged file: keep it aside and start afresh from the Maildir.
-                if self.path.exists():
-                    self.path.rename(self.path.with_suffix(f".broken-{int(time.time())}"))
-                self._db = self._open()
+            self._db = open_index(self.path)
         return self._db
-
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA + fulltext.SCHEMA)
-            for table, column, kind in _ADDED_COLUMNS:
-                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                if column not in present:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        except BaseException:
-            db.close()
-            raise
-        return db
 
     def close(self) -> None:
         """Close the SQLite connection."""
@@ -118,16 +66,8 @@ class MailIndex:
             self._db.close()
             self._db = None
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn())
 
     # -- synchronising with the Maildir ---------------------------------------------------
 
@@ -557,8 +497,7 @@ class MailIndex:
             self._conn().execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError:
             self.close()
-            if self.path.exists():
-                self.path.rename(self.path.with_suffix(f".broken-{int(time.time())}"))
+            set_aside(self.path)
         with self._write() as db:
             fulltext.clear_content(db)
             known = [normalize_mailbox_name(m) for m in mailboxes]
