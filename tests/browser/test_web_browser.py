@@ -17,8 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import provision, require_tool
-from processes import mailrs_up, service_env, wait_until
+from support.config import provision
+from support.processes import mailrs_up, service_env, wait_until
+from support.services import require_tool
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import provision
-from processes import mailrs_argv, service_env
+from support.config import provision
+from support.processes import mailrs_argv, service_env
 
 from mailrs.accounts.resolve import resolve_recipient
 from mailrs.config import load_settings

@@ -6,8 +6,8 @@ import smtplib
 import subprocess
 from pathlib import Path
 
-from conftest import write_config
-from processes import flask_mail_user, mailrs_argv, mailrs_up, service_env, wait_until
+from support.config import write_config
+from support.processes import flask_mail_user, mailrs_argv, mailrs_up, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore

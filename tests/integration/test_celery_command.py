@@ -6,8 +6,8 @@ import smtplib
 from pathlib import Path
 
 import pytest
-from conftest import provision, write_config
-from processes import VENV_BIN, python_m, running, service_env, wait_until
+from support.config import provision, write_config
+from support.processes import VENV_BIN, python_m, running, service_env, wait_until
 
 from mailrs.celery import app, configure
 from mailrs.config import load_settings, parse_hostport

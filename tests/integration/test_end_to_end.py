@@ -16,14 +16,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
-from conftest import require_tool, write_config
-from processes import (
+from support.brokers import BROKERS, broker_url_for
+from support.config import write_config
+from support.processes import (
     flask_mail_user,
     mailrs_up,
     service_env,
     wait_until,
 )
+from support.services import require_tool
 
 from mailrs.cli.supervisor import accepts_connections
 from mailrs.config import load_settings, parse_hostport

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
+from support.brokers import BROKERS, broker_url_for
 
 from mailrs.config import CelerySettings, Settings, StorageSettings
 from mailrs.store import events

@@ -10,8 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port, write_config
-from processes import REPO, VENV_BIN, running, service_env, wait_until
+from support.config import free_port, write_config
+from support.processes import REPO, VENV_BIN, running, service_env, wait_until
 
 from mailrs.config import load_settings
 

@@ -11,19 +11,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from imap_support import ALICE, RawClient, ServerHarness
+from support.imap import ALICE, RawClient, ServerHarness
 
 PASSWORD = "alice password"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]:
-    """One imapd for the module."""
-    running = ServerHarness(tmp_path_factory.mktemp("imap")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+pytestmark = pytest.mark.imap_server()
 
 
 class Conn:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from imap_support import ALICE, RawClient, ServerHarness, sample_message
 from imapclient import IMAPClient
+from support.imap import ALICE, RawClient, ServerHarness, sample_message
 
 from mailrs.store.events import publish_event, subscribe
 
 PASSWORD = "alice password"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]:
-    """One imapd for the module."""
-    running = ServerHarness(tmp_path_factory.mktemp("imap-sessions")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+pytestmark = pytest.mark.imap_server()
 
 
 def raw(harness: ServerHarness) -> RawClient:

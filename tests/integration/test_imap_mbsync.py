@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from imap_support import ALICE, ServerHarness, sample_message
 from imapclient import IMAPClient
+from support.imap import ALICE, ServerHarness, sample_message
+from support.services import require_tool
 
 PASSWORD = "alice password"
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]:
-    """One imapd for the module."""
-    running = ServerHarness(tmp_path_factory.mktemp("imap-mbsync")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+pytestmark = pytest.mark.imap_server()
 
 
 def write_config(harness: ServerHarness, local: Path) -> Path:

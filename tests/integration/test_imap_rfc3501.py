@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import imaplib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from imap_support import ALICE, RawClient, ServerHarness, sample_message
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from support.imap import ALICE, RawClient, ServerHarness, sample_message
 
 PASSWORD = "alice password"
 
@@ -60,14 +59,7 @@ NESTED = (
 )
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]:
-    """One imapd for the module."""
-    running = ServerHarness(tmp_path_factory.mktemp("imap")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+pytestmark = pytest.mark.imap_server()
 
 
 def connect(harness: ServerHarness) -> IMAPClient:

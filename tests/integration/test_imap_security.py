@@ -7,28 +7,18 @@ import base64
 import imaplib
 import socket
 import ssl
-from collections.abc import Iterator
 
 import pytest
-from conftest import free_port
-from imap_support import ALICE, RawClient, ServerHarness
 from imapclient import IMAPClient
-
-from mailrs.tls import write_selfsigned
+from support.imap import ALICE, RawClient, ServerHarness
 
 PASSWORD = "alice password"
 MAX_PER_IP = 6
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]:
-    """An imapd that refuses passwords without TLS, with small limits."""
-    directory = tmp_path_factory.mktemp("imap-tls")
-    cert, key = write_selfsigned(directory, "localhost")
-    env = {
-        "MAILRS_IMAP_TLS_CERT_PATH": str(cert),
-        "MAILRS_IMAP_TLS_KEY_PATH": str(key),
-        "MAILRS_IMAP_TLS_LISTEN_ADDR": f"127.0.0.1:{free_port()}",
+pytestmark = pytest.mark.imap_server(
+    tls=True,
+    env={
         "MAILRS_IMAP_PLAINTEXT_AUTH": "never",
         "MAILRS_IMAP_MAX_LITERAL_BYTES": "100000",
         "MAILRS_IMAP_MAX_CONNECTIONS_PER_IP": str(MAX_PER_IP),
@@ -36,14 +26,8 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHarness]
         "MAILRS_AUTH_MAX_FAILURES_PER_ACCOUNT": "3",
         "MAILRS_AUTH_MAX_FAILURES_PER_IP": "100",
         "MAILRS_AUTH_BASE_DELAY_SECS": "0",
-    }
-    running = ServerHarness(directory, env)
-    running.tls_port = int(env["MAILRS_IMAP_TLS_LISTEN_ADDR"].rsplit(":", 1)[1])  # type: ignore[attr-defined]
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    },
+)
 
 
 def client_context() -> ssl.SSLContext:
@@ -72,7 +56,7 @@ def test_plaintext_login_is_refused_and_starttls_allows_it(harness: ServerHarnes
 
 
 def test_implicit_tls_and_authenticate_plain(harness: ServerHarness) -> None:
-    port = harness.tls_port  # type: ignore[attr-defined]
+    port = harness.tls_port
     client = IMAPClient("127.0.0.1", port, ssl=True, ssl_context=client_context(), timeout=10)
     assert b"AUTH=PLAIN" in client.capabilities()
     client.plain_login(ALICE, PASSWORD)
@@ -85,7 +69,7 @@ def test_implicit_tls_and_authenticate_plain(harness: ServerHarness) -> None:
 
 def tls_raw(harness: ServerHarness) -> tuple[ssl.SSLSocket, bytes]:
     """A TLS socket to the implicit-TLS port and its greeting."""
-    sock = socket.create_connection(("127.0.0.1", harness.tls_port), timeout=10)  # type: ignore[attr-defined]
+    sock = socket.create_connection(("127.0.0.1", harness.tls_port), timeout=10)
     tls = client_context().wrap_socket(sock, server_hostname="localhost")
     return tls, tls.recv(4096)
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from imap_support import ALICE, ALICE_PASSWORD, ImapProcess, RawClient
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
+from support.imap import ALICE, ALICE_PASSWORD, ImapProcess, RawClient
 
 from mailrs.accounts.users import add_user
 from mailrs.config import Settings

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
-from conftest import write_config
 from imapclient import IMAPClient
-from processes import flask_mail_user, mailrs_up, service_env
+from support.brokers import BROKERS, broker_url_for
+from support.config import write_config
+from support.processes import flask_mail_user, mailrs_up, service_env
 
 from mailrs.config import load_settings, parse_hostport
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from db_support import any_db  # noqa: F401  (fixture)
 from sqlalchemy import inspect, select, text
 
 from mailrs.accounts.users import (
@@ -28,7 +27,7 @@ from mailrs.queue.spool import Spool, is_queue_id
 from mailrs.store.maildir import MaildirStore
 
 
-def test_migrations_create_every_table(any_db: Database) -> None:  # noqa: F811
+def test_migrations_create_every_table(any_db: Database) -> None:
     tables = set(inspect(any_db.engine).get_table_names())
     assert {
         "users",
@@ -52,7 +51,7 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
     db.dispose()
 
 
-def test_account_lifecycle(any_db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_account_lifecycle(any_db: Database, tmp_path: Path) -> None:
     store = MaildirStore(tmp_path / "maildir")
     with any_db.session() as session:
         user = add_user(session, store, "Alice@Example.TEST", "correct horse")
@@ -89,7 +88,7 @@ def test_account_lifecycle(any_db: Database, tmp_path: Path) -> None:  # noqa: F
             delete_user(session, store, "bob@example.test")
 
 
-def test_message_rows_aliases_and_utc(any_db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_message_rows_aliases_and_utc(any_db: Database, tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
     spool.ensure()
     envelope = Envelope(
@@ -131,7 +130,7 @@ def test_nothing_half_stored_when_the_database_fails(tmp_path: Path) -> None:
     assert list(spool.tmp_dir.iterdir()) == []
 
 
-def test_nothing_half_stored_when_the_spool_fails(any_db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_nothing_half_stored_when_the_spool_fails(any_db: Database, tmp_path: Path) -> None:
     spool = Spool(tmp_path / "missing-spool")  # folders never created: the write fails
     with pytest.raises(SpoolError):
         accept_message(any_db, spool, Envelope("a@b.test", ("c@d.test",)), b"x\r\n")

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
 from celery import Celery
-from conftest import free_port, provision
-from dns_support import DnsServer
-from pipeline_support import add_config
-from processes import VENV_BIN, Proc, mailrs_argv, running, service_env, wait_until
-from smtp_sink import Script, SmtpSink
 from sqlalchemy import select
+from support.brokers import BROKERS, broker_url_for
+from support.config import free_port, provision
+from support.dns import DnsServer
+from support.pipeline import add_config
+from support.processes import VENV_BIN, Proc, mailrs_argv, running, service_env, wait_until
+from support.smtp_sink import Script, SmtpSink
 
 from mailrs.accounts.aliases import add_alias
 from mailrs.broker.options import celery_options

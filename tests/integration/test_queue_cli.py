@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import free_port, provision
-from dns_support import DnsServer
-from pipeline_support import add_config, drive
-from processes import mailrs_argv
 from sqlalchemy import select
+from support.config import free_port, provision
+from support.dns import DnsServer
+from support.pipeline import add_config, drive
+from support.processes import mailrs_argv
 
 from mailrs.celery import configure
 from mailrs.config import load_settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from broker_support import redis_test_url
 from kombu import Connection, Exchange, Queue
+from support.brokers import redis_test_url
 
 from mailrs.broker import redis_transport
 from mailrs.broker.options import celery_options

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import dkim
 import pytest
-from conftest import free_port, write_config
-from dns_support import DnsServer
-from pipeline_support import add_config, drive
-from smtp_sink import Script, SmtpSink
 from sqlalchemy import select
+from support.config import free_port, write_config
+from support.dns import DnsServer
+from support.pipeline import add_config, drive
+from support.smtp_sink import Script, SmtpSink
 
 from mailrs.accounts.users import add_user
 from mailrs.celery import configure

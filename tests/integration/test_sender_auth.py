@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import write_config
-from dns_support import DnsServer
-from pipeline_support import add_config, drive
+from support.config import write_config
+from support.dns import DnsServer
+from support.pipeline import add_config, drive
 
 from mailrs.accounts.users import add_user
 from mailrs.celery import configure

@@ -6,12 +6,10 @@ a bare CR or LF; one transaction must never become two delivered messages.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from processes import wait_until
-from smtp_support import ALICE, BOB, RawSession, Server, smtp_server
 from sqlalchemy import func, select
+from support.processes import wait_until
+from support.smtp import ALICE, BOB, RawSession, Server
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
@@ -19,15 +17,7 @@ from mailrs.db.models import Message
 LIMIT = 20000
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """smtpd and a worker, with a small message size limit."""
-    with smtp_server(
-        tmp_path_factory.mktemp("attacks"),
-        worker=True,
-        MAILRS_SMTP_MAX_MESSAGE_SIZE=str(LIMIT),
-    ) as running_server:
-        yield running_server
+pytestmark = pytest.mark.smtp_server(worker=True, MAILRS_SMTP_MAX_MESSAGE_SIZE=str(LIMIT))
 
 
 def message_rows(server: Server) -> int:

@@ -6,9 +6,9 @@ import smtplib
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
-from conftest import provision
-from processes import mailrs_argv, python_m, running, service_env, wait_until
+from support.brokers import BROKERS, broker_url_for
+from support.config import provision
+from support.processes import mailrs_argv, python_m, running, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore

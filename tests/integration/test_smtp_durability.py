@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from broker_support import redis_test_url
-from conftest import free_port
-from processes import mailrs_argv, python_m, running, wait_until
-from smtp_support import ALICE, Server, smtp_server
 from sqlalchemy import select
+from support.brokers import redis_test_url
+from support.config import free_port
+from support.processes import mailrs_argv, python_m, running, wait_until
+from support.smtp import ALICE, Server, smtp_server
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
@@ -90,11 +89,7 @@ def test_embedded_broker_removed_accepts_then_delivers_each_once(tmp_path: Path)
             assert server.count(ALICE) == 3
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """smtpd on SQLite, no worker (messages stay spooled)."""
-    with smtp_server(tmp_path_factory.mktemp("durability")) as running_server:
-        yield running_server
+pytestmark = pytest.mark.smtp_server()  # SQLite, no worker: messages stay spooled
 
 
 def test_unwritable_spool_gives_451_and_leaves_nothing(server: Server) -> None:

@@ -6,18 +6,12 @@ import email
 import email.policy
 import re
 import smtplib
-from collections.abc import Iterator
 
 import pytest
-from processes import wait_until
-from smtp_support import ALICE, BOB, Server, client_tls, password_of, smtp_server
+from support.processes import wait_until
+from support.smtp import ALICE, BOB, Server, client_tls, password_of
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """smtpd with TLS and a worker that delivers."""
-    with smtp_server(tmp_path_factory.mktemp("headers"), worker=True) as running_server:
-        yield running_server
+pytestmark = pytest.mark.smtp_server(worker=True)
 
 
 def delivered(server: Server, user: str, subject: str) -> bytes:

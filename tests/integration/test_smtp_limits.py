@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
-from processes import wait_until
-from smtp_support import ALICE, RawSession, Server, password_of, smtp_server
+from support.brokers import BROKERS, broker_url_for
+from support.processes import wait_until
+from support.smtp import ALICE, RawSession, Server, password_of, smtp_server
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """smtpd with tight connection limits and short timeouts."""
-    with smtp_server(
-        tmp_path_factory.mktemp("limits"),
-        MAILRS_SMTP_MAX_CONNECTIONS="3",
-        MAILRS_SMTP_MAX_CONNECTIONS_PER_IP="2",
-        MAILRS_SMTP_TIMEOUT_SECS="2",
-        MAILRS_SMTP_DATA_TIMEOUT_SECS="4",
-    ) as running_server:
-        yield running_server
+pytestmark = pytest.mark.smtp_server(
+    MAILRS_SMTP_MAX_CONNECTIONS="3",
+    MAILRS_SMTP_MAX_CONNECTIONS_PER_IP="2",
+    MAILRS_SMTP_TIMEOUT_SECS="2",
+    MAILRS_SMTP_DATA_TIMEOUT_SECS="4",
+)
 
 
 def connect(server: Server, source: str = "127.0.0.1") -> tuple[socket.socket, bytes]:

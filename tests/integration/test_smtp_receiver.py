@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import provision
-from processes import Proc, python_m, running, service_env
 from sqlalchemy import select
+from support.config import provision
+from support.processes import Proc, python_m, running, service_env
 
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 
 import pytest
-from conftest import require_tool
-from smtp_support import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of, smtp_server
 from sqlalchemy import select
+from support.services import require_tool
+from support.smtp import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """smtpd with aliases (one-to-many, to a remote address) and a catch-all domain."""
-    with smtp_server(
-        tmp_path_factory.mktemp("recipients"),
-        aliases=(
-            ("team@example.test", ALICE),
-            ("team@example.test", BOB),
-            ("outside@example.test", "friend@remote.test"),
-            ("@catchall.test", CAROL),
-        ),
-        MAILRS_SMTP_MAX_RECIPIENTS="3",
-    ) as running_server:
-        yield running_server
+pytestmark = pytest.mark.smtp_server(
+    aliases=(
+        ("team@example.test", ALICE),
+        ("team@example.test", BOB),
+        ("outside@example.test", "friend@remote.test"),
+        ("@catchall.test", CAROL),
+    ),
+    MAILRS_SMTP_MAX_RECIPIENTS="3",
+)
 
 
 def rcpt_replies(server: Server, addresses: list[bytes]) -> list[bytes]:

@@ -8,13 +8,12 @@ import smtplib
 import ssl
 import subprocess
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from smtp_support import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of, smtp_server
 from sqlalchemy import select
+from support.services import require_tool
+from support.smtp import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
@@ -22,15 +21,9 @@ from mailrs.db.models import Message
 MESSAGE = b"Subject: hi\r\n\r\nhello\r\n"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One smtpd with TLS on MX, submission and submissions; no worker."""
-    with smtp_server(
-        tmp_path_factory.mktemp("tls_auth"),
-        aliases=(("sales@example.test", ALICE),),
-        MAILRS_AUTH_MAX_FAILURES_PER_ACCOUNT="3",
-    ) as running_server:
-        yield running_server
+pytestmark = pytest.mark.smtp_server(
+    aliases=(("sales@example.test", ALICE),), MAILRS_AUTH_MAX_FAILURES_PER_ACCOUNT="3"
+)
 
 
 def rows(server: Server) -> list[Message]:

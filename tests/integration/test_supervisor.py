@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import write_config
-from processes import (
+from support.config import write_config
+from support.processes import (
     Proc,
     mailrs_argv,
     mailrs_up,

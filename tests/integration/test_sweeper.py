@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import provision
-from processes import mailrs_argv, running, service_env, wait_until
 from sqlalchemy import select
+from support.config import provision
+from support.processes import mailrs_argv, running, service_env, wait_until
 
 from mailrs.config import load_settings
 from mailrs.db.engine import Database

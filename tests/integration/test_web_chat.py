@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_client import Browser
-from conftest import free_port, write_config
 from flask import Flask
 from simple_websocket import ConnectionError as WsConnectionError
-from web_support import ALICE, BOB, PASSWORDS, append_config, build_app, raw_message
+from support.chat_client import Browser
+from support.config import free_port, write_config
+from support.web import ALICE, BOB, PASSWORDS, append_config, build_app, raw_message
 from werkzeug.serving import make_server
 
 from mailrs.config import AssistantSettings, Settings
@@ -48,7 +48,7 @@ def serving(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
     """The app on a real threaded HTTP server for the whole module."""
     config = append_config(
         write_config(tmp_path_factory.mktemp("chat")), "[auth]\nbase_delay_secs = 0.0"
@@ -66,15 +66,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flas
 
 
 @pytest.fixture(scope="module")
-def alice(server: tuple[str, Flask]) -> Browser:
+def alice(chat_server: tuple[str, Flask]) -> Browser:
     """Alice's logged-in browser session."""
-    return Browser(server[0], ALICE, PASSWORDS[ALICE])
+    return Browser(chat_server[0], ALICE, PASSWORDS[ALICE])
 
 
 def test_handshake_needs_login_csrf_and_same_origin(
-    server: tuple[str, Flask], alice: Browser
+    chat_server: tuple[str, Flask], alice: Browser
 ) -> None:
-    base = server[0]
+    base = chat_server[0]
     anonymous = Browser.__new__(Browser)
     anonymous.base, anonymous.csrf = base, alice.csrf
     anonymous.jar = __import__("http.cookiejar").cookiejar.CookieJar()
@@ -104,8 +104,10 @@ def test_list_is_streamed_word_by_word_with_buttons(alice: Browser) -> None:
         chat.close()
 
 
-def test_confirm_button_sends_over_the_socket(server: tuple[str, Flask], alice: Browser) -> None:
-    store: MaildirStore = server[1].extensions["mailrs"].store
+def test_confirm_button_sends_over_the_socket(
+    chat_server: tuple[str, Flask], alice: Browser
+) -> None:
+    store: MaildirStore = chat_server[1].extensions["mailrs"].store
     chat = alice.chat()
     try:
         _tokens, done = chat.ask(
@@ -141,10 +143,10 @@ def test_bad_frames_get_errors_and_the_chat_goes_on(alice: Browser) -> None:
 
 
 def test_every_open_chat_of_the_user_gets_new_mail_notifications(
-    server: tuple[str, Flask], alice: Browser
+    chat_server: tuple[str, Flask], alice: Browser
 ) -> None:
-    settings: Settings = server[1].extensions["mailrs"].settings
-    bob = Browser(server[0], BOB, PASSWORDS[BOB])
+    settings: Settings = chat_server[1].extensions["mailrs"].settings
+    bob = Browser(chat_server[0], BOB, PASSWORDS[BOB])
     first, second, other = alice.chat(), alice.chat(), bob.chat()
     try:
         for chat in (first, second, other):  # the sockets are subscribed once they answer
@@ -161,7 +163,7 @@ def test_every_open_chat_of_the_user_gets_new_mail_notifications(
             chat.close()
 
 
-def test_history_is_kept_per_user(server: tuple[str, Flask], alice: Browser) -> None:
+def test_history_is_kept_per_user(chat_server: tuple[str, Flask], alice: Browser) -> None:
     chat = alice.chat()
     try:
         chat.ask("résume le dernier")
@@ -169,7 +171,7 @@ def test_history_is_kept_per_user(server: tuple[str, Flask], alice: Browser) -> 
         chat.close()
     page = alice.get("/chat")
     assert "résume le dernier" in page and "Résumé de" in page
-    bob_page = Browser(server[0], BOB, PASSWORDS[BOB]).get("/chat")
+    bob_page = Browser(chat_server[0], BOB, PASSWORDS[BOB]).get("/chat")
     assert "résume le dernier" not in bob_page
 
 
@@ -275,8 +277,8 @@ def completions() -> Iterator[str]:
     thread.join(10)
 
 
-def _llm_engine(server: tuple[str, Flask], endpoint: str) -> tuple[LlmEngine, UserMailbox]:
-    resources = server[1].extensions["mailrs"]
+def _llm_engine(chat_server: tuple[str, Flask], endpoint: str) -> tuple[LlmEngine, UserMailbox]:
+    resources = chat_server[1].extensions["mailrs"]
     settings = AssistantSettings(
         engine="openai", endpoint=endpoint, model="test-model", api_key="fake-key", timeout_secs=5
     )
@@ -285,8 +287,10 @@ def _llm_engine(server: tuple[str, Flask], endpoint: str) -> tuple[LlmEngine, Us
     return LlmEngine(Actions(mailbox, outbox, Conversation()), settings, []), mailbox
 
 
-def test_llm_engine_uses_the_actions_as_tools(server: tuple[str, Flask], completions: str) -> None:
-    engine, mailbox = _llm_engine(server, completions)
+def test_llm_engine_uses_the_actions_as_tools(
+    chat_server: tuple[str, Flask], completions: str
+) -> None:
+    engine, mailbox = _llm_engine(chat_server, completions)
     try:
         reply = engine.respond("show my emails please")
         first, second = ChatCompletions.requests
@@ -306,11 +310,11 @@ def test_llm_engine_uses_the_actions_as_tools(server: tuple[str, Flask], complet
 
 
 def test_llm_send_still_waits_for_the_confirm_button(
-    server: tuple[str, Flask], completions: str
+    chat_server: tuple[str, Flask], completions: str
 ) -> None:
-    store: MaildirStore = server[1].extensions["mailrs"].store
+    store: MaildirStore = chat_server[1].extensions["mailrs"].store
     before = len(store.list_messages(ALICE, "Sent"))
-    engine, mailbox = _llm_engine(server, completions)
+    engine, mailbox = _llm_engine(chat_server, completions)
     try:
         reply = engine.respond("send Bob a hello")
         confirm = next(b for b in reply.buttons if b.get("action") == "confirm")
@@ -321,8 +325,8 @@ def test_llm_send_still_waits_for_the_confirm_button(
         mailbox.close()
 
 
-def test_llm_endpoint_down_falls_back_to_the_offline_engine(server: tuple[str, Flask]) -> None:
-    engine, mailbox = _llm_engine(server, f"http://127.0.0.1:{free_port()}/v1")
+def test_llm_endpoint_down_falls_back_to_the_offline_engine(chat_server: tuple[str, Flask]) -> None:
+    engine, mailbox = _llm_engine(chat_server, f"http://127.0.0.1:{free_port()}/v1")
     try:
         reply = engine.respond("Liste mes emails")
         assert reply.text.startswith("(Le service d'assistant ne répond pas")
@@ -345,7 +349,7 @@ def test_config_checks_the_assistant_section(tmp_path: Path) -> None:
 
 @pytest.mark.redis
 def test_notifications_travel_over_redis_pub_sub(tmp_path: Path) -> None:
-    from broker_support import redis_test_url
+    from support.brokers import redis_test_url
 
     config = append_config(
         write_config(tmp_path, broker_url=redis_test_url()), "[auth]\nbase_delay_secs = 0.0"
@@ -390,8 +394,10 @@ def test_chat_socket_with_the_llm_engine_streams_the_models_words(
             chat.close()
 
 
-def test_llm_answers_stream_from_the_endpoint(server: tuple[str, Flask], completions: str) -> None:
-    engine, mailbox = _llm_engine(server, completions)
+def test_llm_answers_stream_from_the_endpoint(
+    chat_server: tuple[str, Flask], completions: str
+) -> None:
+    engine, mailbox = _llm_engine(chat_server, completions)
     pieces: list[str] = []
     try:
         reply = engine.respond("show my emails please", on_token=pieces.append)

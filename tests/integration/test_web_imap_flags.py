@@ -6,8 +6,8 @@ import imaplib
 import re
 from pathlib import Path
 
-from imap_support import ImapProcess
-from web_support import ALICE, PASSWORDS, api_token, build_app, raw_message
+from support.imap import ImapProcess
+from support.web import ALICE, PASSWORDS, api_token, build_app, raw_message
 
 from mailrs.store.maildir import MaildirStore
 

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from broker_support import BROKERS, broker_url_for
-from conftest import provision
-from processes import Proc, mailrs_argv, python_m, running, service_env, wait_until
 from sqlalchemy import select
+from support.brokers import BROKERS, broker_url_for
+from support.config import provision
+from support.processes import Proc, mailrs_argv, python_m, running, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.db.engine import Database

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import REDIS_URL, require_service
+
+from support.services import REDIS_URL, require_service
 
 # Parallel checkouts on one machine each set their own database number.
 REDIS_TEST_DB = int(os.environ.get("MAILRS_TEST_REDIS_DB", "11"))

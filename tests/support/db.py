@@ -1,17 +1,13 @@
-"""Database fixtures for tests that must pass on SQLite and on PostgreSQL."""
+"""A fresh PostgreSQL schema per test, for tests that must pass on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-from conftest import POSTGRES_URL, require_service
 from sqlalchemy import create_engine, text
 
-from mailrs.db.engine import Database
-from mailrs.db.migrate import upgrade
+from support.services import POSTGRES_URL, require_service
 
 
 def postgres_schema_url() -> Iterator[str]:
@@ -28,22 +24,3 @@ def postgres_schema_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database: SQLite in the test dir, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'mailrs.db.engine'}"
-        upgrade(url)
-        db = Database(url)
-        yield db
-        db.dispose()
-        return
-    for url in postgres_schema_url():
-        upgrade(url)
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()

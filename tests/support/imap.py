@@ -153,14 +153,31 @@ def sample_message(subject: str, body: str = "Hello", sender: str = "bob@example
 
 
 class ServerHarness:
-    """A provisioned data directory (users alice and bob) and an imapd on it."""
+    """A provisioned data directory (users alice and bob) and an imapd on it.
 
-    def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
-        from conftest import provision
+    With ``tls``, a self-signed pair is made and an implicit-TLS listener added on
+    ``tls_port``; ``env`` adds or overrides ``MAILRS_`` settings.
+    """
 
+    def __init__(
+        self, directory: Path, env: dict[str, str] | None = None, *, tls: bool = False
+    ) -> None:
         from mailrs.config import load_settings
         from mailrs.store.maildir import MaildirStore
+        from mailrs.tls import write_selfsigned
+        from support.config import free_port, provision
 
+        env = dict(env or {})
+        self.tls_port = 0
+        if tls:
+            cert, key = write_selfsigned(directory, "localhost")
+            self.tls_port = free_port()
+            env = {
+                "MAILRS_IMAP_TLS_CERT_PATH": str(cert),
+                "MAILRS_IMAP_TLS_KEY_PATH": str(key),
+                "MAILRS_IMAP_TLS_LISTEN_ADDR": f"127.0.0.1:{self.tls_port}",
+                **env,
+            }
         self.directory = directory
         self.config = provision(directory, users=(ALICE, "bob@example.test"))
         self.settings = load_settings(self.config, environ={})

@@ -10,14 +10,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import free_port, provision
-from processes import Proc, mailrs_argv, python_m, running, service_env, wait_until
-
 from mailrs.accounts.aliases import add_alias
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import write_selfsigned
+from support.config import free_port, provision
+from support.processes import Proc, mailrs_argv, python_m, running, service_env, wait_until
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -26,7 +25,7 @@ USERS = (ALICE, BOB, CAROL)
 
 
 def password_of(address: str) -> str:
-    """The test password that ``conftest.provision`` gives an account."""
+    """The test password that ``support.config.provision`` gives an account."""
     return f"{address.split('@')[0]} password"
 
 

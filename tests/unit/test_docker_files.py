@@ -13,7 +13,7 @@ import yaml
 
 from mailrs.config import load_settings
 
-DOCKER = Path(__file__).resolve().parent.parent / "docker"
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
 ENTRYPOINTS = {"mailrs", "smtpd", "imapd", "gunicorn", "celery"}
 
 

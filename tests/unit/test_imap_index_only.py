@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from imap_support import ALICE, sample_message
+from support.imap import ALICE, sample_message
 
 from imapd.backend import Backend
 from imapd.commands import execute

@@ -7,17 +7,12 @@ reply and keep going. Example counts are bounded so the module runs in seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from imap_support import ALICE, RawClient, ServerHarness, sample_message
 
 from imapd.bodystructure import body_structure
 from imapd.envelope import envelope
 from imapd.errors import ParseError
-from imapd.framing import Limits
 from imapd.mime import parse
 from imapd.parser import Command, parse_command
 from imapd.responses import encode
@@ -57,44 +52,6 @@ def test_token_soup_parses_or_raises_parse_error(tokens: list[bytes]) -> None:
         assert exc.tag in ("t", None)
         return
     assert command.tag == "t"
-
-
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawClient]:
-    """A logged-in session with a selected INBOX on a live server."""
-    harness = ServerHarness(tmp_path_factory.mktemp("imap-fuzz"))
-    for n in range(3):
-        harness.store.deliver(ALICE, sample_message(f"fuzz {n}"))
-    harness.start()
-    conn = RawClient(harness.server.host, harness.server.port)
-    conn.command(b"l", b'LOGIN alice@example.test "alice password"')
-    conn.command(b"s", b"SELECT INBOX")
-    try:
-        yield conn
-    finally:
-        conn.close()
-        harness.stop()  # fails if the server logged a traceback
-
-
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(st.lists(st.sampled_from([t for t in TOKENS if t not in (b"IDLE",)]), max_size=7))
-def test_live_server_answers_every_generated_command(
-    session: RawClient, tokens: list[bytes]
-) -> None:
-    line = b"z " + b" ".join(tokens)
-    if len(line) > Limits().max_line or b"{" in line:
-        line = line.replace(b"{", b"x")
-    session.send(line.replace(b"\r\n", b" ") + b"\r\n")
-    reply = session.until_tagged(b"z")
-    last = reply[-1]
-    assert last.startswith((b"z OK", b"z NO", b"z BAD")) or last.startswith(b"* BAD"), reply
-    assert b"SERVERBUG" not in last
-    if any(word in line for word in (b"SELECT", b"EXAMINE", b"DELETE", b"RENAME")):
-        session.command(b"rs", b"SELECT INBOX")  # back to a known state
 
 
 HEADER_TEXT = st.binary(max_size=60).map(lambda data: data.replace(b"\r", b"").replace(b"\n", b""))

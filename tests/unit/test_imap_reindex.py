@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from imap_support import ALICE, sample_message
+from support.imap import ALICE, sample_message
 
 from mailrs.cli.main import cli
 from mailrs.store.index import MailIndex

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_config
-from pipeline_support import add_config
+from support.config import unused_port, write_config
+from support.pipeline import add_config
 
 from mailrs.config import dns_server_address, load_settings
 from mailrs.errors import ConfigError
 
 
 def test_defaults(tmp_path: Path) -> None:
-    settings = load_settings(write_config(tmp_path), environ={})
+    settings = load_settings(write_config(tmp_path, port=unused_port), environ={})
     relay, spam = settings.relay, settings.spam
     assert relay.smtp_port == 25 and relay.dns_servers == ()
     assert relay.retry_base_secs == 300 and relay.retry_max_secs == 4 * 3600
@@ -46,7 +46,7 @@ def test_defaults(tmp_path: Path) -> None:
 def test_bad_values_are_refused_by_name(
     tmp_path: Path, section: str, keys: dict[str, object], message: str
 ) -> None:
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, port=unused_port)
     add_config(config, section, **keys)
     with pytest.raises(ConfigError, match=message):
         load_settings(config, environ={})
@@ -58,7 +58,7 @@ def test_environment_overrides_and_dns_server_forms(tmp_path: Path) -> None:
         "MAILRS_RELAY_RETRY_BASE_SECS": "0.5",
         "MAILRS_SPAM_FILTER": "none",
     }
-    settings = load_settings(write_config(tmp_path), environ=environ)
+    settings = load_settings(write_config(tmp_path, port=unused_port), environ=environ)
     assert settings.relay.dns_servers == ("127.0.0.1:5353", "::1")
     assert settings.relay.retry_base_secs == 0.5 and settings.spam.filter == "none"
     assert dns_server_address("127.0.0.1:5353") == ("127.0.0.1", 5353)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pipeline_support import drive
 from sqlalchemy import select
+from support.pipeline import drive
 
 from mailrs.accounts.aliases import add_alias
 from mailrs.accounts.users import add_user

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-from broker_support import redis_test_url
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import MemoryStorage
 
 from mailrs.accounts.throttle import LoginThrottle, limit_storage
-from mailrs.config import AuthSettings, CelerySettings, Settings
+from mailrs.config import AuthSettings, Settings
 
 
 def _settings(**auth: object) -> Settings:
@@ -55,15 +53,3 @@ def test_failures_expire_with_the_window() -> None:
 def test_storage_is_memory_without_redis_and_shared_redis_with_it() -> None:
     assert isinstance(limit_storage(Settings()), MemoryStorage)
     assert limit_storage(Settings()) is limit_storage(Settings())
-
-
-@pytest.mark.redis
-def test_redis_storage_is_shared_between_throttles() -> None:
-    url = redis_test_url()
-    settings = dataclasses.replace(_settings(), celery=CelerySettings(broker_url=url))
-    assert not isinstance(limit_storage(settings), MemoryStorage)
-    first = LoginThrottle(settings)
-    second = LoginThrottle(settings, storage_from_string(url))  # as another process would
-    for _ in range(5):
-        first.failed("carol@example.test", "203.0.113.5")
-    assert second.check("carol@example.test", "203.0.113.5").blocked

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from web_support import (
+from support.web import (
     ALICE,
     BOB,
     api_token,
@@ -599,10 +599,10 @@ def test_login_attempts_are_audited(app: Flask, client: FlaskClient) -> None:
 
 
 def test_many_failures_from_one_ip_block_every_account_from_it(tmp_path: Path) -> None:
-    from conftest import write_config
+    from support.config import unused_port, write_config
 
     config = append_config(
-        write_config(tmp_path),
+        write_config(tmp_path, port=unused_port),
         "[auth]\nbase_delay_secs = 0.0\nmax_failures_per_ip = 2\nmax_failures_per_account = 50",
     )
     app = build_app(config)

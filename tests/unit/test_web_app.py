@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port, write_config
 from flask import Flask
 from flask.testing import FlaskClient
+from support.config import unused_port, write_config
 
 from mailrs.config import DEV_JWT_SECRET, Settings
 from mailrs.errors import ConfigError
@@ -44,7 +44,7 @@ def client(app: Flask) -> FlaskClient:
 
 def production_config(tmp_path: Path, jwt_secret: str) -> Path:
     """A production-mode config file with the given JWT secret."""
-    path = write_config(tmp_path)
+    path = write_config(tmp_path, port=unused_port)
     text = path.read_text().replace('mode = "development"', 'mode = "production"')
     text = text.replace("test-only-jwt-secret-not-real-0123", jwt_secret)
     path.write_text(text)
@@ -159,19 +159,3 @@ def test_health_degraded_when_the_broker_folder_is_missing(client: FlaskClient) 
     assert body["status"] == "degraded"
     assert body["database"] == "ok"
     assert "missing" in body["broker"]
-
-
-def test_health_degraded_when_the_database_is_unreachable(tmp_path: Path) -> None:
-    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nothing"
-    app = build_app(write_config(tmp_path, db_url=url))
-    try:
-        settings = app.extensions["mailrs"].settings
-        (settings.broker_dir / "queue").mkdir(parents=True)
-        response = app.test_client().get("/health")
-        assert response.status_code == 503
-        body = response.get_json()
-        assert body["status"] == "degraded"
-        assert body["database"].startswith("unreachable")
-        assert body["broker"] == "ok"
-    finally:
-        dispose(app)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
-from web_support import ALICE, BOB, raw_message
+from support.web import ALICE, BOB, raw_message
 
 from mailrs.accounts.users import add_user
 from mailrs.config import Settings

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from web_support import (
+from support.web import (
     ALICE,
     BOB,
     append_config,

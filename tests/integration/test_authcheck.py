@@ -20,6 +20,7 @@ import dns.resolver
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from support.dns import DnsServer
 
 from mailrs.config import RelaySettings, Settings, SmtpSettings, SpamSettings, load_settings
 from mailrs.inbound.authcheck import (
@@ -32,7 +33,6 @@ from mailrs.inbound.authcheck import (
 from mailrs.inbound.spam import SpamEnvelope
 from mailrs.inbound.spam.heuristics import HeuristicFilter
 from mailrs.outbound.mx import make_resolver
-from tests.dns_support import DnsServer
 
 GOOD_IP = "192.0.2.10"
 OTHER_IP = "198.51.100.7"
