@@ -40,15 +40,19 @@ def test_compose_services_and_commands() -> None:
 def test_compose_environment_is_a_valid_mailrs_config(tmp_path: Path) -> None:
     config = tmp_path / "mailrs.toml"
     config.write_text("")
+    checked = []
     for name, service in _compose()["services"].items():
         env = service.get("environment", {})
         if not any(key.startswith("MAILRS_") for key in env):
             continue
+        checked.append(name)
         environ = {key: _expand(str(value)) for key, value in env.items()}
         settings = load_settings(config, environ=environ)
         assert settings.mode == "production", name
         assert not settings.embedded_broker, name
         assert settings.database_url.startswith("postgresql+psycopg://"), name
+    # The services configured through MAILRS_ variables: if none were found, nothing was checked.
+    assert {"smtpd", "imapd", "web", "worker"} <= set(checked), checked
 
 
 def test_dockerfile_installs_every_package() -> None:
