@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 from support.processes import wait_until
-from support.smtp import ALICE, BOB, RawSession, Server
+from support.smtp import ALICE, BOB, RawSession, Server, status
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
+from smtpd import replies
 
 LIMIT = 20000
 
@@ -30,8 +31,8 @@ def message_rows(server: Server) -> int:
 
 def open_transaction(raw: RawSession, rcpt: bytes = b"alice@example.test") -> None:
     assert raw.command(b"EHLO c.example.org").startswith(b"250 ")
-    assert raw.command(b"MAIL FROM:<sender@remote.test>").startswith(b"250 2.1.0")
-    assert raw.command(b"RCPT TO:<" + rcpt + b">").startswith(b"250 2.1.5")
+    assert raw.command(b"MAIL FROM:<sender@remote.test>").startswith(status(replies.OK_SENDER))
+    assert raw.command(b"RCPT TO:<" + rcpt + b">").startswith(status(replies.OK_RCPT))
     assert raw.command(b"DATA").startswith(b"354")
 
 
@@ -39,7 +40,7 @@ def settle(server: Server, alice_before: int, rows_before: int) -> None:
     """Send one good message and wait for it: the pipeline has caught up behind it."""
     with RawSession(server) as raw:
         open_transaction(raw)
-        assert raw.command(b"Subject: good\r\n\r\ngood\r\n.").startswith(b"250 2.0.0")
+        assert raw.command(b"Subject: good\r\n\r\ngood\r\n.").startswith(status(replies.OK))
     assert server.wait_count(ALICE, alice_before + 1), server.output()
     assert message_rows(server) == rows_before + 1
 
@@ -71,9 +72,9 @@ def test_smuggling_never_makes_two_messages(server: Server, end: bytes) -> None:
         open_transaction(raw)
         raw.send(b"Subject: first\r\n\r\nbody" + end + SMUGGLED + b".\r\n")
         reply = raw.reply()
-        assert reply.startswith(b"550 5.6.0"), reply
+        assert reply.startswith(status(replies.BARE_LINE_ENDING)), reply
         # The session goes on; nothing from the hidden transaction is answered.
-        assert raw.command(b"NOOP").startswith(b"250 2.0.0")
+        assert raw.command(b"NOOP").startswith(status(replies.OK))
     settle(server, alice_before, rows_before)
     assert server.count(BOB) == bob_before
     assert not any(b"smuggled" in raw for raw in server.messages(ALICE))
@@ -84,7 +85,7 @@ def test_dot_stuffing_is_undone_and_lone_dot_ends_data(server: Server) -> None:
     with RawSession(server) as raw:
         open_transaction(raw)
         raw.send(b"Subject: dots\r\n\r\n..leading dot\r\n.\r\n")
-        assert raw.reply().startswith(b"250 2.0.0")
+        assert raw.reply().startswith(status(replies.OK))
     assert server.wait_count(ALICE, alice_before + 1)
     assert message_rows(server) == rows_before + 1
 
@@ -117,22 +118,24 @@ def test_nul_and_invalid_utf8_in_commands_get_500_or_501(server: Server, line: b
 def test_commands_and_data_lines_over_1000_octets_are_refused(server: Server) -> None:
     alice_before, rows_before = server.count(ALICE), message_rows(server)
     with RawSession(server) as raw:
-        assert raw.command(b"EHLO " + b"a" * 600 + b".example.org").startswith(b"500 5.5.2")
-        assert raw.command(b"NOOP " + b"x" * 5000).startswith(b"500 5.5.2")
+        assert raw.command(b"EHLO " + b"a" * 600 + b".example.org").startswith(
+            status(replies.COMMAND_TOO_LONG)
+        )
+        assert raw.command(b"NOOP " + b"x" * 5000).startswith(status(replies.COMMAND_TOO_LONG))
         open_transaction(raw)
         raw.send(b"Subject: long\r\n\r\n" + b"y" * 999 + b"\r\n.\r\n")
-        assert raw.reply().startswith(b"500 5.5.2 Line too long")
+        assert raw.reply().startswith(replies.LINE_TOO_LONG.encode())
         raw.command(b"MAIL FROM:<sender@remote.test>")
         raw.command(b"RCPT TO:<alice@example.test>")
         raw.command(b"DATA")
         raw.send(b"Subject: long\r\n\r\n" + b"z" * 5000 + b"\r\n.\r\n")
-        assert raw.reply().startswith(b"500 5.5.2 Line too long")
+        assert raw.reply().startswith(replies.LINE_TOO_LONG.encode())
         # 998 octets and CRLF is the longest legal line.
         raw.command(b"MAIL FROM:<sender@remote.test>")
         raw.command(b"RCPT TO:<alice@example.test>")
         raw.command(b"DATA")
         raw.send(b"Subject: longest\r\n\r\n" + b"w" * 998 + b"\r\n.\r\n")
-        assert raw.reply().startswith(b"250 2.0.0")
+        assert raw.reply().startswith(status(replies.OK))
     assert server.wait_count(ALICE, alice_before + 1)
     assert message_rows(server) == rows_before + 1
 
@@ -141,7 +144,7 @@ def test_size_declared_too_large_is_552_at_mail(server: Server) -> None:
     with RawSession(server) as raw:
         raw.command(b"EHLO c.example.org")
         reply = raw.command(b"MAIL FROM:<sender@remote.test> SIZE=" + str(LIMIT + 1).encode())
-        assert reply.startswith(b"552 5.3.4"), reply
+        assert reply.startswith(status(replies.SIZE_EXCEEDED)), reply
         assert raw.command(b"MAIL FROM:<sender@remote.test> SIZE=100").startswith(b"250")
 
 
@@ -151,7 +154,7 @@ def test_message_too_large_after_data_is_552_and_not_delivered(server: Server) -
         open_transaction(raw)
         body = (b"x" * 70 + b"\r\n") * (LIMIT // 72 + 10)
         raw.send(b"Subject: big\r\n\r\n" + body + b".\r\n")
-        assert raw.reply().startswith(b"552 5.3.4")
+        assert raw.reply().startswith(status(replies.SIZE_EXCEEDED))
         assert raw.command(b"NOOP").startswith(b"250")
     settle(server, alice_before, rows_before)
-    assert wait_until(lambda: "result=rejected: 552 5.3.4" in server.output(), 10)
+    assert wait_until(lambda: f"result=rejected: {replies.SIZE_EXCEEDED}" in server.output(), 10)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from support.brokers import redis_test_url
 from support.config import free_port
 from support.processes import mailrs_argv, python_m, running, wait_until
-from support.smtp import ALICE, Server, smtp_server
+from support.smtp import ALICE, Server, reply_of, smtp_server
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
+from smtpd import replies
 
 
 def send(server: Server, subject: str) -> tuple[int, bytes]:
@@ -98,10 +99,7 @@ def test_unwritable_spool_gives_451_and_leaves_nothing(server: Server) -> None:
     queue.rename(queue.with_name("queue.saved"))
     queue.write_text("not a directory")  # every write into queue/ now fails
     try:
-        assert send(server, "spool broken") == (
-            451,
-            b"4.3.0 Local error in processing, try again later",
-        )
+        assert send(server, "spool broken") == reply_of(replies.LOCAL_ERROR)
         assert len(rows(server)) == before
         assert list((server.settings.spool_path / "tmp").iterdir()) == []
     finally:
@@ -121,7 +119,7 @@ def test_database_write_failure_gives_451_and_no_spool_file(server: Server) -> N
         )
     try:
         code, text = send(server, "db broken")
-        assert (code, text) == (451, b"4.3.0 Local error in processing, try again later")
+        assert (code, text) == reply_of(replies.LOCAL_ERROR)
         assert len(rows(server)) == before_rows
         assert spool_files(server) == before_files
     finally:

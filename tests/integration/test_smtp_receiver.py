@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy import select
 from support.config import provision
 from support.processes import Proc, python_m, running, service_env
+from support.smtp import reply_of, status
 
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
+from smtpd import replies
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -81,11 +83,11 @@ def test_recipient_replies(receiver: tuple[Settings, Proc]) -> None:
     with client(settings) as smtp:
         smtp.ehlo("client.example.org")
         assert smtp.mail("sender@remote.test")[0] == 250
-        assert smtp.rcpt("nobody@example.test") == (550, b"5.1.1 Mailbox does not exist")
-        assert smtp.rcpt("someone@elsewhere.test") == (550, b"5.7.1 Relaying denied")
+        assert smtp.rcpt("nobody@example.test") == reply_of(replies.NO_SUCH_USER)
+        assert smtp.rcpt("someone@elsewhere.test") == reply_of(replies.RELAY_DENIED)
         assert smtp.rcpt("no-domain")[0] == 553
         assert smtp.rcpt("two@@example.test")[0] == 553
-        assert smtp.rcpt("Alice@EXAMPLE.test") == (250, b"2.1.5 Recipient OK")
+        assert smtp.rcpt("Alice@EXAMPLE.test") == reply_of(replies.OK_RCPT)
 
 
 def test_null_sender_and_duplicate_recipients(receiver: tuple[Settings, Proc]) -> None:
@@ -116,7 +118,7 @@ def test_bad_bytes_and_long_paths_get_5xx_and_leave_nothing(
             b"QUIT",
         ],
     )
-    assert replies[1].startswith(b"501 5.5.2")
+    assert replies[1].startswith(status(replies.BAD_BYTES))
     assert replies[2].startswith(b"250")
     assert replies[3][:1] == b"5" and replies[4][:1] == b"5"
     assert replies[5].startswith(b"250")
@@ -138,7 +140,7 @@ def test_bare_line_endings_are_refused(receiver: tuple[Settings, Proc]) -> None:
             reader.readline()
         # A smuggling attempt: <LF>.<LF> inside the data must not end the message.
         sock.sendall(b"Subject: a\r\n\r\nbody\n.\nMAIL FROM:<evil@remote.test>\r\n.\r\n")
-        assert reader.readline().startswith(b"550 5.6.0")
+        assert reader.readline().startswith(status(replies.BARE_LINE_ENDING))
     assert rows(settings) == []
 
 
@@ -155,7 +157,7 @@ def test_database_trouble_is_a_temporary_failure(tmp_path: Path) -> None:
         smtp.ehlo("c.example.org")
         smtp.mail("a@remote.test")
         code, text = smtp.rcpt(ALICE)
-        assert (code, text) == (451, b"4.3.0 Local error in processing, try again later")
+        assert (code, text) == reply_of(replies.LOCAL_ERROR)
         assert b"127.0.0.1" not in text and b"psycopg" not in text
     assert "session error" in proc.output
 
@@ -169,7 +171,7 @@ def test_require_auth_refuses_mail_without_auth(tmp_path: Path) -> None:
         client(settings) as smtp,
     ):
         smtp.ehlo("c.example.org")
-        assert smtp.mail("a@remote.test") == (530, b"5.7.0 Authentication required")
+        assert smtp.mail("a@remote.test") == reply_of(replies.AUTH_REQUIRED)
 
 
 def test_sigterm_with_an_idle_client_closes_it_with_421(receiver: tuple[Settings, Proc]) -> None:
@@ -180,7 +182,7 @@ def test_sigterm_with_an_idle_client_closes_it_with_421(receiver: tuple[Settings
         reader.readline()
         started = time.monotonic()
         proc.popen.terminate()
-        assert reader.readline().startswith(b"421 4.3.2")
+        assert reader.readline().startswith(status(replies.SHUTTING_DOWN))
         assert proc.popen.wait(timeout=15) == 0
         assert time.monotonic() - started < 12
 
@@ -207,12 +209,12 @@ def test_auth_disabled_and_submission_without_tls(tmp_path: Path) -> None:
         with client(settings) as smtp:
             smtp.ehlo("c.example.org")
             assert not smtp.has_extn("auth")
-            assert smtp.docmd("AUTH", "PLAIN AGFAYgBj") == (502, b"5.5.1 AUTH not available")
+            assert smtp.docmd("AUTH", "PLAIN AGFAYgBj") == reply_of(replies.AUTH_UNAVAILABLE)
         host, port = parse_hostport(settings.smtp.submission_addr)
         with smtplib.SMTP(host, port, timeout=30) as smtp:
             smtp.ehlo("c.example.org")
             assert not smtp.has_extn("auth") and not smtp.has_extn("starttls")
-            assert smtp.mail(ALICE) == (530, b"5.7.0 Authentication required")
+            assert smtp.mail(ALICE) == reply_of(replies.AUTH_REQUIRED)
 
 
 def test_development_mode_creates_a_missing_certificate_pair(tmp_path: Path) -> None:

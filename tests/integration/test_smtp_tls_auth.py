@@ -13,10 +13,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from support.services import require_tool
-from support.smtp import ALICE, BOB, CAROL, RawSession, Server, client_tls, password_of
+from support.smtp import (
+    ALICE,
+    BOB,
+    CAROL,
+    RawSession,
+    Server,
+    client_tls,
+    password_of,
+    reply_of,
+    status,
+)
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
+from smtpd import replies
 
 MESSAGE = b"Subject: hi\r\n\r\nhello\r\n"
 
@@ -73,18 +84,20 @@ def test_auth_before_tls_is_refused_and_not_advertised(server: Server) -> None:
     with RawSession(server, "mx") as raw:
         assert raw.command(b"EHLO c.example.org").startswith(b"250 ")
         blob = base64.b64encode(f"\0{ALICE}\0{password_of(ALICE)}".encode())
-        assert raw.command(b"AUTH PLAIN " + blob).startswith(b"538 5.7.11")
+        assert raw.command(b"AUTH PLAIN " + blob).startswith(status(replies.AUTH_NEEDS_TLS))
 
 
 def test_submission_requires_starttls_then_auth(server: Server) -> None:
     with RawSession(server, "submission") as raw:
         assert raw.greeting.startswith(b"220 mx.example.test")
         raw.command(b"EHLO c.example.org")
-        assert raw.command(b"MAIL FROM:<alice@example.test>").startswith(b"530 5.7.0")
+        assert raw.command(b"MAIL FROM:<alice@example.test>").startswith(
+            status(replies.STARTTLS_FIRST)
+        )
     with server.client("submission") as smtp:
         smtp.starttls(context=client_tls())
         smtp.ehlo("c.example.org")
-        assert smtp.mail(ALICE) == (530, b"5.7.0 Authentication required")
+        assert smtp.mail(ALICE) == reply_of(replies.AUTH_REQUIRED)
         smtp.rset()
         smtp.login(ALICE, password_of(ALICE))
         assert smtp.sendmail(ALICE, [BOB], MESSAGE) == {}
@@ -98,7 +111,7 @@ def test_auth_plain_and_login_with_smtplib(server: Server) -> None:
             assert smtp.has_extn("auth")
             smtp.user, smtp.password = ALICE, password_of(ALICE)
             method = smtp.auth_plain if mechanism == "PLAIN" else smtp.auth_login
-            assert smtp.auth(mechanism, method) == (235, b"2.7.0 Authentication successful")
+            assert smtp.auth(mechanism, method) == reply_of(replies.AUTH_OK)
             assert smtp.mail(ALICE)[0] == 250
             # A second AUTH and AUTH inside a transaction are refused.
             assert smtp.docmd("AUTH", "PLAIN")[0] == 503
@@ -132,8 +145,8 @@ def test_auth_with_swaks_on_both_submission_ports(server: Server) -> None:
             timeout=60,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "235 2.7.0 Authentication successful" in result.stdout
-        assert "250 2.0.0 Ok: queued as" in result.stdout
+        assert replies.AUTH_OK in result.stdout
+        assert replies.QUEUED.format(queue_id="") in result.stdout
 
 
 def test_wrong_password_535_then_throttled_454(server: Server) -> None:
@@ -145,13 +158,13 @@ def test_wrong_password_535_then_throttled_454(server: Server) -> None:
             with pytest.raises(smtplib.SMTPAuthenticationError) as failed:
                 smtp.auth("PLAIN", smtp.auth_plain)
             assert failed.value.smtp_code == 535
-            assert failed.value.smtp_error == b"5.7.8 Authentication credentials invalid"
+            assert failed.value.smtp_error == reply_of(replies.AUTH_FAILED)[1]
     with server.tls_client() as smtp:
         smtp.ehlo("c.example.org")
         with pytest.raises(smtplib.SMTPAuthenticationError) as blocked:
             smtp.login(CAROL, password_of(CAROL))
         assert blocked.value.smtp_code == 454
-        assert blocked.value.smtp_error.startswith(b"4.7.0")
+        assert blocked.value.smtp_error == reply_of(replies.AUTH_THROTTLED)[1]
     # Another account from the same address is not locked out by CAROL's failures.
     with server.tls_client() as smtp:
         smtp.login(BOB, password_of(BOB))
@@ -160,7 +173,7 @@ def test_wrong_password_535_then_throttled_454(server: Server) -> None:
 def test_bad_auth_input_gets_501_or_535_never_a_traceback(server: Server) -> None:
     with RawSession(server, "submission") as raw:
         raw.command(b"EHLO c.example.org")
-        assert raw.command(b"STARTTLS").startswith(b"220 2.0.0")
+        assert raw.command(b"STARTTLS").startswith(status(replies.START_TLS))
     with server.tls_client() as smtp:
         smtp.ehlo("c.example.org")
         assert smtp.docmd("AUTH", "PLAIN !!notbase64!!")[0] == 501
@@ -176,7 +189,7 @@ def test_bad_auth_input_gets_501_or_535_never_a_traceback(server: Server) -> Non
 def test_sender_must_belong_to_the_authenticated_user(server: Server) -> None:
     with server.tls_client() as smtp:
         smtp.login(ALICE, password_of(ALICE))
-        assert smtp.mail(BOB) == (553, b"5.7.1 Sender address not owned by the authenticated user")
+        assert smtp.mail(BOB) == reply_of(replies.SENDER_NOT_OWNED)
         smtp.rset()
         assert smtp.mail("alice+news@example.test")[0] == 250
         smtp.rset()
@@ -186,7 +199,7 @@ def test_sender_must_belong_to_the_authenticated_user(server: Server) -> None:
         smtp.rset()
         # Authenticated senders may relay to other domains.
         assert smtp.mail(ALICE)[0] == 250
-        assert smtp.rcpt("friend@remote.test") == (250, b"2.1.5 Recipient OK")
+        assert smtp.rcpt("friend@remote.test") == reply_of(replies.OK_RCPT)
 
 
 def test_plaintext_pipelined_after_starttls_is_discarded(server: Server) -> None:
@@ -195,7 +208,7 @@ def test_plaintext_pipelined_after_starttls_is_discarded(server: Server) -> None
         raw.command(b"EHLO c.example.org")
         # STARTTLS and an injected command in one packet (CVE-2011-0411 style).
         raw.send(b"STARTTLS\r\nMAIL FROM:<evil@remote.test>\r\n")
-        assert raw.reply().startswith(b"220 2.0.0")
+        assert raw.reply().startswith(status(replies.START_TLS))
         tls = context.wrap_socket(raw.sock, server_hostname="mx.example.test")
         reader = tls.makefile("rb")
         tls.sendall(b"EHLO c.example.org\r\n")
@@ -204,7 +217,9 @@ def test_plaintext_pipelined_after_starttls_is_discarded(server: Server) -> None
         while line[3:4] == b"-":
             line = reader.readline()
         tls.sendall(b"MAIL FROM:<good@remote.test>\r\n")
-        assert reader.readline().startswith(b"250 2.1.0")  # no "nested MAIL" from the injection
+        assert reader.readline().startswith(
+            status(replies.OK_SENDER)
+        )  # no "nested MAIL" from the injection
         tls.sendall(b"STARTTLS\r\n")
         assert reader.readline().startswith(b"503 5.5.1")  # never a second TLS layer
         reader.close()

@@ -187,3 +187,14 @@ class RawSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def reply_of(named: str) -> tuple[int, bytes]:
+    """A reply of ``smtpd.replies`` as smtplib returns it: (code, text after the code)."""
+    code, _, text = named.partition(" ")
+    return int(code), text.encode()
+
+
+def status(named: str) -> bytes:
+    """The basic and enhanced codes of a named reply, e.g. ``b"550 5.1.1"`` (for raw lines)."""
+    return b" ".join(named.encode().split(b" ")[:2])
