@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import runpy
 import subprocess
 import urllib.error
 import urllib.request
@@ -82,15 +80,3 @@ def test_bad_config_exits_with_one_line(tmp_path: Path, content: str | None) -> 
     assert len(lines) == 1 and lines[0].startswith("gunicorn: "), result.stderr
     assert str(config) in lines[0] or "listen_addr" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
-
-
-def test_settings_without_a_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("MAILRS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # no ./mailrs.toml here: the defaults apply
-    conf = runpy.run_path(str(CONF))
-    assert conf["bind"] == ["127.0.0.1:8080"]
-    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 2, 32)
-    assert conf["graceful_timeout"] <= conf["timeout"]
-    assert not (tmp_path / "mailrs.toml").exists()

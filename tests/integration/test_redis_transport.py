@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from kombu import Connection, Exchange, Queue
 from support.brokers import redis_test_url
 
 from mailrs.broker import redis_transport
-from mailrs.broker.options import celery_options
-from mailrs.config import load_settings
 
 pytestmark = pytest.mark.redis
-
-
-def test_a_redis_broker_installs_the_shared_client(tmp_path: Path) -> None:
-    config = tmp_path / "mailrs.toml"
-    config.write_text('[celery]\nbroker_url = "redis://127.0.0.1:6379/0"\n')
-    options = celery_options(load_settings(config, environ={}))
-    assert options["broker_transport"] is None  # kombu's own transport, URLs unchanged
-    assert redis_transport.installed()
 
 
 def test_messages_round_trip_and_the_client_is_reused() -> None:

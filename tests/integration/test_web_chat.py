@@ -335,18 +335,6 @@ def test_llm_endpoint_down_falls_back_to_the_offline_engine(chat_server: tuple[s
         mailbox.close()
 
 
-def test_config_checks_the_assistant_section(tmp_path: Path) -> None:
-    from mailrs.config import load_settings
-    from mailrs.errors import ConfigError
-
-    config = append_config(write_config(tmp_path), '[assistant]\nengine = "openai"')
-    with pytest.raises(ConfigError, match="assistant.endpoint"):
-        load_settings(config, environ={})
-    config.write_text(config.read_text().replace('"openai"', '"magic"'))
-    with pytest.raises(ConfigError, match="assistant.engine"):
-        load_settings(config, environ={})
-
-
 @pytest.mark.redis
 def test_notifications_travel_over_redis_pub_sub(tmp_path: Path) -> None:
     from support.brokers import redis_test_url
