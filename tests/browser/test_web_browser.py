@@ -24,6 +24,8 @@ from support.services import require_tool
 from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 TEAM_SCREENSHOTS = Path("/work/team/screenshots")
@@ -70,7 +72,6 @@ def check_flags_shared_with_imap(base: str, imap_addr: str) -> None:
     # in test_web_api.test_flags_are_shared_with_imap_through_the_maildir.
 
 
-@pytest.mark.slow
 def test_browser_session(tmp_path: Path) -> None:
     require_tool(CHROMIUM)
     sync_api = pytest.importorskip("playwright.sync_api")

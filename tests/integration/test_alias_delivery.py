@@ -6,11 +6,14 @@ import smtplib
 import subprocess
 from pathlib import Path
 
+import pytest
 from support.config import write_config
 from support.processes import flask_mail_user, mailrs_argv, mailrs_up, service_env, wait_until
 
 from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore
+
+pytestmark = pytest.mark.slow  # starts several real processes
 
 USERS = ("alice@example.test", "bob@example.test", "carol@example.test")
 

@@ -13,8 +13,9 @@ from mailrs.celery import app, configure
 from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore
 
+pytestmark = pytest.mark.slow  # starts several real processes
 
-@pytest.mark.slow
+
 def test_plain_celery_command_runs_the_pipeline(tmp_path: Path) -> None:
     config = provision(tmp_path, users=("alice@example.test",))
     settings = load_settings(config, environ={})

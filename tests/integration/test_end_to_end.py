@@ -38,6 +38,8 @@ BY_SMTPLIB = (
     b"First line.\r\n.leading dot survives\r\n"
 )
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 
 def fetch_all(host: str, port: int) -> dict[int, bytes]:
     """UID -> BODY[] of every INBOX message, through imaplib."""
@@ -79,7 +81,6 @@ def web_login_and_read_inbox(base: str) -> str:
         return response.read().decode()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("broker", BROKERS)
 def test_message_travels_smtp_pipeline_maildir_imap(tmp_path: Path, broker: str) -> None:
     swaks = require_tool("swaks")

@@ -14,6 +14,8 @@ from support.processes import flask_mail_user, mailrs_up, service_env
 
 from mailrs.config import load_settings, parse_hostport
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 USER = "alice@example.test"
 PASSWORD = "alice password"
 

@@ -37,6 +37,8 @@ from mailrs.queue.canvas import publish
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 ZONE = [
     "remote.test MX 10 mx1.remote.test.",
     "remote.test MX 20 mx2.remote.test.",
@@ -118,7 +120,6 @@ def worker(site: Site, *args: str, **env: str):  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("broker", BROKERS)
 def test_local_relay_retry_and_bounce(tmp_path: Path, broker: str, dns: DnsServer) -> None:
     site = make_site(tmp_path, broker, dns)
@@ -158,7 +159,6 @@ def test_local_relay_retry_and_bounce(tmp_path: Path, broker: str, dns: DnsServe
     site.db.dispose()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["deliver", "relay"])
 @pytest.mark.parametrize("broker", BROKERS)
 def test_worker_killed_mid_stage_delivers_exactly_once(
@@ -200,7 +200,6 @@ def _flower_tasks(port: int) -> dict[str, dict[str, object]]:
         return {}
 
 
-@pytest.mark.slow
 @pytest.mark.redis
 def test_flower_lists_the_pipeline_tasks(tmp_path: Path, dns: DnsServer) -> None:
     site = make_site(tmp_path, "redis", dns)

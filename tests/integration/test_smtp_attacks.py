@@ -18,7 +18,10 @@ from smtpd import replies
 LIMIT = 20000
 
 
-pytestmark = pytest.mark.smtp_server(worker=True, MAILRS_SMTP_MAX_MESSAGE_SIZE=str(LIMIT))
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.smtp_server(worker=True, MAILRS_SMTP_MAX_MESSAGE_SIZE=str(LIMIT)),
+]
 
 
 def message_rows(server: Server) -> int:

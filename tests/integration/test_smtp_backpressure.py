@@ -15,6 +15,8 @@ from mailrs.config import load_settings, parse_hostport
 from mailrs.store.maildir import MaildirStore
 from smtpd import replies
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 ALICE = "alice@example.test"
 MESSAGE = b"From: bob@remote.test\r\nTo: alice@example.test\r\nSubject: wait\r\n\r\nhello\r\n"
 
@@ -30,7 +32,6 @@ def _try_send(host: str, port: int) -> tuple[int, bytes]:
         return client.data(MESSAGE)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("broker", BROKERS)
 def test_full_pipeline_refuses_mail_until_workers_drain_it(tmp_path: Path, broker: str) -> None:
     config = provision(tmp_path, broker_url_for(broker), users=(ALICE,))

@@ -13,7 +13,7 @@ from support.smtp import ALICE, BOB, Server, client_tls, password_of, reply_of
 
 from smtpd import replies
 
-pytestmark = pytest.mark.smtp_server(worker=True)
+pytestmark = [pytest.mark.slow, pytest.mark.smtp_server(worker=True)]
 
 
 def delivered(server: Server, user: str, subject: str) -> bytes:

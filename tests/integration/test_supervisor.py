@@ -20,6 +20,8 @@ from support.processes import (
 from mailrs.cli.supervisor import accepts_connections
 from mailrs.config import load_settings, parse_hostport
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 
 def child_pids(marker: str) -> list[int]:
     """PIDs of processes whose command line contains ``marker``."""
@@ -37,7 +39,6 @@ def child_pids(marker: str) -> list[int]:
     return pids
 
 
-@pytest.mark.slow
 def test_taken_port_stops_startup_with_the_reason(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     settings = load_settings(config, environ={})
@@ -55,7 +56,6 @@ def test_taken_port_stops_startup_with_the_reason(tmp_path: Path) -> None:
     assert child_pids(str(config)) == []
 
 
-@pytest.mark.slow
 def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
     config = tmp_path / "mailrs.toml"
     config.write_text('[smtp]\nmax_message_size = "huge"\n')
@@ -65,7 +65,6 @@ def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert proc.output.strip() == ("Error: smtp.max_message_size: expected an integer, got 'huge'")
 
 
-@pytest.mark.slow
 def test_dead_child_stops_everything_and_exits_nonzero(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     settings = load_settings(config, environ={})
@@ -78,7 +77,6 @@ def test_dead_child_stops_everything_and_exits_nonzero(tmp_path: Path) -> None:
     assert not accepts_connections(*parse_hostport(settings.imap.listen_addr))
 
 
-@pytest.mark.slow
 def test_sigterm_stops_every_service(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     with mailrs_up(config) as up:
@@ -99,7 +97,6 @@ def test_production_with_the_default_secret_refuses_to_start(tmp_path: Path) -> 
     assert len(proc.output.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
 def test_sigterm_during_startup_stops_cleanly(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)

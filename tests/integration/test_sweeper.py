@@ -16,8 +16,9 @@ from mailrs.queue.accept import Envelope, accept_message
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
 
+pytestmark = pytest.mark.slow  # starts several real processes
 
-@pytest.mark.slow
+
 def test_running_worker_sweeps_up_an_unpublished_message(tmp_path: Path) -> None:
     config = provision(tmp_path, users=("alice@example.test",))
     settings = load_settings(config, environ={})

@@ -17,10 +17,11 @@ from mailrs.db.engine import Database
 from mailrs.db.models import Message
 from mailrs.store.maildir import MaildirStore
 
+pytestmark = pytest.mark.slow  # starts several real processes
+
 MESSAGE = b"From: bob@remote.test\r\nTo: alice@example.test\r\nSubject: crash\r\n\r\nsurvive\r\n"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("broker", BROKERS)
 def test_killed_worker_delivers_exactly_once_after_restart(tmp_path: Path, broker: str) -> None:
     config = provision(tmp_path, broker_url_for(broker), users=("alice@example.test",))
