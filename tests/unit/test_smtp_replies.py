@@ -94,6 +94,7 @@ def test_greeting_and_extensions(run: Callable[[Scenario], None]) -> None:
         ("friend@remote.test", replies.RELAY_DENIED),
         ("not an address@", replies.BAD_ADDRESS_SYNTAX),
     ],
+    ids=["user", "plus-tag", "alias", "unknown", "relay", "malformed"],
 )
 def test_recipient_policy(run: Callable[[Scenario], None], recipient: str, expected: str) -> None:
     async def scenario(smtp: SocketFreeSmtp) -> None:
@@ -142,7 +143,7 @@ def test_message_data_over_the_limit_is_refused(run: Callable[[Scenario], None])
     run(scenario)
 
 
-@pytest.mark.parametrize("line_ending", [b"\n", b"\r"])
+@pytest.mark.parametrize("line_ending", [b"\n", b"\r"], ids=["LF", "CR"])
 def test_bare_line_endings_in_data_are_refused(
     run: Callable[[Scenario], None], line_ending: bytes
 ) -> None:
@@ -167,7 +168,10 @@ def test_a_clean_message_is_queued(run: Callable[[Scenario], None]) -> None:
         await session.command("DATA")
         reply = await session.send(b"Subject: hello\r\n\r\nHello Alice\r\n.\r\n")
         prefix = replies.QUEUED.format(queue_id="")
-        assert reply.startswith(prefix) and len(reply) > len(prefix)
+        assert reply.startswith(prefix)
+        queue_id = reply.removeprefix(prefix)
+        assert reply == replies.QUEUED.format(queue_id=queue_id)
+        assert b"Hello Alice" in smtp.spool.file_of(queue_id).read_bytes()
         await session.close()
 
     run(scenario)
@@ -198,6 +202,7 @@ def test_submission_needs_auth_before_mail(run: Callable[[Scenario], None]) -> N
         (b"FROB now", replies.UNKNOWN_COMMAND),
         (b"MAIL FROM:<" + b"a" * 1100 + b"@remote.test>", replies.COMMAND_TOO_LONG),
     ],
+    ids=["long-helo", "nul", "bad-utf8", "unknown", "too-long"],
 )
 def test_bad_commands_get_named_errors(
     run: Callable[[Scenario], None], line: bytes, expected: str
