@@ -106,7 +106,7 @@ def test_bad_bytes_and_long_paths_get_5xx_and_leave_nothing(
     receiver: tuple[Settings, Proc],
 ) -> None:
     settings, proc = receiver
-    replies = raw_session(
+    answers = raw_session(
         settings,
         [
             b"EHLO \xff\xfe",
@@ -118,11 +118,11 @@ def test_bad_bytes_and_long_paths_get_5xx_and_leave_nothing(
             b"QUIT",
         ],
     )
-    assert replies[1].startswith(status(replies.BAD_BYTES))
-    assert replies[2].startswith(b"250")
-    assert replies[3][:1] == b"5" and replies[4][:1] == b"5"
-    assert replies[5].startswith(b"250")
-    assert replies[6][:1] == b"5"
+    assert answers[1].startswith(status(replies.BAD_BYTES))
+    assert answers[2].startswith(b"250")
+    assert answers[3][:1] == b"5" and answers[4][:1] == b"5"
+    assert answers[5].startswith(b"250")
+    assert answers[6][:1] == b"5"
     assert rows(settings) == []
     assert list((settings.spool_path / "queue").iterdir()) == []
     assert "Traceback" not in proc.output

@@ -109,7 +109,7 @@ def test_authenticated_sender_may_relay(server: Server) -> None:
 
 
 def test_too_many_recipients_get_452(server: Server) -> None:
-    replies = rcpt_replies(
+    answers = rcpt_replies(
         server,
         [
             b"<alice@example.test>",
@@ -118,8 +118,8 @@ def test_too_many_recipients_get_452(server: Server) -> None:
             b"<carol@example.org>",
         ],
     )
-    assert [r[:3] for r in replies[:3]] == [b"250"] * 3
-    assert replies[3].startswith(status(replies.TOO_MANY_RECIPIENTS))
+    assert [r[:3] for r in answers[:3]] == [b"250"] * 3
+    assert answers[3].startswith(status(replies.TOO_MANY_RECIPIENTS))
 
 
 def test_rcpt_before_mail_and_bad_syntax(server: Server) -> None:
