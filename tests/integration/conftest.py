@@ -4,8 +4,10 @@ A module configures its server with a marker instead of defining its own fixture
 
     pytestmark = pytest.mark.smtp_server(worker=True, MAILRS_SMTP_MAX_RECIPIENTS="3")
     pytestmark = pytest.mark.imap_server(tls=True, env={"MAILRS_IMAP_PLAINTEXT_AUTH": "never"})
+    pytestmark = pytest.mark.dns_zone(["remote.test MX 10 mx.remote.test."], servfail=())
 
-The keyword arguments go to ``support.smtp.smtp_server`` and ``support.imap.ServerHarness``.
+The arguments go to ``support.smtp.smtp_server``, ``support.imap.ServerHarness`` and
+``support.dns.DnsServer``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 from support.db import postgres_schema_url
+from support.dns import DnsServer
 from support.imap import ServerHarness
 from support.smtp import Server, smtp_server
 
@@ -51,6 +54,15 @@ def harness(
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def dns(request: pytest.FixtureRequest) -> Iterator[DnsServer]:
+    """A UDP DNS server on loopback for the module, answering from its ``dns_zone`` marker."""
+    marker = request.node.get_closest_marker("dns_zone")
+    assert marker is not None, "a module using the dns fixture sets pytest.mark.dns_zone(ZONE)"
+    with DnsServer(*marker.args, **marker.kwargs) as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

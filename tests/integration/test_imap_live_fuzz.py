@@ -26,7 +26,7 @@ TOKENS = [
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawClient]:
+def live_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawClient]:
     """A logged-in session with a selected INBOX on a live server."""
     harness = ServerHarness(tmp_path_factory.mktemp("imap-fuzz"))
     for n in range(3):
@@ -49,15 +49,15 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawClient]:
 )
 @given(st.lists(st.sampled_from([t for t in TOKENS if t not in (b"IDLE",)]), max_size=7))
 def test_live_server_answers_every_generated_command(
-    session: RawClient, tokens: list[bytes]
+    live_session: RawClient, tokens: list[bytes]
 ) -> None:
     line = b"z " + b" ".join(tokens)
     if len(line) > Limits().max_line or b"{" in line:
         line = line.replace(b"{", b"x")
-    session.send(line.replace(b"\r\n", b" ") + b"\r\n")
-    reply = session.until_tagged(b"z")
+    live_session.send(line.replace(b"\r\n", b" ") + b"\r\n")
+    reply = live_session.until_tagged(b"z")
     last = reply[-1]
     assert last.startswith((b"z OK", b"z NO", b"z BAD")) or last.startswith(b"* BAD"), reply
     assert b"SERVERBUG" not in last
     if any(word in line for word in (b"SELECT", b"EXAMINE", b"DELETE", b"RENAME")):
-        session.command(b"rs", b"SELECT INBOX")  # back to a known state
+        live_session.command(b"rs", b"SELECT INBOX")  # back to a known state

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +35,6 @@ from mailrs.queue.accept import Envelope, accept_message, mark_published
 from mailrs.queue.canvas import publish
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
-
-pytestmark = pytest.mark.slow  # starts several real processes
 
 ZONE = [
     "remote.test MX 10 mx1.remote.test.",
@@ -82,10 +79,7 @@ class Site:
             return rows
 
 
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer(ZONE) as server:
-        yield server
+pytestmark = [pytest.mark.slow, pytest.mark.dns_zone(ZONE)]  # slow: starts several processes
 
 
 def make_site(tmp_path: Path, broker: str, dns: DnsServer) -> Site:

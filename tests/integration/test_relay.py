@@ -112,10 +112,7 @@ def make_relay(tmp_path: Path, dns: DnsServer, **relay_keys: object) -> Relay:
     return Relay(settings, db, store, spool, dns, port)
 
 
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer(ZONE, servfail=("broken.test",)) as server:
-        yield server
+pytestmark = pytest.mark.dns_zone(ZONE, servfail=("broken.test",))
 
 
 @pytest.fixture

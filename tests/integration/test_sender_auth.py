@@ -34,10 +34,7 @@ RAW = (
 )
 
 
-@pytest.fixture(scope="module")
-def dns() -> Iterator[DnsServer]:
-    with DnsServer(ZONE) as server:
-        yield server
+pytestmark = pytest.mark.dns_zone(ZONE)
 
 
 @pytest.fixture

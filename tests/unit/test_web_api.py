@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
@@ -40,19 +39,9 @@ XSS_HTML = (
 )
 
 
-@pytest.fixture
-def app(config_path: Path) -> Iterator[Flask]:
-    """An app with Alice and Bob; logins do not wait; 3 failures block an account."""
-    append_config(config_path, "[auth]\nbase_delay_secs = 0.0\nmax_failures_per_account = 3")
-    app = build_app(config_path)
-    yield app
-    app.extensions["mailrs"].database.dispose()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client."""
-    return app.test_client()
+pytestmark = pytest.mark.web_app(
+    config="[auth]\nbase_delay_secs = 0.0\nmax_failures_per_account = 3"
+)
 
 
 @pytest.fixture
@@ -62,7 +51,7 @@ def mailstore(app: Flask) -> MaildirStore:
 
 
 @pytest.fixture
-def alice(client: FlaskClient) -> dict[str, str]:
+def alice_api(client: FlaskClient) -> dict[str, str]:
     """Alice's API headers."""
     return api_token(client, ALICE)
 
@@ -185,8 +174,8 @@ def test_bad_tokens_are_401(client: FlaskClient, token: str) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_tampered_payload_is_401(client: FlaskClient, alice: dict[str, str]) -> None:
-    header, payload, signature = alice["Authorization"].split()[1].split(".")
+def test_tampered_payload_is_401(client: FlaskClient, alice_api: dict[str, str]) -> None:
+    header, payload, signature = alice_api["Authorization"].split()[1].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["sub"] = "2"  # try to become Bob with Alice's signature
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
@@ -223,14 +212,14 @@ def test_token_of_a_disabled_account_is_refused(app: Flask, client: FlaskClient)
 
 
 def test_folders_have_unread_counts(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     mailstore.deliver(ALICE, raw_message("one"))
     seen = mailstore.deliver(ALICE, raw_message("two"))
     mailstore.set_flags(ALICE, "INBOX", seen.key, "S")
     mailstore.deliver(ALICE, raw_message("junk"), mailbox="Junk")
     folders = {
-        f["name"]: f for f in client.get("/api/folders", headers=alice).get_json()["folders"]
+        f["name"]: f for f in client.get("/api/folders", headers=alice_api).get_json()["folders"]
     }
     assert list(folders)[0] == "INBOX"
     assert {"Sent", "Drafts", "Trash", "Junk", "Archive"} <= set(folders)
@@ -239,27 +228,27 @@ def test_folders_have_unread_counts(
 
 
 def test_message_list_pages_newest_first(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     for n in range(23):
         mailstore.deliver(ALICE, raw_message(f"Message {n:02d}", day=1 + n % 28), mtime=1e9 + n)
-    first = client.get("/api/messages?per_page=10", headers=alice).get_json()
+    first = client.get("/api/messages?per_page=10", headers=alice_api).get_json()
     assert (first["total"], first["pages"], first["page"]) == (23, 3, 1)
     assert [m["subject"] for m in first["messages"]][:2] == ["Message 22", "Message 21"]
-    last = client.get("/api/messages?per_page=10&page=3", headers=alice).get_json()
+    last = client.get("/api/messages?per_page=10&page=3", headers=alice_api).get_json()
     assert [m["subject"] for m in last["messages"]] == ["Message 02", "Message 01", "Message 00"]
-    assert client.get("/api/messages?page=0", headers=alice).status_code == 400
-    assert client.get("/api/messages?per_page=x", headers=alice).status_code == 400
-    assert client.get("/api/messages?folder=Nope", headers=alice).status_code == 404
-    assert client.get("/api/messages?folder=../../etc", headers=alice).status_code == 400
+    assert client.get("/api/messages?page=0", headers=alice_api).status_code == 400
+    assert client.get("/api/messages?per_page=x", headers=alice_api).status_code == 400
+    assert client.get("/api/messages?folder=Nope", headers=alice_api).status_code == 404
+    assert client.get("/api/messages?folder=../../etc", headers=alice_api).status_code == 400
 
 
 def test_get_message_sanitizes_html_and_blocks_remote_images(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     stored = mailstore.deliver(ALICE, html_message("<script>alert('subject')</script>", XSS_HTML))
     uid = uid_of(mailstore, ALICE, stored.key)
-    body = client.get(f"/api/messages/{uid}", headers=alice).get_json()
+    body = client.get(f"/api/messages/{uid}", headers=alice_api).get_json()
     html = body["html"]
     for bad in (
         "<script",
@@ -277,37 +266,39 @@ def test_get_message_sanitizes_html_and_blocks_remote_images(
     assert body["blocked_images"] == 1
     assert body["text"].strip() == "Plain fallback text."
     assert body["subject"] == "<script>alert('subject')</script>"  # data in JSON, not markup
-    with_images = client.get(f"/api/messages/{uid}?images=1", headers=alice).get_json()
+    with_images = client.get(f"/api/messages/{uid}?images=1", headers=alice_api).get_json()
     assert 'src="https://tracker.example/pixel.gif"' in with_images["html"]
     assert "onerror" not in with_images["html"]
 
 
 def test_raw_and_attachment_download(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     data = html_message("report", "<p>see attached</p>", attachment=b"%PDF-1.4 fake")
     uid = uid_of(mailstore, ALICE, mailstore.deliver(ALICE, data).key)
-    raw = client.get(f"/api/messages/{uid}/raw", headers=alice)
+    raw = client.get(f"/api/messages/{uid}/raw", headers=alice_api)
     assert raw.status_code == 200 and raw.data == data
     assert raw.mimetype == "message/rfc822"
-    (attachment,) = client.get(f"/api/messages/{uid}", headers=alice).get_json()["attachments"]
+    (attachment,) = client.get(f"/api/messages/{uid}", headers=alice_api).get_json()["attachments"]
     assert attachment["filename"] == "report.pdf"
-    download = client.get(f"/api/messages/{uid}/attachments/{attachment['index']}", headers=alice)
+    download = client.get(
+        f"/api/messages/{uid}/attachments/{attachment['index']}", headers=alice_api
+    )
     assert download.status_code == 200 and download.data == b"%PDF-1.4 fake"
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert "report.pdf" in download.headers["Content-Disposition"]
     assert download.mimetype == "application/octet-stream"
-    assert client.get(f"/api/messages/{uid}/attachments/0", headers=alice).status_code == 404
-    assert client.get(f"/api/messages/{uid}/attachments/99", headers=alice).status_code == 404
+    assert client.get(f"/api/messages/{uid}/attachments/0", headers=alice_api).status_code == 404
+    assert client.get(f"/api/messages/{uid}/attachments/99", headers=alice_api).status_code == 404
 
 
 def test_plain_text_message_has_no_html(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     uid = uid_of(
         mailstore, ALICE, mailstore.deliver(ALICE, raw_message("plain", body="<b>x</b>")).key
     )
-    body = client.get(f"/api/messages/{uid}", headers=alice).get_json()
+    body = client.get(f"/api/messages/{uid}", headers=alice_api).get_json()
     assert body["html"] is None and body["text"].strip() == "<b>x</b>"
 
 
@@ -315,10 +306,10 @@ def test_plain_text_message_has_no_html(
 
 
 def test_another_users_message_is_not_found(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     uid = uid_of(mailstore, ALICE, mailstore.deliver(ALICE, raw_message("private")).key)
-    assert client.get(f"/api/messages/{uid}", headers=alice).status_code == 200
+    assert client.get(f"/api/messages/{uid}", headers=alice_api).status_code == 200
     bob = api_token(client, BOB)
     for method, path, body in [
         ("get", f"/api/messages/{uid}", None),
@@ -340,31 +331,33 @@ def test_another_users_message_is_not_found(
 
 
 def test_flags_are_shared_with_imap_through_the_maildir(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     stored = mailstore.deliver(ALICE, raw_message("flag me"))
     uid = uid_of(mailstore, ALICE, stored.key)
     response = client.post(
-        f"/api/messages/{uid}/flags", headers=alice, json={"add": ["seen", "flagged"]}
+        f"/api/messages/{uid}/flags", headers=alice_api, json={"add": ["seen", "flagged"]}
     )
     assert response.get_json()["flags"] == ["flagged", "seen"]
     (on_disk,) = mailstore.list_messages(ALICE)
     assert on_disk.filename.endswith(":2,FS")  # what IMAP reads
     mailstore.set_flags(ALICE, "INBOX", stored.key, "RS")  # as IMAP would
-    listed = client.get("/api/messages", headers=alice).get_json()["messages"][0]
+    listed = client.get("/api/messages", headers=alice_api).get_json()["messages"][0]
     assert listed["flags"] == ["answered", "seen"] and listed["uid"] == uid
-    response = client.patch(f"/api/messages/{uid}/flags", headers=alice, json={"remove": ["seen"]})
+    response = client.patch(
+        f"/api/messages/{uid}/flags", headers=alice_api, json={"remove": ["seen"]}
+    )
     assert response.get_json()["flags"] == ["answered"]
-    bad = client.post(f"/api/messages/{uid}/flags", headers=alice, json={"add": ["bogus"]})
+    bad = client.post(f"/api/messages/{uid}/flags", headers=alice_api, json={"add": ["bogus"]})
     assert bad.status_code == 400 and "bogus" in bad.get_json()["error"]
-    assert client.post(f"/api/messages/{uid}/flags", headers=alice, data="x").status_code == 400
+    assert client.post(f"/api/messages/{uid}/flags", headers=alice_api, data="x").status_code == 400
 
 
 def test_move_and_delete_to_trash_then_for_good(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     uid = uid_of(mailstore, ALICE, mailstore.deliver(ALICE, raw_message("move me")).key)
-    moved = client.post(f"/api/messages/{uid}/move", headers=alice, json={"to": "Archive"})
+    moved = client.post(f"/api/messages/{uid}/move", headers=alice_api, json={"to": "Archive"})
     assert moved.status_code == 200
     archive_uid = moved.get_json()["uid"]
     assert mailstore.list_messages(ALICE) == []
@@ -372,28 +365,30 @@ def test_move_and_delete_to_trash_then_for_good(
     assert (
         client.post(
             f"/api/messages/{archive_uid}/move?folder=Archive",
-            headers=alice,
+            headers=alice_api,
             json={"to": "Nowhere"},
         ).status_code
         == 404
     )
     assert (
         client.post(
-            f"/api/messages/{archive_uid}/move?folder=Archive", headers=alice, json={"to": "../x"}
+            f"/api/messages/{archive_uid}/move?folder=Archive",
+            headers=alice_api,
+            json={"to": "../x"},
         ).status_code
         == 400
     )
-    gone = client.delete(f"/api/messages/{archive_uid}?folder=Archive", headers=alice)
+    gone = client.delete(f"/api/messages/{archive_uid}?folder=Archive", headers=alice_api)
     assert gone.get_json() == {"result": "trash"}
-    (trashed,) = client.get("/api/messages?folder=Trash", headers=alice).get_json()["messages"]
-    final = client.delete(f"/api/messages/{trashed['uid']}?folder=Trash", headers=alice)
+    (trashed,) = client.get("/api/messages?folder=Trash", headers=alice_api).get_json()["messages"]
+    final = client.delete(f"/api/messages/{trashed['uid']}?folder=Trash", headers=alice_api)
     assert final.get_json() == {"result": "deleted"}
     assert mailstore.list_messages(ALICE, "Trash") == []
-    assert client.delete(f"/api/messages/{uid}", headers=alice).status_code == 404
+    assert client.delete(f"/api/messages/{uid}", headers=alice_api).status_code == 404
 
 
 def test_search_by_sender_subject_text_and_date(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     mailstore.deliver(ALICE, raw_message("Invoice 42", sender="billing@shop.test", day=3))
     mailstore.deliver(
@@ -402,7 +397,7 @@ def test_search_by_sender_subject_text_and_date(
     mailstore.deliver(ALICE, raw_message("Old news", sender="dave@remote.test", day=1))
 
     def subjects(query: str) -> list[str]:
-        response = client.get(f"/api/search?{query}", headers=alice)
+        response = client.get(f"/api/search?{query}", headers=alice_api)
         assert response.status_code == 200, response.get_json()
         return [m["subject"] for m in response.get_json()["messages"]]
 
@@ -410,19 +405,19 @@ def test_search_by_sender_subject_text_and_date(
     assert subjects("subject=invoice") == ["Invoice 42"]
     assert subjects("q=pizza") == ["Lunch"]
     assert subjects("from=dave&since=2025-12-02") == ["Lunch"]
-    assert client.get("/api/search", headers=alice).status_code == 400
-    assert client.get("/api/search?since=yesterday", headers=alice).status_code == 400
+    assert client.get("/api/search", headers=alice_api).status_code == 400
+    assert client.get("/api/search?since=yesterday", headers=alice_api).status_code == 400
 
 
 # -- sending ---------------------------------------------------------------------------------
 
 
 def test_send_goes_through_the_submission_path_and_into_sent(
-    app: Flask, client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    app: Flask, client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     response = client.post(
         "/api/messages",
-        headers=alice,
+        headers=alice_api,
         json={
             "to": [BOB],
             "bcc": ["hidden@remote.test"],
@@ -450,10 +445,10 @@ def test_send_goes_through_the_submission_path_and_into_sent(
 
 
 def test_send_refuses_unknown_local_recipient_and_stores_nothing(
-    app: Flask, client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    app: Flask, client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     response = client.post(
-        "/api/messages", headers=alice, json={"to": ["ghost@example.test"], "text": "boo"}
+        "/api/messages", headers=alice_api, json={"to": ["ghost@example.test"], "text": "boo"}
     )
     assert response.status_code == 422
     assert "ghost@example.test" in response.get_json()["error"]
@@ -466,14 +461,16 @@ def test_send_refuses_unknown_local_recipient_and_stores_nothing(
     "body",
     [{"to": [], "text": "x"}, {"to": ["not an address"]}, {"to": [BOB], "subject": 5}, {}],
 )
-def test_send_refuses_bad_drafts(client: FlaskClient, alice: dict[str, str], body: dict) -> None:
-    response = client.post("/api/messages", headers=alice, json=body)
+def test_send_refuses_bad_drafts(
+    client: FlaskClient, alice_api: dict[str, str], body: dict
+) -> None:
+    response = client.post("/api/messages", headers=alice_api, json=body)
     assert response.status_code in (400, 422)
     assert response.is_json
 
 
 def test_send_multipart_with_attachment_and_reply(
-    app: Flask, client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    app: Flask, client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     import io
 
@@ -481,7 +478,7 @@ def test_send_multipart_with_attachment_and_reply(
     uid = uid_of(mailstore, ALICE, original.key)
     response = client.post(
         "/api/messages",
-        headers=alice,
+        headers=alice_api,
         data={
             "text": "Here it is.",
             "reply_to_uid": str(uid),
@@ -537,20 +534,20 @@ def test_openapi_document_lists_every_endpoint(client: FlaskClient) -> None:
 
 
 def test_unknown_api_paths_and_methods_are_json_errors(
-    client: FlaskClient, alice: dict[str, str]
+    client: FlaskClient, alice_api: dict[str, str]
 ) -> None:
-    missing = client.get("/api/nothing", headers=alice)
+    missing = client.get("/api/nothing", headers=alice_api)
     assert missing.status_code == 404 and missing.is_json
-    wrong = client.put("/api/folders", headers=alice)
+    wrong = client.put("/api/folders", headers=alice_api)
     assert wrong.status_code == 405 and wrong.is_json
-    assert client.get("/api/messages/abc", headers=alice).status_code == 404
+    assert client.get("/api/messages/abc", headers=alice_api).status_code == 404
 
 
 def test_oversized_and_odd_requests_get_clear_4xx(
-    app: Flask, client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    app: Flask, client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 1024
-    big = client.post("/api/messages", headers=alice, json={"to": [BOB], "text": "x" * 4096})
+    big = client.post("/api/messages", headers=alice_api, json={"to": [BOB], "text": "x" * 4096})
     assert big.status_code == 413 and big.is_json
     assert (
         client.post(
@@ -558,28 +555,29 @@ def test_oversized_and_odd_requests_get_clear_4xx(
         ).status_code
         == 400
     )
-    assert client.get("/api/messages/99999", headers=alice).status_code == 404
-    assert client.get("/api/messages?folder=", headers=alice).status_code == 200  # INBOX
-    assert client.get(f"/api/messages?folder={'x' * 300}", headers=alice).status_code == 400
-    assert client.get("/api/messages?folder=%00", headers=alice).status_code == 400
-    assert client.post("/api/messages/1/move", headers=alice, json={"to": 5}).status_code == 400
+    assert client.get("/api/messages/99999", headers=alice_api).status_code == 404
+    assert client.get("/api/messages?folder=", headers=alice_api).status_code == 200  # INBOX
+    assert client.get(f"/api/messages?folder={'x' * 300}", headers=alice_api).status_code == 400
+    assert client.get("/api/messages?folder=%00", headers=alice_api).status_code == 400
+    assert client.post("/api/messages/1/move", headers=alice_api, json={"to": 5}).status_code == 400
     assert (
-        client.post("/api/messages/1/flags", headers=alice, json={"add": "seen"}).status_code == 400
+        client.post("/api/messages/1/flags", headers=alice_api, json={"add": "seen"}).status_code
+        == 400
     )
     assert mailstore.list_messages(ALICE, "Sent") == []
 
 
 def test_broken_mime_is_shown_not_crashed(
-    client: FlaskClient, alice: dict[str, str], mailstore: MaildirStore
+    client: FlaskClient, alice_api: dict[str, str], mailstore: MaildirStore
 ) -> None:
     broken = (
         b"From: =?bogus?q?x?= <<<\r\nSubject: =?utf-8?b?!!!?=\r\nDate: not a date\r\n"
         b'Content-Type: multipart/mixed; boundary="nope"\r\n\r\n--other\r\n\xff\xfe binary\r\n'
     )
     uid = uid_of(mailstore, ALICE, mailstore.deliver(ALICE, broken).key)
-    listed = client.get("/api/messages", headers=alice)
+    listed = client.get("/api/messages", headers=alice_api)
     assert listed.status_code == 200
-    shown = client.get(f"/api/messages/{uid}", headers=alice)
+    shown = client.get(f"/api/messages/{uid}", headers=alice_api)
     assert shown.status_code == 200 and shown.get_json()["uid"] == uid
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,20 +25,6 @@ def dispose(app: Flask) -> None:
     """Close the app's database connections."""
     with app.app_context():
         get_resources().database.dispose()
-
-
-@pytest.fixture
-def app(config_path: Path) -> Iterator[Flask]:
-    """A development app on the test's config (no database schema needed here)."""
-    app = build_app(config_path)
-    yield app
-    dispose(app)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client of the app."""
-    return app.test_client()
 
 
 def production_config(tmp_path: Path, jwt_secret: str) -> Path:

@@ -7,7 +7,6 @@ The hidden password prompt is tested in-process with Flask's CLI runner.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from mailrs.accounts.users import authenticate
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.errors import AuthFailed
-from web import create_app
 
 REPO = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -40,12 +38,7 @@ def can_log_in(settings: Settings, address: str, password: str) -> bool:
 # -- the interactive prompt, in-process ------------------------------------------------
 
 
-@pytest.fixture
-def app(config_path: Path) -> Iterator[Flask]:
-    """The app, for Flask's in-process CLI runner."""
-    app = create_app({"MAILRS_CONFIG": str(config_path), "TESTING": True})
-    yield app
-    app.extensions["mailrs"].database.dispose()
+pytestmark = pytest.mark.web_app(users=False)  # the CLI adds them
 
 
 def test_hidden_prompt_asks_twice(app: Flask, settings: Settings) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -15,10 +13,7 @@ from flask.testing import FlaskClient
 from support.web import (
     ALICE,
     BOB,
-    append_config,
-    build_app,
     html_message,
-    log_in,
     page_csrf,
     raw_message,
 )
@@ -33,24 +28,7 @@ XSS = (
 )
 
 
-@pytest.fixture
-def app(config_path: Path) -> Iterator[Flask]:
-    """An app with Alice and Bob."""
-    app = build_app(append_config(config_path, "[auth]\nbase_delay_secs = 0.0"))
-    yield app
-    app.extensions["mailrs"].database.dispose()
-
-
-@pytest.fixture
-def store(app: Flask) -> MaildirStore:
-    """The app's store."""
-    return app.extensions["mailrs"].store
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """Alice, logged in."""
-    return log_in(app.test_client())
+pytestmark = pytest.mark.web_app(config="[auth]\nbase_delay_secs = 0.0", logged_in=True)
 
 
 def first_uid(client: FlaskClient, folder: str = "INBOX") -> int:

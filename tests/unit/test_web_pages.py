@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from support.web import ALICE, PASSWORDS
 
-from mailrs.accounts.users import add_user
 from mailrs.db.engine import Database
 from mailrs.store.maildir import MaildirStore
-from web import create_app
 
-ADDRESS = "alice@example.test"
-PASSWORD = "correct horse battery"
+ADDRESS = ALICE
+PASSWORD = PASSWORDS[ALICE]
 CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
 )
-
-
-@pytest.fixture
-def app(config_path: Path, database: Database, store: MaildirStore) -> Iterator[Flask]:
-    """An app on a migrated database with one account; CSRF stays on."""
-    with database.session() as session:
-        add_user(session, store, ADDRESS, PASSWORD)
-    app = create_app({"MAILRS_CONFIG": str(config_path), "TESTING": True})
-    yield app
-    app.extensions["mailrs"].database.dispose()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client of the app."""
-    return app.test_client()
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:
