@@ -78,13 +78,14 @@ def migrate(url: str, template_dir: Path | None = None) -> None:
 
     Running Alembic costs a good part of a second; the schema is the same for every
     test, so the first SQLite database is migrated for real and later ones are copies
-    (sqlite3's backup API, so the copy is a consistent database file).
+    (sqlite3's backup API, so the copy is a consistent database file). A database file
+    that already exists is migrated in place.
     """
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or template_dir is None:
-        upgrade(url)
-        return
     target = Path(url[len(prefix) :])
+    if not url.startswith(prefix) or template_dir is None or target.exists():
+        upgrade(url)  # a database that already exists is brought up to head, never replaced
+        return
     template = _MIGRATED.get(str(template_dir))
     if template is None or not template.exists():
         template_dir.mkdir(parents=True, exist_ok=True)
