@@ -16,17 +16,19 @@ from mailrs.config import Settings, load_settings
 from mailrs.db.engine import Database
 from mailrs.store.maildir import MaildirStore
 
+TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "integration", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test with its tier, taken from the folder it lives in."""
+    """Mark every test with its tier: the first folder under ``tests/`` it lives in."""
     for item in items:
-        parts = item.path.parts
-        for tier in TIERS:
-            if tier in parts:
-                item.add_marker(getattr(pytest.mark, tier))
-                break
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except (ValueError, IndexError):
+            continue
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, folder))
 
 
 @pytest.fixture
