@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from imap_support import ImapProcess
 from imapclient import IMAPClient
-from web_support import ALICE, PASSWORDS, api_token, build_app, raw_message
+from support.imap import ImapProcess
+from support.web import ALICE, PASSWORDS, api_token, build_app, raw_message
 
 from mailrs.store.events import Expunged, FlagsChanged, NewMail, subscribe
 from mailrs.store.mailbox import MailboxService

@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from smtpd.protocol import MailSMTP
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = REPO / "smtpd" / "protocol.py"
 
 # Private methods of SMTP that MailSMTP overrides, and the parameters aiosmtpd passes them.

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from pipeline_support import drive
 from sqlalchemy import func, select
+from support.pipeline import drive
 
 from mailrs.accounts.users import add_user
 from mailrs.celery import configure
@@ -126,7 +126,7 @@ def test_a_dsn_is_born_through_accept_and_runs_the_pipeline(
 
 def test_no_other_module_makes_message_rows() -> None:
     """The accept path is the only birth of a ``messages`` row (no ORM ``Message(...)``)."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     birth = re.compile(r"(?<![\w.])(?<!class )Message\(|insert\(Message\)|add_all?\(Message")
     found = [
         str(path.relative_to(repo))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from db_support import any_db  # noqa: F401  (fixture)
-from pipeline_support import drive
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.exc import StatementError
+from support.pipeline import drive
 
 from mailrs.accounts.users import add_user
 from mailrs.celery import configure

@@ -20,7 +20,7 @@ from mailrs.config.fields import EnvValue, Section
 from mailrs.db.migrate import script_location
 from mailrs.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", sorted(SECTIONS))
