@@ -51,6 +51,8 @@ class SmtpSettings:
     sender_policy: str = "own"
     max_pipeline_backlog: int = 10000
     publish_wait_ms: int = 100
+    # issue 12: the whole DATA phase must end within this many seconds
+    data_deadline_secs: int = 900
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class ImapSettings:
     max_literal_bytes: int = 50 * 1024 * 1024
     max_connections_per_ip: int = 50
     max_connections_per_user: int = 50
+    # issue 12: one literal must arrive within this many seconds plus 1 s per 64 KiB
+    literal_deadline_secs: int = 120
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class AuthSettings:
     failure_window_secs: int = 300
     base_delay_secs: float = 0.5
     max_delay_secs: float = 8.0
+    # issue 12: failures for one account from this many distinct IPs slow every attempt
+    account_slowdown_ips: int = 10
 
 
 @dataclass(frozen=True)
