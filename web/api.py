@@ -1,6 +1,6 @@
 """The REST API under /api/: token, revoke, sessions, folders, messages (list, get, raw),
-search, send, move, delete, flags. Errors are JSON (``{"error": ...}``); a message that is not the caller's
-is simply not found (404). The OpenAPI document is at /api/openapi.json.
+search, send, move, delete, flags. Errors are JSON (``{"error": ...}``); a message that is
+not the caller's is simply not found (404). The OpenAPI document is at /api/openapi.json.
 """
 
 from __future__ import annotations
