@@ -14,6 +14,7 @@ from flask import Flask
 from mailrs.config import check_production_secrets, load_settings
 from web import account, api, auth, chat, health, mail, resources, security
 from web.cli import mail_user
+from web.deadline import BodyDeadline
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,4 +39,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     chat.init_app(app)
     app.cli.add_command(mail_user)
+    app.wsgi_app = BodyDeadline(app.wsgi_app)  # type: ignore[method-assign]
     return app
