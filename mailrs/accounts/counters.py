@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from mailrs.config import Settings
 from mailrs.db.engine import Database
@@ -55,10 +55,16 @@ _CLEANUP_SQL = text("DELETE FROM auth_counters WHERE expires_at <= :now")
 
 
 class DatabaseCounters:
-    """Counters in the ``auth_counters`` table of the central database."""
+    """Counters in the ``auth_counters`` table of the central database.
+
+    On SQLite the counters' own connections commit with ``synchronous=NORMAL``: a
+    counter need not survive a power cut, and a login should not wait for fsyncs.
+    """
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        if database.engine.dialect.name == "sqlite":
+            event.listen(database.engine, "connect", _relaxed_sync)
 
     def incr(self, key: str, window: int) -> tuple[int, float]:
         """Add one atomically and return the new count and seconds to reset."""
@@ -92,6 +98,12 @@ class DatabaseCounters:
         """Delete the counter."""
         with self.database.engine.begin() as conn:
             conn.execute(text("DELETE FROM auth_counters WHERE key = :key"), {"key": key})
+
+
+def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 _REDIS_INCR = """
