@@ -99,6 +99,9 @@ def test_password_change_revokes_old_tokens_and_cookies(web: tuple[WebServer, Pa
     other_browser = Browser(server.base, BOB, password(BOB))
     assert get(server, "/api/folders", token=old_token)[0] == 200
     new = "bob new password 2"
+    wrong = {"current_password": "not it", "new_password": new}
+    assert post_form(server, browser, "/settings/password", wrong) == 303
+    assert get(server, "/api/folders", token=old_token)[0] == 200
     fields = {"current_password": password(BOB), "new_password": new}
     assert post_form(server, browser, "/settings/password", fields) == 302
     assert get(server, "/api/folders", token=old_token)[0] == 401

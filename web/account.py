@@ -6,11 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
-from mailrs.accounts.passwords import verify_password
 from mailrs.accounts.sessions import end_all_sessions, end_session, list_sessions
-from mailrs.accounts.users import MAX_PASSWORD, find_user, set_password
-from web.offload import off_hub
-from web.resources import get_db_session
+from mailrs.accounts.users import MAX_PASSWORD, set_password
+from mailrs.errors import AuthFailed
+from web.login_guard import LoginThrottled, check_login
+from web.resources import get_db_session, get_resources
 
 bp = Blueprint("account", __name__)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -51,12 +51,16 @@ def change_password() -> ResponseReturnValue:
     current = request.form.get("current_password", "")[:MAX_PASSWORD]
     new = request.form.get("new_password", "")
     db = get_db_session()
-    user = find_user(db, current_user.address)
-    if user is None or not off_hub(verify_password, user.password_hash, current):
-        flash("The current password is wrong.", "error")
+    try:  # the same throttled check as a login: a stolen session cannot guess it
+        check_login(
+            db, get_resources().throttle, current_user.address, current, request.remote_addr or ""
+        )
+    except (AuthFailed, LoginThrottled) as exc:
+        message = str(exc) if isinstance(exc, LoginThrottled) else "The current password is wrong."
+        flash(message, "error")
         return redirect(url_for("account.settings")), 303
     try:
-        set_password(db, user.address, new)
+        set_password(db, current_user.address, new)
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("account.settings")), 303
