@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import socket
 import struct
 import time
@@ -282,3 +283,30 @@ def test_slow_request_headers_neither_pin_the_server_nor_stay_open(
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_a_trickled_request_body_is_cut_off_at_its_deadline(web: tuple[WebServer, Path]) -> None:
+    server, _ = web
+    sock = socket.create_connection((server.host, server.port), timeout=10)
+    try:
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+        )
+        started = time.monotonic()
+        answer = b""
+        while time.monotonic() - started < 90:
+            readable, _, _ = select.select([sock], [], [], 1.0)
+            if readable:
+                answer = sock.recv(4096)
+                break
+            try:
+                sock.sendall(b"a")  # one byte a second: never idle, never done
+            except OSError:
+                break
+        else:
+            pytest.fail("the body was read for 90 s")
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+    finally:
+        sock.close()
+    assert get(server, "/login")[0] == 200
