@@ -205,18 +205,24 @@ class ChatSession:
             finally:
                 self.mailbox.close()  # hold no index between messages
 
-    def pump(self, events: queue.SimpleQueue[dict[str, Any] | None], uid: str, sid: str) -> None:
+    def pump(
+        self,
+        events: queue.SimpleQueue[dict[str, Any] | None],
+        uid: str,
+        sid: str,
+        liveness_secs: float = LIVENESS_SECS,
+    ) -> None:
         """Forward queued mailbox events; close the socket once the login session is gone."""
         last_check = time.monotonic()
         while True:
             try:
-                event = events.get(timeout=LIVENESS_SECS)
+                event = events.get(timeout=liveness_secs)
             except queue.Empty:
                 event = {}
             if event is None:
                 return
             try:
-                if time.monotonic() - last_check >= LIVENESS_SECS:
+                if time.monotonic() - last_check >= liveness_secs:
                     last_check = time.monotonic()
                     with self.resources.database.session() as db:
                         live = is_live(db, sid, uid)
@@ -242,8 +248,12 @@ def chat_socket(ws: Any) -> None:
     hub: EventHub = current_app.extensions[HUB_KEY]
     events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
     stop = hub.listen(user.address, events.put)
+    liveness = float(current_app.config.get("CHAT_LIVENESS_SECS", LIVENESS_SECS))
     pump = threading.Thread(
-        target=chat.pump, args=(events, user.uid, user.sid), name="chat-pump", daemon=True
+        target=chat.pump,
+        args=(events, user.uid, user.sid, liveness),
+        name="chat-pump",
+        daemon=True,
     )
     pump.start()
     try:
