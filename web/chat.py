@@ -224,15 +224,22 @@ class ChatSession:
             try:
                 if time.monotonic() - last_check >= liveness_secs:
                     last_check = time.monotonic()
-                    with self.resources.database.session() as db:
-                        live = is_live(db, sid, uid)
-                    if not live:
+                    if not self._session_live(sid, uid):
                         self.ws.close(reason=1008, message="session ended")
                         return
                 if event:
                     self.notify(event)
             except (ConnectionClosed, OSError):
                 return
+
+    def _session_live(self, sid: str, uid: str) -> bool:
+        """Whether the login session still lives; a database outage does not end chats."""
+        try:
+            with self.resources.database.session() as db:
+                return is_live(db, sid, uid)
+        except Exception as exc:  # noqa: BLE001 - checked again at the next interval
+            log.warning("cannot check the session of a chat: %s", exc)
+            return True
 
     def close(self) -> None:
         """Release the mailbox index."""
