@@ -52,6 +52,7 @@ class MailSMTP(SMTP):
         registry: set[SMTP],
         data_timeout: float,
         enable_auth: bool,
+        data_deadline: float = 900.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
@@ -60,6 +61,8 @@ class MailSMTP(SMTP):
         self._connections = connections
         self._registry = registry
         self._data_timeout = data_timeout
+        self._data_deadline = data_deadline  # the whole DATA phase, however busy
+        self._data_started = 0.0
         self._ip = ""
         self._counted = False
         self._refused = False
@@ -117,12 +120,20 @@ class MailSMTP(SMTP):
         super().data_received(data)
 
     def _timeout_cb(self) -> None:
-        """Close an idle session with 421 4.4.2; during DATA, only when DATA is idle."""
+        """Close an idle session with 421 4.4.2; during DATA, when DATA is idle or too long.
+
+        A client trickling a byte now and then never looks idle, so DATA also has an
+        overall deadline (``smtp.data_deadline_secs``).
+        """
         if self._in_data:
-            idle = self.loop.time() - self._last_data
-            if idle < self._data_timeout:
-                self._reset_timeout(self._data_timeout - idle)
+            now = self.loop.time()
+            idle = now - self._last_data
+            left = self._data_deadline - (now - self._data_started)
+            if idle < self._data_timeout and left > 0:
+                self._reset_timeout(min(self._data_timeout - idle, left))
                 return
+            if left <= 0:
+                log.warning("DATA deadline passed client=%s", self._ip)
         transport = self.transport
         if transport is not None and not transport.is_closing():
             with contextlib.suppress(Exception):
@@ -184,8 +195,8 @@ class MailSMTP(SMTP):
         """DATA under the DATA timeout; failures aiosmtpd answers itself are logged too."""
         envelope: Envelope | None = self.envelope
         self._in_data = True
-        self._last_data = self.loop.time()
-        self._reset_timeout(self._data_timeout)
+        self._last_data = self._data_started = self.loop.time()
+        self._reset_timeout(min(self._data_timeout, self._data_deadline))
         try:
             await super().smtp_DATA(arg)
         finally:

@@ -94,6 +94,7 @@ def make_protocol_factory(
             connections=connections,
             registry=sessions,
             data_timeout=smtp.data_timeout_secs,
+            data_deadline=smtp.data_deadline_secs,
             enable_auth=smtp.enable_auth,
             hostname=smtp.hostname,
             ident="mailrs ESMTP",
