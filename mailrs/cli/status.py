@@ -26,7 +26,7 @@ def _service_rows(run: RunState, alive: bool) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [("SERVICE", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT")]
     for svc in run.services:
         running = alive and is_alive(svc.pid, svc.pid_start)
-        state = svc.state if alive else "stopped"
+        state = svc.state if alive or svc.state == "failed" else "stopped"
         if alive and svc.pid and not running and state not in ("backoff", "failed"):
             state = "dead"
         pid = str(svc.pid) if running else "-"
