@@ -187,6 +187,16 @@ def status(config: Path, env: dict[str, str]) -> dict[str, Any] | None:
     return data
 
 
+def watch_status(
+    config: Path, env: dict[str, str], stop: threading.Event, latest: list[dict[str, Any]]
+) -> None:
+    """Keep ``latest[0]`` the newest ``mailrs status --json`` (it takes a second or two)."""
+    while not stop.is_set():
+        state = status(config, env)
+        if state is not None:
+            latest[0] = state
+
+
 def faults(
     args: argparse.Namespace,
     config: Path,
@@ -196,12 +206,14 @@ def faults(
     stop: threading.Event,
     tally: Tally,
 ) -> None:
-    """SIGKILL the worker or smtpd (whichever is running; at random if both) every
-    ``kill_every`` s, or as often as ``mailrs status`` answers; restart the broker now and then."""
+    """Every ``kill_every`` s SIGKILL the worker or smtpd (at random among those running,
+    pids from ``mailrs status``); restart the broker every ``broker_every`` s."""
+    latest: list[dict[str, Any]] = [{"services": []}]
+    watcher = threading.Thread(target=watch_status, args=(config, env, stop, latest))
+    watcher.start()
+    killed: set[int] = set()
     next_broker = time.monotonic() + args.broker_every
-    next_kill = time.monotonic() + args.kill_every
-    while not stop.wait(max(0.0, next_kill - time.monotonic())):
-        next_kill += args.kill_every
+    while not stop.wait(args.kill_every):
         if time.monotonic() >= next_broker:
             next_broker = time.monotonic() + args.broker_every
             if broker is not None:
@@ -211,23 +223,24 @@ def faults(
             else:
                 shutil.rmtree(broker_dir, ignore_errors=True)
             tally.broker_restarts += 1
-        state = status(config, env)
-        if state is None:
-            continue
         ready = [
             svc
-            for svc in state["services"]
-            if svc["name"] in ("worker", "smtpd") and svc["alive"] and svc["state"] == "running"
+            for svc in latest[0]["services"]
+            if svc["name"] in ("worker", "smtpd")
+            and svc["alive"]
+            and svc["state"] == "running"
+            and svc["pid"] not in killed
         ]
         if not ready:
             continue
         victim = random.choice(ready)
+        killed.add(victim["pid"])
         try:
             os.kill(int(victim["pid"]), signal.SIGKILL)
             tally.kills[victim["name"]] += 1
         except ProcessLookupError:
             pass
-        next_kill = max(next_kill, time.monotonic())
+    watcher.join()
 
 
 def write_config(folder: Path, broker_url: str, args: argparse.Namespace) -> Path:

@@ -24,10 +24,17 @@ def test_backoff_doubles_while_runs_are_short_and_starts_over_after_a_long_run()
     history = CrashHistory()
     delays = [history.record(now, 60.0, -signal.SIGKILL) for now in (100.0, 200.0)]
     assert delays == [BACKOFF_BASE_SECS, BACKOFF_BASE_SECS]  # long runs: no growth
-    delays = [history.record(300.0 + n, 1.0, -signal.SIGKILL) for n in range(8)]
-    assert delays[:4] == [BACKOFF_BASE_SECS * 2**n for n in range(1, 5)]
+    delays = [history.record(300.0 + n * 70, 1.0, 1) for n in range(8)]
+    assert delays[:4] == [BACKOFF_BASE_SECS * 2**n for n in range(4)]
     assert delays[-1] == BACKOFF_MAX_SECS
-    assert history.record(400.0, 30.0, 1) == BACKOFF_BASE_SECS
+    assert history.record(1000.0, 30.0, 1) == BACKOFF_BASE_SECS
+
+
+def test_a_sigkilled_service_is_restarted_at_once() -> None:
+    history = CrashHistory()
+    assert {history.record(float(n), 0.5, -signal.SIGKILL) for n in range(20)} == {
+        BACKOFF_BASE_SECS
+    }
 
 
 def test_sigkill_never_counts_toward_giving_up() -> None:
