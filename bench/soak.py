@@ -206,8 +206,9 @@ def faults(
     stop: threading.Event,
     tally: Tally,
 ) -> None:
-    """Every ``kill_every`` s SIGKILL the worker or smtpd (at random among those running,
-    pids from ``mailrs status``); restart the broker every ``broker_every`` s."""
+    """Every ``kill_every`` s SIGKILL one of ``targets`` (at random among those running, or
+    also starting with ``kill_starting``; pids from ``mailrs status``); restart the broker
+    every ``broker_every`` s."""
     latest: list[dict[str, Any]] = [{"services": []}]
     watcher = threading.Thread(target=watch_status, args=(config, env, stop, latest))
     watcher.start()
@@ -226,9 +227,9 @@ def faults(
         ready = [
             svc
             for svc in latest[0]["services"]
-            if svc["name"] in ("worker", "smtpd")
+            if svc["name"] in args.targets
             and svc["alive"]
-            and svc["state"] == "running"
+            and (args.kill_starting or svc["state"] == "running")
             and svc["pid"] not in killed
         ]
         if not ready:
@@ -279,6 +280,15 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=float, default=20.0, help="messages/s, all senders")
     parser.add_argument("--kill-every", type=float, default=1.5)
+    parser.add_argument(
+        "--targets",
+        type=lambda text: text.split(","),
+        default=["worker", "smtpd"],
+        help="services to SIGKILL, comma-separated",
+    )
+    parser.add_argument(
+        "--kill-starting", action="store_true", help="also kill services not yet ready"
+    )
     parser.add_argument("--broker-every", type=float, default=30.0)
     parser.add_argument("--sweep-grace", type=int, default=15)
     parser.add_argument("--max-tries", type=int, default=40)
@@ -325,7 +335,11 @@ def main() -> int:
                 print((folder / "up.log").read_text())
                 return 2
             time.sleep(0.2)
-        print(f"soak: {args.minutes} min, {args.broker} broker, {args.rate}/s, data in {folder}")
+        print(
+            f"soak: {args.minutes} min, {args.broker} broker, {args.rate}/s, kill "
+            f"{'/'.join(args.targets)} every {args.kill_every} s"
+            f"{' (also while starting)' if args.kill_starting else ''}, data in {folder}"
+        )
         senders = [
             threading.Thread(
                 target=sender,
@@ -396,7 +410,9 @@ def main() -> int:
         f"{retried - retry_4xx})"
     )
     print(f"accepted (250): {len(accepted)}; never accepted: {len(tally.attempts) - len(accepted)}")
-    print(f"kills: {dict(tally.kills)}; broker restarts: {tally.broker_restarts}")
+    kills = sum(tally.kills.values())
+    pace = f"one every {load_secs / kills:.1f} s" if kills else "none"
+    print(f"kills: {dict(tally.kills)} ({pace}); broker restarts: {tally.broker_restarts}")
     print(f"restarts seen by mailrs status: {restarts}")
     print(f"drained in {drain_secs:.0f} s after the faults stopped")
     print(f"delivered exactly once: {sum(1 for m in accepted if copies[m] == 1)} / {len(accepted)}")
