@@ -176,6 +176,11 @@ def _docker(*args: str) -> None:
     subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120)
 
 
+def _docker_output(*args: str) -> str:
+    done = subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120)
+    return done.stdout.decode().strip()
+
+
 def _wait_for(what: str, probe, deadline_secs: float = 240) -> None:  # noqa: ANN001
     deadline = time.monotonic() + deadline_secs
     while True:
@@ -244,11 +249,12 @@ def _message_ids(imap: imaplib.IMAP4_SSL) -> collections.Counter[str]:
     assert status == "OK"
     for line in folders:
         name = (line.decode() if isinstance(line, bytes) else str(line)).rsplit(" ", 1)[-1]
-        status, _ = imap.select(name, readonly=True)
+        status, exists = imap.select(name, readonly=True)
         assert status == "OK", name
-        status, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
-        if status != "OK" or data == [None]:
+        if int(exists[0] or 0) == 0:
             continue
+        status, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        assert status == "OK", name
         for part in data:
             if isinstance(part, tuple):
                 found = re.search(rb"<[^>]+>", part[1])
@@ -280,6 +286,7 @@ def test_compose_site_delivers_every_message_once_through_faults(tmp_path: Path)
         site.run("exec", "-T", "web", "flask", "mail-user", "add", USER, PASSWORD)
         imaps = site.port("MAILRS_IMAPS_PORT")
         _wait_for("imapd", lambda: _imaps(imaps).logout())
+        up = time.monotonic()
 
         sender = Sender(smtp_ports)
         worker = site.container("worker-1")
@@ -296,10 +303,12 @@ def test_compose_site_delivers_every_message_once_through_faults(tmp_path: Path)
         assert len(set(sent)) == MESSAGES
         assert all(sender.per_port[port] > 0 for port in smtp_ports), sender.per_port
         loaded = time.monotonic()
+        killed = _docker_output("inspect", "-f", "{{.State.Status}}", worker)
 
         deadline = time.monotonic() + 600
         while _inbox_count(imaps) < MESSAGES and time.monotonic() < deadline:
             time.sleep(3)
+        delivered = time.monotonic()
         time.sleep(20)  # a late duplicate would show up now
         imap = _imaps(imaps)
         try:
@@ -309,12 +318,14 @@ def test_compose_site_delivers_every_message_once_through_faults(tmp_path: Path)
         missing = set(sent) - set(received)
         duplicated = {mid: n for mid, n in received.items() if n > 1}
         unknown = set(received) - set(sent)
+        logs = site.run("logs", "--no-color", "worker-1", "worker-2", timeout=120)
         print(
             f"\ndocker site: sent {len(sent)} ({dict(sender.per_port)} per smtpd port, "
             f"{sender.retries} sender retries), read {sum(received.values())} over IMAP, "
-            f"missing {len(missing)}, duplicated {len(duplicated)}; build "
-            f"{built - started:.0f} s, load {loaded - built:.0f} s, "
-            f"total {time.monotonic() - started:.0f} s"
+            f"missing {len(missing)}, duplicated {len(duplicated)}; worker-1 {killed} after "
+            f"the kill, {logs.count('sweeper: re-published')} sweeps re-published; "
+            f"build {built - started:.0f} s, up {up - built:.0f} s, send {loaded - up:.0f} s, "
+            f"all read {delivered - loaded:.0f} s later, total {time.monotonic() - started:.0f} s"
         )
         assert not missing, sorted(missing)[:10]
         assert not duplicated, duplicated
