@@ -5,7 +5,7 @@
 ARG BASE=mailrs-base:trixie
 FROM ${BASE}
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql \
-    && rm -rf /var/lib/apt/lists/* \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
     && ln -s /usr/lib/postgresql/*/bin /usr/lib/postgresql/bin \
     && mkdir -p /var/lib/postgresql/data /run/postgresql \
     && chown postgres:postgres /var/lib/postgresql/data /run/postgresql
