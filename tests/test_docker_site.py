@@ -4,8 +4,9 @@ Runs only where a Docker engine answers ``docker info`` (not in CI). It builds t
 brings the site up under a project name of its own on free 127.0.0.1 ports, adds a user
 with ``flask mail-user add`` in the web container, sends N messages through both smtpd
 containers while one worker container is killed and Redis is restarted, and then reads
-every folder over IMAPS: each Message-ID sent must be there exactly once. The site is
-torn down with its volumes in every case.
+every folder over IMAPS: each Message-ID sent must be there exactly once, and web's
+/health and Flower must see the database, Redis and a worker again. The site is torn
+down with its volumes in every case.
 
 Without a registry, build a local base first (``docker/local-base.sh``); the test then
 uses it and ``docker/compose.local.yaml`` (or set MAILRS_DOCKER_BASE to another image).
@@ -13,9 +14,11 @@ uses it and ``docker/compose.local.yaml`` (or set MAILRS_DOCKER_BASE to another 
 
 from __future__ import annotations
 
+import base64
 import collections
 import concurrent.futures
 import imaplib
+import json
 import os
 import re
 import secrets
@@ -26,6 +29,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -198,6 +202,16 @@ def _smtp_probe(port: int) -> None:
         smtp.noop()
 
 
+def _get_json(url: str, auth: str = "") -> dict:
+    """GET ``url`` (with basic auth ``user:password``); the decoded JSON body."""
+    request = urllib.request.Request(url)
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200, url
+        return dict(json.loads(response.read()))
+
+
 def _imaps(port: int) -> imaplib.IMAP4_SSL:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -330,6 +344,12 @@ def test_compose_site_delivers_every_message_once_through_faults(tmp_path: Path)
         assert not missing, sorted(missing)[:10]
         assert not duplicated, duplicated
         assert not unknown, sorted(unknown)[:10]
+        # After the faults the site is whole again: web sees the database and Redis,
+        # Flower sees the surviving worker.
+        web = _get_json(f"http://127.0.0.1:{site.port('MAILRS_WEB_PORT')}/health")
+        assert web == {"status": "ok", "database": "ok", "broker": "ok"}, web
+        flower = f"http://127.0.0.1:{site.port('MAILRS_FLOWER_PORT')}/api/workers?refresh=1"
+        assert _get_json(flower, site.env["FLOWER_BASIC_AUTH"]), "Flower sees no worker"
     except BaseException:
         print(site.run("logs", "--no-color", "--tail", "60", timeout=120, check=False)[-20000:])
         raise
