@@ -26,7 +26,7 @@ task_routes = {
     "mailrs.deliver": {"queue": "deliver"},
     "mailrs.relay": {"queue": "relay"},
     "mailrs.bounce": {"queue": "bounce"},
-    "mailrs.queue.sweep": {"queue": "inbound"},
+    "mailrs.sweep": {"queue": "inbound"},
 }
 
 broker_connection_retry_on_startup = True
@@ -34,7 +34,7 @@ broker_connection_timeout = 3
 
 # For sites that run `celery -A mailrs beat`: sweep for stalled messages and due retries
 # every minute (each worker also sweeps on its own; see workers/sweeper.py).
-beat_schedule = {"mailrs-sweep": {"task": "mailrs.queue.sweep", "schedule": 60.0}}
+beat_schedule = {"mailrs-sweep": {"task": "mailrs.sweep", "schedule": 60.0}}
 # Task events (for Flower) come from the [celery] task_events key on a Redis or RabbitMQ
 # broker; see mailrs/broker.py (the embedded broker has no event fan-out).
 

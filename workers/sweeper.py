@@ -7,7 +7,7 @@ a restart loses nothing.
 
 Each worker sweeps once when it starts (taking over whatever a dead worker left), then
 every ``celery.sweep_interval_secs`` for messages nothing has happened to for
-``celery.sweep_grace_secs``; ``mailrs.queue.sweep`` does the same as a task for Celery beat.
+``celery.sweep_grace_secs``; ``mailrs.sweep`` does the same as a task for Celery beat.
 A message accepted while the broker was down, or whose task died with a killed worker,
 is found here and sent again; the stages are idempotent, so a message that was only
 slow is not delivered twice. Each sweep also removes orphaned spool files (finished or

@@ -23,7 +23,7 @@ ROUTE = "mailrs.route"
 DELIVER = "mailrs.deliver"
 RELAY = "mailrs.relay"
 BOUNCE = "mailrs.bounce"
-SWEEP = "mailrs.queue.sweep"
+SWEEP = "mailrs.sweep"
 STAGES = (VALIDATE, SPAM_CHECK, ROUTE)
 BATCHED = (VALIDATE, DELIVER)
 """Stages whose follow-up tasks take a whole batch; relay and bounce go one per message."""

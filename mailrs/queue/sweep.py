@@ -1,6 +1,6 @@
 """Finding and re-publishing unfinished messages: stalled pipelines and due retries.
 
-The worker's sweeper thread, the ``mailrs.queue.sweep`` beat task and smtpd's start-up sweep
+The worker's sweeper thread, the ``mailrs.sweep`` beat task and smtpd's start-up sweep
 all call ``sweep_once``. A deferred message carries its next attempt time in
 ``messages.next_attempt_at``; a sweep re-publishes it once that time has come. The
 stages are idempotent, so a message that was only slow is not delivered twice.
