@@ -38,7 +38,7 @@ from mailrs.db.engine import Database  # noqa: E402
 from mailrs.db.migrate import upgrade  # noqa: E402
 from mailrs.db.models import User  # noqa: E402
 from mailrs.store.events import NewMail, publish_event  # noqa: E402
-from mailrs.store.maildir import unique_name  # noqa: E402
+from mailrs.store.filenames import unique_name  # noqa: E402
 
 USER = "bench@example.test"
 PASSWORD = "bench password 123"

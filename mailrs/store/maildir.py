@@ -29,12 +29,10 @@ from mailrs.errors import (
 )
 from mailrs.store.filenames import (
     INFO_SEP,
-    VALID_FLAGS,
     hint_relpath,
     is_plain_name,
     normalize_flags,
     split_filename,
-    stable_name,
     unique_name,
 )
 from mailrs.store.names import (
@@ -44,19 +42,6 @@ from mailrs.store.names import (
     mailbox_from_dirname,
     normalize_mailbox_name,
 )
-
-# The file-name helpers are re-exported: callers name them from here, as before.
-__all__ = [
-    "INFO_SEP",
-    "VALID_FLAGS",
-    "MaildirStore",
-    "StoredMessage",
-    "hint_relpath",
-    "normalize_flags",
-    "split_filename",
-    "stable_name",
-    "unique_name",
-]
 
 
 @dataclass(frozen=True)

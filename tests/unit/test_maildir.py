@@ -15,8 +15,9 @@ from mailrs.errors import (
     MailboxNotFound,
     MessageNotFound,
 )
+from mailrs.store.filenames import split_filename, stable_name
 from mailrs.store.index import MailIndex
-from mailrs.store.maildir import MaildirStore, split_filename, stable_name
+from mailrs.store.maildir import MaildirStore
 from mailrs.store.names import folder_dirname, normalize_mailbox_name
 
 USER = "alice@example.test"
