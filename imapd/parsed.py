@@ -165,6 +165,24 @@ class SearchArgs:
 
 
 @dataclass(frozen=True)
+class SortArgs:
+    """SORT (criteria) charset keys: each criterion is (key, reversed)."""
+
+    criteria: tuple[tuple[str, bool], ...]
+    charset: str
+    search: SearchKey
+
+
+@dataclass(frozen=True)
+class ThreadArgs:
+    """THREAD algorithm charset keys."""
+
+    algorithm: str
+    charset: str
+    search: SearchKey
+
+
+@dataclass(frozen=True)
 class AtomsArgs:
     """ENABLE capability... (upper-cased atoms)."""
 
@@ -192,6 +210,8 @@ type Args = (
     | CopyArgs
     | SequenceArgs
     | SearchArgs
+    | SortArgs
+    | ThreadArgs
     | AtomsArgs
     | IdArgs
 )

@@ -34,7 +34,7 @@ from imapd.parsed import (
     StatusArgs,
     StoreArgs,
 )
-from imapd.search_parser import parse_search
+from imapd.search_parser import parse_search, parse_sort, parse_thread
 
 # -- grammar of each command ---------------------------------------------------------------
 
@@ -272,6 +272,8 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "UNSELECT": _no_args,
     "EXPUNGE": _no_args,
     "SEARCH": parse_search,
+    "SORT": parse_sort,
+    "THREAD": parse_thread,
     "FETCH": _fetch,
     "STORE": _store,
     "COPY": _copy,
@@ -289,6 +291,8 @@ UID_GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "COPY": _copy,
     "MOVE": _copy,
     "SEARCH": parse_search,
+    "SORT": parse_sort,
+    "THREAD": parse_thread,
     "EXPUNGE": _sequence,
 }
 

@@ -19,6 +19,9 @@ CAPABILITIES: tuple[str, ...] = (
     "CHILDREN",
     "CONDSTORE",
     "QUOTA",
+    "SORT",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from imapd import arguments
 from imapd.cursor import DIGITS, Cursor
-from imapd.parsed import SearchArgs, SearchKey
+from imapd.parsed import SearchArgs, SearchKey, SortArgs, ThreadArgs
 
 MAX_DEPTH = 32
 _FLAG_KEYS = {
@@ -50,12 +50,55 @@ def parse_search(cur: Cursor) -> SearchArgs:
             cur.sp()
         else:
             cur.pos = start
+    return SearchArgs(charset, parse_keys(cur))
+
+
+def parse_keys(cur: Cursor) -> SearchKey:
+    """``search-key *(SP search-key)`` up to the end of the command, ANDed."""
     keys = [_key(cur, 0)]
     while cur.maybe(" "):
         keys.append(_key(cur, 0))
     cur.end()
-    criteria = keys[0] if len(keys) == 1 else SearchKey("AND", tuple(keys))
-    return SearchArgs(charset, criteria)
+    return keys[0] if len(keys) == 1 else SearchKey("AND", tuple(keys))
+
+
+SORT_KEYS = ("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO")
+THREAD_ALGORITHMS = ("ORDEREDSUBJECT", "REFERENCES")
+
+
+def parse_sort(cur: Cursor) -> SortArgs:
+    """``SORT (sort-criteria) charset search-key...`` (RFC 5256)."""
+    cur.sp()
+    cur.char("(", "expected '(' before the sort criteria")
+    criteria: list[tuple[str, bool]] = []
+    while True:
+        word = cur.take(_KEY_CHARS, "a sort key").upper()
+        reverse = word == "REVERSE"
+        if reverse:
+            cur.sp()
+            word = cur.take(_KEY_CHARS, "a sort key").upper()
+        if word not in SORT_KEYS:
+            raise cur.error(f"unknown sort key {word[:40]}")
+        criteria.append((word, reverse))
+        if not cur.maybe(" "):
+            break
+    cur.char(")", "expected ')' after the sort criteria")
+    cur.sp()
+    charset = cur.astring("a charset").upper()
+    cur.sp()
+    return SortArgs(tuple(criteria), charset, parse_keys(cur))
+
+
+def parse_thread(cur: Cursor) -> ThreadArgs:
+    """``THREAD algorithm charset search-key...`` (RFC 5256)."""
+    cur.sp()
+    algorithm = cur.atom().upper()
+    if algorithm not in THREAD_ALGORITHMS:
+        raise cur.error(f"unknown threading algorithm {algorithm[:40]}")
+    cur.sp()
+    charset = cur.astring("a charset").upper()
+    cur.sp()
+    return ThreadArgs(algorithm, charset, parse_keys(cur))
 
 
 def _key(cur: Cursor, depth: int) -> SearchKey:

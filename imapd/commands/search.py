@@ -179,22 +179,34 @@ def _in_set(sequence: SequenceSet, number: int, largest: int) -> bool:
     return False
 
 
-async def search(ctx: Context, command: Command) -> Completion:
-    """SEARCH / UID SEARCH [CHARSET name] keys."""
-    args = args_of(command, SearchArgs)
-    if args.charset is not None and args.charset not in CHARSETS:
+def check_charset(charset: str | None) -> None:
+    """Refuse a charset other than US-ASCII and UTF-8 with NO [BADCHARSET]."""
+    if charset is not None and charset not in CHARSETS:
         raise CommandFailed("Unsupported charset", Code.BADCHARSET, "(" + " ".join(CHARSETS) + ")")
-    box = ctx.selected()
+
+
+async def matching(
+    ctx: Context, box: SelectedMailbox, criteria: SearchKey
+) -> list[tuple[int, MessageView]]:
+    """(sequence number, message) of every message in the snapshot that matches."""
     searcher = Searcher(box)
-    await searcher.prepare(ctx, args.criteria)
-    allowed = searcher.candidates(args.criteria)
-    found = [
+    await searcher.prepare(ctx, criteria)
+    allowed = searcher.candidates(criteria)
+    return [
         (seq, message)
         for seq, message in enumerate(box.messages, start=1)
         if (allowed is None or message.uid in allowed)
         and not message.expunged
-        and searcher.matches(args.criteria, seq, message)
+        and searcher.matches(criteria, seq, message)
     ]
+
+
+async def search(ctx: Context, command: Command) -> Completion:
+    """SEARCH / UID SEARCH [CHARSET name] keys."""
+    args = args_of(command, SearchArgs)
+    check_charset(args.charset)
+    box = ctx.selected()
+    found = await matching(ctx, box, args.criteria)
     numbers = [str(m.uid if command.uid else seq) for seq, m in found]
     uses_modseq = any(k.op == "MODSEQ" for k in _walk(args.criteria))
     parts = ["SEARCH", *numbers]
