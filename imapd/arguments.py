@@ -32,7 +32,9 @@ _DATE_TIME = re.compile(  # the day may also be one digit ("1-Feb-2024"), as Dov
 
 
 def sequence_set(cur: Cursor) -> SequenceSet:
-    """A sequence set."""
+    """A sequence set, or ``$`` (the saved search result, RFC 5182)."""
+    if cur.maybe("$"):
+        return SequenceSet((), saved=True)
     try:
         return parse_sequence_set(cur.take(SEQUENCE_CHARS, "a sequence set"))
     except SequenceSetError as exc:

@@ -157,11 +157,20 @@ class SearchKey:
 
 
 @dataclass(frozen=True)
+class Returns:
+    """RETURN (...) of ESEARCH/ESORT: MIN MAX ALL COUNT SAVE, and PARTIAL's range."""
+
+    options: tuple[str, ...]
+    partial: tuple[int, int] | None = None  # negative ends count from the last result
+
+
+@dataclass(frozen=True)
 class SearchArgs:
-    """SEARCH [CHARSET name] keys (the keys ANDed in ``criteria``)."""
+    """SEARCH [RETURN (...)] [CHARSET name] keys (the keys ANDed in ``criteria``)."""
 
     charset: str | None
     criteria: SearchKey
+    returns: Returns | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,7 @@ class SortArgs:
     criteria: tuple[tuple[str, bool], ...]
     charset: str
     search: SearchKey
+    returns: Returns | None = None
 
 
 @dataclass(frozen=True)

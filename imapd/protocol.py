@@ -22,6 +22,10 @@ CAPABILITIES: tuple[str, ...] = (
     "SORT",
     "THREAD=ORDEREDSUBJECT",
     "THREAD=REFERENCES",
+    "ESEARCH",
+    "SEARCHRES",
+    "ESORT",
+    "PARTIAL",
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
-from imapd.commands.search import check_charset, matching
+from imapd.commands.search import answer, check_charset, forget_saved, matching
 from imapd.parsed import Command, SortArgs, ThreadArgs
 from imapd.responses import untagged
 from imapd.session import MessageView
@@ -113,10 +113,16 @@ def sort_order(
 async def sort(ctx: Context, command: Command) -> Completion:
     """SORT / UID SORT (criteria) charset search-keys."""
     args = args_of(command, SortArgs)
+    forget_saved(ctx, args.returns)
     check_charset(args.charset)
     found = await matching(ctx, ctx.selected(), args.search)
     headers = await _headers(ctx, found)
     ordered = sort_order(args.criteria, found, headers)
+    if args.returns is not None:  # ESORT (RFC 5267)
+        line = answer(ctx, command, args.returns, ordered, sorted_result=True)
+        if line is not None:
+            await ctx.out.send(line)
+        return Completion(f"{command.key} completed")
     numbers = [str(m.uid if command.uid else seq) for seq, m in ordered]
     await ctx.out.send(untagged("SORT", *numbers))
     return Completion(f"{command.key} completed")
