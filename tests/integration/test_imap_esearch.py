@@ -52,7 +52,8 @@ def test_esearch_return_options(harness: ServerHarness, mailbox: str) -> None:
         b'* ESEARCH (TAG "A1") MIN 2 MAX 9 COUNT 4',
         b"A1 OK SEARCH completed",
     ]
-    assert conn.command(b"A2", b"SEARCH RETURN () FLAGGED")[0] == b'* ESEARCH (TAG "A2") ALL 2:3,5,9'
+    all_line = conn.command(b"A2", b"SEARCH RETURN () FLAGGED")[0]
+    assert all_line == b'* ESEARCH (TAG "A2") ALL 2:3,5,9'
     assert conn.command(b"A3", b"SEARCH RETURN (ALL COUNT) CHARSET UTF-8 DELETED")[0] == (
         b'* ESEARCH (TAG "A3") COUNT 0'
     )
