@@ -194,6 +194,11 @@ def _section(cur: Cursor) -> Section:
     return Section(specifier, tuple(part), fields)
 
 
+def section(cur: Cursor) -> Section:
+    """``[section]`` as in BODY[...] (also an IMAP URL's ;SECTION=, RFC 5092)."""
+    return _section(cur)
+
+
 def _partial(cur: Cursor) -> tuple[int, int]:
     cur.char("<")
     start = cur.number()

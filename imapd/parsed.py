@@ -65,14 +65,26 @@ class StatusArgs:
 
 
 @dataclass(frozen=True)
-class AppendArgs:
-    """APPEND mailbox [(flags)] [date-time] literal."""
+class AppendItem:
+    """One message of APPEND: [(flags)] [date-time] and its data.
 
-    mailbox: str
+    The data is a list of parts joined in order: bytes from a literal (or CATENATE's
+    TEXT) and str for a CATENATE URL (RFC 4469); ``binary`` is set for a literal8.
+    """
+
     flags: tuple[str, ...]
     date: float | None
-    message: bytes
+    parts: tuple[bytes | str, ...]
     zone: int | None = None  # the date-time's zone, minutes east of UTC
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class AppendArgs:
+    """APPEND mailbox message... (MULTIAPPEND, RFC 3502: one or more messages)."""
+
+    mailbox: str
+    items: tuple[AppendItem, ...]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from imapd.cursor import ATOM_CHARS, Cursor, peek_tag
 from imapd.errors import UnknownCommand
 from imapd.parsed import (
     AppendArgs,
+    AppendItem,
     Args,
     AtomsArgs,
     AuthenticateArgs,
@@ -130,10 +131,35 @@ def _status(cur: Cursor) -> StatusArgs:
     return StatusArgs(mailbox, tuple(items))
 
 
-def _append(cur: Cursor) -> AppendArgs:
+def _append_data(cur: Cursor) -> tuple[bytes, bool]:
+    """``literal`` or ``literal8`` (RFC 3516, ``~{n}``): the data and whether it is binary."""
+    binary = cur.maybe("~")
+    if cur.peek() != ord("{"):
+        raise cur.error("expected the message as a literal")
+    return cur.literal(allow_nul=True), binary
+
+
+def _catenate(cur: Cursor) -> tuple[bytes | str, ...]:
+    """``CATENATE (TEXT literal | URL url ...)`` (RFC 4469), after the word CATENATE."""
     cur.sp()
-    mailbox = cur.astring("a mailbox name")
-    cur.sp()
+    cur.char("(", "expected '(' after CATENATE")
+    parts: list[bytes | str] = []
+    while True:
+        kind = cur.atom().upper()
+        cur.sp()
+        if kind == "TEXT":
+            parts.append(_append_data(cur)[0])
+        elif kind == "URL":
+            parts.append(cur.astring("a URL"))
+        else:
+            raise cur.error(f"unknown CATENATE part {kind[:40]}")
+        if not cur.maybe(" "):
+            break
+    cur.char(")", "expected ')' after the CATENATE parts")
+    return tuple(parts)
+
+
+def _append_item(cur: Cursor) -> AppendItem:
     flags: tuple[str, ...] = ()
     date = zone = None
     if cur.peek() == ord("("):
@@ -142,11 +168,28 @@ def _append(cur: Cursor) -> AppendArgs:
     if cur.peek() == ord('"'):
         date, zone = arguments.date_time(cur)
         cur.sp()
-    if cur.peek() != ord("{"):
-        raise cur.error("expected the message as a literal")
-    message = cur.literal(allow_nul=True)
+    if cur.peek() in (ord("C"), ord("c")):
+        if cur.atom().upper() != "CATENATE":
+            raise cur.error("expected the message as a literal or CATENATE")
+        return AppendItem(flags, date, _catenate(cur), zone)
+    data, binary = _append_data(cur)
+    return AppendItem(flags, date, (data,), zone, binary)
+
+
+def _append(cur: Cursor) -> AppendArgs:
+    cur.sp()
+    mailbox = cur.astring("a mailbox name")
+    cur.sp()
+    items = [_append_item(cur)]
+    while cur.maybe(" "):  # MULTIAPPEND (RFC 3502)
+        items.append(_append_item(cur))
+        if len(items) > MAX_APPEND_MESSAGES:
+            raise cur.error("too many messages in one APPEND")
     cur.end()
-    return AppendArgs(mailbox, flags, date, message, zone)
+    return AppendArgs(mailbox, tuple(items))
+
+
+MAX_APPEND_MESSAGES = 1000
 
 
 def _fetch(cur: Cursor) -> FetchArgs:

@@ -8,7 +8,7 @@ FETCH, STORE and SEARCH as RFC 3501 section 7.4.1 asks.
 
 from __future__ import annotations
 
-from imapd.commands import auth, fetch, idle, mailbox, misc, search, selected, sort, store
+from imapd.commands import append, auth, fetch, idle, mailbox, misc, search, selected, sort, store
 from imapd.commands.base import CommandSpec, Context
 from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand, reply_for
@@ -20,6 +20,7 @@ from imapd.session import State
 COMMANDS: dict[str, CommandSpec] = {
     **auth.COMMANDS,
     **mailbox.COMMANDS,
+    **append.COMMANDS,
     **fetch.COMMANDS,
     **store.COMMANDS,
     **search.COMMANDS,

@@ -1,5 +1,5 @@
 """Mailbox commands: LIST, LSUB, SELECT, EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
-STATUS and APPEND, and the untagged updates of a selected mailbox."""
+STATUS, and the untagged updates of a selected mailbox."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from imapd import listpattern, mutf7
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import CommandFailed
-from imapd.message_parts import crlf_lines
-from imapd.parsed import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
+from imapd.parsed import Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
     SPECIAL_USE,
@@ -287,24 +286,6 @@ async def status(ctx: Context, command: Command) -> Completion:
     return Completion("STATUS completed")
 
 
-async def append(ctx: Context, command: Command) -> Completion:
-    """APPEND mailbox [(flags)] [date-time] literal."""
-    args = args_of(command, AppendArgs)
-    name = mailbox_name(args.mailbox)
-    mail = ctx.user_mail()
-    if not await mail.exists(name):
-        raise CommandFailed("No such mailbox", Code.TRYCREATE)
-    if not args.message:
-        raise CommandFailed("Empty message", Code.CANNOT)
-    message = crlf_lines(args.message)  # so RFC822.SIZE and every FETCH are CRLF text
-    quota = await ctx.backend.quota(mail.address)
-    if quota is not None and await mail.total_size() + len(message) > quota:
-        raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
-    letters, keywords = split_flags(args.flags)
-    uidvalidity, uid = await mail.append(name, message, letters, keywords, args.date, args.zone)
-    return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {uid}")
-
-
 def update_line(update: Update) -> bytes:
     """The untagged response that announces one change."""
     match update:
@@ -359,5 +340,4 @@ COMMANDS: dict[str, CommandSpec] = {
     "SUBSCRIBE": CommandSpec(subscribe, AUTHENTICATED),
     "UNSUBSCRIBE": CommandSpec(unsubscribe, AUTHENTICATED),
     "STATUS": CommandSpec(status, AUTHENTICATED),
-    "APPEND": CommandSpec(append, AUTHENTICATED),
 }
