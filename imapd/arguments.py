@@ -159,6 +159,14 @@ def fetch_item(cur: Cursor) -> FetchItem:
         section = _section(cur)
         partial = _partial(cur) if cur.peek() == ord("<") else None
         return FetchItem("BODY", section=section, peek=name == "BODY.PEEK", partial=partial)
+    if name in ("BINARY", "BINARY.PEEK", "BINARY.SIZE") and cur.peek() == ord("["):
+        section = _section(cur)  # RFC 3516: part numbers only
+        if section.specifier:
+            raise cur.error("a BINARY section is part numbers only")
+        if name == "BINARY.SIZE":
+            return FetchItem(name, section=section, peek=True)
+        partial = _partial(cur) if cur.peek() == ord("<") else None
+        return FetchItem("BINARY", section=section, peek=name == "BINARY.PEEK", partial=partial)
     if name in SIMPLE_FETCH_ITEMS:
         return FetchItem(name)
     raise cur.error(f"unknown FETCH data item {name[:40]}")
