@@ -50,10 +50,15 @@ class RenameArgs:
 
 @dataclass(frozen=True)
 class ListArgs:
-    """LIST/LSUB reference pattern."""
+    """LIST/LSUB reference pattern, and LIST-EXTENDED's options (RFC 5258, 5819, 6154)."""
 
     reference: str
     pattern: str
+    extended: bool = False  # selection or return options, or several patterns, were given
+    patterns: tuple[str, ...] = ()  # every pattern (``pattern`` is the first)
+    selection: tuple[str, ...] = ()  # SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE
+    returns: tuple[str, ...] = ()  # SUBSCRIBED CHILDREN SPECIAL-USE STATUS
+    status_items: tuple[str, ...] = ()  # RETURN (STATUS (items)), LIST-STATUS
 
 
 @dataclass(frozen=True)

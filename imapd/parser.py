@@ -101,7 +101,70 @@ def _rename(cur: Cursor) -> RenameArgs:
     return RenameArgs(old, new)
 
 
+LIST_SELECTION = ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE")
+LIST_RETURNS = ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS")
+
+
+def _options(cur: Cursor, allowed: tuple[str, ...], what: str) -> list[str]:
+    """``(option ...)``, each one of ``allowed`` (an empty list is allowed)."""
+    cur.char("(", f"expected '(' before the {what}")
+    options: list[str] = []
+    while not cur.maybe(")"):
+        if options:
+            cur.sp()
+        option = cur.atom().upper()
+        if option not in allowed:
+            raise cur.error(f"unknown {what} {option[:40]}")
+        options.append(option)
+        if option == "STATUS":
+            cur.sp()
+            options.extend(f"STATUS:{item}" for item in _status_items(cur))
+    return options
+
+
 def _list(cur: Cursor) -> ListArgs:
+    cur.sp()
+    selection: list[str] = []
+    extended = False
+    if cur.peek() == ord("("):  # LIST-EXTENDED selection options (RFC 5258)
+        selection = _options(cur, LIST_SELECTION, "selection option")
+        extended = True
+        cur.sp()
+        if "RECURSIVEMATCH" in selection and set(selection) <= {"RECURSIVEMATCH", "REMOTE"}:
+            raise cur.error("RECURSIVEMATCH needs another selection option")
+    reference = cur.astring("a reference name")
+    cur.sp()
+    if cur.maybe("("):
+        patterns = [cur.list_mailbox()]
+        while cur.maybe(" "):
+            patterns.append(cur.list_mailbox())
+        cur.char(")", "expected ')' after the mailbox patterns")
+        extended = True
+    else:
+        patterns = [cur.list_mailbox()]
+    returns: list[str] = []
+    if cur.maybe(" "):
+        if cur.atom().upper() != "RETURN":
+            raise cur.error("expected RETURN")
+        cur.sp()
+        returns = _options(cur, LIST_RETURNS, "return option")
+        extended = True
+    cur.end()
+    if not extended:
+        return ListArgs(reference, patterns[0])
+    items = tuple(r.partition(":")[2] for r in returns if r.startswith("STATUS:"))
+    return ListArgs(
+        reference,
+        patterns[0],
+        extended,
+        tuple(patterns),
+        tuple(dict.fromkeys(selection)),
+        tuple(dict.fromkeys(r for r in returns if ":" not in r)),
+        items,
+    )
+
+
+def _lsub(cur: Cursor) -> ListArgs:
     cur.sp()
     reference = cur.astring("a reference name")
     cur.sp()
@@ -117,6 +180,12 @@ def _status(cur: Cursor) -> StatusArgs:
     cur.sp()
     mailbox = cur.astring("a mailbox name")
     cur.sp()
+    items = _status_items(cur)
+    cur.end()
+    return StatusArgs(mailbox, items)
+
+
+def _status_items(cur: Cursor) -> tuple[str, ...]:
     cur.char("(", "expected '(' before the status items")
     items = []
     while True:
@@ -127,8 +196,7 @@ def _status(cur: Cursor) -> StatusArgs:
         if not cur.maybe(" "):
             break
     cur.char(")", "expected ')' after the status items")
-    cur.end()
-    return StatusArgs(mailbox, tuple(items))
+    return tuple(items)
 
 
 def _append_data(cur: Cursor) -> tuple[bytes, bool]:
@@ -307,7 +375,7 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "SUBSCRIBE": _mailbox,
     "UNSUBSCRIBE": _mailbox,
     "LIST": _list,
-    "LSUB": _list,
+    "LSUB": _lsub,
     "STATUS": _status,
     "APPEND": _append,
     "CHECK": _no_args,

@@ -29,6 +29,8 @@ CAPABILITIES: tuple[str, ...] = (
     "MULTIAPPEND",
     "CATENATE",
     "BINARY",
+    "LIST-EXTENDED",
+    "LIST-STATUS",
 )
 
 

@@ -8,7 +8,19 @@ FETCH, STORE and SEARCH as RFC 3501 section 7.4.1 asks.
 
 from __future__ import annotations
 
-from imapd.commands import append, auth, fetch, idle, mailbox, misc, search, selected, sort, store
+from imapd.commands import (
+    append,
+    auth,
+    fetch,
+    idle,
+    listext,
+    mailbox,
+    misc,
+    search,
+    selected,
+    sort,
+    store,
+)
 from imapd.commands.base import CommandSpec, Context
 from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand, reply_for
@@ -21,6 +33,7 @@ COMMANDS: dict[str, CommandSpec] = {
     **auth.COMMANDS,
     **mailbox.COMMANDS,
     **append.COMMANDS,
+    **listext.COMMANDS,
     **fetch.COMMANDS,
     **store.COMMANDS,
     **search.COMMANDS,
