@@ -336,6 +336,13 @@ def _enable(cur: Cursor) -> AtomsArgs:
     return AtomsArgs(tuple(names))
 
 
+def _compress(cur: Cursor) -> AtomsArgs:
+    cur.sp()
+    mechanism = cur.atom().upper()
+    cur.end()
+    return AtomsArgs((mechanism,))
+
+
 def _id(cur: Cursor) -> IdArgs:
     cur.sp()
     if cur.peek() != ord("("):
@@ -393,6 +400,7 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "NAMESPACE": _no_args,
     "ID": _id,
     "ENABLE": _enable,
+    "COMPRESS": _compress,
     "GETQUOTA": _mailbox,
     "GETQUOTAROOT": _mailbox,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from imapd.commands import (
     append,
     auth,
+    compression,
     fetch,
     idle,
     listext,
@@ -41,6 +42,7 @@ COMMANDS: dict[str, CommandSpec] = {
     **selected.COMMANDS,
     **idle.COMMANDS,
     **misc.COMMANDS,
+    **compression.COMMANDS,
 }
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
