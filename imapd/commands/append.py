@@ -24,6 +24,8 @@ from imapd.protocol import Code
 from imapd.sequences import compress
 from mailrs.errors import MessageNotFound
 
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # one built message (CATENATE can name big ones)
+MAX_APPEND_BYTES = 4 * MAX_MESSAGE_BYTES  # every message of one MULTIAPPEND together
 # /mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s] (RFC 5092), optionally after imap://host
 _URL = re.compile(
     r"^(?:imap://[^/]*)?/(?P<mailbox>[^;]+?)(?:;UIDVALIDITY=(?P<uidvalidity>[1-9][0-9]{0,9}))?"
@@ -87,11 +89,21 @@ async def _resolve(ctx: Context, url: str) -> bytes:
     return section_bytes(None, raw, target.section)
 
 
+def check_size(size: int, limit: int = MAX_MESSAGE_BYTES) -> None:
+    """Refuse a message (or an APPEND's messages together) over ``limit`` with NO [TOOBIG]."""
+    if size > limit:
+        raise CommandFailed("Message too large", Code.TOOBIG)
+
+
 async def _build(ctx: Context, item: AppendItem) -> bytes:
     """One message's bytes: its parts joined, line ends made CRLF."""
     chunks = []
+    size = 0
     for part in item.parts:
-        chunks.append(part if isinstance(part, bytes) else await _resolve(ctx, part))
+        chunk = part if isinstance(part, bytes) else await _resolve(ctx, part)
+        size += len(chunk)
+        check_size(size)  # URLs can name big messages: stop before memory does
+        chunks.append(chunk)
     data = b"".join(chunks)
     if not data:
         raise CommandFailed("Empty message", Code.CANNOT)
@@ -106,8 +118,11 @@ async def append(ctx: Context, command: Command) -> Completion:
     if not await mail.exists(name):
         raise CommandFailed("No such mailbox", Code.TRYCREATE)
     messages = []
+    total = 0
     for item in args.items:
         data = await _build(ctx, item)
+        total += len(data)
+        check_size(total, MAX_APPEND_BYTES)
         letters, keywords = split_flags(item.flags)
         messages.append((data, letters, keywords, item.date, item.zone))
     quota = await ctx.backend.quota(mail.address)
