@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailrs.store.threading import (
     ThreadMessage,
@@ -134,3 +136,45 @@ def test_references_siblings_sorted_by_date_then_order() -> None:
 
 def test_empty_input() -> None:
     assert thread_references([]) == [] and thread_orderedsubject([]) == []
+
+
+def _keys(nodes: list[ThreadNode]) -> list[int]:
+    found: list[int] = []
+    for node in nodes:
+        if node.key is not None:
+            found.append(node.key)
+        found.extend(_keys(node.children))
+    return found
+
+
+def _no_empty_dummies(nodes: list[ThreadNode], top: bool = True) -> bool:
+    for node in nodes:
+        if node.key is None and (not top or len(node.children) < 2):
+            return False
+        if not _no_empty_dummies(node.children, False):
+            return False
+    return True
+
+
+ids = st.sampled_from(["<a@x>", "<b@x>", "<c@x>", "<d@x>", "<e@x>", "", "junk"])
+subjects = st.sampled_from(["x", "Re: x", "Fwd: x", "y", "[l] y (fwd)", "", "Re:"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(subjects, ids, st.lists(ids, max_size=4), ids, st.integers(0, 5)),
+        max_size=12,
+    )
+)
+def test_threads_hold_every_message_once(
+    rows: list[tuple[str, str, list[str], str, int]],
+) -> None:
+    messages = [
+        ThreadMessage(n, subject, mid, " ".join(refs), irt, float(date), n)
+        for n, (subject, mid, refs, irt, date) in enumerate(rows, start=1)
+    ]
+    expected = list(range(1, len(rows) + 1))
+    for threads in (thread_references(messages), thread_orderedsubject(messages)):
+        assert sorted(_keys(threads)) == expected
+    assert _no_empty_dummies(thread_references(messages))
