@@ -26,10 +26,12 @@ from mailrs.errors import MessageNotFound
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # one built message (CATENATE can name big ones)
 MAX_APPEND_BYTES = 4 * MAX_MESSAGE_BYTES  # every message of one MULTIAPPEND together
-# /mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s] (RFC 5092), optionally after imap://host
+# /mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s][/;PARTIAL=a[.b]] (RFC 5092), maybe after
+# imap://host
 _URL = re.compile(
     r"^(?:imap://[^/]*)?/(?P<mailbox>[^;]+?)(?:;UIDVALIDITY=(?P<uidvalidity>[1-9][0-9]{0,9}))?"
-    r"/;UID=(?P<uid>[1-9][0-9]{0,9})(?:/;SECTION=(?P<section>[^/;]+))?$",
+    r"/;UID=(?P<uid>[1-9][0-9]{0,9})(?:/;SECTION=(?P<section>[^/;]+))?"
+    r"(?:/;PARTIAL=(?P<start>[0-9]{1,10})(?:\.(?P<length>[1-9][0-9]{0,9}))?)?$",
     re.IGNORECASE,
 )
 
@@ -42,6 +44,7 @@ class ImapUrl:
     uidvalidity: int | None
     uid: int
     section: Section
+    partial: tuple[int, int | None] | None = None  # ;PARTIAL=start[.length]
 
 
 def parse_url(url: str) -> ImapUrl:
@@ -62,7 +65,12 @@ def parse_url(url: str) -> ImapUrl:
         name = mailbox_name(mutf7.encode(unquote(match.group("mailbox"), errors="strict")))
     except Exception:
         raise _bad_url(url) from None
-    return ImapUrl(name, int(validity) if validity else None, int(match.group("uid")), section)
+    partial = None
+    if match.group("start") is not None:
+        length = match.group("length")
+        partial = (int(match.group("start")), int(length) if length else None)
+    uid = int(match.group("uid"))
+    return ImapUrl(name, int(validity) if validity else None, uid, section, partial)
 
 
 def _bad_url(url: str) -> CommandFailed:
@@ -86,7 +94,11 @@ async def _resolve(ctx: Context, url: str) -> bytes:
         raw = await mail.read(target.mailbox, found.key)
     except MessageNotFound:
         raise _bad_url(url) from None
-    return section_bytes(None, raw, target.section)
+    data = section_bytes(None, raw, target.section)
+    if target.partial is not None:
+        start, length = target.partial
+        data = data[start:] if length is None else data[start : start + length]
+    return data
 
 
 def check_size(size: int, limit: int = MAX_MESSAGE_BYTES) -> None:

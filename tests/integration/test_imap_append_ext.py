@@ -127,6 +127,10 @@ def test_catenate_text_and_urls(harness: ServerHarness) -> None:
     assert conn.command(b"S", b"EXAMINE Parts")[-1].startswith(b"S OK")
     body = fetch_literal(conn, b"UID FETCH %d BODY.PEEK[]" % new_uid)
     assert b"My reply:\r\nthe quoted body line\r\n--\r\nFrom: Bob" in body
+    part = f"/Parts/;UID={uid}/;SECTION=TEXT/;PARTIAL=4.6".encode()
+    reply = conn.command(b"P", b'APPEND Parts CATENATE (URL "' + part + b'")')[-1]
+    partial_uid = int(re.match(rb"P OK \[APPENDUID \d+ (\d+)\]", reply).group(1))  # type: ignore[union-attr]
+    assert fetch_literal(conn, b"UID FETCH %d BODY.PEEK[]" % partial_uid) == b"quoted"
     for bad in (
         f"/Parts;UIDVALIDITY={validity + 1}/;UID={uid}",  # stale UIDVALIDITY
         "/Nowhere/;UID=1",

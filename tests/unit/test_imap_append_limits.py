@@ -26,6 +26,8 @@ def test_parse_url_forms() -> None:
     assert (whole.mailbox, whole.uidvalidity, whole.uid) == ("Sent Items", None, 7)
     assert parse_url("/inbox/;uid=3/;section=1.2.TEXT").section == Section("TEXT", (1, 2))
     assert parse_url("/Caf%C3%A9/;UID=1").mailbox == "Caf\u00e9"
+    assert parse_url("/a/;UID=1/;SECTION=TEXT/;PARTIAL=5.10").partial == (5, 10)
+    assert parse_url("/a/;UID=1/;PARTIAL=5").partial == (5, None)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +40,7 @@ def test_parse_url_forms() -> None:
         "/../x/;UID=1",
         "/a%00b/;UID=1",
         "/Drafts/;UID=1;PARTIAL=0.10",
+        "/Drafts/;UID=1/;PARTIAL=1.0",
         "",
     ],
 )
