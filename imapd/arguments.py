@@ -32,7 +32,9 @@ _DATE_TIME = re.compile(  # the day may also be one digit ("1-Feb-2024"), as Dov
 
 
 def sequence_set(cur: Cursor) -> SequenceSet:
-    """A sequence set."""
+    """A sequence set, or ``$`` (the saved search result, RFC 5182)."""
+    if cur.maybe("$"):
+        return SequenceSet((), saved=True)
     try:
         return parse_sequence_set(cur.take(SEQUENCE_CHARS, "a sequence set"))
     except SequenceSetError as exc:
@@ -157,6 +159,14 @@ def fetch_item(cur: Cursor) -> FetchItem:
         section = _section(cur)
         partial = _partial(cur) if cur.peek() == ord("<") else None
         return FetchItem("BODY", section=section, peek=name == "BODY.PEEK", partial=partial)
+    if name in ("BINARY", "BINARY.PEEK", "BINARY.SIZE") and cur.peek() == ord("["):
+        section = _section(cur)  # RFC 3516: part numbers only
+        if section.specifier:
+            raise cur.error("a BINARY section is part numbers only")
+        if name == "BINARY.SIZE":
+            return FetchItem(name, section=section, peek=True)
+        partial = _partial(cur) if cur.peek() == ord("<") else None
+        return FetchItem("BINARY", section=section, peek=name == "BINARY.PEEK", partial=partial)
     if name in SIMPLE_FETCH_ITEMS:
         return FetchItem(name)
     raise cur.error(f"unknown FETCH data item {name[:40]}")
@@ -190,6 +200,11 @@ def _section(cur: Cursor) -> Section:
         raise cur.error("section ends with '.'")
     cur.char("]", "expected ']' after the section")
     return Section(specifier, tuple(part), fields)
+
+
+def section(cur: Cursor) -> Section:
+    """``[section]`` as in BODY[...] (also an IMAP URL's ;SECTION=, RFC 5092)."""
+    return _section(cur)
 
 
 def _partial(cur: Cursor) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.db.models import User
 from mailrs.errors import MessageNotFound
+from mailrs.store.filenames import split_filename
 from mailrs.store.mailbox import (
     FlagsStored,
     FlagUpdate,
@@ -169,6 +170,32 @@ class UserMail:
             self.service.append, mailbox, data, letters, keywords, date, zone
         )
         return appended.uidvalidity, appended.uid
+
+    def _append_all(
+        self, mailbox: str, messages: list[tuple[bytes, str, str, float | None, int | None]]
+    ) -> tuple[int, list[int]]:
+        done: list[MessageRef] = []
+        uidvalidity = 0
+        try:
+            for data, letters, keywords, date, zone in messages:
+                appended = self.service.append(mailbox, data, letters, keywords, date, zone)
+                uidvalidity = appended.uidvalidity
+                key = split_filename(appended.filename)[0]
+                done.append(MessageRef(appended.uid, key, filename=appended.filename))
+        except BaseException:
+            if done:  # all or nothing (RFC 3502): take back what was stored
+                self.service.expunge(mailbox, done)
+            raise
+        return uidvalidity, [ref.uid for ref in done]
+
+    async def append_all(
+        self, mailbox: str, messages: list[tuple[bytes, str, str, float | None, int | None]]
+    ) -> tuple[int, list[int]]:
+        """Store several messages, all or none (MULTIAPPEND); returns (uidvalidity, UIDs).
+
+        Each message is (data, letters, keywords, date, zone).
+        """
+        return await asyncio.to_thread(self._append_all, mailbox, messages)
 
     async def copy(
         self, source: str, refs: list[MessageRef], destination: str, move: bool = False

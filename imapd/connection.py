@@ -17,6 +17,7 @@ from collections.abc import Callable
 from imapd.backend import Backend
 from imapd.commands import execute
 from imapd.commands.base import Context
+from imapd.compress import start_compression
 from imapd.errors import ImapError, InputTooLarge, ParseError, reply_for
 from imapd.framing import CommandReader, Limits
 from imapd.parser import parse_command
@@ -186,6 +187,11 @@ class Connection:
             except (OSError, TimeoutError, ConnectionError) as exc:
                 log.info("TLS handshake with %s failed: %s", self.peer, exc)
                 return False
+        if command.name == "COMPRESS" and reply.startswith(command.tag.encode() + b" OK"):
+            if self.line_ready():
+                return False  # uncompressed bytes after COMPRESS: cannot tell them apart
+            start_compression(self.writer)
+            self.context.compressed = True
         return True
 
     async def _refuse(self, exc: ImapError) -> None:

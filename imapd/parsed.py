@@ -50,10 +50,15 @@ class RenameArgs:
 
 @dataclass(frozen=True)
 class ListArgs:
-    """LIST/LSUB reference pattern."""
+    """LIST/LSUB reference pattern, and LIST-EXTENDED's options (RFC 5258, 5819, 6154)."""
 
     reference: str
     pattern: str
+    extended: bool = False  # selection or return options, or several patterns, were given
+    patterns: tuple[str, ...] = ()  # every pattern (``pattern`` is the first)
+    selection: tuple[str, ...] = ()  # SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE
+    returns: tuple[str, ...] = ()  # SUBSCRIBED CHILDREN SPECIAL-USE STATUS
+    status_items: tuple[str, ...] = ()  # RETURN (STATUS (items)), LIST-STATUS
 
 
 @dataclass(frozen=True)
@@ -65,14 +70,26 @@ class StatusArgs:
 
 
 @dataclass(frozen=True)
-class AppendArgs:
-    """APPEND mailbox [(flags)] [date-time] literal."""
+class AppendItem:
+    """One message of APPEND: [(flags)] [date-time] and its data.
 
-    mailbox: str
+    The data is a list of parts joined in order: bytes from a literal (or CATENATE's
+    TEXT) and str for a CATENATE URL (RFC 4469); ``binary`` is set for a literal8.
+    """
+
     flags: tuple[str, ...]
     date: float | None
-    message: bytes
+    parts: tuple[bytes | str, ...]
     zone: int | None = None  # the date-time's zone, minutes east of UTC
+    binary: bool = False
+
+
+@dataclass(frozen=True)
+class AppendArgs:
+    """APPEND mailbox message... (MULTIAPPEND, RFC 3502: one or more messages)."""
+
+    mailbox: str
+    items: tuple[AppendItem, ...]
 
 
 @dataclass(frozen=True)
@@ -157,11 +174,39 @@ class SearchKey:
 
 
 @dataclass(frozen=True)
+class Returns:
+    """RETURN (...) of ESEARCH/ESORT: MIN MAX ALL COUNT SAVE, and PARTIAL's range."""
+
+    options: tuple[str, ...]
+    partial: tuple[int, int] | None = None  # negative ends count from the last result
+
+
+@dataclass(frozen=True)
 class SearchArgs:
-    """SEARCH [CHARSET name] keys (the keys ANDed in ``criteria``)."""
+    """SEARCH [RETURN (...)] [CHARSET name] keys (the keys ANDed in ``criteria``)."""
 
     charset: str | None
     criteria: SearchKey
+    returns: Returns | None = None
+
+
+@dataclass(frozen=True)
+class SortArgs:
+    """SORT (criteria) charset keys: each criterion is (key, reversed)."""
+
+    criteria: tuple[tuple[str, bool], ...]
+    charset: str
+    search: SearchKey
+    returns: Returns | None = None
+
+
+@dataclass(frozen=True)
+class ThreadArgs:
+    """THREAD algorithm charset keys."""
+
+    algorithm: str
+    charset: str
+    search: SearchKey
 
 
 @dataclass(frozen=True)
@@ -192,6 +237,8 @@ type Args = (
     | CopyArgs
     | SequenceArgs
     | SearchArgs
+    | SortArgs
+    | ThreadArgs
     | AtomsArgs
     | IdArgs
 )

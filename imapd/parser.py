@@ -18,6 +18,7 @@ from imapd.cursor import ATOM_CHARS, Cursor, peek_tag
 from imapd.errors import UnknownCommand
 from imapd.parsed import (
     AppendArgs,
+    AppendItem,
     Args,
     AtomsArgs,
     AuthenticateArgs,
@@ -34,7 +35,7 @@ from imapd.parsed import (
     StatusArgs,
     StoreArgs,
 )
-from imapd.search_parser import parse_search
+from imapd.search_parser import parse_search, parse_sort, parse_thread
 
 # -- grammar of each command ---------------------------------------------------------------
 
@@ -100,7 +101,70 @@ def _rename(cur: Cursor) -> RenameArgs:
     return RenameArgs(old, new)
 
 
+LIST_SELECTION = ("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE")
+LIST_RETURNS = ("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS")
+
+
+def _options(cur: Cursor, allowed: tuple[str, ...], what: str) -> list[str]:
+    """``(option ...)``, each one of ``allowed`` (an empty list is allowed)."""
+    cur.char("(", f"expected '(' before the {what}")
+    options: list[str] = []
+    while not cur.maybe(")"):
+        if options:
+            cur.sp()
+        option = cur.atom().upper()
+        if option not in allowed:
+            raise cur.error(f"unknown {what} {option[:40]}")
+        options.append(option)
+        if option == "STATUS":
+            cur.sp()
+            options.extend(f"STATUS:{item}" for item in _status_items(cur))
+    return options
+
+
 def _list(cur: Cursor) -> ListArgs:
+    cur.sp()
+    selection: list[str] = []
+    extended = False
+    if cur.peek() == ord("("):  # LIST-EXTENDED selection options (RFC 5258)
+        selection = _options(cur, LIST_SELECTION, "selection option")
+        extended = True
+        cur.sp()
+        if "RECURSIVEMATCH" in selection and set(selection) <= {"RECURSIVEMATCH", "REMOTE"}:
+            raise cur.error("RECURSIVEMATCH needs another selection option")
+    reference = cur.astring("a reference name")
+    cur.sp()
+    if cur.maybe("("):
+        patterns = [cur.list_mailbox()]
+        while cur.maybe(" "):
+            patterns.append(cur.list_mailbox())
+        cur.char(")", "expected ')' after the mailbox patterns")
+        extended = True
+    else:
+        patterns = [cur.list_mailbox()]
+    returns: list[str] = []
+    if cur.maybe(" "):
+        if cur.atom().upper() != "RETURN":
+            raise cur.error("expected RETURN")
+        cur.sp()
+        returns = _options(cur, LIST_RETURNS, "return option")
+        extended = True
+    cur.end()
+    if not extended:
+        return ListArgs(reference, patterns[0])
+    items = tuple(r.partition(":")[2] for r in returns if r.startswith("STATUS:"))
+    return ListArgs(
+        reference,
+        patterns[0],
+        extended,
+        tuple(patterns),
+        tuple(dict.fromkeys(selection)),
+        tuple(dict.fromkeys(r for r in returns if ":" not in r)),
+        items,
+    )
+
+
+def _lsub(cur: Cursor) -> ListArgs:
     cur.sp()
     reference = cur.astring("a reference name")
     cur.sp()
@@ -116,6 +180,12 @@ def _status(cur: Cursor) -> StatusArgs:
     cur.sp()
     mailbox = cur.astring("a mailbox name")
     cur.sp()
+    items = _status_items(cur)
+    cur.end()
+    return StatusArgs(mailbox, items)
+
+
+def _status_items(cur: Cursor) -> tuple[str, ...]:
     cur.char("(", "expected '(' before the status items")
     items = []
     while True:
@@ -126,14 +196,38 @@ def _status(cur: Cursor) -> StatusArgs:
         if not cur.maybe(" "):
             break
     cur.char(")", "expected ')' after the status items")
-    cur.end()
-    return StatusArgs(mailbox, tuple(items))
+    return tuple(items)
 
 
-def _append(cur: Cursor) -> AppendArgs:
+def _append_data(cur: Cursor) -> tuple[bytes, bool]:
+    """``literal`` or ``literal8`` (RFC 3516, ``~{n}``): the data and whether it is binary."""
+    binary = cur.maybe("~")
+    if cur.peek() != ord("{"):
+        raise cur.error("expected the message as a literal")
+    return cur.literal(allow_nul=True), binary
+
+
+def _catenate(cur: Cursor) -> tuple[bytes | str, ...]:
+    """``CATENATE (TEXT literal | URL url ...)`` (RFC 4469), after the word CATENATE."""
     cur.sp()
-    mailbox = cur.astring("a mailbox name")
-    cur.sp()
+    cur.char("(", "expected '(' after CATENATE")
+    parts: list[bytes | str] = []
+    while True:
+        kind = cur.atom().upper()
+        cur.sp()
+        if kind == "TEXT":
+            parts.append(_append_data(cur)[0])
+        elif kind == "URL":
+            parts.append(cur.astring("a URL"))
+        else:
+            raise cur.error(f"unknown CATENATE part {kind[:40]}")
+        if not cur.maybe(" "):
+            break
+    cur.char(")", "expected ')' after the CATENATE parts")
+    return tuple(parts)
+
+
+def _append_item(cur: Cursor) -> AppendItem:
     flags: tuple[str, ...] = ()
     date = zone = None
     if cur.peek() == ord("("):
@@ -142,11 +236,28 @@ def _append(cur: Cursor) -> AppendArgs:
     if cur.peek() == ord('"'):
         date, zone = arguments.date_time(cur)
         cur.sp()
-    if cur.peek() != ord("{"):
-        raise cur.error("expected the message as a literal")
-    message = cur.literal(allow_nul=True)
+    if cur.peek() in (ord("C"), ord("c")):
+        if cur.atom().upper() != "CATENATE":
+            raise cur.error("expected the message as a literal or CATENATE")
+        return AppendItem(flags, date, _catenate(cur), zone)
+    data, binary = _append_data(cur)
+    return AppendItem(flags, date, (data,), zone, binary)
+
+
+def _append(cur: Cursor) -> AppendArgs:
+    cur.sp()
+    mailbox = cur.astring("a mailbox name")
+    cur.sp()
+    items = [_append_item(cur)]
+    while cur.maybe(" "):  # MULTIAPPEND (RFC 3502)
+        items.append(_append_item(cur))
+        if len(items) > MAX_APPEND_MESSAGES:
+            raise cur.error("too many messages in one APPEND")
     cur.end()
-    return AppendArgs(mailbox, flags, date, message, zone)
+    return AppendArgs(mailbox, tuple(items))
+
+
+MAX_APPEND_MESSAGES = 1000
 
 
 def _fetch(cur: Cursor) -> FetchArgs:
@@ -225,6 +336,13 @@ def _enable(cur: Cursor) -> AtomsArgs:
     return AtomsArgs(tuple(names))
 
 
+def _compress(cur: Cursor) -> AtomsArgs:
+    cur.sp()
+    mechanism = cur.atom().upper()
+    cur.end()
+    return AtomsArgs((mechanism,))
+
+
 def _id(cur: Cursor) -> IdArgs:
     cur.sp()
     if cur.peek() != ord("("):
@@ -264,7 +382,7 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "SUBSCRIBE": _mailbox,
     "UNSUBSCRIBE": _mailbox,
     "LIST": _list,
-    "LSUB": _list,
+    "LSUB": _lsub,
     "STATUS": _status,
     "APPEND": _append,
     "CHECK": _no_args,
@@ -272,6 +390,8 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "UNSELECT": _no_args,
     "EXPUNGE": _no_args,
     "SEARCH": parse_search,
+    "SORT": parse_sort,
+    "THREAD": parse_thread,
     "FETCH": _fetch,
     "STORE": _store,
     "COPY": _copy,
@@ -280,6 +400,7 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "NAMESPACE": _no_args,
     "ID": _id,
     "ENABLE": _enable,
+    "COMPRESS": _compress,
     "GETQUOTA": _mailbox,
     "GETQUOTAROOT": _mailbox,
 }
@@ -289,6 +410,8 @@ UID_GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "COPY": _copy,
     "MOVE": _copy,
     "SEARCH": parse_search,
+    "SORT": parse_sort,
+    "THREAD": parse_thread,
     "EXPUNGE": _sequence,
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from imapd import arguments
 from imapd.cursor import DIGITS, Cursor
-from imapd.parsed import SearchArgs, SearchKey
+from imapd.parsed import Returns, SearchArgs, SearchKey, SortArgs, ThreadArgs
 
 MAX_DEPTH = 32
 _FLAG_KEYS = {
@@ -41,6 +41,7 @@ def parse_search(cur: Cursor) -> SearchArgs:
     """``SEARCH [CHARSET astring] search-key *(SP search-key)``."""
     cur.sp()
     charset = None
+    returns = _returns(cur)
     start = cur.pos
     if cur.peek() is not None and cur.data[cur.pos] in _KEY_CHARS:
         word = cur.take(_KEY_CHARS, "a search key").upper()
@@ -50,12 +51,105 @@ def parse_search(cur: Cursor) -> SearchArgs:
             cur.sp()
         else:
             cur.pos = start
+    return SearchArgs(charset, parse_keys(cur), returns)
+
+
+RETURN_OPTIONS = ("MIN", "MAX", "ALL", "COUNT", "SAVE")
+
+
+def _partial_range(cur: Cursor) -> tuple[int, int]:
+    negative = cur.maybe("-")
+    first = cur.number()
+    cur.char(":", "expected ':' in a partial range")
+    if negative:
+        cur.char("-", "expected a negative partial range end")
+    last = cur.number()
+    if first == 0 or last == 0:
+        raise cur.error("a partial range counts from 1")
+    low, high = min(first, last), max(first, last)
+    return (-low, -high) if negative else (low, high)
+
+
+def _returns(cur: Cursor) -> Returns | None:
+    """``RETURN (option ...) SP`` (RFC 4731, 5182, 9394) if present."""
+    start = cur.pos
+    if cur.peek() not in (ord("R"), ord("r")):
+        return None
+    word = cur.take(_KEY_CHARS, "a search key").upper()
+    if word != "RETURN":
+        cur.pos = start
+        return None
+    cur.sp()
+    cur.char("(", "expected '(' after RETURN")
+    options: list[str] = []
+    partial = None
+    while cur.peek() != ord(")"):
+        if options or partial is not None:
+            cur.sp()
+        option = cur.take(_KEY_CHARS, "a RETURN option").upper()
+        if option == "PARTIAL" and partial is None:
+            cur.sp()
+            partial = _partial_range(cur)
+        elif option in RETURN_OPTIONS and option not in options:
+            options.append(option)
+        else:
+            raise cur.error(f"bad RETURN option {option[:40]}")
+    cur.char(")")
+    cur.sp()
+    if partial is not None and "ALL" in options:
+        raise cur.error("PARTIAL and ALL cannot be combined")
+    if not options and partial is None:
+        options = ["ALL"]  # RETURN () is RETURN (ALL)
+    return Returns(tuple(options), partial)
+
+
+def parse_keys(cur: Cursor) -> SearchKey:
+    """``search-key *(SP search-key)`` up to the end of the command, ANDed."""
     keys = [_key(cur, 0)]
     while cur.maybe(" "):
         keys.append(_key(cur, 0))
     cur.end()
-    criteria = keys[0] if len(keys) == 1 else SearchKey("AND", tuple(keys))
-    return SearchArgs(charset, criteria)
+    return keys[0] if len(keys) == 1 else SearchKey("AND", tuple(keys))
+
+
+SORT_KEYS = ("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO")
+THREAD_ALGORITHMS = ("ORDEREDSUBJECT", "REFERENCES")
+
+
+def parse_sort(cur: Cursor) -> SortArgs:
+    """``SORT (sort-criteria) charset search-key...`` (RFC 5256)."""
+    cur.sp()
+    returns = _returns(cur)
+    cur.char("(", "expected '(' before the sort criteria")
+    criteria: list[tuple[str, bool]] = []
+    while True:
+        word = cur.take(_KEY_CHARS, "a sort key").upper()
+        reverse = word == "REVERSE"
+        if reverse:
+            cur.sp()
+            word = cur.take(_KEY_CHARS, "a sort key").upper()
+        if word not in SORT_KEYS:
+            raise cur.error(f"unknown sort key {word[:40]}")
+        criteria.append((word, reverse))
+        if not cur.maybe(" "):
+            break
+    cur.char(")", "expected ')' after the sort criteria")
+    cur.sp()
+    charset = cur.astring("a charset").upper()
+    cur.sp()
+    return SortArgs(tuple(criteria), charset, parse_keys(cur), returns)
+
+
+def parse_thread(cur: Cursor) -> ThreadArgs:
+    """``THREAD algorithm charset search-key...`` (RFC 5256)."""
+    cur.sp()
+    algorithm = cur.atom().upper()
+    if algorithm not in THREAD_ALGORITHMS:
+        raise cur.error(f"unknown threading algorithm {algorithm[:40]}")
+    cur.sp()
+    charset = cur.astring("a charset").upper()
+    cur.sp()
+    return ThreadArgs(algorithm, charset, parse_keys(cur))
 
 
 def _key(cur: Cursor, depth: int) -> SearchKey:
@@ -69,7 +163,7 @@ def _key(cur: Cursor, depth: int) -> SearchKey:
             keys.append(_key(cur, depth + 1))
         cur.char(")", "expected ')' after search keys")
         return SearchKey("AND", tuple(keys))
-    if next_byte is not None and (next_byte in DIGITS or next_byte == ord("*")):
+    if next_byte is not None and (next_byte in DIGITS or next_byte in b"*$"):
         return SearchKey("SEQ", (arguments.sequence_set(cur),))
     word = cur.take(_KEY_CHARS, "a search key").upper()
     if word in _SIMPLE:

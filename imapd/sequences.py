@@ -25,6 +25,7 @@ class SequenceSet:
     """A set of message sequence numbers or UIDs as (first, last) ranges."""
 
     ranges: tuple[tuple[Bound, Bound], ...]
+    saved: bool = False  # ``$``: the last result saved by SEARCH RETURN (SAVE) (RFC 5182)
 
     def _intervals(self, largest: int) -> list[tuple[int, int]]:
         """Ranges with ``*`` replaced by ``largest``, low end first, merged and sorted."""

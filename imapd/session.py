@@ -114,6 +114,7 @@ class SelectedMailbox:
     condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
     seen_modseq: int = 0  # the index modseq last folded in
     announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
+    saved: set[int] = field(default_factory=set)  # UIDs of the SEARCHRES ``$`` result
     _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
 
     @property
@@ -152,6 +153,8 @@ class SelectedMailbox:
 
     def select(self, sequence: SequenceSet, uid: bool) -> list[int]:
         """Sequence numbers named by a sequence set or UID set; ValueError if out of range."""
+        if sequence.saved:  # ``$``: the saved messages still in the snapshot
+            return [seq for seq, found in enumerate(self.uids, start=1) if found in self.saved]
         if uid:
             return [index + 1 for index in sequence.match_uids(self.uids)]
         return sequence.message_numbers(len(self.messages))

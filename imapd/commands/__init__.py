@@ -8,7 +8,20 @@ FETCH, STORE and SEARCH as RFC 3501 section 7.4.1 asks.
 
 from __future__ import annotations
 
-from imapd.commands import auth, fetch, idle, mailbox, misc, search, selected, store
+from imapd.commands import (
+    append,
+    auth,
+    compression,
+    fetch,
+    idle,
+    listext,
+    mailbox,
+    misc,
+    search,
+    selected,
+    sort,
+    store,
+)
 from imapd.commands.base import CommandSpec, Context
 from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand, reply_for
@@ -20,19 +33,23 @@ from imapd.session import State
 COMMANDS: dict[str, CommandSpec] = {
     **auth.COMMANDS,
     **mailbox.COMMANDS,
+    **append.COMMANDS,
+    **listext.COMMANDS,
     **fetch.COMMANDS,
     **store.COMMANDS,
     **search.COMMANDS,
+    **sort.COMMANDS,
     **selected.COMMANDS,
     **idle.COMMANDS,
     **misc.COMMANDS,
+    **compression.COMMANDS,
 }
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
-_NO_EXPUNGE = {"FETCH", "STORE", "SEARCH"}
+_NO_EXPUNGE = {"FETCH", "STORE", "SEARCH", "SORT", "THREAD"}
 # Commands that look at message state: fold in other sessions' changes first (no expunges);
 # what changes while a FETCH, STORE or SEARCH runs is reported by the next command.
-_REFRESH_FIRST = {"FETCH", "STORE", "SEARCH", "COPY", "MOVE"}
+_REFRESH_FIRST = {"FETCH", "STORE", "SEARCH", "SORT", "THREAD", "COPY", "MOVE"}
 
 
 def _wrong_state(state: State, allowed: frozenset[State]) -> BadCommand:

@@ -60,6 +60,7 @@ class Context:
     channel: Channel | None = None
     peer_ip: str = ""
     on_login: Callable[[str], bool] | None = None  # False: too many connections
+    compressed: bool = False  # COMPRESS=DEFLATE is active (RFC 4978)
 
     def user_mail(self) -> UserMail:
         """The logged-in user's mail (only called in authenticated states)."""

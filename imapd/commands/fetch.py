@@ -9,6 +9,7 @@ response then carries FLAGS too.
 from __future__ import annotations
 
 from imapd.backend import FlagUpdate, MessageRef
+from imapd.binary import decoded_part, literal8
 from imapd.bodystructure import body_structure
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.envelope import envelope
@@ -77,6 +78,11 @@ def item_value(
         return internaldate(message.internaldate, message.zone)
     if item.name == "MODSEQ":
         return [message.modseq]
+    if item.name == "BINARY.SIZE" and item.section is not None:
+        return len(decoded_part(root, raw, item.section.part))
+    if item.name == "BINARY" and item.section is not None:
+        data = decoded_part(root, raw, item.section.part)
+        return literal8(data if item.partial is None else partial(data, *item.partial))
     if item.section is not None:
         part = section_bytes(root, raw, item.section)
         return part if item.partial is None else partial(part, *item.partial)
@@ -105,7 +111,9 @@ def item_value(
 def _line(seq: int, values: list[tuple[str, Value | bytes]]) -> bytes:
     parts = []
     for name, value in values:
-        if isinstance(value, bytes) and name in ("ENVELOPE", "BODYSTRUCTURE", "BODY"):
+        if isinstance(value, bytes) and (
+            name in ("ENVELOPE", "BODYSTRUCTURE", "BODY") or name.startswith("BINARY[")
+        ):
             parts.append(name.encode("ascii") + b" " + value)
         else:
             parts.append(name.encode("ascii") + b" " + encode(value))  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
 """Mailbox commands: LIST, LSUB, SELECT, EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
-STATUS and APPEND, and the untagged updates of a selected mailbox."""
+STATUS, and the untagged updates of a selected mailbox."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from imapd import listpattern, mutf7
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import CommandFailed
-from imapd.message_parts import crlf_lines
-from imapd.parsed import AppendArgs, Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
+from imapd.parsed import Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
     SPECIAL_USE,
@@ -72,7 +71,7 @@ def mailbox_attributes(name: str, all_names: set[str]) -> list[str]:
     return attributes
 
 
-def _implied_parents(names: set[str]) -> set[str]:
+def implied_parents(names: set[str]) -> set[str]:
     """Levels above existing mailboxes that are not mailboxes themselves."""
     parents = set()
     for name in names:
@@ -84,7 +83,8 @@ def _implied_parents(names: set[str]) -> set[str]:
     return parents
 
 
-def _order(name: str) -> tuple[bool, str]:
+def list_order(name: str) -> tuple[bool, str]:
+    """INBOX first, then by name."""
     return (name != INBOX, name)
 
 
@@ -97,7 +97,7 @@ async def list_mailboxes(ctx: Context, command: Command) -> Completion:
     pattern = listpattern.combine(args.reference, args.pattern)
     names = set(await ctx.user_mail().list_mailboxes())
     lines = []
-    for name in sorted(names | _implied_parents(names), key=_order):
+    for name in sorted(names | implied_parents(names), key=list_order):
         wire = mutf7.encode(name)
         if not listpattern.matches(pattern, wire):
             continue
@@ -118,7 +118,7 @@ async def lsub(ctx: Context, command: Command) -> Completion:
     existing = set(await mail.list_mailboxes())
     subscribed = set(await mail.subscriptions())
     lines = []
-    for name in sorted(subscribed | _implied_parents(subscribed), key=_order):
+    for name in sorted(subscribed | implied_parents(subscribed), key=list_order):
         wire = mutf7.encode(name)
         if not args.pattern or not listpattern.matches(pattern, wire):
             continue
@@ -267,6 +267,12 @@ async def status(ctx: Context, command: Command) -> Completion:
     """STATUS mailbox (items)."""
     args = args_of(command, StatusArgs)
     name = mailbox_name(args.mailbox)
+    await ctx.out.send(await status_line_of(ctx, name, args.items))
+    return Completion("STATUS completed")
+
+
+async def status_line_of(ctx: Context, name: str, wanted: tuple[str, ...]) -> bytes:
+    """``* STATUS name (items)`` for a mailbox (STATUS, and LIST's RETURN (STATUS))."""
     counters = await ctx.user_mail().status(name)
     values = {
         "MESSAGES": counters.messages,
@@ -280,29 +286,10 @@ async def status(ctx: Context, command: Command) -> Completion:
     box = ctx.session.selected
     if box is not None and box.name == name:
         values["RECENT"] = len(box.recent) + counters.recent
-    if "HIGHESTMODSEQ" in args.items:
+    if "HIGHESTMODSEQ" in wanted:
         ctx.session.condstore = True
-    items = " ".join(f"{item} {values[item]}" for item in dict.fromkeys(args.items))
-    await ctx.out.send(untagged("STATUS", astring(mutf7.encode(name)), f"({items})"))
-    return Completion("STATUS completed")
-
-
-async def append(ctx: Context, command: Command) -> Completion:
-    """APPEND mailbox [(flags)] [date-time] literal."""
-    args = args_of(command, AppendArgs)
-    name = mailbox_name(args.mailbox)
-    mail = ctx.user_mail()
-    if not await mail.exists(name):
-        raise CommandFailed("No such mailbox", Code.TRYCREATE)
-    if not args.message:
-        raise CommandFailed("Empty message", Code.CANNOT)
-    message = crlf_lines(args.message)  # so RFC822.SIZE and every FETCH are CRLF text
-    quota = await ctx.backend.quota(mail.address)
-    if quota is not None and await mail.total_size() + len(message) > quota:
-        raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
-    letters, keywords = split_flags(args.flags)
-    uidvalidity, uid = await mail.append(name, message, letters, keywords, args.date, args.zone)
-    return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {uid}")
+    items = " ".join(f"{item} {values[item]}" for item in dict.fromkeys(wanted))
+    return untagged("STATUS", astring(mutf7.encode(name)), f"({items})")
 
 
 def update_line(update: Update) -> bytes:
@@ -349,7 +336,6 @@ async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
 
 
 COMMANDS: dict[str, CommandSpec] = {
-    "LIST": CommandSpec(list_mailboxes, AUTHENTICATED),
     "LSUB": CommandSpec(lsub, AUTHENTICATED),
     "SELECT": CommandSpec(select, AUTHENTICATED),
     "EXAMINE": CommandSpec(examine, AUTHENTICATED),
@@ -359,5 +345,4 @@ COMMANDS: dict[str, CommandSpec] = {
     "SUBSCRIBE": CommandSpec(subscribe, AUTHENTICATED),
     "UNSUBSCRIBE": CommandSpec(unsubscribe, AUTHENTICATED),
     "STATUS": CommandSpec(status, AUTHENTICATED),
-    "APPEND": CommandSpec(append, AUTHENTICATED),
 }

@@ -12,7 +12,8 @@ import calendar
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.errors import BadCommand, CommandFailed
-from imapd.parsed import Command, SearchArgs, SearchKey
+from imapd.esearch import esearch_line, saved_result
+from imapd.parsed import Command, Returns, SearchArgs, SearchKey
 from imapd.protocol import FLAG_TO_LETTER, Code
 from imapd.responses import untagged
 from imapd.sequences import SequenceSet
@@ -146,11 +147,12 @@ class Searcher:
             return message.size > int(args[0])  # type: ignore[call-overload]
         if op == "SMALLER":
             return message.size < int(args[0])  # type: ignore[call-overload]
-        if op == "SEQ":
+        if op in ("SEQ", "UID"):
             sequence: SequenceSet = args[0]  # type: ignore[assignment]
-            return _in_set(sequence, seq, len(self.box.messages))
-        if op == "UID":
-            sequence = args[0]  # type: ignore[assignment]
+            if sequence.saved:  # ``$`` (RFC 5182)
+                return message.uid in self.box.saved
+            if op == "SEQ":
+                return _in_set(sequence, seq, len(self.box.messages))
             return _in_set(sequence, message.uid, self.largest)
         if op == "MODSEQ":
             return message.modseq >= int(args[0])  # type: ignore[call-overload]
@@ -179,29 +181,69 @@ def _in_set(sequence: SequenceSet, number: int, largest: int) -> bool:
     return False
 
 
-async def search(ctx: Context, command: Command) -> Completion:
-    """SEARCH / UID SEARCH [CHARSET name] keys."""
-    args = args_of(command, SearchArgs)
-    if args.charset is not None and args.charset not in CHARSETS:
+def check_charset(charset: str | None) -> None:
+    """Refuse a charset other than US-ASCII and UTF-8 with NO [BADCHARSET]."""
+    if charset is not None and charset not in CHARSETS:
         raise CommandFailed("Unsupported charset", Code.BADCHARSET, "(" + " ".join(CHARSETS) + ")")
-    box = ctx.selected()
+
+
+async def matching(
+    ctx: Context, box: SelectedMailbox, criteria: SearchKey
+) -> list[tuple[int, MessageView]]:
+    """(sequence number, message) of every message in the snapshot that matches."""
     searcher = Searcher(box)
-    await searcher.prepare(ctx, args.criteria)
-    allowed = searcher.candidates(args.criteria)
-    found = [
+    await searcher.prepare(ctx, criteria)
+    allowed = searcher.candidates(criteria)
+    return [
         (seq, message)
         for seq, message in enumerate(box.messages, start=1)
         if (allowed is None or message.uid in allowed)
         and not message.expunged
-        and searcher.matches(args.criteria, seq, message)
+        and searcher.matches(criteria, seq, message)
     ]
-    numbers = [str(m.uid if command.uid else seq) for seq, m in found]
+
+
+def answer(
+    ctx: Context,
+    command: Command,
+    returns: Returns,
+    found: list[tuple[int, MessageView]],
+    sorted_result: bool = False,
+    modseq: int | None = None,
+) -> bytes | None:
+    """Save the result for ``$`` if asked, and the ESEARCH line (None: nothing to send)."""
+    if "SAVE" in returns.options:
+        uids = [m.uid for _, m in found]
+        ctx.selected().saved = set(saved_result(uids, returns))
+    numbers = [m.uid if command.uid else seq for seq, m in found]
+    return esearch_line(command.tag, command.uid, numbers, returns, sorted_result, modseq)
+
+
+def forget_saved(ctx: Context, returns: Returns | None) -> None:
+    """Empty ``$`` before a search that saves: a failed one leaves it empty (RFC 5182)."""
+    if returns is not None and "SAVE" in returns.options:
+        ctx.selected().saved = set()
+
+
+async def search(ctx: Context, command: Command) -> Completion:
+    """SEARCH / UID SEARCH [RETURN (...)] [CHARSET name] keys."""
+    args = args_of(command, SearchArgs)
+    forget_saved(ctx, args.returns)
+    check_charset(args.charset)
+    box = ctx.selected()
+    found = await matching(ctx, box, args.criteria)
     uses_modseq = any(k.op == "MODSEQ" for k in _walk(args.criteria))
-    parts = ["SEARCH", *numbers]
+    modseq = max((m.modseq for _, m in found), default=None) if uses_modseq else None
     if uses_modseq:
         ctx.session.condstore = box.condstore = True
-        if found:
-            parts.append(f"(MODSEQ {max(m.modseq for _, m in found)})")
+    if args.returns is not None:
+        line = answer(ctx, command, args.returns, found, modseq=modseq)
+        if line is not None:
+            await ctx.out.send(line)
+        return Completion(f"{command.key} completed")
+    parts = ["SEARCH", *(str(m.uid if command.uid else seq) for seq, m in found)]
+    if modseq is not None:
+        parts.append(f"(MODSEQ {modseq})")
     await ctx.out.send(untagged(*parts))
     return Completion(f"{command.key} completed")
 

@@ -1,8 +1,12 @@
 """Mailbox (folder) names: IMAP names with ``/`` as delimiter, mapped to Maildir++ folders.
 
-``INBOX`` is the Maildir itself; ``Archive/2024`` lives in ``.Archive.2024``. A name that
-could leave the user's directory (``..``, absolute paths, NUL, control characters, the
-on-disk separator ``.``) raises ``InvalidMailboxName``.
+``INBOX`` is the Maildir itself; ``Archive/2024`` lives in ``.Archive.2024``. Names may
+hold what Dovecot accepts (``\\``, ``.``, spaces, any Unicode), but never anything that
+could leave the user's directory: a ``.`` inside a level is written ``%2E`` on disk
+(``%`` is never part of a name, so the mapping is reversible and every real ``.`` in a
+directory name is a level separator), and ``.``/``..`` levels, NUL and other control
+characters, and names whose directory would pass the file system's 255-byte limit raise
+``InvalidMailboxName``.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from mailrs.errors import InvalidMailboxName
 DELIMITER = "/"
 INBOX = "INBOX"
 MAX_NAME = 255
+MAX_DIRNAME_BYTES = 255  # NAME_MAX of common file systems
 SPECIAL_FOLDERS = ("Sent", "Drafts", "Trash", "Junk", "Archive")
-_FORBIDDEN = set("\\*%")
+_FORBIDDEN = set("*%")  # LIST wildcards; ``%`` is also the on-disk escape
+_DOT_ESCAPE = "%2E"
 
 
 def normalize_mailbox_name(name: str) -> str:
@@ -30,15 +36,21 @@ def normalize_mailbox_name(name: str) -> str:
     for part in parts:
         if not part or part.strip() != part:
             raise InvalidMailboxName("mailbox name has an empty or padded level")
-        if part in (".", "..") or "." in part:
-            raise InvalidMailboxName("mailbox name must not contain '.'")
+        if part in (".", ".."):
+            raise InvalidMailboxName("mailbox name must not have a '.' or '..' level")
         if _FORBIDDEN & set(part):
             raise InvalidMailboxName("mailbox name contains a reserved character")
     if parts[0].upper() == INBOX:
         if len(parts) == 1:
             return INBOX
         parts[0] = INBOX
+    if len(_dirname(parts).encode("utf-8")) > MAX_DIRNAME_BYTES:
+        raise InvalidMailboxName("mailbox name is too long")
     return DELIMITER.join(parts)
+
+
+def _dirname(parts: list[str]) -> str:
+    return "." + ".".join(part.replace(".", _DOT_ESCAPE) for part in parts)
 
 
 def folder_dirname(name: str) -> str:
@@ -46,15 +58,19 @@ def folder_dirname(name: str) -> str:
     canonical = normalize_mailbox_name(name)
     if canonical == INBOX:
         return ""
-    return "." + canonical.replace(DELIMITER, ".")
+    return _dirname(canonical.split(DELIMITER))
 
 
 def mailbox_from_dirname(dirname: str) -> str | None:
     """The mailbox name of a Maildir++ directory, or None if it is not a folder name."""
     if not dirname.startswith(".") or dirname in (".", ".."):
         return None
-    name = dirname[1:].replace(".", DELIMITER)
+    parts = dirname[1:].split(".")
+    if any("%" in part.replace(_DOT_ESCAPE, "") for part in parts):
+        return None  # not written by folder_dirname: the mapping would not be reversible
+    name = DELIMITER.join(part.replace(_DOT_ESCAPE, ".") for part in parts)
     try:
-        return normalize_mailbox_name(name)
+        canonical = normalize_mailbox_name(name)
     except InvalidMailboxName:
         return None
+    return canonical if folder_dirname(canonical) == dirname else None

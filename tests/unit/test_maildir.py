@@ -122,7 +122,7 @@ def test_keyed_delivery_is_idempotent(user_store: MaildirStore) -> None:
         "a\x00b",
         "Sent/",
         "a//b",
-        "x.y",
+        "a/./b",
         "tab\tname",
         "*",
         "",

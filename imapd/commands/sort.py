@@ -1,0 +1,177 @@
+"""SORT and THREAD (RFC 5256), with their UID forms.
+
+The messages are chosen by the search machinery of ``imapd.commands.search``; their
+Subject, addresses, Date and message IDs come from the headers the mailbox index keeps
+for searching. Base subjects and threads are the core's (``mailrs.store.threading``),
+so the web's conversation view can group messages the same way.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass
+from functools import cmp_to_key
+from typing import Any
+
+from imapd.backend import MessageRef
+from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
+from imapd.commands.search import answer, check_charset, forget_saved, matching
+from imapd.parsed import Command, SortArgs, ThreadArgs
+from imapd.responses import untagged
+from imapd.session import MessageView
+from mailrs.store.threading import (
+    ThreadMessage,
+    ThreadNode,
+    subject_key,
+    thread_orderedsubject,
+    thread_references,
+)
+
+
+@dataclass(frozen=True)
+class Headers:
+    """The header values SORT and THREAD look at, from the index's header text."""
+
+    fields: dict[str, str]
+
+    @classmethod
+    def parse(cls, text: str) -> Headers:
+        """The first value of each field in ``Name: value`` lines."""
+        fields: dict[str, str] = {}
+        for line in text.split("\n"):
+            name, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(name.strip().lower(), value.strip())
+        return cls(fields)
+
+    def get(self, name: str) -> str:
+        """A field's value ("" when absent)."""
+        return self.fields.get(name, "")
+
+    def mailbox(self, name: str) -> str:
+        """The addr-mailbox (local part) of the field's first address, case-folded."""
+        value = self.get(name)
+        if not value:
+            return ""
+        try:
+            address = email.utils.getaddresses([value])[0][1]
+        except (IndexError, ValueError):
+            return ""
+        return address.rpartition("@")[0].upper() if "@" in address else address.upper()
+
+    def sent(self, fallback: float) -> float:
+        """The Date: as UTC seconds, or ``fallback`` (the arrival time) when it has none."""
+        value = self.get("date")
+        if value:
+            try:
+                return email.utils.parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                pass
+        return fallback
+
+
+async def _headers(ctx: Context, found: list[tuple[int, MessageView]]) -> dict[int, Headers]:
+    mail = ctx.user_mail()
+    box = ctx.selected()
+    await mail.ensure_content(box.name, [MessageRef(m.uid, m.key, m.flags) for _, m in found])
+    text = await mail.header_text(box.name)
+    return {m.uid: Headers.parse(text.get(m.uid, "")) for _, m in found}
+
+
+def _sort_value(key: str, message: MessageView, headers: Headers) -> float | str:
+    if key == "ARRIVAL":
+        return message.internaldate
+    if key == "SIZE":
+        return message.size
+    if key == "DATE":
+        return headers.sent(message.internaldate)
+    if key == "SUBJECT":
+        return subject_key(headers.get("subject"))
+    return headers.mailbox(key.lower())  # CC, FROM, TO
+
+
+def sort_order(
+    criteria: tuple[tuple[str, bool], ...],
+    found: list[tuple[int, MessageView]],
+    headers: dict[int, Headers],
+) -> list[tuple[int, MessageView]]:
+    """The messages in SORT order; ties keep sequence order (RFC 5256 section 3)."""
+    values: dict[str, dict[int, Any]] = {
+        key: {m.uid: _sort_value(key, m, headers[m.uid]) for _, m in found} for key, _ in criteria
+    }
+
+    def compare(a: tuple[int, MessageView], b: tuple[int, MessageView]) -> int:
+        for key, reverse in criteria:
+            x, y = values[key][a[1].uid], values[key][b[1].uid]
+            if x != y:
+                return (1 if x > y else -1) * (-1 if reverse else 1)
+        return a[0] - b[0]
+
+    return sorted(found, key=cmp_to_key(compare))
+
+
+async def sort(ctx: Context, command: Command) -> Completion:
+    """SORT / UID SORT (criteria) charset search-keys."""
+    args = args_of(command, SortArgs)
+    forget_saved(ctx, args.returns)
+    check_charset(args.charset)
+    found = await matching(ctx, ctx.selected(), args.search)
+    headers = await _headers(ctx, found)
+    ordered = sort_order(args.criteria, found, headers)
+    if args.returns is not None:  # ESORT (RFC 5267)
+        line = answer(ctx, command, args.returns, ordered, sorted_result=True)
+        if line is not None:
+            await ctx.out.send(line)
+        return Completion(f"{command.key} completed")
+    numbers = [str(m.uid if command.uid else seq) for seq, m in ordered]
+    await ctx.out.send(untagged("SORT", *numbers))
+    return Completion(f"{command.key} completed")
+
+
+def thread_text(node: ThreadNode) -> str:
+    """One node and its descendants in the THREAD response syntax."""
+    own = "" if node.key is None else str(node.key)
+    if not node.children:
+        return own
+    if len(node.children) == 1:
+        inner = thread_text(node.children[0])
+    else:
+        inner = "".join(f"({thread_text(child)})" for child in node.children)
+    return f"{own} {inner}" if own else inner
+
+
+async def thread(ctx: Context, command: Command) -> Completion:
+    """THREAD / UID THREAD algorithm charset search-keys."""
+    args = args_of(command, ThreadArgs)
+    check_charset(args.charset)
+    found = await matching(ctx, ctx.selected(), args.search)
+    headers = await _headers(ctx, found)
+    messages = []
+    for seq, message in found:
+        fields = headers[message.uid]
+        messages.append(
+            ThreadMessage(
+                key=message.uid if command.uid else seq,
+                subject=fields.get("subject"),
+                message_id=fields.get("message-id"),
+                references=fields.get("references"),
+                in_reply_to=fields.get("in-reply-to"),
+                date=fields.sent(message.internaldate),
+                order=seq,
+            )
+        )
+    if args.algorithm == "ORDEREDSUBJECT":
+        threads = thread_orderedsubject(messages)
+    else:
+        threads = thread_references(messages)
+    text = "".join(f"({thread_text(node)})" for node in threads)
+    await ctx.out.send(untagged("THREAD", text) if text else untagged("THREAD"))
+    return Completion(f"{command.key} completed")
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "SORT": CommandSpec(sort, SELECTED),
+    "UID SORT": CommandSpec(sort, SELECTED),
+    "THREAD": CommandSpec(thread, SELECTED),
+    "UID THREAD": CommandSpec(thread, SELECTED),
+}
