@@ -72,6 +72,7 @@ class MailSMTP(SMTP):
         self._greeted = False
         self._in_data = False
         self._committing = False
+        self._cut = False  # told 421: whatever DATA is still buffered is never stored
         self._draining = False
         self._last_data = 0.0
         self.last_reply = ""
@@ -143,6 +144,7 @@ class MailSMTP(SMTP):
 
     def cut_off(self) -> None:
         """Answer 421 4.3.2 and close the connection (never during a commit)."""
+        self._cut = True
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -154,6 +156,8 @@ class MailSMTP(SMTP):
         """Mark the DATA hook (the durable hand-off) as a commit a stop must wait for."""
         if command != "DATA":
             return await super()._call_handler_hook(command, *args)
+        if self._cut:  # the client heard 421: a message read from the buffer since is dropped
+            return replies.SHUTTING_DOWN
         self._committing = True
         try:
             return await super()._call_handler_hook(command, *args)

@@ -38,7 +38,7 @@ import yaml
 
 from mailrs.tls import write_selfsigned
 
-DOCKER = Path(__file__).resolve().parent.parent / "docker"
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
 LOCAL_BASE = "mailrs-base:trixie"
 MESSAGES = int(os.environ.get("MAILRS_DOCKER_MESSAGES", "200"))
 DOMAIN = "example.com"
