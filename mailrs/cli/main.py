@@ -12,6 +12,8 @@ from mailrs.cli.options import config_option, load_or_fail
 from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
 
+MAX_WORKER_PROCESSES = 4
+
 
 def _require_production_secrets(settings: Settings) -> None:
     try:
@@ -71,11 +73,24 @@ def db_upgrade(config_path: str | None) -> None:
     click.echo(f"database at revision {_migrate(settings)}")
 
 
+def worker_concurrency() -> int:
+    """Worker processes per ``mailrs worker``: one per core, at most MAX_WORKER_PROCESSES.
+
+    One process runs Python on one core; a pool lets a machine's cores drain the queue
+    together (each child is a fork of the parent, so it shares most of its memory).
+    """
+    return max(1, min(os.cpu_count() or 1, MAX_WORKER_PROCESSES))
+
+
 @cli.command("worker", context_settings={"ignore_unknown_options": True})
 @config_option
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
-    """Run a Celery worker on every pipeline queue (extra args go to Celery)."""
+    """Run a Celery worker on every pipeline queue (extra args go to Celery).
+
+    A prefork pool of one process per core (at most four); ``--pool solo`` or
+    ``--concurrency N`` after the options override that.
+    """
     settings = load_or_fail(config_path)
     if settings.source:
         os.environ["MAILRS_CONFIG"] = str(Path(settings.source).resolve())
@@ -87,7 +102,9 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
         "--queues",
         "inbound,deliver,relay,bounce",
         "--pool",
-        "solo",
+        "prefork",
+        "--concurrency",
+        str(worker_concurrency()),
         "--loglevel",
         "INFO",
         "--without-mingle",
