@@ -58,6 +58,7 @@ class Result:
     pss_receive: int = 0
     pss_deliver: int = 0
     pss_idle: int = 0
+    pss_idle_by_process: list[tuple[str, int]] = field(default_factory=list)
     cpu_secs: float = 0.0
 
     def row(self) -> list[str]:
@@ -217,6 +218,17 @@ def cpu_secs(roots: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_name(pid: int) -> str:
+    """A short name for a process: its command line without the interpreter's path."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return str(pid)
+    words = [os.path.basename(argv[0])] + [w for w in argv[1:4] if w and "/" not in w]
+    return f"{pid} {' '.join(words)}"
+
+
 def pss_kib(pids: list[int]) -> int:
     """The summed PSS of these processes, in KiB."""
     total = 0
@@ -265,7 +277,9 @@ def measure(
     result = Result(name)
     time.sleep(args.settle)  # let start-up work finish before the idle figures
     roots = receive + deliver
-    result.pss_idle = pss_kib([p for root in roots for p in descendants(root)])
+    tree = [p for root in roots for p in descendants(root)]
+    result.pss_idle = pss_kib(tree)
+    result.pss_idle_by_process = [(process_name(p), pss_kib([p])) for p in tree]
     cpu_before = cpu_secs(roots)
     memory = PeakMemory(receive, deliver)
     memory.start()
@@ -569,6 +583,10 @@ def main() -> int:
     )
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for result in results:
+        print(f"idle PSS of {result.name}, per process (MiB):")
+        for name, kib in result.pss_idle_by_process:
+            print(f"  {kib / 1024:6.1f}  {name}")
     if len(results) == 2 and results[0].delivered_secs and results[1].delivered_secs:
         ours = results[0].accepted / results[0].delivered_secs
         theirs = results[1].accepted / results[1].delivered_secs
