@@ -16,6 +16,9 @@ port, virtual(8) delivery to Maildir); it is skipped when ``postfix`` is not ins
 
 ``--mode up`` runs ``mailrs up`` (smtpd, imapd, web, worker under its supervisor; embedded
 broker unless ``--broker redis``) instead of smtpd and ``--workers`` bare workers.
+``--history N`` first fills alice's Maildir (cur/) and the ``messages`` and
+``message_recipients`` tables with N delivered messages (bulk INSERTs, small files),
+to show whether any per-message work grows with history (run 1000, 10000, 100000).
 ``--load smtp-source`` drives both servers with Postfix's ``smtp-source`` instead of the
 built-in asyncio client (no latency figures then).
 
@@ -303,6 +306,58 @@ def measure(
 # -- mailrs ------------------------------------------------------------------------------
 
 
+def prefill(db: object, cur: Path, count: int) -> None:
+    """``count`` delivered messages: rows in messages/message_recipients and files in cur/."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from mailrs.db.models import Message, Recipient
+    from mailrs.queue.states import MessageState, RecipientState
+
+    body = make_message(300)
+    now = dt.datetime.now(dt.UTC)
+    chunk = 5000
+    engine = db.engine  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        offset = conn.scalar(select(func.max(Message.id))) or 0
+    for start in range(0, count, chunk):
+        ids = range(offset + start + 1, offset + min(count, start + chunk) + 1)
+        with engine.begin() as conn:
+            conn.execute(
+                Message.__table__.insert(),
+                [
+                    dict(
+                        id=i,
+                        queue_id=f"HIST{i:012d}",
+                        mail_from="old@remote.test",
+                        size=len(body),
+                        state=MessageState.DELIVERED,
+                        received_at=now,
+                        finished_at=now,
+                    )  # fmt: skip
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                Recipient.__table__.insert(),
+                [
+                    dict(
+                        message_id=i,
+                        idx=0,
+                        address=USER,
+                        state=RecipientState.DELIVERED,
+                        attempts=1,
+                        updated_at=now,
+                    )  # fmt: skip
+                    for i in ids
+                ],
+            )
+    cur.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        (cur / f"17000000{n:08d}.hist.bench,S={len(body)}:2,S").write_bytes(body)
+
+
 def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
     """smtpd and ``--workers`` Celery workers on the configured broker."""
     from mailrs.accounts.users import add_user
@@ -353,6 +408,10 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
     db = Database.from_settings(settings)
     with db.session() as session:
         add_user(session, MaildirStore(settings.maildir_path), USER, "bench password")
+    if args.history:
+        started = time.perf_counter()
+        prefill(db, settings.maildir_path / DOMAIN / "alice" / "cur", args.history)
+        print(f"history: {args.history} messages in {time.perf_counter() - started:.1f} s")
     db.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILRS_")}
     env.update(MAILRS_CONFIG=str(config), PYTHONUNBUFFERED="1")
@@ -552,6 +611,9 @@ def main() -> int:
         help="services: smtpd + --workers bare workers; up: `mailrs up` (the default install)",
     )
     parser.add_argument("--load", choices=("asyncio", "smtp-source"), default="asyncio")
+    parser.add_argument(
+        "--history", type=int, default=0, help="messages already delivered before the load"
+    )
     parser.add_argument("--settle", type=float, default=3.0, help="seconds idle before the load")
     parser.add_argument(
         "--postgres",
