@@ -310,7 +310,7 @@ def prefill(db: object, cur: Path, count: int) -> None:
     """``count`` delivered messages: rows in messages/message_recipients and files in cur/."""
     import datetime as dt
 
-    from sqlalchemy import func, select
+    from sqlalchemy import func, insert, select
 
     from mailrs.db.models import Message, Recipient
     from mailrs.queue.states import MessageState, RecipientState
@@ -325,7 +325,7 @@ def prefill(db: object, cur: Path, count: int) -> None:
         ids = range(offset + start + 1, offset + min(count, start + chunk) + 1)
         with engine.begin() as conn:
             conn.execute(
-                Message.__table__.insert(),
+                insert(Message),
                 [
                     dict(
                         id=i,
@@ -340,7 +340,7 @@ def prefill(db: object, cur: Path, count: int) -> None:
                 ],
             )
             conn.execute(
-                Recipient.__table__.insert(),
+                insert(Recipient),
                 [
                     dict(
                         message_id=i,
@@ -598,7 +598,11 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--broker", choices=("redis", "embedded"), default="redis")
+    parser.add_argument(
+        "--broker",
+        choices=("redis", "embedded"),
+        help="default: embedded with --mode up (as installed), redis otherwise",
+    )
     parser.add_argument(
         "--redis-db", type=int, default=int(os.environ.get("MAILRS_BENCH_REDIS_DB", 15))
     )
@@ -622,6 +626,7 @@ def main() -> int:
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     )
     args = parser.parse_args()
+    args.broker = args.broker or ("embedded" if args.mode == "up" else "redis")
     args.database_url = ""
     results = []
     with (
