@@ -307,52 +307,33 @@ def measure(
 
 
 def prefill(db: object, cur: Path, count: int) -> None:
-    """``count`` delivered messages: rows in messages/message_recipients and files in cur/."""
-    import datetime as dt
-
-    from sqlalchemy import func, insert, select
+    """``count`` delivered messages: rows born by the accept path, then marked delivered,
+    and their files in cur/."""
+    from sqlalchemy import update
 
     from mailrs.db.models import Message, Recipient
+    from mailrs.queue.accept import Envelope, add_rows
     from mailrs.queue.states import MessageState, RecipientState
 
     body = make_message(300)
-    now = dt.datetime.now(dt.UTC)
+    envelope = Envelope("old@remote.test", (USER,), "127.0.0.1", "old.remote.test")
     chunk = 5000
-    engine = db.engine  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        offset = conn.scalar(select(func.max(Message.id))) or 0
     for start in range(0, count, chunk):
-        ids = range(offset + start + 1, offset + min(count, start + chunk) + 1)
-        with engine.begin() as conn:
-            conn.execute(
-                insert(Message),
-                [
-                    dict(
-                        id=i,
-                        queue_id=f"HIST{i:012d}",
-                        mail_from="old@remote.test",
-                        size=len(body),
-                        state=MessageState.DELIVERED,
-                        received_at=now,
-                        finished_at=now,
-                    )  # fmt: skip
-                    for i in ids
-                ],
-            )
-            conn.execute(
-                insert(Recipient),
-                [
-                    dict(
-                        message_id=i,
-                        idx=0,
-                        address=USER,
-                        state=RecipientState.DELIVERED,
-                        attempts=1,
-                        updated_at=now,
-                    )  # fmt: skip
-                    for i in ids
-                ],
-            )
+        numbers = range(start, min(count, start + chunk))
+        rows = [(f"HIST{n:012d}", envelope, len(body), "") for n in numbers]
+        with db.session() as session:  # type: ignore[attr-defined]
+            add_rows(session, rows)
+            session.commit()
+    with db.session() as session:  # type: ignore[attr-defined]
+        session.execute(
+            update(Message)
+            .where(Message.queue_id.like("HIST%"))
+            .values(state=MessageState.DELIVERED, finished_at=Message.received_at)
+        )
+        session.execute(  # a fresh database: every recipient so far is a history one
+            update(Recipient).values(state=RecipientState.DELIVERED, attempts=1)
+        )
+        session.commit()
     cur.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         (cur / f"17000000{n:08d}.hist.bench,S={len(body)}:2,S").write_bytes(body)
