@@ -4,12 +4,23 @@ N concurrent clients (an asyncio SMTP client, one session each, one message afte
 other) send M messages of a given size to one local mailbox. For each server it prints
 the accepted messages/s, the end-to-end delivered messages/s (first MAIL until the last
 file is in the Maildir's ``new/``), p50/p99 accept latency (final dot until 250) and the
-peak memory (PSS) of the receiving and delivering processes. Postfix runs as a
+peak memory (PSS) of the receiving and delivering processes, the idle PSS of the whole
+process tree before the load, and the CPU time (utime + stime, from /proc) that every
+process of the server's tree spent per delivered message. Postfix runs as a
 throwaway instance (config, queue and Maildir in a temporary folder, a free loopback
 port, virtual(8) delivery to Maildir); it is skipped when ``postfix`` is not installed.
 
     .venv/bin/python bench/smtp_load.py --clients 20 --messages 2000 --size 2048
     .venv/bin/python bench/smtp_load.py --broker embedded --workers 1 --skip-postfix
+    .venv/bin/python bench/smtp_load.py --mode up --load smtp-source   # the default install
+
+``--mode up`` runs ``mailrs up`` (smtpd, imapd, web, worker under its supervisor; embedded
+broker unless ``--broker redis``) instead of smtpd and ``--workers`` bare workers.
+``--history N`` first fills alice's Maildir (cur/) and the ``messages`` and
+``message_recipients`` tables with N delivered messages (bulk INSERTs, small files),
+to show whether any per-message work grows with history (run 1000, 10000, 100000).
+``--load smtp-source`` drives both servers with Postfix's ``smtp-source`` instead of the
+built-in asyncio client (no latency figures then).
 
 Results are printed, never asserted. Run as root for Postfix (it needs the postfix user).
 """
@@ -49,6 +60,9 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     pss_receive: int = 0
     pss_deliver: int = 0
+    pss_idle: int = 0
+    pss_idle_by_process: list[tuple[str, int]] = field(default_factory=list)
+    cpu_secs: float = 0.0
 
     def row(self) -> list[str]:
         """The table row."""
@@ -56,13 +70,16 @@ class Result:
         p50 = lat[len(lat) // 2] * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
         e2e = f"{self.accepted / self.delivered_secs:.0f}" if self.delivered_secs else "timeout"
+        cpu = f"{self.cpu_secs * 1000 / self.accepted:.2f}" if self.accepted else "-"
         return [
             self.name,
             f"{self.accepted}/{self.sent}",
             f"{self.accepted / self.accept_secs:.0f}" if self.accept_secs else "-",
             e2e,
-            f"{p50:.1f}",
-            f"{p99:.1f}",
+            f"{p50:.1f}" if self.latencies else "-",
+            f"{p99:.1f}" if self.latencies else "-",
+            cpu,
+            f"{self.pss_idle / 1024:.0f}",
             f"{self.pss_receive / 1024:.0f}",
             f"{self.pss_deliver / 1024:.0f}",
         ]
@@ -141,6 +158,21 @@ async def _load(port: int, clients: int, messages: int, size: int, result: Resul
     await asyncio.gather(*(_client(port, data, left, result) for _ in range(clients)))
 
 
+def run_smtp_source(port: int, args: argparse.Namespace, result: Result) -> None:
+    """The load from Postfix's ``smtp-source`` (every message counts as accepted if it exits 0)."""
+    tool = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    size = max(1, args.size - 60)  # -l counts the body only; smtp-source adds ~60 bytes
+    argv = [tool, "-s", str(args.clients), "-m", str(args.messages), "-l", str(size)]
+    argv += ["-f", "load@remote.test", "-t", USER, f"127.0.0.1:{port}"]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    result.sent = args.messages
+    if done.returncode == 0:
+        result.accepted = args.messages
+    else:
+        result.errors = args.messages
+        print(f"smtp-source: exit {done.returncode}: {done.stderr.strip()}", file=sys.stderr)
+
+
 def count_new(folder: Path) -> int:
     """Files in a Maildir's new/ (0 if it does not exist yet)."""
     try:
@@ -170,6 +202,34 @@ def descendants(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def cpu_secs(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by every process below ``roots``.
+
+    Counts each living process's own time plus the time of its children that already
+    exited and were waited for (cutime/cstime), so short-lived helpers are included.
+    """
+    ticks = 0
+    for pid in {p for root in roots for p in descendants(root)}:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_name(pid: int) -> str:
+    """A short name for a process: its command line without the interpreter's path."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return str(pid)
+    words = [os.path.basename(argv[0])] + [w for w in argv[1:4] if w and "/" not in w]
+    return f"{pid} {' '.join(words)}"
 
 
 def pss_kib(pids: list[int]) -> int:
@@ -218,22 +278,65 @@ def measure(
 ) -> Result:
     """Run the load against one server and wait for every message to be delivered."""
     result = Result(name)
+    time.sleep(args.settle)  # let start-up work finish before the idle figures
+    roots = receive + deliver
+    tree = [p for root in roots for p in descendants(root)]
+    result.pss_idle = pss_kib(tree)
+    result.pss_idle_by_process = [(process_name(p), pss_kib([p])) for p in tree]
+    cpu_before = cpu_secs(roots)
     memory = PeakMemory(receive, deliver)
     memory.start()
     started = time.perf_counter()
-    asyncio.run(_load(port, args.clients, args.messages, args.size, result))
+    if args.load == "smtp-source":
+        run_smtp_source(port, args, result)
+    else:
+        asyncio.run(_load(port, args.clients, args.messages, args.size, result))
     result.accept_secs = time.perf_counter() - started
     deadline = time.monotonic() + args.deliver_timeout
     while count_new(new_dir) < result.accepted and time.monotonic() < deadline:
         time.sleep(0.02)
     if count_new(new_dir) >= result.accepted:
         result.delivered_secs = time.perf_counter() - started
+    result.cpu_secs = cpu_secs(roots) - cpu_before
     memory.stop()
     result.pss_receive, result.pss_deliver = memory.peak_receive, memory.peak_deliver
     return result
 
 
 # -- mailrs ------------------------------------------------------------------------------
+
+
+def prefill(db: object, cur: Path, count: int) -> None:
+    """``count`` delivered messages: rows born by the accept path, then marked delivered,
+    and their files in cur/."""
+    from sqlalchemy import update
+
+    from mailrs.db.models import Message, Recipient
+    from mailrs.queue.accept import Envelope, add_rows
+    from mailrs.queue.states import MessageState, RecipientState
+
+    body = make_message(300)
+    envelope = Envelope("old@remote.test", (USER,), "127.0.0.1", "old.remote.test")
+    chunk = 5000
+    for start in range(0, count, chunk):
+        numbers = range(start, min(count, start + chunk))
+        rows = [(f"HIST{n:012d}", envelope, len(body), "") for n in numbers]
+        with db.session() as session:  # type: ignore[attr-defined]
+            add_rows(session, rows)
+            session.commit()
+    with db.session() as session:  # type: ignore[attr-defined]
+        session.execute(
+            update(Message)
+            .where(Message.queue_id.like("HIST%"))
+            .values(state=MessageState.DELIVERED, finished_at=Message.received_at)
+        )
+        session.execute(  # a fresh database: every recipient so far is a history one
+            update(Recipient).values(state=RecipientState.DELIVERED, attempts=1)
+        )
+        session.commit()
+    cur.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        (cur / f"17000000{n:08d}.hist.bench,S={len(body)}:2,S").write_bytes(body)
 
 
 def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
@@ -286,12 +389,37 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
     db = Database.from_settings(settings)
     with db.session() as session:
         add_user(session, MaildirStore(settings.maildir_path), USER, "bench password")
+    if args.history:
+        started = time.perf_counter()
+        prefill(db, settings.maildir_path / DOMAIN / "alice" / "cur", args.history)
+        print(f"history: {args.history} messages in {time.perf_counter() - started:.1f} s")
     db.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILRS_")}
     env.update(MAILRS_CONFIG=str(config), PYTHONUNBUFFERED="1")
     logs = folder / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    new_dir = settings.maildir_path / DOMAIN / "alice" / "new"
+    if args.mode == "up":
+        try:
+            with open(logs / "up.log", "wb") as out:
+                up = subprocess.Popen(
+                    [sys.executable, "-m", "mailrs", "up", "--config", str(config)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+            procs.append(up)
+            deadline = time.monotonic() + 90
+            while b"mailrs is up" not in (logs / "up.log").read_bytes():
+                if up.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit((logs / "up.log").read_text())
+                time.sleep(0.2)
+            name = f"mailrs up ({args.broker}, {database})"
+            return measure(name, port, new_dir, args, [up.pid], [])
+        finally:
+            _stop(procs)
     try:
         with open(logs / "smtpd.log", "wb") as out:
             smtpd = subprocess.Popen(
@@ -319,8 +447,6 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
             if all(b"ready." in text for text in ready):
                 break
             time.sleep(0.2)
-        new_dir = settings.maildir_path / DOMAIN / "alice" / "new"
-        database = "PostgreSQL" if args.database_url else "SQLite"
         return measure(
             f"mailrs ({args.broker}, {database}, {args.workers} worker(s))",
             port,
@@ -330,13 +456,18 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
             [w.pid for w in workers],
         )
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(procs)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process we started, then SIGKILL what is still there after 20 s."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 # -- Postfix ---------------------------------------------------------------------------
@@ -448,12 +579,27 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--broker", choices=("redis", "embedded"), default="redis")
+    parser.add_argument(
+        "--broker",
+        choices=("redis", "embedded"),
+        help="default: embedded with --mode up (as installed), redis otherwise",
+    )
     parser.add_argument(
         "--redis-db", type=int, default=int(os.environ.get("MAILRS_BENCH_REDIS_DB", 15))
     )
     parser.add_argument("--deliver-timeout", type=float, default=300)
     parser.add_argument("--skip-postfix", action="store_true")
+    parser.add_argument(
+        "--mode",
+        choices=("services", "up"),
+        default="services",
+        help="services: smtpd + --workers bare workers; up: `mailrs up` (the default install)",
+    )
+    parser.add_argument("--load", choices=("asyncio", "smtp-source"), default="asyncio")
+    parser.add_argument(
+        "--history", type=int, default=0, help="messages already delivered before the load"
+    )
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds idle before the load")
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -461,6 +607,7 @@ def main() -> int:
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     )
     args = parser.parse_args()
+    args.broker = args.broker or ("embedded" if args.mode == "up" else "redis")
     args.database_url = ""
     results = []
     with (
@@ -475,12 +622,19 @@ def main() -> int:
             if postfix is not None:
                 results.append(postfix)
     header = ["server", "accepted", "accept/s", "delivered/s", "p50 ms", "p99 ms",
-              "PSS recv MiB", "PSS deliver MiB"]  # fmt: skip
+              "CPU ms/msg", "PSS idle MiB", "PSS recv MiB", "PSS deliver MiB"]  # fmt: skip
     rows = [header] + [r.row() for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    print(f"{args.clients} clients, {args.messages} messages of {args.size} bytes")
+    print(
+        f"{args.clients} clients, {args.messages} messages of {args.size} bytes, "
+        f"load from {args.load}, mailrs as {args.mode}"
+    )
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for result in results:
+        print(f"idle PSS of {result.name}, per process (MiB):")
+        for name, kib in result.pss_idle_by_process:
+            print(f"  {kib / 1024:6.1f}  {name}")
     if len(results) == 2 and results[0].delivered_secs and results[1].delivered_secs:
         ours = results[0].accepted / results[0].delivered_secs
         theirs = results[1].accepted / results[1].delivered_secs

@@ -1,8 +1,15 @@
-"""The ``mailrs`` command: up, worker, db upgrade, config check, and the groups below."""
+"""The ``mailrs`` command: up, worker, db upgrade, config check, status, alias, queue, tls, reindex.
+
+Subcommands import what they use when they run: ``mailrs up`` stays a small process
+(it only starts and watches the services), so nothing here imports SQLAlchemy, Celery
+or the account code at module level.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +18,8 @@ import click
 from mailrs.cli.options import config_option, load_or_fail
 from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
+
+MAX_WORKER_PROCESSES = 4
 
 
 def _require_production_secrets(settings: Settings) -> None:
@@ -35,7 +44,42 @@ def _migrate(settings: Settings) -> str | None:
         raise click.ClickException(f"database: {reason}") from None
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A command group whose further subcommands are imported only when one is used."""
+
+    lazy: dict[str, str] = {
+        "alias": "mailrs.cli.alias:alias_group",
+        "queue": "mailrs.cli.queue:queue_group",
+        "tls": "mailrs.cli.tls:tls_group",
+        "reindex": "mailrs.cli.reindex:reindex",
+        "status": "mailrs.cli.status:status",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Eager and lazy subcommands, sorted."""
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The subcommand, importing its module on first use."""
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def _migrate_in_child(config_path: Path) -> None:
+    """``mailrs db upgrade`` in a child process, so ``up`` never loads SQLAlchemy itself."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mailrs", "db", "upgrade", "--config", str(config_path)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["db upgrade failed"]
+        raise click.ClickException(lines[-1].removeprefix("Error: "))
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="mailrs")
 def cli() -> None:
     """mailrs: SMTP, IMAP, Maildir, a Celery pipeline and a web assistant."""
@@ -71,11 +115,24 @@ def db_upgrade(config_path: str | None) -> None:
     click.echo(f"database at revision {_migrate(settings)}")
 
 
+def worker_concurrency() -> int:
+    """Worker processes per ``mailrs worker``: one per core, at most MAX_WORKER_PROCESSES.
+
+    One process runs Python on one core; a pool lets a machine's cores drain the queue
+    together (each child is a fork of the parent, so it shares most of its memory).
+    """
+    return max(1, min(os.cpu_count() or 1, MAX_WORKER_PROCESSES))
+
+
 @cli.command("worker", context_settings={"ignore_unknown_options": True})
 @config_option
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
-    """Run a Celery worker on every pipeline queue (extra args go to Celery)."""
+    """Run a Celery worker on every pipeline queue (extra args go to Celery).
+
+    A prefork pool of one process per core (at most four); ``--pool solo`` or
+    ``--concurrency N`` after the options override that.
+    """
     settings = load_or_fail(config_path)
     if settings.source:
         os.environ["MAILRS_CONFIG"] = str(Path(settings.source).resolve())
@@ -87,7 +144,9 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
         "--queues",
         "inbound,deliver,relay,bounce",
         "--pool",
-        "solo",
+        "prefork",
+        "--concurrency",
+        str(worker_concurrency()),
         "--loglevel",
         "INFO",
         "--without-mingle",
@@ -111,7 +170,7 @@ def up(config_path: str | None) -> None:
     path = path.resolve()
     if created:
         click.echo(f"Created a development config at {path}")
-    _migrate(settings)
+    _migrate_in_child(path)
     env = dict(os.environ, MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
     supervisor = Supervisor(
         plan_services(settings, path),
@@ -136,20 +195,6 @@ def up(config_path: str | None) -> None:
     click.echo(f"Logs: {settings.data_dir / 'logs'}")
     click.echo("mailrs is up; press Ctrl-C to stop.")
     sys.exit(supervisor.watch())
-
-
-# Subcommand groups live in their own modules and register after the main group.
-from mailrs.cli.alias import alias_group  # noqa: E402
-from mailrs.cli.queue import queue_group  # noqa: E402
-from mailrs.cli.reindex import reindex  # noqa: E402
-from mailrs.cli.status import status  # noqa: E402
-from mailrs.cli.tls import tls_group  # noqa: E402
-
-cli.add_command(alias_group)
-cli.add_command(queue_group)
-cli.add_command(tls_group)
-cli.add_command(reindex)
-cli.add_command(status)
 
 
 def main() -> int:
