@@ -93,7 +93,8 @@ def test_broker_down_leaves_the_rows_for_the_sweeper(
     queue_id = accept(database, spool)
     due = utcnow() - dt.timedelta(minutes=1)
     set_due(database, queue_id, due)
-    shutil.rmtree(settings.broker_dir)  # the embedded broker is gone
+    shutil.rmtree(settings.broker_dir)  # the embedded broker cannot be made again:
+    settings.broker_dir.write_text("a file where its folder should be")
 
     published = publish_and_mark(app, database, [queue_id])
 
