@@ -37,7 +37,7 @@ from mailrs.config import load_settings  # noqa: E402
 from mailrs.db.engine import Database  # noqa: E402
 from mailrs.db.migrate import upgrade  # noqa: E402
 from mailrs.db.models import User  # noqa: E402
-from mailrs.store.events import publish_event  # noqa: E402
+from mailrs.store.events import NewMail, publish_event  # noqa: E402
 from mailrs.store.maildir import unique_name  # noqa: E402
 
 USER = "bench@example.test"
@@ -425,7 +425,7 @@ def main() -> int:
 
         def notify_mailrs() -> None:
             # what the pipeline's deliver stage does after writing the file
-            publish_event(settings, USER, {"kind": "new_mail", "folder": "INBOX"})  # type: ignore[arg-type]
+            publish_event(settings, USER, NewMail(folder="INBOX"))  # type: ignore[arg-type]
 
         targets = [
             Target("mailrs", mailrs_port, maildir, notify_mailrs),

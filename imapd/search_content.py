@@ -9,7 +9,7 @@ from email.header import decode_header, make_header
 
 from imapd.message_parts import header_lines
 from imapd.mime import Part, parse
-from mailrs.store.index import Content
+from mailrs.store.fulltext import Content
 
 MAX_BODY_TEXT = 2 * 1024 * 1024
 

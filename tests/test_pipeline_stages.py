@@ -18,7 +18,7 @@ from mailrs.queue.accept import Envelope, accept_message
 from mailrs.queue.canvas import DELIVER, RELAY
 from mailrs.queue.spool import Spool
 from mailrs.queue.sweep import sweep_once, unfinished_messages
-from mailrs.store.events import subscribe
+from mailrs.store.events import NewMail, subscribe
 from mailrs.store.maildir import MaildirStore
 from workers.deliver import deliver_message
 from workers.route import route_message
@@ -294,12 +294,12 @@ def test_new_mail_event_for_the_inbox(
     with subscribe(settings, "carol@example.test") as feed:
         queue_id = accept(database, pipeline, "carol@example.test")
         drive(queue_id)
-        event = feed.get(timeout=5)
-    assert event == {
-        "kind": "new_mail",
-        "folder": "INBOX",
-        "subject": "stages",
-        "from": "bob@remote.test",
-        "queue_id": queue_id,
-        "user": "carol@example.test",
-    }
+        event = feed.get_event(timeout=5)
+    assert event == NewMail(
+        folder="INBOX",
+        subject="stages",
+        sender="bob@remote.test",
+        queue_id=queue_id,
+        source="deliver",
+        user="carol@example.test",
+    )

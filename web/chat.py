@@ -27,7 +27,14 @@ from flask_sock import ConnectionClosed, Sock
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
-from mailrs.store.events import Subscription, subscribe
+from mailrs.store.events import (
+    Expunged,
+    FlagsChanged,
+    MailboxEvent,
+    NewMail,
+    Subscription,
+    subscribe,
+)
 from web.assistant import history
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.engine import OfflineEngine
@@ -101,7 +108,7 @@ class ChatSession:
         self.resources = resources
         self.user_id = user_id
         settings = resources.settings
-        self.mailbox = UserMailbox(resources.store, address, settings)
+        self.mailbox = UserMailbox(resources.store, address, settings, source="assistant")
         turns = history.recent(resources.database, user_id, settings.assistant.history_limit)
         self.conversation = Conversation(lang=_last_language(turns))
         actions = Actions(self.mailbox, resources.outbox, self.conversation)
@@ -154,22 +161,22 @@ class ChatSession:
         else:
             self.send({"type": "error", "error": "unknown frame type"})
 
-    def notify(self, event: dict[str, Any]) -> None:
+    def notify(self, event: MailboxEvent) -> None:
         """Forward a mailbox event; new mail gets a sentence in the user's language."""
-        kind = event.get("kind")
         frame: dict[str, Any] = {
             "type": "notification",
-            "kind": kind,
-            "folder": event.get("folder", ""),
+            "kind": event.kind,
+            "folder": event.folder,
         }
-        if kind == "new_mail":
-            subject = str(event.get("subject") or say("no_subject", self.conversation.lang))
-            sender = str(event.get("from") or "")
+        if isinstance(event, NewMail):
+            subject = event.subject or say("no_subject", self.conversation.lang)
             frame.update(
                 subject=subject,
-                **{"from": sender},
-                text=say("new_mail", self.conversation.lang, sender=sender, subject=subject),
+                **{"from": event.sender},
+                text=say("new_mail", self.conversation.lang, sender=event.sender, subject=subject),
             )
+        elif isinstance(event, FlagsChanged | Expunged):
+            frame["uids"] = list(event.uids)
         self.send(frame)
 
     def run(self, events: Subscription) -> None:
@@ -184,7 +191,7 @@ class ChatSession:
                 except Exception:  # noqa: BLE001 - one bad request never ends the chat
                     log.exception("chat request failed for %s", self.mailbox.address)
                     self.send({"type": "error", "error": "Sorry, that failed. Please try again."})
-            while (event := events.get(0)) is not None:
+            while (event := events.get_event(0)) is not None:
                 self.notify(event)
 
     def close(self) -> None:

@@ -4,8 +4,10 @@ Each target gets a Maildir file whose name is fixed by the queue id and delivery
 a re-run after a crash (the task runs again, or the sweeper re-publishes the message)
 finds the earlier copy instead of making a second one. Targets fail independently: a
 mailbox that cannot be written is deferred and retried on the relay schedule while the
-others are delivered. Spam goes to the Junk folder route chose. Each delivery publishes
-a new-mail event for IMAP IDLE and the web.
+others are delivered. Spam goes to the Junk folder route chose. The copies are written
+through the mailbox service (``mailrs.store.mailbox.MailboxService.deliver``: tmp, fsync,
+new/), in parallel threads; each delivery publishes a typed ``NewMail`` event for IMAP
+IDLE and the web, off the task's path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from functools import cache
-from typing import Any
 
 from celery import Task
 from sqlalchemy.orm import Session
@@ -27,10 +28,12 @@ from mailrs.accounts.users import find_user
 from mailrs.celery import app
 from mailrs.config import Settings
 from mailrs.db.models import Delivery, Message, User, utcnow
-from mailrs.errors import MailboxNotFound, SpoolError
+from mailrs.errors import SpoolError
 from mailrs.queue.canvas import DELIVER, Step, dispatch
-from mailrs.store.events import publish_event
-from mailrs.store.maildir import StoredMessage, stable_name
+from mailrs.store.events import NewMail, publish_event
+from mailrs.store.filenames import stable_name
+from mailrs.store.mailbox import MailboxService
+from mailrs.store.maildir import StoredMessage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.inbound import trusted_body
@@ -53,7 +56,7 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
     since a relay may be running on it.
     """
     ctx = worker_context()
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[tuple[str, NewMail]] = []
     steps: list[Step] = []
     shared: list[str] = []
     with ctx.db.session() as session:
@@ -122,7 +125,7 @@ def _notifier(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
 
-def _notify(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> None:
+def _notify(settings: Settings, events: list[tuple[str, NewMail]]) -> None:
     """Publish a batch's new-mail events (``publish_event`` never raises)."""
     for user, event in events:
         publish_event(settings, user, event)
@@ -133,20 +136,20 @@ def deliver_message(queue_id: str) -> list[Step]:
     return deliver_messages([queue_id])
 
 
-def _event(message: Message, folder: str, data: bytes) -> dict[str, Any]:
+def _event(message: Message, folder: str, data: bytes) -> NewMail:
     """The new-mail event of one delivered copy."""
     head = BytesHeaderParser(policy=default_policy).parsebytes(data[:65536])
     try:
         subject, sender = str(head.get("Subject", "")), str(head.get("From", ""))
     except Exception:  # an unparseable header is still news
         subject, sender = "", ""
-    return {
-        "kind": "new_mail",
-        "folder": folder,
-        "subject": subject[:300],
-        "from": sender[:300],
-        "queue_id": message.queue_id,
-    }
+    return NewMail(
+        folder=folder,
+        subject=subject[:300],
+        sender=sender[:300],
+        queue_id=message.queue_id,
+        source="deliver",
+    )
 
 
 @dataclass(frozen=True)
@@ -229,22 +232,8 @@ def _write(ctx: WorkerContext, job: _Copy) -> StoredMessage:
     message = job.message
     mtime = message.received_at.timestamp()
     name = stable_name(mtime, f"{message.queue_id}D{job.delivery.id}", message.received_by)
-
-    def put() -> StoredMessage:
-        return ctx.store.deliver(
-            job.address,
-            job.data,
-            mailbox=job.folder,
-            key=name,
-            mtime=mtime,
-            check_existing=job.retry,
-        )
-
-    try:
-        return put()
-    except MailboxNotFound:
-        ctx.store.create_user(job.address)
-        return put()
+    mailbox = MailboxService(ctx.store, job.address, source="deliver")  # opens no index
+    return mailbox.deliver(job.data, job.folder, key=name, mtime=mtime, check_existing=job.retry)
 
 
 @app.task(name=DELIVER, bind=True, ignore_result=True)

@@ -8,7 +8,7 @@ response then carries FLAGS too.
 
 from __future__ import annotations
 
-from imapd.backend import MessageRef
+from imapd.backend import FlagUpdate, MessageRef
 from imapd.bodystructure import body_structure
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.envelope import envelope
@@ -248,27 +248,25 @@ async def _send_from_index(
 
 async def _mark_seen(ctx: Context, box: SelectedMailbox, numbers: list[int]) -> set[int]:
     """Set \\Seen on the messages about to be read; the sequence numbers it changed."""
-    changes: list[tuple[MessageRef, str, str, str]] = []
+    changes: list[FlagUpdate] = []
     for seq in numbers:
         view = box.message(seq)
         if SEEN_LETTER not in view.flags and not view.expunged:
             ref = MessageRef(view.uid, view.key, view.flags, view.keywords)
-            changes.append((ref, "+", SEEN_LETTER, ""))
+            changes.append(FlagUpdate(ref, "+", SEEN_LETTER))
     if not changes:
         return set()
     changed: set[int] = set()
     results = await ctx.user_mail().store_flags(box.name, changes)
-    if results:
-        await ctx.user_mail().publish("flags", box.name)
-    for uid, letters, _keywords, modseq in results:
-        found = box.seq_of_uid(uid)
+    for stored in results:
+        found = box.seq_of_uid(stored.uid)
         if found is not None:
             view = box.message(found)
-            view.flags = letters
+            view.flags = stored.letters
             changed.add(found)
-            if modseq is not None:
-                view.modseq = modseq
-                box.highestmodseq = max(box.highestmodseq, modseq)
+            if stored.modseq is not None:
+                view.modseq = stored.modseq
+                box.highestmodseq = max(box.highestmodseq, stored.modseq)
     return changed
 
 

@@ -1,8 +1,11 @@
 """IDLE (RFC 2177): wait for DONE while reporting mailbox changes as they happen.
 
-Two wake-up sources: mailbox events (``mailrs.store.events``, from the pipeline, the web and
-other IMAP sessions) followed by a dedicated thread, and a cheap periodic look at the
-folder (two directory stats when nothing changed) in case an event was missed.
+Two wake-up sources: typed mailbox events (``mailrs.store.events``, published by the
+mailbox service for the pipeline, the web, the assistant and other IMAP sessions)
+followed by a dedicated thread, and a cheap periodic look at the folder (two directory
+stats when nothing changed) in case an event was missed. An event only wakes the
+session; what changed is read from the index, so a change made from the web is
+reported exactly as one made by another IMAP session.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _follow_events(
     try:
         with subscribe(settings, user) as subscription:
             while not stop.is_set():
-                event = subscription.get(EVENT_WAIT_SECS)
+                event = subscription.get_event(EVENT_WAIT_SECS)
                 if event is not None and not stop.is_set():
                     loop.call_soon_threadsafe(wake.set)
     except Exception:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imapd.backend import MessageRef
+from imapd.backend import FlagUpdate, MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.mailbox import flags_announcement, split_flags
 from imapd.errors import BadCommand, CommandFailed
@@ -10,7 +10,7 @@ from imapd.parsed import Command, StoreArgs
 from imapd.protocol import Code, flags_from_letters
 from imapd.responses import Atom, Value, fetch_line
 from imapd.sequences import compress
-from mailrs.store.index import merge_keywords, merge_letters
+from mailrs.store.flags import merge_keywords, merge_letters
 
 
 def _combine(
@@ -32,7 +32,7 @@ async def store(ctx: Context, command: Command) -> Completion:
     if args.unchangedsince is not None:
         ctx.session.condstore = box.condstore = True
     letters, keywords = split_flags(args.flags)
-    changes: list[tuple[MessageRef, str, str, str]] = []
+    changes: list[FlagUpdate] = []
     modified: list[int] = []
     unchanged: list[int] = []
     for seq in numbers:
@@ -49,21 +49,19 @@ async def store(ctx: Context, command: Command) -> Completion:
             unchanged.append(seq)
             continue
         ref = MessageRef(view.uid, view.key, view.flags, view.keywords)
-        changes.append((ref, args.mode, letters, keywords))
+        changes.append(FlagUpdate(ref, args.mode, letters, keywords))
     results = await ctx.user_mail().store_flags(box.name, changes) if changes else []
     touched = set()
-    for uid, new_letters, new_keywords, modseq in results:
-        position = box.seq_of_uid(uid)
+    for stored in results:
+        position = box.seq_of_uid(stored.uid)
         if position is None:
             continue
         view = box.message(position)
-        view.flags, view.keywords = new_letters, new_keywords
-        if modseq is not None:
-            view.modseq = modseq
-            box.highestmodseq = max(box.highestmodseq, modseq)
+        view.flags, view.keywords = stored.letters, stored.keywords
+        if stored.modseq is not None:
+            view.modseq = stored.modseq
+            box.highestmodseq = max(box.highestmodseq, stored.modseq)
         touched.add(position)
-    if results:
-        await ctx.user_mail().publish("flags", box.name)
     lines = []
     if args.mode != "-" and touched:
         lines.append(flags_announcement(box, keywords.split()))

@@ -6,7 +6,7 @@ import click
 
 from mailrs.cli.options import config_option, load_or_fail
 from mailrs.errors import InvalidAddress, MailboxNotFound
-from mailrs.store.index import MailIndex
+from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import MaildirStore
 
 
@@ -16,16 +16,13 @@ from mailrs.store.maildir import MaildirStore
 def reindex(user: str, config_path: str | None) -> None:
     """Rescan every folder of USER and rebuild the mailbox index (UIDs are kept)."""
     settings = load_or_fail(config_path)
-    store = MaildirStore(settings.maildir_path)
+    mailbox = MailboxService(MaildirStore(settings.maildir_path), user)
     try:
-        folders = store.list_folders(user)
+        counts = mailbox.rebuild_index()
     except (MailboxNotFound, InvalidAddress):
         raise click.ClickException(f"no Maildir for {user}") from None
-    index = MailIndex(store, user)
-    try:
-        counts = index.rebuild(folders)
     finally:
-        index.close()
+        mailbox.close()
     for name, count in counts.items():
         click.echo(f"{name}: {count} messages")
     click.echo(f"Reindexed {len(counts)} mailboxes of {user}")

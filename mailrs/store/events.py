@@ -1,7 +1,11 @@
 """Mailbox events (new mail, flag changes, expunges) from one process to every other.
 
-A worker that delivers a message calls ``publish_event``; an IMAP session in IDLE or a
-web chat calls ``subscribe`` and waits on ``Subscription.get``. When the broker is Redis
+The events are typed: ``NewMail``, ``FlagsChanged``, ``Expunged`` and ``MailboxChanged``,
+each naming the folder, the UIDs and MODSEQ where known, and the ``source`` of the change
+(``imap``, ``web``, ``assistant``, ``deliver``...). The mailbox service
+(``mailrs.store.mailbox``) publishes them after every change it commits; an IMAP session
+in IDLE or a web chat calls ``subscribe`` and waits on ``Subscription.get_event``. On the
+wire an event is one JSON object (``to_json`` / ``event_from_json``). When the broker is Redis
 the events travel over Redis pub/sub (so every machine sees them); otherwise they go
 through a small append-only file per user under ``data/events/`` that subscribers
 follow, which needs no server and works between the processes of one machine.
@@ -21,9 +25,10 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from mailrs.config import Settings
 
@@ -33,6 +38,92 @@ CHANNEL_PREFIX = "mailrs:events:"
 ROTATE_BYTES = 256 * 1024
 POLL_SECS = 0.05
 MAX_EVENT_BYTES = 3500  # one write() below PIPE_BUF-sized appends stays whole
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailboxEvent:
+    """Something changed in one of a user's mailboxes."""
+
+    kind: ClassVar[str] = ""
+    folder: str
+    source: str = ""  # who made the change: imap, web, assistant, deliver...
+    user: str = ""  # the mailbox owner; set by publish_event
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON object (the ``kind`` names its type)."""
+        data: dict[str, Any] = {"kind": self.kind}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            data[item.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewMail(MailboxEvent):
+    """Messages arrived in a folder (delivery, APPEND, COPY, MOVE)."""
+
+    kind: ClassVar[str] = "new_mail"
+    uids: tuple[int, ...] = ()  # empty: not known yet (a delivery the index has not seen)
+    modseq: int | None = None
+    subject: str = ""
+    sender: str = ""
+    queue_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlagsChanged(MailboxEvent):
+    """Flags or keywords of some messages changed."""
+
+    kind: ClassVar[str] = "flags"
+    uids: tuple[int, ...] = ()
+    modseq: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expunged(MailboxEvent):
+    """Messages left a folder for good (EXPUNGE, MOVE away, delete)."""
+
+    kind: ClassVar[str] = "expunge"
+    uids: tuple[int, ...] = ()
+    modseq: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailboxChanged(MailboxEvent):
+    """A folder was created, deleted or renamed (``old_name`` for a rename)."""
+
+    kind: ClassVar[str] = "mailbox"
+    change: str = ""  # created, deleted, renamed
+    old_name: str = ""
+
+
+EVENT_TYPES: dict[str, type[MailboxEvent]] = {
+    cls.kind: cls for cls in (NewMail, FlagsChanged, Expunged, MailboxChanged)
+}
+
+
+_ALIASES = {"from": "sender"}  # the name older publishers gave NewMail's sender
+
+
+def event_from_json(data: dict[str, Any]) -> MailboxEvent | None:
+    """The typed event of a JSON object; None for an unknown kind or malformed fields."""
+    cls = EVENT_TYPES.get(str(data.get("kind", "")))
+    if cls is None:
+        return None
+    data = {_ALIASES.get(k, k): v for k, v in data.items()}
+    names = {item.name for item in fields(cls)}
+    given = {k: v for k, v in data.items() if k in names}
+    try:
+        if "uids" in given:
+            given["uids"] = tuple(int(uid) for uid in given["uids"])
+        if given.get("modseq") is not None:
+            given["modseq"] = int(given["modseq"])
+        for name, value in given.items():
+            if name not in ("uids", "modseq") and not isinstance(value, str):
+                return None
+        return cls(**given)
+    except (TypeError, ValueError):
+        return None
 
 
 def _uses_redis(settings: Settings) -> bool:
@@ -48,10 +139,21 @@ def events_dir(settings: Settings) -> Path:
     return settings.data_dir / "events"
 
 
-def publish_event(settings: Settings, user: str, event: dict[str, Any]) -> None:
-    """Tell every subscriber of ``user`` about ``event`` (best effort; never raises)."""
-    payload = dict(event, user=user.strip().lower())
+def publish_event(settings: Settings, user: str, event: MailboxEvent | dict[str, Any]) -> None:
+    """Tell every subscriber of ``user`` about ``event`` (best effort; never raises).
+
+    An event too large for one write loses its UID list (subscribers then look at the
+    whole folder, as they would after a missed event).
+    """
+    owner = user.strip().lower()
+    if isinstance(event, MailboxEvent):
+        event = replace(event, user=owner)
+        payload = event.to_json()
+    else:
+        payload = dict(event, user=owner)
     line = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    if len(line) > MAX_EVENT_BYTES and isinstance(event, NewMail | FlagsChanged | Expunged):
+        line = json.dumps(replace(event, uids=()).to_json(), separators=(",", ":"))
     if len(line) > MAX_EVENT_BYTES:
         log.warning("event for %s too large (%d bytes); dropped", user, len(line))
         return
@@ -78,6 +180,10 @@ class Subscription(Protocol):
         """The next event, or None when ``timeout`` seconds pass without one."""
         ...
 
+    def get_event(self, timeout: float) -> MailboxEvent | None:
+        """The next typed event (others are skipped), or None after ``timeout`` seconds."""
+        ...
+
     def close(self) -> None:
         """Stop listening and release the connection or file."""
         ...
@@ -94,8 +200,23 @@ class Subscription(Protocol):
 
 class _Closing(abc.ABC):
     @abc.abstractmethod
+    def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next event as JSON, or None when ``timeout`` seconds pass without one."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release the subscription's connection or file."""
+
+    def get_event(self, timeout: float) -> MailboxEvent | None:
+        """The next typed event (others are skipped), or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            raw = self.get(max(0.0, deadline - time.monotonic()))
+            if raw is None:
+                return None
+            event = event_from_json(raw)
+            if event is not None:
+                return event
 
     def __enter__(self) -> Subscription:
         return self  # type: ignore[return-value]

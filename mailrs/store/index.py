@@ -1,12 +1,14 @@
 """The per-user mailbox index: UIDVALIDITY, UIDs, flags, modseq and a full-text index.
 
-One SQLite file per user (``<maildir>/mailrs-index.sqlite``). ``sync()`` compares a
-folder's files with the index: new keys get the next UIDs (oldest first), vanished keys
-are dropped, flag changes are recorded with a new modseq. A folder whose ``new/`` and
-``cur/`` directories have not changed since the last scan is not scanned again (their
-modification times are remembered once they are safely in the past). Keywords (IMAP
-flags with no Maildir letter) and subscriptions live only here. Parsed content (sent
-date, search text in an FTS5 trigram index) is filled in lazily, when a search needs it.
+One SQLite file per user (``<maildir>/mailrs-index.sqlite``, opened by
+``mailrs.store.indexdb``). ``sync()`` compares a folder's files with the index: new keys
+get the next UIDs (oldest first), vanished keys are dropped, flag changes are recorded
+with a new modseq. A folder whose ``new/`` and ``cur/`` directories have not changed
+since the last scan is not scanned again (``mailrs.store.scan``).
+Keywords (IMAP flags with no Maildir letter) and subscriptions live only here. Parsed
+content (sent date, search text in an FTS5 trigram index, ``mailrs.store.fulltext``) is
+filled in lazily, when a search needs it. Changes go through the mailbox service
+(``mailrs.store.mailbox``), which keeps the Maildir and this index in step.
 
 The index can always be rebuilt from the Maildir (``rebuild``), keeping the UIDs of the
 messages it still knows; the Maildir holds the bytes and the flags.
@@ -20,152 +22,28 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
-from mailrs.store.maildir import INFO_SEP, MaildirStore, StoredMessage
+from mailrs.store import fulltext
+from mailrs.store.flags import merge_keywords
+from mailrs.store.fulltext import Content
+from mailrs.store.indexdb import open_index, set_aside, write_transaction
+from mailrs.store.maildir import MaildirStore, StoredMessage
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
+from mailrs.store.records import IndexedMessage, MailboxState, MailboxStatus
+from mailrs.store.scan import folder_stamp, scan_folder, stat_if_needed
 
 INDEX_FILENAME = "mailrs-index.sqlite"
 UIDVALIDITY_FILENAME = "mailrs-uidvalidity"
-# A directory mtime this far in the past can be trusted: a later change moves it on
-# (file system clocks tick in milliseconds; this leaves a wide margin).
-STAMP_SAFETY_NS = 100_000_000
+__all__ = ["Content", "IndexedMessage", "MailIndex", "MailboxState", "MailboxStatus"]
 STATE_CACHE_SIZE = 8  # mailboxes; each holds its message list
 # (index path, mailbox) -> ((scan stamp, highestmodseq, uidnext), state); shared by the
 # sessions of one process so a SELECT of an unchanged mailbox costs no query of all rows.
 _STATE_CACHE: dict[tuple[str, str], tuple[tuple[str, int, int], MailboxState]] = {}
 _STATE_CACHE_LOCK = threading.Lock()
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS mailboxes (
-    name TEXT PRIMARY KEY,
-    uidvalidity INTEGER NOT NULL,
-    uidnext INTEGER NOT NULL,
-    highestmodseq INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS messages (
-    mailbox TEXT NOT NULL,
-    uid INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    flags TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    internaldate REAL NOT NULL,
-    modseq INTEGER NOT NULL,
-    PRIMARY KEY (mailbox, uid),
-    UNIQUE (mailbox, key)
-);
-CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS content (
-    id INTEGER PRIMARY KEY,
-    mailbox TEXT NOT NULL,
-    uid INTEGER NOT NULL,
-    sent REAL,
-    UNIQUE (mailbox, uid)
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram'
-);
-"""
-_ADDED_COLUMNS = (
-    ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
-    ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
-    ("messages", "zone", "INTEGER"),
-    ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
-)
-FTS_COLUMNS = ("hfrom", "hto", "hcc", "hbcc", "subject", "headers", "body")
-
-
-@dataclass(frozen=True)
-class IndexedMessage:
-    """A message as the index knows it: UID, key, current file name and flags."""
-
-    uid: int
-    key: str
-    filename: str
-    flags: str
-    size: int
-    internaldate: float
-    modseq: int
-    keywords: str = ""  # space-separated IMAP keywords
-    zone: int | None = None  # INTERNALDATE's zone (minutes east of UTC) when APPEND gave one
-
-    @property
-    def relpath(self) -> str:
-        """Path relative to the folder directory."""
-        return ("cur/" if ":2," in self.filename else "new/") + self.filename
-
-
-@dataclass(frozen=True)
-class MailboxState:
-    """A synchronised snapshot of one mailbox."""
-
-    name: str
-    uidvalidity: int
-    uidnext: int
-    highestmodseq: int
-    messages: list[IndexedMessage]
-    # None: ``messages`` is the whole mailbox. Otherwise ``messages`` holds only what
-    # changed since a given modseq and ``uids`` lists every message now there.
-    uids: list[int] | None = None
-
-
-@dataclass(frozen=True)
-class MailboxStatus:
-    """The counters of a mailbox, without its message list."""
-
-    name: str
-    uidvalidity: int
-    uidnext: int
-    highestmodseq: int
-    messages: int
-    unseen: int
-    recent: int
-    size: int
-
-
-@dataclass(frozen=True)
-class Content:
-    """What a search needs from a message's bytes."""
-
-    sent: float | None
-    hfrom: str
-    hto: str
-    hcc: str
-    hbcc: str
-    subject: str
-    headers: str
-    body: str
-
-
 _MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords, zone"
-
-
-def merge_letters(mode: str, current: str, given: str) -> str:
-    """Maildir flag letters after ``+`` (add), ``-`` (remove) or "" (replace; P is kept)."""
-    if mode == "+":
-        merged = set(current) | set(given)
-    elif mode == "-":
-        merged = set(current) - set(given)
-    else:
-        merged = set(given) | ({"P"} & set(current))
-    return "".join(sorted(merged))
-
-
-def merge_keywords(mode: str, current: str, given: str) -> str:
-    """Space-separated keywords after ``+``, ``-`` or "" (replace); case-insensitive."""
-    have = {k.lower(): k for k in current.split()}
-    new = {k.lower(): k for k in given.split()}
-    if mode == "+":
-        have.update({k: v for k, v in new.items() if k not in have})
-    elif mode == "-":
-        have = {k: v for k, v in have.items() if k not in new}
-    else:
-        have = new
-    return " ".join(have.values())
 
 
 class MailIndex:
@@ -179,31 +57,8 @@ class MailIndex:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            try:
-                self._db = self._open()
-            except sqlite3.DatabaseError as exc:
-                if type(exc) is not sqlite3.DatabaseError:  # locked, unreadable: not damage
-                    raise
-                # A damaged file: keep it aside and start afresh from the Maildir.
-                if self.path.exists():
-                    self.path.rename(self.path.with_suffix(f".broken-{int(time.time())}"))
-                self._db = self._open()
+            self._db = open_index(self.path)
         return self._db
-
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            for table, column, kind in _ADDED_COLUMNS:
-                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                if column not in present:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        except BaseException:
-            db.close()
-            raise
-        return db
 
     def close(self) -> None:
         """Close the SQLite connection."""
@@ -211,30 +66,10 @@ class MailIndex:
             self._db.close()
             self._db = None
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._conn()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._conn())
 
     # -- synchronising with the Maildir ---------------------------------------------------
-
-    @staticmethod
-    def _stamp(folder: Path) -> tuple[str, bool]:
-        """The modification times of new/ and cur/, and whether they may be trusted."""
-        times = []
-        for sub in ("new", "cur"):
-            try:
-                times.append(os.stat(folder / sub).st_mtime_ns)
-            except FileNotFoundError:
-                times.append(0)
-        safe = max(times) < time.time_ns() - STAMP_SAFETY_NS
-        return f"{times[0]}:{times[1]}", safe
 
     def sync(self, mailbox: str, force: bool = False) -> MailboxState:
         """Bring the index of one mailbox in line with its folder and return it."""
@@ -286,7 +121,7 @@ class MailIndex:
 
     def _refresh(self, name: str, force: bool) -> None:
         folder = self.store.folder_path(self.address, name)
-        stamp, safe = self._stamp(folder)
+        stamp, safe = folder_stamp(folder)
         db = self._conn()
         row = db.execute("SELECT scan_stamp FROM mailboxes WHERE name = ?", (name,)).fetchone()
         if not force and row is not None and row[0] and row[0] == stamp:
@@ -299,67 +134,12 @@ class MailIndex:
         }
         old_cur = row[0].partition(":")[2] if row is not None and row[0] else ""
         cur_unchanged = not force and old_cur == stamp.partition(":")[2]
-        on_disk = self._scan(folder, known, skip_cur=cur_unchanged)
+        on_disk = scan_folder(folder, known, skip_cur=cur_unchanged)
         with self._write() as db:
             self._apply_scan(db, name, on_disk, folder)
             db.execute(
                 "UPDATE mailboxes SET scan_stamp = ? WHERE name = ?", (stamp if safe else "", name)
             )
-
-    @staticmethod
-    def _scan(folder: Path, known: dict[str, str], skip_cur: bool) -> dict[str, StoredMessage]:
-        """The messages of a folder; only files the index does not know are stat'ed.
-
-        With ``skip_cur`` (cur/ has not changed since the last scan) the index's own
-        list of cur/ files is used and only new/ is read.
-        """
-        found: dict[str, StoredMessage] = {}
-        subdirs = ("new",) if skip_cur else ("new", "cur")
-        if skip_cur:
-            for key, filename in known.items():
-                if INFO_SEP in filename:
-                    flags = filename.partition(INFO_SEP)[2]
-                    found[key] = StoredMessage(key, filename, "cur", flags, 0, 0.0)
-        for subdir in subdirs:
-            try:
-                names = os.listdir(folder / subdir)
-            except FileNotFoundError:
-                continue
-            for filename in names:
-                if filename.startswith("."):
-                    continue
-                key, _, flags = filename.partition(INFO_SEP)
-                if subdir == "new":
-                    flags = ""
-                if known.get(key) is not None:
-                    found[key] = StoredMessage(key, filename, subdir, flags, 0, 0.0)
-                    continue
-                try:
-                    stat = os.stat(folder / subdir / filename)
-                except FileNotFoundError:
-                    continue  # renamed or removed meanwhile; the next scan sees it
-                found[key] = StoredMessage(
-                    key, filename, subdir, flags, stat.st_size, stat.st_mtime
-                )
-        return found
-
-    @staticmethod
-    def _stat_if_needed(folder: Path, message: StoredMessage) -> StoredMessage:
-        """A listed message with its size and date (mtime -1 when it has vanished)."""
-        if message.mtime:
-            return message
-        try:
-            stat = os.stat(folder / message.relpath)
-        except FileNotFoundError:
-            return StoredMessage(message.key, message.filename, message.subdir, "", 0, -1.0)
-        return StoredMessage(
-            message.key,
-            message.filename,
-            message.subdir,
-            message.flags,
-            stat.st_size,
-            stat.st_mtime,
-        )
 
     def _mailbox_row(self, db: sqlite3.Connection, name: str) -> tuple[int, int, int]:
         row = db.execute(
@@ -430,7 +210,7 @@ class MailIndex:
             self._drop(db, name, gone)
             changed = True
         new = sorted(
-            (self._stat_if_needed(folder, m) for k, m in on_disk.items() if k not in indexed),
+            (stat_if_needed(folder, m) for k, m in on_disk.items() if k not in indexed),
             key=lambda m: (m.mtime, m.key),
         )
         new = [m for m in new if m.mtime >= 0]
@@ -477,12 +257,7 @@ class MailIndex:
     def _drop(db: sqlite3.Connection, name: str, uids: list[int]) -> None:
         for uid in uids:
             db.execute("DELETE FROM messages WHERE mailbox = ? AND uid = ?", (name, uid))
-            row = db.execute(
-                "SELECT id FROM content WHERE mailbox = ? AND uid = ?", (name, uid)
-            ).fetchone()
-            if row is not None:
-                db.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
-                db.execute("DELETE FROM content WHERE id = ?", (row[0],))
+            fulltext.drop_content(db, name, uid)
 
     def state(self, mailbox: str) -> MailboxState:
         """The indexed state of a mailbox as it is now (no scan)."""
@@ -558,7 +333,7 @@ class MailIndex:
             self._conn().execute("SELECT COALESCE(SUM(size), 0) FROM messages").fetchone()[0]
         )
 
-    # -- changes made through the IMAP server -----------------------------------------------
+    # -- changes made through the mailbox service -----------------------------------------------
 
     def add(
         self, mailbox: str, message: StoredMessage, keywords: str = "", zone: int | None = None
@@ -619,13 +394,14 @@ class MailIndex:
             db.execute("UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq, name))
         return modseq, merged
 
-    def remove(self, mailbox: str, uids: Iterable[int]) -> None:
-        """Forget messages that were removed from a folder."""
+    def remove(self, mailbox: str, uids: Iterable[int]) -> int:
+        """Forget messages that were removed from a folder; returns the new modseq."""
         name = normalize_mailbox_name(mailbox)
         with self._write() as db:
             _, _, modseq = self._mailbox_row(db, name)
             self._drop(db, name, list(uids))
             db.execute("UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq + 1, name))
+        return modseq + 1
 
     def rename(self, old: str, new: str) -> None:
         """Carry the index of a renamed mailbox (and its children) over to the new names."""
@@ -639,10 +415,8 @@ class MailIndex:
                     " VALUES (?, ?, ?, ?)",
                     (new_name, uidvalidity, uidnext, modseq),
                 )
-                for table in ("messages", "content"):
-                    db.execute(
-                        f"UPDATE {table} SET mailbox = ? WHERE mailbox = ?", (new_name, INBOX)
-                    )
+                db.execute("UPDATE messages SET mailbox = ? WHERE mailbox = ?", (new_name, INBOX))
+                fulltext.rename_content(db, INBOX, new_name)
                 db.execute("UPDATE mailboxes SET scan_stamp = '' WHERE name = ?", (INBOX,))
                 return
             renames = [(old_name, new_name)]
@@ -651,8 +425,8 @@ class MailIndex:
                 if name.startswith(prefix):
                     renames.append((name, new_name + name[len(old_name) :]))
             for before, after in renames:
-                for table in ("messages", "content"):
-                    db.execute(f"UPDATE {table} SET mailbox = ? WHERE mailbox = ?", (after, before))
+                db.execute("UPDATE messages SET mailbox = ? WHERE mailbox = ?", (after, before))
+                fulltext.rename_content(db, before, after)
                 db.execute("DELETE FROM mailboxes WHERE name = ?", (after,))
                 db.execute("UPDATE mailboxes SET name = ? WHERE name = ?", (after, before))
                 subscribed = db.execute(
@@ -688,72 +462,28 @@ class MailIndex:
         """Every subscribed name."""
         return [r[0] for r in self._conn().execute("SELECT name FROM subscriptions ORDER BY name")]
 
-    # -- content for searches -------------------------------------------------------------
+    # -- content for searches (``mailrs.store.fulltext``) ----------------------------------
 
     def without_content(self, mailbox: str, uids: Iterable[int]) -> list[int]:
         """Which of these UIDs have no parsed content yet."""
-        name = normalize_mailbox_name(mailbox)
-        have = {
-            r[0] for r in self._conn().execute("SELECT uid FROM content WHERE mailbox = ?", (name,))
-        }
-        return [uid for uid in uids if uid not in have]
+        return fulltext.without_content(self._conn(), normalize_mailbox_name(mailbox), uids)
 
     def add_content(self, mailbox: str, items: Iterable[tuple[int, Content]]) -> None:
         """Store the parsed content of messages (the full-text index included)."""
-        name = normalize_mailbox_name(mailbox)
         with self._write() as db:
-            for uid, content in items:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO content (mailbox, uid, sent) VALUES (?, ?, ?)",
-                    (name, uid, content.sent),
-                )
-                if cursor.rowcount == 0:
-                    continue
-                db.execute(
-                    "INSERT INTO fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        cursor.lastrowid,
-                        content.hfrom,
-                        content.hto,
-                        content.hcc,
-                        content.hbcc,
-                        content.subject,
-                        content.headers,
-                        content.body,
-                    ),
-                )
+            fulltext.add_content(db, normalize_mailbox_name(mailbox), items)
 
     def sent_dates(self, mailbox: str) -> dict[int, float | None]:
         """The Date: header of every message with content, by UID."""
-        name = normalize_mailbox_name(mailbox)
-        rows = self._conn().execute("SELECT uid, sent FROM content WHERE mailbox = ?", (name,))
-        return {uid: sent for uid, sent in rows}
+        return fulltext.sent_dates(self._conn(), normalize_mailbox_name(mailbox))
 
     def search_text(self, mailbox: str, column: str, text: str) -> set[int]:
         """UIDs whose ``column`` contains ``text`` (case-insensitive substring)."""
-        if column not in FTS_COLUMNS:
-            raise ValueError(f"unknown search column {column!r}")
-        name = normalize_mailbox_name(mailbox)
-        db = self._conn()
-        # The full-text side runs first (as a subquery) so the trigram index does the work.
-        base = "SELECT uid FROM content WHERE mailbox = ? AND id IN (SELECT rowid FROM fts WHERE "
-        if len(text) >= 3:
-            phrase = '"' + text.replace('"', '""') + '"'
-            rows = db.execute(base + f"{column} MATCH ?)", (name, phrase))
-        else:
-            rows = db.execute(base + f"instr(lower({column}), lower(?)) > 0)", (name, text))
-        return {r[0] for r in rows}
+        return fulltext.search_text(self._conn(), normalize_mailbox_name(mailbox), column, text)
 
     def header_text(self, mailbox: str) -> dict[int, str]:
         """The unfolded header block of every message with content, by UID."""
-        name = normalize_mailbox_name(mailbox)
-        rows = self._conn().execute(
-            "SELECT c.uid, fts.headers FROM content c JOIN fts ON fts.rowid = c.id"
-            " WHERE c.mailbox = ?",
-            (name,),
-        )
-        return {uid: headers for uid, headers in rows}
+        return fulltext.header_text(self._conn(), normalize_mailbox_name(mailbox))
 
     # -- rebuilding ---------------------------------------------------------------------------
 
@@ -767,11 +497,9 @@ class MailIndex:
             self._conn().execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError:
             self.close()
-            if self.path.exists():
-                self.path.rename(self.path.with_suffix(f".broken-{int(time.time())}"))
+            set_aside(self.path)
         with self._write() as db:
-            db.execute("DELETE FROM fts")
-            db.execute("DELETE FROM content")
+            fulltext.clear_content(db)
             known = [normalize_mailbox_name(m) for m in mailboxes]
             for (name,) in db.execute("SELECT name FROM mailboxes").fetchall():
                 if name not in known:

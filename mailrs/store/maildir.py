@@ -4,20 +4,18 @@ Layout: ``<base>/<domain>/<local>/{cur,new,tmp}`` with folders ``.Sent``, ``.Dra
 ``.Trash``, ``.Junk``, ``.Archive``. File names follow the Maildir specification
 (``<time>.M<usec>P<pid>Q<n>R<rand>.<host>,S=<size>``; flags after ``:2,``), so Python's
 ``mailbox.Maildir``, Dovecot and mutt read what we write, and we read what they write.
-A message's *key* is its file name without the ``:2,`` info; it never changes.
+A message's *key* is its file name without the ``:2,`` info; it never changes (the
+names themselves are made in ``mailrs.store.filenames``).
 Finding a key means scanning ``cur/``, so the message methods also take the file name
 an index last saw (``filename=``): it is tried first, and the scan only runs when that
-hint is stale. All methods are blocking: async callers run them in a thread.
+hint is stale. All methods are blocking: async callers run them in a thread. Only the mailbox
+service (``mailrs.store.mailbox``) and the index call it to change a mailbox.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import secrets
-import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +27,16 @@ from mailrs.errors import (
     MailboxNotFound,
     MessageNotFound,
 )
+from mailrs.store.filenames import (
+    INFO_SEP,
+    VALID_FLAGS,
+    hint_relpath,
+    is_plain_name,
+    normalize_flags,
+    split_filename,
+    stable_name,
+    unique_name,
+)
 from mailrs.store.names import (
     INBOX,
     SPECIAL_FOLDERS,
@@ -37,9 +45,18 @@ from mailrs.store.names import (
     normalize_mailbox_name,
 )
 
-INFO_SEP = ":2,"
-VALID_FLAGS = "DFPRST"
-_counter = itertools.count(1)
+# The file-name helpers are re-exported: callers name them from here, as before.
+__all__ = [
+    "INFO_SEP",
+    "VALID_FLAGS",
+    "MaildirStore",
+    "StoredMessage",
+    "hint_relpath",
+    "normalize_flags",
+    "split_filename",
+    "stable_name",
+    "unique_name",
+]
 
 
 @dataclass(frozen=True)
@@ -57,60 +74,6 @@ class StoredMessage:
     def relpath(self) -> str:
         """Path relative to the folder directory."""
         return f"{self.subdir}/{self.filename}"
-
-
-def split_filename(filename: str) -> tuple[str, str]:
-    """Split a Maildir file name into (key, flags)."""
-    key, sep, flags = filename.partition(INFO_SEP)
-    return key, (flags if sep else "")
-
-
-def _is_plain_name(name: str) -> bool:
-    """True for a name that stays inside its directory and is not hidden."""
-    return bool(name) and "/" not in name and "\0" not in name and not name.startswith(".")
-
-
-def hint_relpath(key: str, filename: str) -> str:
-    """Where a file name hint for ``key`` points, relative to the folder directory.
-
-    A name with ``:2,`` info lives in cur/, one without in new/. Raises ValueError when
-    the hint is not a plain file name of that very message.
-    """
-    if not _is_plain_name(filename) or split_filename(filename)[0] != key:
-        raise ValueError(f"{filename!r} is not a file name of message {key!r}")
-    return ("cur/" if INFO_SEP in filename else "new/") + filename
-
-
-def normalize_flags(flags: str) -> str:
-    """Keep known flag letters once each, sorted as the specification asks."""
-    return "".join(sorted(set(flags) & set(VALID_FLAGS)))
-
-
-def _escape_host(host: str) -> str:
-    """The host part of a Maildir name: '/', ':' and ',' escaped as the spec asks."""
-    return host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
-
-
-_HOST = _escape_host(socket.gethostname() or "localhost")
-
-
-def _time_parts(when: float) -> tuple[int, int]:
-    seconds = int(when)
-    return seconds, int((when - seconds) * 1_000_000)
-
-
-def unique_name() -> str:
-    """A new unique Maildir base name: time, microseconds, pid, counter, random, host."""
-    seconds, usec = _time_parts(time.time())
-    return f"{seconds}.M{usec}P{os.getpid()}Q{next(_counter)}R{secrets.token_hex(4)}.{_HOST}"
-
-
-def stable_name(when: float, marker: str, host: str) -> str:
-    """A Maildir base name fixed by its inputs, for deliveries that may be repeated."""
-    if not marker.isalnum():
-        raise ValueError("marker must be alphanumeric")
-    seconds, usec = _time_parts(when)
-    return f"{seconds}.M{usec}X{marker}.{_escape_host(host) if host else _HOST}"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -281,7 +244,7 @@ class MaildirStore:
     @staticmethod
     def find(folder: Path, key: str) -> StoredMessage | None:
         """Locate a message by key in new/ or cur/ (a scan of cur/)."""
-        if not _is_plain_name(key):
+        if not is_plain_name(key):
             return None
         candidate = folder / "new" / key
         try:
@@ -308,7 +271,7 @@ class MaildirStore:
     @staticmethod
     def _hinted(key: str, filename: str | None) -> str | None:
         """The relative path a hint names; None without a hint or for an invalid key."""
-        if filename is None or not _is_plain_name(key):
+        if filename is None or not is_plain_name(key):
             return None  # an invalid key is simply not found, as find() has it
         return hint_relpath(key, filename)
 

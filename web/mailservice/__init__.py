@@ -2,7 +2,8 @@
 
 Every function works on the mailbox of one logged-in address, so a message of another
 user simply is not found (the callers answer 404). Modules: ``mailbox`` (folders, lists,
-flags, move, delete), ``reading`` (a message for display), ``sanitize`` (HTML through
-nh3), ``search``, ``compose`` (building, reply and forward) and ``sending`` (the
-submission path that SMTP AUTH uses too).
+flags, move, delete, over the core's ``mailrs.store.mailbox.MailboxService``),
+``reading`` (a message for display), ``sanitize`` (HTML through nh3), ``search``,
+``compose`` (building, reply and forward) and ``sending`` (the submission path that
+SMTP AUTH uses too).
 """

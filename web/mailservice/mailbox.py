@@ -1,8 +1,12 @@
-"""One user's mailboxes through the shared Maildir store and mailbox index.
+"""One user's mailboxes for the web pages, the API and the assistant.
 
-Messages are named by (folder, UID) from ``mailrs.store.index.MailIndex``, the same UIDs
-IMAP shows; flags live in the Maildir ``:2,`` suffix, so a flag set here is seen by IMAP
-and the other way round. Changes are announced with ``mailrs.store.events.publish_event``.
+A thin layer over the core's mailbox service (``mailrs.store.mailbox.MailboxService``),
+the same one IMAP uses: messages are named by (folder, UID), the UIDs IMAP shows, and
+every change (flags, move, delete, the Sent copy) is the service's, which updates the
+Maildir, the index and MODSEQ and publishes the typed event. So a change made here
+reaches an IMAP session exactly as one made by another IMAP session, and the other way
+round. What is the web's own: folder names checked into 400s, NotFound for 404s, the
+Trash rule of ``delete``, flag names and message list lines.
 """
 
 from __future__ import annotations
@@ -14,11 +18,10 @@ from types import TracebackType
 
 from mailrs.config import Settings
 from mailrs.errors import InvalidMailboxName, MailboxNotFound, MessageNotFound
-from mailrs.store.events import publish_event
-from mailrs.store.index import IndexedMessage, MailIndex
-from mailrs.store.maildir import MaildirStore, normalize_flags
+from mailrs.store.mailbox import MailboxService
+from mailrs.store.maildir import MaildirStore
 from mailrs.store.names import INBOX, normalize_mailbox_name
-from mailrs.store.summaries import MAX_HEADER_BYTES, summarize
+from mailrs.store.records import IndexedMessage
 from web.mailservice.errors import BadInput, NotFound
 from web.mailservice.flags import flag_names
 
@@ -95,13 +98,21 @@ def folder_name(name: str | None) -> str:
 
 
 class UserMailbox:
-    """The folders and messages of one address; close it (or use ``with``) when done."""
+    """The folders and messages of one address; close it (or use ``with``) when done.
 
-    def __init__(self, store: MaildirStore, address: str, settings: Settings | None = None):
-        self.store = store
+    ``source`` names this caller in the change events (``web``, ``assistant``).
+    """
+
+    def __init__(
+        self,
+        store: MaildirStore,
+        address: str,
+        settings: Settings | None = None,
+        source: str = "web",
+    ):
         self.address = address
-        self.settings = settings
-        self._index: MailIndex | None = None
+        self.service = MailboxService(store, address, settings, source=source)
+        self._ready = False
 
     def __enter__(self) -> UserMailbox:
         return self
@@ -116,34 +127,26 @@ class UserMailbox:
 
     def close(self) -> None:
         """Close the mailbox index."""
-        if self._index is not None:
-            self._index.close()
-            self._index = None
+        self.service.close()
 
-    @property
-    def index(self) -> MailIndex:
-        """The user's mailbox index, opened on first use."""
-        if self._index is None:
-            if not self.store.user_exists(self.address):
-                self.store.create_user(self.address)
-            self._index = MailIndex(self.store, self.address)
-        return self._index
+    def _mail(self) -> MailboxService:
+        """The service, with the user's Maildir created on first use."""
+        if not self._ready:
+            self.service.ensure_user()
+            self._ready = True
+        return self.service
 
     def messages(self, folder: str) -> list[IndexedMessage]:
         """Every message of a folder in UID order (synchronised with the Maildir)."""
         name = folder_name(folder)
         try:
-            return self.index.sync(name).messages
+            return self._mail().messages(name)
         except (MailboxNotFound, InvalidMailboxName) as exc:
             raise NotFound(f"no folder {name!r}") from exc
 
     def folders(self) -> list[FolderInfo]:
         """Every folder with its counts, INBOX first."""
-        try:
-            names = self.store.list_folders(self.address)
-        except MailboxNotFound:
-            self.store.create_user(self.address)
-            names = self.store.list_folders(self.address)
+        names = self._mail().list_folders()
         infos = []
         for name in names:
             messages = self.messages(name)
@@ -160,10 +163,7 @@ class UserMailbox:
 
     def summary(self, folder: str, message: IndexedMessage) -> MessageSummary:
         """The list line of one message (reads only its header block)."""
-        head = self.store.read_head(
-            self.address, folder, message.key, limit=MAX_HEADER_BYTES, filename=message.filename
-        )
-        summary = summarize(head)
+        summary = self._mail().summary(folder, message)
         name, address = email.utils.parseaddr(summary.sender)
         return MessageSummary(
             folder=folder,
@@ -196,39 +196,33 @@ class UserMailbox:
         """The bytes of one message."""
         message = self.get(folder, uid)
         try:
-            return self.store.read(self.address, folder_name(folder), message.key, message.filename)
+            return self._mail().read(folder_name(folder), message.key, message.filename)
         except MessageNotFound as exc:
             raise NotFound(f"no message {uid}") from exc
 
     def set_flags(self, folder: str, uid: int, add: str = "", remove: str = "") -> list[str]:
         """Add and remove flag letters; returns the message's flag names afterwards."""
         name = folder_name(folder)
-        message = self.get(name, uid)
-        flags = normalize_flags("".join(c for c in message.flags + add if c not in remove))
-        if flags != message.flags:
-            try:
-                self.store.set_flags(self.address, name, message.key, flags, message.filename)
-            except MessageNotFound as exc:
-                raise NotFound(f"no message {uid}") from exc
-            self._announce({"kind": "flags", "folder": name})
-        return flag_names(flags)
+        try:
+            stored = self._mail().set_flags(name, uid, add=add, remove=remove)
+        except (MessageNotFound, MailboxNotFound, InvalidMailboxName) as exc:
+            raise NotFound(f"no message {uid} in {name!r}") from exc
+        return flag_names(stored.letters)
 
     def move(self, folder: str, uid: int, destination: str) -> int:
         """Move a message to another folder; returns its UID there."""
         source, target = folder_name(folder), folder_name(destination)
-        message = self.get(source, uid)
+        self.get(source, uid)
         self.messages(target)  # NotFound for a folder that does not exist
         if source == target:
             return uid
         try:
-            self.store.move(self.address, message.key, source, target, message.filename)
+            copied = self._mail().move(source, [uid], target)
         except MessageNotFound as exc:
             raise NotFound(f"no message {uid}") from exc
-        self._announce({"kind": "expunge", "folder": source})
-        self._announce({"kind": "mailbox", "folder": target})
-        for moved in self.messages(target):
-            if moved.key == message.key:
-                return moved.uid
+        for old, new in copied.pairs:
+            if old == uid:
+                return new
         raise NotFound(f"message {uid} vanished while moving")
 
     def delete(self, folder: str, uid: int) -> str:
@@ -237,21 +231,13 @@ class UserMailbox:
         if source != TRASH:
             self.move(source, uid, TRASH)
             return "trash"
-        message = self.get(source, uid)
-        try:
-            self.store.delete(self.address, source, message.key, message.filename)
-        except MessageNotFound as exc:
-            raise NotFound(f"no message {uid}") from exc
-        self._announce({"kind": "expunge", "folder": source})
+        self.get(source, uid)
+        if not self._mail().expunge_uids(source, [uid]):
+            raise NotFound(f"no message {uid}")
         return "deleted"
 
-    def append(self, folder: str, data: bytes, flags: str = "") -> None:
-        """Store a message in a folder (e.g. the Sent copy)."""
+    def append(self, folder: str, data: bytes, flags: str = "") -> int:
+        """Store a message in a folder (e.g. the Sent copy); returns its UID."""
         name = folder_name(folder)
         self.messages(name)
-        self.store.deliver(self.address, data, mailbox=name, flags=flags)
-        self._announce({"kind": "mailbox", "folder": name})
-
-    def _announce(self, event: dict[str, object]) -> None:
-        if self.settings is not None:
-            publish_event(self.settings, self.address, event)
+        return self._mail().append(name, data, letters=flags).uid

@@ -1,0 +1,124 @@
+"""The full-text side of the mailbox index: parsed content and an FTS5 trigram index.
+
+A message's content (sent date, decoded headers, body text) is parsed lazily, when a
+search first needs it, and kept in the ``content`` table with its text in the ``fts``
+virtual table (trigram tokenizer, so any substring of three or more characters is an
+index lookup). These functions work on the index's open SQLite connection; writes run
+inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+FTS_COLUMNS = ("hfrom", "hto", "hcc", "hbcc", "subject", "headers", "body")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS content (
+    id INTEGER PRIMARY KEY,
+    mailbox TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    sent REAL,
+    UNIQUE (mailbox, uid)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram'
+);
+"""
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a search needs from a message's bytes."""
+
+    sent: float | None
+    hfrom: str
+    hto: str
+    hcc: str
+    hbcc: str
+    subject: str
+    headers: str
+    body: str
+
+
+def without_content(db: sqlite3.Connection, mailbox: str, uids: Iterable[int]) -> list[int]:
+    """Which of these UIDs have no parsed content yet."""
+    have = {r[0] for r in db.execute("SELECT uid FROM content WHERE mailbox = ?", (mailbox,))}
+    return [uid for uid in uids if uid not in have]
+
+
+def add_content(db: sqlite3.Connection, mailbox: str, items: Iterable[tuple[int, Content]]) -> None:
+    """Store the parsed content of messages (a UID that has some already is skipped)."""
+    for uid, content in items:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO content (mailbox, uid, sent) VALUES (?, ?, ?)",
+            (mailbox, uid, content.sent),
+        )
+        if cursor.rowcount == 0:
+            continue
+        db.execute(
+            "INSERT INTO fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cursor.lastrowid,
+                content.hfrom,
+                content.hto,
+                content.hcc,
+                content.hbcc,
+                content.subject,
+                content.headers,
+                content.body,
+            ),
+        )
+
+
+def drop_content(db: sqlite3.Connection, mailbox: str, uid: int) -> None:
+    """Forget the content of one message."""
+    row = db.execute(
+        "SELECT id FROM content WHERE mailbox = ? AND uid = ?", (mailbox, uid)
+    ).fetchone()
+    if row is not None:
+        db.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
+        db.execute("DELETE FROM content WHERE id = ?", (row[0],))
+
+
+def rename_content(db: sqlite3.Connection, old: str, new: str) -> None:
+    """Carry the content of a renamed mailbox over to its new name."""
+    db.execute("UPDATE content SET mailbox = ? WHERE mailbox = ?", (new, old))
+
+
+def clear_content(db: sqlite3.Connection) -> None:
+    """Drop every parsed content (a rebuild parses again on demand)."""
+    db.execute("DELETE FROM fts")
+    db.execute("DELETE FROM content")
+
+
+def sent_dates(db: sqlite3.Connection, mailbox: str) -> dict[int, float | None]:
+    """The Date: header of every message with content, by UID."""
+    rows = db.execute("SELECT uid, sent FROM content WHERE mailbox = ?", (mailbox,))
+    return {uid: sent for uid, sent in rows}
+
+
+def search_text(db: sqlite3.Connection, mailbox: str, column: str, text: str) -> set[int]:
+    """UIDs whose ``column`` contains ``text`` (case-insensitive substring)."""
+    if column not in FTS_COLUMNS:
+        raise ValueError(f"unknown search column {column!r}")
+    # The full-text side runs first (as a subquery) so the trigram index does the work.
+    base = "SELECT uid FROM content WHERE mailbox = ? AND id IN (SELECT rowid FROM fts WHERE "
+    if len(text) >= 3:
+        phrase = '"' + text.replace('"', '""') + '"'
+        rows = db.execute(base + f"{column} MATCH ?)", (mailbox, phrase))
+    else:
+        rows = db.execute(base + f"instr(lower({column}), lower(?)) > 0)", (mailbox, text))
+    return {r[0] for r in rows}
+
+
+def header_text(db: sqlite3.Connection, mailbox: str) -> dict[int, str]:
+    """The unfolded header block of every message with content, by UID."""
+    rows = db.execute(
+        "SELECT c.uid, fts.headers FROM content c JOIN fts ON fts.rowid = c.id WHERE c.mailbox = ?",
+        (mailbox,),
+    )
+    return {uid: headers for uid, headers in rows}

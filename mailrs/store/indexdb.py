@@ -1,0 +1,89 @@
+"""The SQLite file of the mailbox index: its schema, upgrades in place, write transactions.
+
+Opened in WAL mode with ``synchronous=NORMAL`` (the index can always be rebuilt from
+the Maildir, so a commit need not wait for the disk). Columns added since the first
+release are added on open; a damaged file is set aside and a fresh one started.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mailrs.store import fulltext
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS mailboxes (
+    name TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL,
+    highestmodseq INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS messages (
+    mailbox TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    internaldate REAL NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, uid),
+    UNIQUE (mailbox, key)
+);
+CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY);
+"""
+_ADDED_COLUMNS = (
+    ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
+    ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
+    ("messages", "zone", "INTEGER"),
+    ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA + fulltext.SCHEMA)
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def set_aside(path: Path) -> None:
+    """Keep a damaged index file beside the new one (``.broken-<time>``)."""
+    if path.exists():
+        path.rename(path.with_suffix(f".broken-{int(time.time())}"))
+
+
+def open_index(path: Path) -> sqlite3.Connection:
+    """A connection to the index file at ``path``, created or upgraded as needed."""
+    try:
+        return _connect(path)
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # locked, unreadable: not damage
+            raise
+        set_aside(path)  # a damaged file: start afresh from the Maildir
+        return _connect(path)
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
