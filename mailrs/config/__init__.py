@@ -21,6 +21,8 @@ from mailrs.config.loading import (
     resolve_config_path,
     write_dev_config,
 )
+from mailrs.config.log import LogSettings
+from mailrs.config.public import PublicSettings
 from mailrs.config.relay import RelaySettings, dns_server_address
 from mailrs.config.settings import MODES, SECTIONS, Settings, check_production_secrets
 from mailrs.config.smtp import SmtpSettings
@@ -40,6 +42,8 @@ __all__ = [
     "ConfigError",
     "DatabaseSettings",
     "ImapSettings",
+    "LogSettings",
+    "PublicSettings",
     "RelaySettings",
     "Settings",
     "SmtpSettings",

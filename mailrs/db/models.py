@@ -60,6 +60,11 @@ class Domain(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(253), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # DKIM selectors (mailrs.accounts.domains): the one signing now, a new one published
+    # but not yet signing (rotation), and an old one still published until retired.
+    dkim_selector: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    dkim_next_selector: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    dkim_old_selector: Mapped[str | None] = mapped_column(String(63), nullable=True)
 
 
 class User(Base):
