@@ -10,22 +10,41 @@ Command-line options (``--bind``, ``--workers``, ...) still win over these value
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-from mailrs.config import load_settings
+from mailrs.config import Settings, load_settings
 from mailrs.errors import ConfigError
 
 
-def _api_listen_addr() -> str:
-    """``[api] listen_addr``; a bad config ends gunicorn with one line and status 2."""
+def _settings() -> Settings:
+    """The mailrs settings; a bad config ends gunicorn with one line and status 2."""
     try:
-        settings = load_settings()
+        return load_settings()
     except ConfigError as exc:
         print(f"gunicorn: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    return settings.api.listen_addr
 
 
-bind = [_api_listen_addr()]
+def _json_logging() -> dict[str, Any]:
+    """gunicorn's error and access logs as JSON lines (``[log] format = "json"``)."""
+    stream = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "mailrs.logs.JsonFormatter"}},
+        "handlers": {"console": stream, "error_console": stream},
+        "root": {"level": "INFO", "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }
+
+
+_SETTINGS = _settings()
+bind = [_SETTINGS.api.listen_addr]
+if _SETTINGS.log.format == "json":
+    logconfig_dict = _json_logging()
 worker_class = "gthread"
 workers = 2
 # Every open chat (/ws/chat) holds one thread for as long as the page is open, so each

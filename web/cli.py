@@ -23,6 +23,7 @@ from mailrs.accounts.users import (
     set_password,
 )
 from mailrs.addresses import normalize_user_address
+from mailrs.config import ConfigError, load_settings, resolve_config_path
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
 from web.resources import ensure_schema, get_db_session, get_store
 
@@ -38,9 +39,16 @@ from web.resources import ensure_schema, get_db_session, get_store
 def mail_user(config_path: str | None) -> None:
     """Manage mail accounts."""
     # Registered as a flask.commands plugin, this runs before Flask loads the app,
-    # so the app factory reads the config named here.
+    # so the app factory reads the config named here. It is checked here first: a bad
+    # one is one line, not the traceback of the app factory failing inside Flask.
     if config_path:
         os.environ["MAILRS_CONFIG"] = str(Path(config_path).resolve())
+    path, _ = resolve_config_path(config_path)
+    if path.exists():
+        try:
+            load_settings(path)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 USER_ERRORS = (InvalidAddress, UserExists, UserNotFound, ValueError)

@@ -8,16 +8,31 @@ from pathlib import Path
 
 import click
 
-from mailrs.cli.options import config_option, load_or_fail
+from mailrs.cli.options import CONFIG_META, config_option, database_error, load_or_fail
 from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
+from mailrs.tls_check import check_tls_files
 
 
 def _require_production_secrets(settings: Settings) -> None:
     try:
         check_production_secrets(settings)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        where = f"{settings.source}: " if settings.source else ""
+        raise click.ClickException(f"{where}{exc}") from None
+
+
+class MailrsGroup(click.Group):
+    """The ``mailrs`` group: a database failure in any command is one line naming the config."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; SQLAlchemy errors become a ClickException."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            raise click.ClickException(database_error(exc, ctx.meta.get(CONFIG_META, ""))) from None
 
 
 def _migrate(settings: Settings) -> str | None:
@@ -30,12 +45,10 @@ def _migrate(settings: Settings) -> str | None:
         upgrade(settings.database_url)
         return current_revision(settings.database_url)
     except SQLAlchemyError as exc:
-        origin = getattr(exc, "orig", None) or exc
-        reason = (str(origin).strip().splitlines() or [type(exc).__name__])[0]
-        raise click.ClickException(f"database: {reason}") from None
+        raise click.ClickException(database_error(exc, settings.source)) from None
 
 
-@click.group()
+@click.group(cls=MailrsGroup)
 @click.version_option(package_name="mailrs")
 def cli() -> None:
     """mailrs: SMTP, IMAP, Maildir, a Celery pipeline and a web assistant."""
@@ -55,6 +68,12 @@ def config_check(config_path: str | None) -> None:
         raise click.ClickException(f"config file {path} does not exist")
     settings = load_or_fail(str(path))
     _require_production_secrets(settings)
+    try:
+        checked = check_tls_files(settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    for line in checked:
+        click.echo(f"{line}: loads")
     click.echo(f"{path}: OK ({settings.mode} mode)")
 
 

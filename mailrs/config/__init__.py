@@ -18,6 +18,7 @@ from mailrs.config.loading import (
     default_config_path,
     dev_config_template,
     load_settings,
+    require_settings,
     resolve_config_path,
     write_dev_config,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "dns_server_address",
     "load_settings",
     "parse_hostport",
+    "require_settings",
     "resolve_config_path",
     "write_dev_config",
 ]
