@@ -30,8 +30,8 @@ from mailrs.config import load_settings
 from mailrs.db.engine import Database
 from mailrs.db.migrate import upgrade
 from mailrs.db.models import Message
-from mailrs.queue.accept import Envelope, mark_published, record_messages
-from mailrs.queue.canvas import publish
+from mailrs.queue.accept import Envelope, record_messages
+from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool, new_queue_id
 from mailrs.store.maildir import MaildirStore
 
@@ -107,9 +107,9 @@ def pipeline_rate(
             queue_id = new_queue_id()
             spooled.append((queue_id, envelope, spool.write(queue_id, make_message(size, n))))
         record_messages(db, spool, spooled)
-        queue_ids = [queue_id for queue_id, _, _ in spooled]
-        publish(app, queue_ids)
-        mark_published(db, queue_ids)
+        published = publish_and_mark(app, db, [queue_id for queue_id, _, _ in spooled])
+        if published.error is not None:
+            raise published.error
     accepted = time.perf_counter() - started
     while True:
         with db.session() as session:

@@ -20,12 +20,11 @@ from sqlalchemy import func, select
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
+from mailrs.queue.states import IN_FLIGHT
 
 log = logging.getLogger("smtpd")
 
 REFRESH_SECS = 0.25
-IN_FLIGHT = ("received", "validated", "checked", "routed")
-"""States of a message whose pipeline has not finished (the ``state`` column is indexed)."""
 
 
 def count_backlog(db: Database, limit: int) -> int:

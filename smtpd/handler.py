@@ -32,6 +32,7 @@ from smtpd.handoff import Handoff
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
     RecipientFacts,
+    RecipientStatus,
     helo_acceptable,
     normalize_sender,
     recipient_decision,
@@ -40,6 +41,13 @@ from smtpd.recipients import (
 
 log = logging.getLogger("smtpd")
 MAX_LINE = 998  # RFC 5321 4.5.3.1.6: 998 octets + CRLF
+RECIPIENT_REPLIES = {
+    RecipientStatus.ACCEPTED: replies.OK_RCPT,
+    RecipientStatus.BAD_SYNTAX: replies.BAD_ADDRESS_SYNTAX,
+    RecipientStatus.NO_SUCH_USER: replies.NO_SUCH_USER,
+    RecipientStatus.RELAY_DENIED: replies.RELAY_DENIED,
+}
+"""The reply to each recipient decision."""
 
 
 def has_bare_line_ending(data: bytes) -> bool:
@@ -183,13 +191,13 @@ class MailHandler:
         facts = await asyncio.to_thread(
             self.recipient_facts, address, auth_user(session) is not None
         )
-        reply = recipient_decision(facts)
+        status = recipient_decision(facts)
         # The same mailbox named twice (in any case) gets one copy.
-        if reply.startswith("250") and address.lower() not in {
+        if status is RecipientStatus.ACCEPTED and address.lower() not in {
             rcpt.lower() for rcpt in envelope.rcpt_tos
         }:
             envelope.rcpt_tos.append(address)
-        return reply
+        return RECIPIENT_REPLIES[status]
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Spool durably, then answer 250 with the queue id; publish in the background."""

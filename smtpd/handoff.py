@@ -8,8 +8,8 @@ single transaction (``mailrs.queue.accept.record_messages``): one folder sync an
 database commit per batch, and no lock contention between sessions, however many are
 sending. Only when that commit returns is the session answered 250. Publishing to the
 broker works the same way, off the reply path: one thread publishes whatever is waiting
-as one pipeline chain (``mailrs.queue.canvas.publish``) and marks it published with one
-UPDATE.
+as one pipeline chain and marks it published with one UPDATE
+(``mailrs.queue.publish.publish_and_mark``).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from celery import Celery
 
 from mailrs.db.engine import Database
 from mailrs.errors import SpoolError
-from mailrs.queue.accept import Envelope, mark_published, record_messages
-from mailrs.queue.canvas import MAX_BATCH, batches, publish
+from mailrs.queue.accept import Envelope, check_envelope, record_messages
+from mailrs.queue.canvas import MAX_BATCH
+from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool, new_queue_id
 
 log = logging.getLogger("smtpd")
@@ -120,8 +121,7 @@ class Handoff:
 
     async def accept(self, envelope: Envelope, data: bytes) -> str:
         """Store one message durably and return its queue id; raises SpoolError."""
-        if not envelope.recipients:
-            raise ValueError("a message needs at least one recipient")
+        check_envelope(envelope)
         queue_id = new_queue_id()
         size = await asyncio.get_running_loop().run_in_executor(
             self._spooling, self.spool.write, queue_id, data, False
@@ -143,20 +143,9 @@ class Handoff:
 
     def _publish(self, queue_ids: list[str]) -> None:
         """One chain per batch of messages committed together (few broker hops per message)."""
-        sent: list[str] = []
-        for batch in batches(queue_ids):
-            try:
-                publish(self.celery_app, batch)
-            except Exception as exc:  # broker down: the messages are safe in the spool
-                for queue_id in batch:
-                    log.warning("cannot publish %s (the sweeper will): %s", queue_id, exc)
-                continue
-            sent.extend(batch)
-        if sent:
-            try:
-                mark_published(self.db, sent)
-            except Exception as exc:
-                log.warning("cannot mark %d message(s) published: %s", len(sent), exc)
+        published = publish_and_mark(self.celery_app, self.db, queue_ids)
+        for queue_id in published.unsent:  # broker down: the messages are safe in the spool
+            log.warning("cannot publish %s (the sweeper will): %s", queue_id, published.error)
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Finish commits and publishes under way (at shutdown)."""

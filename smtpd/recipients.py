@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from smtpd import replies
+from enum import Enum
 
 MAX_PATH = 254  # RFC 5321 4.5.3.1.3: a path is at most 256 octets with its brackets
 MAX_DOMAIN = 255
@@ -20,13 +19,22 @@ class RecipientFacts:
     authenticated: bool
 
 
-def recipient_decision(facts: RecipientFacts) -> str:
-    """The reply to a RCPT TO: local addresses that resolve; remote only after AUTH."""
+class RecipientStatus(Enum):
+    """The decision on one RCPT TO (the handler answers it with a named reply)."""
+
+    ACCEPTED = "accepted"
+    BAD_SYNTAX = "bad syntax"
+    NO_SUCH_USER = "no such user"
+    RELAY_DENIED = "relay denied"
+
+
+def recipient_decision(facts: RecipientFacts) -> RecipientStatus:
+    """The decision on a RCPT TO: local addresses that resolve; remote only after AUTH."""
     if not facts.well_formed:
-        return replies.BAD_ADDRESS_SYNTAX
+        return RecipientStatus.BAD_SYNTAX
     if facts.local_domain:
-        return replies.OK_RCPT if facts.known else replies.NO_SUCH_USER
-    return replies.OK_RCPT if facts.authenticated else replies.RELAY_DENIED
+        return RecipientStatus.ACCEPTED if facts.known else RecipientStatus.NO_SUCH_USER
+    return RecipientStatus.ACCEPTED if facts.authenticated else RecipientStatus.RELAY_DENIED
 
 
 def clean_text(text: str) -> bool:

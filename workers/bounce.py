@@ -10,25 +10,20 @@ a local sender finds it in the inbox, a remote one gets it by relay. Never to ``
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from celery import Task
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailrs.celery import app
-from mailrs.db.models import Delivery, Message, MessageEvent, Recipient, utcnow
+from mailrs.db.models import Delivery, Message, utcnow
 from mailrs.outbound.dsn import DsnRecipient, build_dsn
+from mailrs.queue.accept import Envelope, accept_derived
 from mailrs.queue.canvas import BOUNCE, VALIDATE, Step, dispatch
-from mailrs.queue.spool import _ALPHABET
+from mailrs.queue.publish import publish_and_mark
+from mailrs.queue.spool import derived_queue_id
+from mailrs.queue.states import DeliveryState, MessageState
 from workers.context import WorkerContext, worker_context
 from workers.progress import load_message, record, settle, warning_due
-
-
-def derived_queue_id(queue_id: str, kind: str) -> str:
-    """A queue id fixed by the original's id and the kind of report (idempotent DSNs)."""
-    number = int.from_bytes(hashlib.sha256(f"{queue_id}/{kind}".encode()).digest()[:12])
-    return "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in range(18))
 
 
 def _entry(delivery: Delivery, action: str) -> DsnRecipient:
@@ -47,17 +42,23 @@ def bounce_message(queue_id: str) -> list[Step]:
     steps: list[Step] = []
     with ctx.db.session() as session:
         message = load_message(session, queue_id, lock=True)
-        if message is None or message.finished_at is not None or message.state != "routed":
+        if (
+            message is None
+            or message.finished_at is not None
+            or message.state != MessageState.ROUTED
+        ):
             return []
         now = utcnow()
-        failed = [d for d in message.deliveries if d.state == "failed" and not d.dsn_sent]
+        failed = [
+            d for d in message.deliveries if d.state == DeliveryState.FAILED and not d.dsn_sent
+        ]
         if failed and message.mail_from:
             kind = "F" + ",".join(str(d.id) for d in failed)
             steps += _send_dsn(ctx, session, message, [_entry(d, "failed") for d in failed], kind)
         for delivery in failed:
             delivery.dsn_sent = True
         if warning_due(ctx, message, now):
-            deferred = [d for d in message.deliveries if d.state == "deferred"]
+            deferred = [d for d in message.deliveries if d.state == DeliveryState.DEFERRED]
             until = message.received_at + dt.timedelta(seconds=ctx.settings.relay.max_lifetime_secs)
             entries = [_entry(d, "delayed") for d in deferred]
             steps += _send_dsn(ctx, session, message, entries, "W", until)
@@ -74,36 +75,29 @@ def _send_dsn(
     kind: str,
     retry_until: dt.datetime | None = None,
 ) -> list[Step]:
-    """Spool a DSN and add its row (committed by the caller with the marks); idempotent."""
+    """Accept a DSN into the caller's transaction (committed with the marks); idempotent."""
     dsn_id = derived_queue_id(message.queue_id, kind)
-    if session.scalar(select(Message.id).where(Message.queue_id == dsn_id)) is not None:
-        return []  # made by an earlier run
     hostname = ctx.settings.smtp.hostname
-    original = ctx.spool.read(message.queue_id)
+    envelope = Envelope(
+        mail_from="",
+        recipients=(message.mail_from,),
+        client_addr="127.0.0.1",
+        helo=hostname,
+        received_by=hostname,
+    )
+    action = "delayed" if retry_until else "failed"
+    note = f"DSN ({action}) for {message.queue_id}"
     data = build_dsn(
         hostname,
         message.mail_from,
         message.queue_id,
         message.received_at,
         entries,
-        original,
+        ctx.spool.read(message.queue_id),
         retry_until=retry_until,
     )
-    size = ctx.spool.write(dsn_id, data)
-    dsn = Message(
-        queue_id=dsn_id,
-        mail_from="",
-        size=size,
-        state="received",
-        received_at=utcnow(),
-        received_by=hostname,
-        client_addr="127.0.0.1",
-        helo=hostname,
-    )
-    dsn.recipients = [Recipient(idx=0, address=message.mail_from)]
-    action = "delayed" if retry_until else "failed"
-    dsn.events = [MessageEvent(stage="received", detail=f"DSN ({action}) for {message.queue_id}")]
-    session.add(dsn)
+    if not accept_derived(session, ctx.spool, dsn_id, envelope, data, note):
+        return []  # made by an earlier run
     record(session, message, "bounce", f"DSN {dsn_id} ({action}) to <{message.mail_from}>")
     return [(VALIDATE, dsn_id)]
 
@@ -112,4 +106,8 @@ def _send_dsn(
 def bounce(self: Task, *queue_ids: str) -> None:
     """Celery task: the bounce stage; starts the DSN's own pipeline after the commit."""
     for queue_id in queue_ids:
-        dispatch(app, bounce_message(queue_id))
+        steps = bounce_message(queue_id)
+        dsns = [qid for name, qid in steps if name == VALIDATE]
+        if dsns:  # a new message: published and marked like any other (or swept up later)
+            publish_and_mark(app, worker_context().db, dsns)
+        dispatch(app, [step for step in steps if step[0] != VALIDATE])

@@ -30,21 +30,18 @@ from mailrs.config import Settings
 from mailrs.db.models import Delivery, Message, User, utcnow
 from mailrs.errors import SpoolError
 from mailrs.queue.canvas import DELIVER, Step, dispatch
+from mailrs.queue.message_bytes import message_bytes
+from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from mailrs.store.events import NewMail, publish_event
 from mailrs.store.filenames import stable_name
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import StoredMessage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
-from workers.inbound import trusted_body
-from workers.progress import FINAL, conclude, load_messages, record, settle
+from workers.progress import conclude, load_messages, record, settle
 
 log = logging.getLogger(__name__)
 WRITE_THREADS = 8
-
-
-def _return_path(mail_from: str) -> bytes:
-    return f"Return-Path: <{mail_from}>\r\n".encode()
 
 
 def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
@@ -62,15 +59,15 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
     with ctx.db.session() as session:
         work: list[tuple[Message, list[tuple[Delivery, bool]]]] = []
         for message in load_messages(session, queue_ids):
-            if message.finished_at is not None or message.state != "routed":
+            if message.finished_at is not None or message.state != MessageState.ROUTED:
                 continue  # finished, or route has not run yet
             pending = []
             for delivery in message.deliveries:
-                if delivery.kind != "local" or delivery.state in FINAL:
+                if delivery.kind != DeliveryKind.LOCAL or delivery.state in FINAL:
                     continue
                 pending.append((delivery, delivery.attempts > 0))
                 delivery.attempts += 1
-                delivery.state = "delivering"
+                delivery.state = DeliveryState.DELIVERING
                 delivery.updated_at = utcnow()
             work.append((message, pending))
         if not work:
@@ -83,11 +80,7 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
             pause_point("deliver", message.queue_id)
             if pending:
                 try:
-                    data = (
-                        _return_path(message.mail_from)
-                        + message.added_headers.encode("utf-8", "surrogateescape")
-                        + trusted_body(ctx.settings, message, ctx.spool.read(message.queue_id))
-                    )
+                    data = message_bytes(ctx.settings, ctx.spool, message, for_mailbox=True)
                 except SpoolError as exc:  # one lost file must not hold up the batch
                     log.error("deliver %s: %s", message.queue_id, exc)
                     continue
@@ -102,7 +95,9 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
         finished = []
         with session.no_autoflush:  # one flush at the commit, not one per message's finish
             for message in done:
-                if all(d.kind == "local" or d.state in FINAL for d in message.deliveries):
+                if all(
+                    d.kind == DeliveryKind.LOCAL or d.state in FINAL for d in message.deliveries
+                ):
                     more, over = conclude(ctx, session, message)  # no relay can be running
                     steps += more
                     if over:
@@ -177,7 +172,7 @@ def _mailbox_of(
         users[key] = find_user(session, delivery.address)
     user = users[key]
     if user is None or user.disabled:
-        delivery.state = "failed"
+        delivery.state = DeliveryState.FAILED
         delivery.status = "5.1.1"
         delivery.last_error = f"550 5.1.1 <{delivery.address}>: mailbox does not exist"
         record(session, message, "failed", f"{delivery.address}: no such user")
@@ -213,13 +208,13 @@ def _note_outcome(session: Session, job: _Copy, outcome: StoredMessage | Excepti
     if isinstance(outcome, Exception):
         exc = outcome
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        delivery.state = "deferred"
+        delivery.state = DeliveryState.DEFERRED
         delivery.status = "4.3.0"
         delivery.last_error = f"451 4.3.0 {type(exc).__name__}: {reason}"[:500]
         record(session, message, "deferred", f"{delivery.address}: {delivery.last_error}")
         log.warning("deliver %s to %s deferred: %s", message.queue_id, delivery.address, exc)
         return False
-    delivery.state = "delivered"
+    delivery.state = DeliveryState.DELIVERED
     delivery.status = "2.0.0"
     delivery.last_error = ""
     delivery.delivered_as = outcome.filename[:255]

@@ -20,12 +20,11 @@ from sqlalchemy.orm import Session, selectinload
 from mailrs.db.models import Delivery, Message, MessageEvent, utcnow
 from mailrs.queue.canvas import BOUNCE, Step
 from mailrs.queue.retry import backoff_secs
+from mailrs.queue.states import BUSY, DONE, DeliveryState, MessageState, RecipientState
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
 
-FINAL = ("delivered", "relayed", "failed")
-DONE = ("delivered", "relayed")
 EXPIRED_STATUS = "4.4.7"
 
 
@@ -68,7 +67,7 @@ def warning_due(ctx: WorkerContext, message: Message, now: dt.datetime) -> bool:
         message.mail_from != ""
         and message.warned_at is None
         and age_secs(message, now) >= ctx.settings.relay.delay_warning_secs
-        and any(d.state == "deferred" for d in message.deliveries)
+        and any(d.state == DeliveryState.DEFERRED for d in message.deliveries)
     )
 
 
@@ -76,7 +75,11 @@ def settle(ctx: WorkerContext, queue_id: str) -> list[Step]:
     """Decide what is left for a message after a stage; returns the tasks to send."""
     with ctx.db.session() as session:
         message = load_message(session, queue_id, lock=True)
-        if message is None or message.finished_at is not None or message.state != "routed":
+        if (
+            message is None
+            or message.finished_at is not None
+            or message.state != MessageState.ROUTED
+        ):
             return []
         return settle_loaded(ctx, session, message)
 
@@ -104,12 +107,12 @@ def conclude(ctx: WorkerContext, session: Session, message: Message) -> tuple[li
     queue_id = message.queue_id
     now = utcnow()
     deliveries = message.deliveries
-    busy = [d for d in deliveries if d.state in ("pending", "delivering")]
-    deferred = [d for d in deliveries if d.state == "deferred"]
+    busy = [d for d in deliveries if d.state in BUSY]
+    deferred = [d for d in deliveries if d.state == DeliveryState.DEFERRED]
     if deferred and not busy and age_secs(message, now) >= ctx.settings.relay.max_lifetime_secs:
         _expire(session, message, deferred)
         deferred = []
-    unreported = [d for d in deliveries if d.state == "failed" and not d.dsn_sent]
+    unreported = [d for d in deliveries if d.state == DeliveryState.FAILED and not d.dsn_sent]
     if unreported and message.mail_from == "":
         for delivery in unreported:
             delivery.dsn_sent = True  # never a bounce to the null sender
@@ -129,7 +132,7 @@ def conclude(ctx: WorkerContext, session: Session, message: Message) -> tuple[li
 
 def _expire(session: Session, message: Message, deferred: list[Delivery]) -> None:
     for delivery in deferred:
-        delivery.state = "failed"
+        delivery.state = DeliveryState.FAILED
         delivery.status = EXPIRED_STATUS
         reason = delivery.last_error or "no delivery before the maximum queue lifetime"
         delivery.last_error = f"message expired in the queue; last error: {reason}"[:2000]
@@ -150,7 +153,7 @@ def _schedule_retry(
 
 def _finish(session: Session, message: Message, now: dt.datetime) -> None:
     done = sum(d.state in DONE for d in message.deliveries)
-    state = "delivered" if done else "failed"
+    state = MessageState.DELIVERED if done else MessageState.FAILED
     result = session.execute(
         update(Message)
         .where(Message.id == message.id, Message.finished_at.is_(None))
@@ -158,7 +161,11 @@ def _finish(session: Session, message: Message, now: dt.datetime) -> None:
     )
     for rcpt in message.recipients:
         mine = [d for d in message.deliveries if d.rcpt_idx == rcpt.idx]
-        rcpt.state = "delivered" if any(d.state in DONE for d in mine) else "failed"
+        rcpt.state = (
+            RecipientState.DELIVERED
+            if any(d.state in DONE for d in mine)
+            else RecipientState.FAILED
+        )
         rcpt.attempts = max((d.attempts for d in mine), default=rcpt.attempts)
         rcpt.updated_at = now
     if getattr(result, "rowcount", 1):

@@ -29,10 +29,11 @@ from mailrs.outbound.dkim_sign import dkim_sign
 from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
 from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, send
 from mailrs.queue.canvas import RELAY, Step, dispatch
+from mailrs.queue.message_bytes import message_bytes
+from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
-from workers.inbound import trusted_body
-from workers.progress import FINAL, load_message, record, settle
+from workers.progress import load_message, record, settle
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 10
@@ -42,7 +43,7 @@ MAX_HOSTS = 10
 class Result:
     """What became of one remote target in this run."""
 
-    state: str  # relayed | deferred | failed
+    state: DeliveryState  # relayed | deferred | failed
     status: str
     detail: str
     remote_mta: str = ""
@@ -55,19 +56,23 @@ def relay_message(queue_id: str) -> list[Step]:
     lease = dt.timedelta(seconds=max(ctx.settings.celery.sweep_grace_secs, 1))
     with ctx.db.session() as session:
         message = load_message(session, queue_id)
-        if message is None or message.finished_at is not None or message.state != "routed":
+        if (
+            message is None
+            or message.finished_at is not None
+            or message.state != MessageState.ROUTED
+        ):
             return []
         todo = [
             d
             for d in message.deliveries
-            if d.kind == "remote"
+            if d.kind == DeliveryKind.REMOTE
             and d.state not in FINAL
-            and not (d.state == "delivering" and d.updated_at > now - lease)
+            and not (d.state == DeliveryState.DELIVERING and d.updated_at > now - lease)
         ]
         if not todo:
             return settle(ctx, queue_id)
         for delivery in todo:
-            delivery.state = "delivering"
+            delivery.state = DeliveryState.DELIVERING
             delivery.attempts += 1
             delivery.updated_at = now
         session.commit()
@@ -75,8 +80,7 @@ def relay_message(queue_id: str) -> list[Step]:
         for delivery in todo:
             groups[delivery.domain].append((delivery.id, delivery.address))
         sender, message_id = message.mail_from, message.id
-        body = trusted_body(ctx.settings, message, ctx.spool.read(queue_id))
-        data = message.added_headers.encode("utf-8", "surrogateescape") + body
+        data = message_bytes(ctx.settings, ctx.spool, message)
         keys = _dkim_keys(ctx, session, sender)
     pause_point("relay", queue_id)
     data = dkim_sign(ctx.settings, sender, data, keys)
@@ -115,7 +119,9 @@ def _store(
             result = results[delivery.address]
             delivery.state = result.state
             delivery.status = result.status
-            delivery.last_error = "" if result.state == "relayed" else result.detail[:2000]
+            delivery.last_error = (
+                "" if result.state == DeliveryState.RELAYED else result.detail[:2000]
+            )
             delivery.remote_mta = result.remote_mta[:255]
             delivery.updated_at = utcnow()
             record(session, message, result.state, f"{delivery.address}: {result.detail}")
@@ -161,14 +167,16 @@ def relay_domain(
     try:
         hosts = _connections(settings, domain)
     except MxError as exc:
-        state = "failed" if exc.permanent else "deferred"
+        state = DeliveryState.FAILED if exc.permanent else DeliveryState.DEFERRED
         code = 550 if exc.permanent else 451
-        attempts.append(DeliveryAttempt(domain=domain, host="", outcome=state, detail=str(exc)))
+        attempts.append(
+            DeliveryAttempt(domain=domain, host="", outcome=state.value, detail=str(exc))
+        )
         detail = f"{code} {exc.status} {exc}"
         return {r: Result(state, exc.status, detail) for r in recipients}, attempts
     results: dict[str, Result] = {}
     remaining = list(recipients)
-    last = Result("deferred", "4.4.1", "no host could be reached")
+    last = Result(DeliveryState.DEFERRED, "4.4.1", "no host could be reached")
     for host, conn in hosts:
         if not remaining:
             break
@@ -176,7 +184,7 @@ def relay_domain(
             outcome = _send_once(conn, sender, remaining, data)
         except HostUnavailable as exc:
             status = exc.reply.status if exc.reply else "4.4.1"
-            last = Result("deferred", status, str(exc), host.name)
+            last = Result(DeliveryState.DEFERRED, status, str(exc), host.name)
             attempts.append(
                 DeliveryAttempt(
                     domain=domain, host=_where(host), outcome="unavailable", detail=str(exc)[:2000]
@@ -185,12 +193,12 @@ def relay_domain(
             log.info("relay to %s via %s: %s", domain, host.name, exc)
             continue
         for rcpt, reply in outcome.accepted.items():
-            results[rcpt] = Result("relayed", reply.status, str(reply), host.name)
+            results[rcpt] = Result(DeliveryState.RELAYED, reply.status, str(reply), host.name)
         for rcpt, reply in outcome.permanent.items():
-            results[rcpt] = Result("failed", reply.status, str(reply), host.name)
+            results[rcpt] = Result(DeliveryState.FAILED, reply.status, str(reply), host.name)
         remaining = list(outcome.temporary)
         for rcpt, reply in outcome.temporary.items():
-            last = Result("deferred", reply.status, str(reply), host.name)
+            last = Result(DeliveryState.DEFERRED, reply.status, str(reply), host.name)
             results[rcpt] = last
         attempts.append(
             DeliveryAttempt(

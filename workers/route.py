@@ -14,10 +14,13 @@ from collections.abc import Sequence
 from celery import Task
 from sqlalchemy.orm import Session
 
-from mailrs.accounts.resolve import Resolution, resolve_recipient, split_address
+from mailrs.accounts.resolve import Resolution, resolve_recipient
+from mailrs.addresses import parse_address
 from mailrs.celery import app
 from mailrs.db.models import Delivery, Message, utcnow
+from mailrs.errors import InvalidAddress
 from mailrs.queue.canvas import DELIVER, RELAY, ROUTE, Step, dispatch
+from mailrs.queue.states import BUSY, DeliveryKind, DeliveryState, MessageState
 from workers.context import worker_context
 from workers.faults import pause_point
 from workers.progress import load_messages, record, settle
@@ -29,13 +32,13 @@ def route_messages(queue_ids: Sequence[str]) -> list[Step]:
     """Create the deliveries of a batch once, in one transaction; returns the tasks to run."""
     ctx = worker_context()
     settings = ctx.settings
-    waiting: dict[str, set[str]] = {}
+    waiting: dict[str, set[DeliveryKind]] = {}
     with ctx.db.session() as session:
         messages = [m for m in load_messages(session, queue_ids) if m.finished_at is None]
         resolutions: dict[str, Resolution | None] = {}
         changed = False
         for message in messages:
-            if message.state == "checked":
+            if message.state == MessageState.CHECKED:
                 pause_point("route", message.queue_id)
                 _create_deliveries(
                     session,
@@ -44,23 +47,23 @@ def route_messages(queue_ids: Sequence[str]) -> list[Step]:
                     settings.spam.junk_folder,
                     resolutions,
                 )
-                message.state = "routed"
+                message.state = MessageState.ROUTED
                 changed = True
         if changed:
             session.commit()
         now = utcnow()
         for message in messages:
-            if message.state != "routed":
+            if message.state != MessageState.ROUTED:
                 continue  # an earlier stage has not run yet
-            kinds = {d.kind for d in message.deliveries if d.state in ("pending", "delivering")}
+            kinds = {d.kind for d in message.deliveries if d.state in BUSY}
             if message.next_attempt_at is None or message.next_attempt_at <= now:
-                kinds |= {d.kind for d in message.deliveries if d.state == "deferred"}
+                kinds |= {d.kind for d in message.deliveries if d.state == DeliveryState.DEFERRED}
             waiting[message.queue_id] = kinds
     steps: list[Step] = []
     for queue_id, kinds in waiting.items():
-        if "local" in kinds:
+        if DeliveryKind.LOCAL in kinds:
             steps.append((DELIVER, queue_id))
-        if "remote" in kinds:
+        if DeliveryKind.REMOTE in kinds:
             steps.append((RELAY, queue_id))
         if not kinds:
             steps += settle(ctx, queue_id)
@@ -81,10 +84,7 @@ def _resolve(
     """``resolve_recipient``, remembered for the batch (a batch often shares recipients)."""
     key = address.lower()
     if key not in cache:
-        try:
-            cache[key] = resolve_recipient(session, address, local_domains)
-        except ValueError:
-            cache[key] = None
+        cache[key] = resolve_recipient(session, address, local_domains)
     return cache[key]
 
 
@@ -101,13 +101,14 @@ def _create_deliveries(
     for rcpt in message.recipients:
         resolution = _resolve(session, rcpt.address, local_domains, resolutions)
         if resolution is None:
-            _add(session, message, rcpt.idx, "local", rcpt.address, folder, seen, failed=True)
+            local = DeliveryKind.LOCAL
+            _add(session, message, rcpt.idx, local, rcpt.address, folder, seen, failed=True)
             summary.append(f"{rcpt.address}: unknown")
             continue
         for account in resolution.local:
-            _add(session, message, rcpt.idx, "local", account, folder, seen)
+            _add(session, message, rcpt.idx, DeliveryKind.LOCAL, account, folder, seen)
         for remote in resolution.remote:
-            _add(session, message, rcpt.idx, "remote", remote, "", seen)
+            _add(session, message, rcpt.idx, DeliveryKind.REMOTE, remote, "", seen)
         summary.append(
             f"{rcpt.address} -> {', '.join((*resolution.local, *resolution.remote)) or 'nothing'}"
         )
@@ -118,27 +119,30 @@ def _add(
     session: Session,
     message: Message,
     idx: int,
-    kind: str,
+    kind: DeliveryKind,
     address: str,
     folder: str,
     seen: set[tuple[str, str]],
     failed: bool = False,
 ) -> None:
-    key = (kind, address.lower())
+    key: tuple[str, str] = (kind, address.lower())
     if key in seen:
         return  # two recipients that lead to the same mailbox get one copy
     seen.add(key)
-    domain = split_address(address)[1] if "@" in address else ""
+    try:
+        domain = parse_address(address).domain
+    except InvalidAddress:  # an unknown recipient that does not even parse
+        domain = ""
     delivery = Delivery(
         message_id=message.id,
         rcpt_idx=idx,
         kind=kind,
         address=address,
         domain=domain,
-        folder=folder if kind == "local" else "",
+        folder=folder if kind == DeliveryKind.LOCAL else "",
     )
     if failed:
-        delivery.state = "failed"
+        delivery.state = DeliveryState.FAILED
         delivery.status = UNKNOWN_STATUS
         delivery.last_error = f"550 5.1.1 <{address}>: no such mailbox here"
     session.add(delivery)

@@ -20,9 +20,10 @@ from mailrs.db.models import Message
 from mailrs.errors import SpoolError
 from mailrs.inbound.spam import SpamEnvelope, SpamFilter, is_spam, load_filter, spam_headers
 from mailrs.queue.canvas import SPAM_CHECK
+from mailrs.queue.message_bytes import message_bytes
+from mailrs.queue.states import MessageState
 from workers.context import worker_context
 from workers.faults import pause_point
-from workers.inbound import trusted_body
 from workers.progress import record
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,14 @@ def spam_check_messages(queue_ids: Sequence[str]) -> list[str]:
     with ctx.db.session() as session:
         messages = session.scalars(
             select(Message)
-            .where(Message.queue_id.in_(list(queue_ids)), Message.state == "validated")
+            .where(Message.queue_id.in_(list(queue_ids)), Message.state == MessageState.VALIDATED)
             .order_by(Message.id)
             .options(selectinload(Message.recipients))
         ).all()  # the others are unknown, not validated yet, or already past this stage
         for message in messages:
             pause_point("spam_check", message.queue_id)
             try:
-                data = ctx.spool.read(message.queue_id)
+                data = message_bytes(ctx.settings, ctx.spool, message)
             except SpoolError as exc:  # one lost file must not hold up the batch
                 log.error("spam check %s: %s", message.queue_id, exc)
                 continue
@@ -55,8 +56,8 @@ def spam_check_messages(queue_ids: Sequence[str]) -> list[str]:
     return list(queue_ids)
 
 
-def _check(settings: Settings, session: Session, message: Message, body: bytes) -> None:
-    """Score one message and record the verdict on its row (not committed)."""
+def _check(settings: Settings, session: Session, message: Message, data: bytes) -> None:
+    """Score one message (as ``message_bytes`` gives it) and record the verdict (not committed)."""
     envelope = SpamEnvelope(
         queue_id=message.queue_id,
         mail_from=message.mail_from,
@@ -65,8 +66,6 @@ def _check(settings: Settings, session: Session, message: Message, body: bytes) 
         helo=message.helo,
         auth_user=message.auth_user,
     )
-    body = trusted_body(settings, message, body)
-    data = message.added_headers.encode("utf-8", "surrogateescape") + body
     try:
         result = _filter(settings).check(data, envelope)
     except Exception as exc:  # a broken scorer must not stop the mail
@@ -86,7 +85,7 @@ def _check(settings: Settings, session: Session, message: Message, body: bytes) 
             "spam",
             f"{message.spam_verdict} score={result.score:.1f} {message.spam_symbols}",
         )
-    message.state = "checked"
+    message.state = MessageState.CHECKED
 
 
 def spam_check_message(queue_id: str) -> str:

@@ -22,6 +22,7 @@ from mailrs.celery import app
 from mailrs.db.models import Message
 from mailrs.errors import SpoolError
 from mailrs.queue.canvas import VALIDATE
+from mailrs.queue.states import MessageState
 from mailrs.queue.trace import received_header
 from workers.context import worker_context
 from workers.faults import pause_point
@@ -53,7 +54,7 @@ def validate_messages(queue_ids: Sequence[str]) -> list[str]:
     with ctx.db.session() as session:
         messages = session.scalars(
             select(Message)
-            .where(Message.queue_id.in_(list(queue_ids)), Message.state == "received")
+            .where(Message.queue_id.in_(list(queue_ids)), Message.state == MessageState.RECEIVED)
             .order_by(Message.id)
             .options(selectinload(Message.recipients))  # the Received: header's "for"
         ).all()  # the others are unknown, or already past this stage
@@ -72,7 +73,7 @@ def validate_messages(queue_ids: Sequence[str]) -> list[str]:
                 headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"
             message.added_headers = headers
             message.defects = ",".join(defects)
-            message.state = "validated"
+            message.state = MessageState.VALIDATED
             detail = f"defects: {message.defects}" if defects else "ok"
             record(session, message, "validated", detail)
         session.commit()

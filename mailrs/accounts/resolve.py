@@ -10,6 +10,9 @@ route step, so both always agree. Rules, in order, for an address in a local dom
 4. the domain's catch-all: an alias whose source is ``@domain``;
 5. otherwise the address is unknown (the caller answers 550 5.1.1).
 
+Addresses are read with ``mailrs.addresses.parse_address``; one that does not parse
+resolves to nothing.
+
 Alias destinations are resolved again (an alias may name other aliases or remote
 addresses), with loops and depth bounded. Disabled accounts count as unknown.
 """
@@ -23,7 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.users import find_user, is_local_domain
+from mailrs.addresses import parse_address
 from mailrs.db.models import Alias
+from mailrs.errors import InvalidAddress
 
 MAX_DEPTH = 8
 MAX_TARGETS = 1000
@@ -42,14 +47,6 @@ class Resolution:
         return not self.local and not self.remote
 
 
-def split_address(address: str) -> tuple[str, str]:
-    """``(local, domain)`` with the domain lower-cased; ValueError without an ``@``."""
-    local, sep, domain = address.strip().rpartition("@")
-    if not sep or not local or not domain:
-        raise ValueError(f"not an address: {address!r}")
-    return local, domain.lower().rstrip(".")
-
-
 def resolve_recipient(
     session: Session, address: str, local_domains: Iterable[str]
 ) -> Resolution | None:
@@ -60,7 +57,8 @@ def resolve_recipient(
     seen: set[str] = set()
 
     def walk(addr: str, depth: int) -> bool:
-        local, domain = split_address(addr)
+        parsed = parse_address(addr.strip())
+        local, domain = parsed.local, parsed.domain
         full = f"{local.lower()}@{domain}"
         if full in seen:
             return True  # a loop or a repeat: already counted
@@ -95,13 +93,13 @@ def resolve_recipient(
         for destination in destinations:
             try:
                 found = walk(destination, depth + 1) or found
-            except ValueError:
+            except InvalidAddress:
                 continue
         return found
 
     try:
         known = walk(address, 0)
-    except ValueError:
+    except InvalidAddress:
         return None
     if not known and not local_targets and not remote_targets:
         return None

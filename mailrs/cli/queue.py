@@ -13,6 +13,7 @@ from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.db.models import Message, utcnow
 from mailrs.queue.spool import Spool, is_queue_id
+from mailrs.queue.states import DONE, DeliveryKind
 
 
 @click.group("queue")
@@ -66,7 +67,7 @@ def queue_list(config_path: str | None, show_all: bool, limit: int) -> None:
         if not messages:
             click.echo("queue is empty")
         for m in messages:
-            done = sum(d.state in ("delivered", "relayed") for d in m.deliveries)
+            done = sum(d.state in DONE for d in m.deliveries)
             total = len(m.deliveries) or len(m.recipients)
             due = m.next_attempt_at.strftime("%H:%M:%S") if m.next_attempt_at else "-"
             click.echo(
@@ -101,7 +102,7 @@ def queue_show(config_path: str | None, queue_id: str) -> None:
             click.echo(f"  <{r.address}> {r.state}")
         click.echo("Deliveries:")
         for d in m.deliveries:
-            where = d.folder if d.kind == "local" else d.remote_mta or d.domain
+            where = d.folder if d.kind == DeliveryKind.LOCAL else d.remote_mta or d.domain
             click.echo(
                 f"  {d.kind:<6} <{d.address}> {d.state} {d.status} attempts={d.attempts}"
                 f" {where} {d.last_error}".rstrip()
@@ -119,21 +120,18 @@ def queue_show(config_path: str | None, queue_id: str) -> None:
 def _republish(settings: Settings, db: Database, queue_ids: list[str]) -> str:
     """Make these messages due now and hand them to the broker (or to the next sweep)."""
     from mailrs.celery import configure
-    from mailrs.queue.canvas import publish
-    from mailrs.queue.sweep import clear_retry
+    from mailrs.queue.publish import publish_and_mark
 
     with db.session() as session:
         session.execute(
             update(Message).where(Message.queue_id.in_(queue_ids)).values(next_attempt_at=utcnow())
         )
         session.commit()
-    app = configure(settings)
-    try:
-        for queue_id in queue_ids:
-            publish(app, queue_id)
-    except Exception as exc:  # the broker is down: the sweeper sends them when it is back
-        return f"broker unreachable ({type(exc).__name__}); the next sweep will retry"
-    clear_retry(db, queue_ids)
+    published = publish_and_mark(configure(settings), db, queue_ids)
+    if published.error is not None:  # the broker is down: the sweeper sends them when it is back
+        error = type(published.error).__name__
+        done = f"{len(published.sent)} sent, " if published.sent else ""
+        return f"{done}broker unreachable ({error}); the next sweep will retry"
     return "sent to the workers"
 
 

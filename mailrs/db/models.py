@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
+from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +20,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mailrs.queue.states import DeliveryKind, DeliveryState, MessageState, RecipientState
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 def utcnow() -> dt.datetime:
@@ -46,6 +52,25 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class EnumText(TypeDecorator[_E]):
+    """A ``StrEnum`` kept as its plain value in a VARCHAR (no database enum type)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[_E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: _E | str | None, dialect: Dialect) -> str | None:
+        """Store the value; anything that is not one of the enum's values is refused."""
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> _E | None:
+        """Read back as the enum member."""
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -105,7 +130,9 @@ class Message(Base):
     queue_id: Mapped[str] = mapped_column(String(32), unique=True)
     mail_from: Mapped[str] = mapped_column(String(254))
     size: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    state: Mapped[MessageState] = mapped_column(
+        EnumText(MessageState, 16), default=MessageState.RECEIVED, index=True
+    )
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     received_by: Mapped[str] = mapped_column(String(255), default="")
     client_addr: Mapped[str] = mapped_column(String(64), default="")
@@ -148,7 +175,9 @@ class Recipient(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     idx: Mapped[int] = mapped_column(Integer)
     address: Mapped[str] = mapped_column(String(254))
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[RecipientState] = mapped_column(
+        EnumText(RecipientState, 16), default=RecipientState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_as: Mapped[str] = mapped_column(String(255), default="")
@@ -184,11 +213,13 @@ class Delivery(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     rcpt_idx: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(8))  # local | remote
+    kind: Mapped[DeliveryKind] = mapped_column(EnumText(DeliveryKind, 8))
     address: Mapped[str] = mapped_column(String(254))
     domain: Mapped[str] = mapped_column(String(253), default="")
     folder: Mapped[str] = mapped_column(String(64), default="INBOX")
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[DeliveryState] = mapped_column(
+        EnumText(DeliveryState, 16), default=DeliveryState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="")  # RFC 3463 code, e.g. 5.1.1
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -1,7 +1,11 @@
 """The durability point: spool file fsynced and ``messages`` row committed, or neither.
 
 Only after ``accept_message`` returns may a receiver answer 250; on SpoolError it must
-answer 451 4.3.0, and nothing has been half-stored.
+answer 451 4.3.0, and nothing has been half-stored. Every message row is born here:
+``accept_message`` (one message), ``record_messages`` (smtpd's group commit of messages
+it spooled) and ``accept_derived`` (a DSN, in the bounce's own transaction) all insert
+through ``add_rows``, after the spool file is durable; the pipeline is published after
+the commit (``mailrs.queue.publish``).
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message, MessageEvent, Recipient, utcnow
 from mailrs.errors import SpoolError
 from mailrs.queue.spool import Spool, new_queue_id
+from mailrs.queue.states import MessageState
 
 
 @dataclass(frozen=True)
@@ -32,10 +38,15 @@ class Envelope:
     tls: str = ""  # e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 256" when the session used TLS
 
 
-def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) -> str:
-    """Spool the bytes durably, commit the row, and return the new queue id."""
+def check_envelope(envelope: Envelope) -> None:
+    """ValueError for an envelope no message may be accepted with."""
     if not envelope.recipients:
         raise ValueError("a message needs at least one recipient")
+
+
+def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) -> str:
+    """Spool the bytes durably, commit the row, and return the new queue id."""
+    check_envelope(envelope)
     queue_id = new_queue_id()
     size = spool.write(queue_id, data)
     record_messages(db, spool, [(queue_id, envelope, size)])
@@ -45,46 +56,72 @@ def accept_message(db: Database, spool: Spool, envelope: Envelope, data: bytes) 
 def record_messages(db: Database, spool: Spool, spooled: list[tuple[str, Envelope, int]]) -> None:
     """Commit the rows of already spooled messages in one transaction (a group commit).
 
-    Three multi-row INSERTs (messages, their recipients, their first history event)
-    rather than ORM objects: this runs for every accepted message, on the reply path.
     On any failure every one of their spool files is removed and SpoolError raised, so
     nothing stays half-stored.
     """
     try:
         with db.session() as session:
-            now = utcnow()
-            ids = session.scalars(
-                insert(Message).returning(Message.id, sort_by_parameter_order=True),
-                [
-                    _message_values(queue_id, envelope, size, now)
-                    for queue_id, envelope, size in spooled
-                ],
-            ).all()
-            session.execute(
-                insert(Recipient),
-                [
-                    {"message_id": message_id, "idx": i, "address": rcpt, "updated_at": now}
-                    for message_id, (_, envelope, _) in zip(ids, spooled, strict=True)
-                    for i, rcpt in enumerate(envelope.recipients)
-                ],
-            )
-            session.execute(
-                insert(MessageEvent),
-                [
-                    {
-                        "message_id": message_id,
-                        "at": now,
-                        "stage": "received",
-                        "detail": f"{size} bytes",
-                    }
-                    for message_id, (_, _, size) in zip(ids, spooled, strict=True)
-                ],
+            add_rows(
+                session, [(queue_id, envelope, size, "") for queue_id, envelope, size in spooled]
             )
             session.commit()
     except Exception as exc:  # whatever failed, nothing may stay half-stored
         for queue_id, _, _ in spooled:
             spool.remove(queue_id)
         raise SpoolError(f"cannot record message: {type(exc).__name__}") from exc
+
+
+def accept_derived(
+    session: Session, spool: Spool, queue_id: str, envelope: Envelope, data: bytes, note: str
+) -> bool:
+    """Accept a message whose queue id the caller fixed (a DSN): once, in its transaction.
+
+    False, and nothing done, when a row with that queue id exists already (an earlier
+    run made it). Otherwise the bytes are spooled durably first and the rows added to
+    ``session``, to be committed by the caller together with what made the message due
+    (so a re-run after a crash makes it again or finds it, never twice); the pipeline
+    is published only after that commit. ``note`` is the detail of its first history event.
+    """
+    check_envelope(envelope)
+    if session.scalar(select(Message.id).where(Message.queue_id == queue_id)) is not None:
+        return False
+    size = spool.write(queue_id, data)
+    add_rows(session, [(queue_id, envelope, size, note)])
+    return True
+
+
+def add_rows(session: Session, spooled: list[tuple[str, Envelope, int, str]]) -> None:
+    """Insert the rows of spooled messages: (queue id, envelope, size, note), uncommitted.
+
+    The one place a ``messages`` row is born. Three multi-row INSERTs (messages, their
+    recipients, their first history event) rather than ORM objects: this runs for every
+    accepted message, on the reply path.
+    """
+    now = utcnow()
+    ids = session.scalars(
+        insert(Message).returning(Message.id, sort_by_parameter_order=True),
+        [_message_values(queue_id, envelope, size, now) for queue_id, envelope, size, _ in spooled],
+    ).all()
+    session.execute(
+        insert(Recipient),
+        [
+            {"message_id": message_id, "idx": i, "address": rcpt, "updated_at": now}
+            for message_id, (_, envelope, _, _) in zip(ids, spooled, strict=True)
+            for i, rcpt in enumerate(envelope.recipients)
+        ],
+    )
+    session.execute(
+        insert(MessageEvent),
+        [
+            {
+                "message_id": message_id,
+                "at": now,
+                "stage": "received",
+                "detail": note or f"{size} bytes",
+            }
+            for message_id, (_, _, size, note) in zip(ids, spooled, strict=True)
+        ],
+    )
 
 
 def _message_values(
@@ -95,7 +132,7 @@ def _message_values(
         "queue_id": queue_id,
         "mail_from": envelope.mail_from,
         "size": size,
-        "state": "received",
+        "state": MessageState.RECEIVED,
         "received_at": now,
         "received_by": envelope.received_by,
         "client_addr": envelope.client_addr,
@@ -104,14 +141,3 @@ def _message_values(
         "protocol": envelope.protocol,
         "tls": envelope.tls,
     }
-
-
-def mark_published(db: Database, queue_ids: list[str], when: dt.datetime | None = None) -> None:
-    """Remember when the pipeline of these messages was (or will next be) on the broker."""
-    with db.session() as session:
-        session.execute(
-            update(Message)
-            .where(Message.queue_id.in_(queue_ids))
-            .values(published_at=when or utcnow())
-        )
-        session.commit()

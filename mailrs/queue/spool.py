@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import time
@@ -24,6 +25,12 @@ def new_queue_id() -> str:
         number, rem = divmod(number, 32)
         chars.append(_ALPHABET[rem])
     return "".join(reversed(chars))
+
+
+def derived_queue_id(queue_id: str, kind: str) -> str:
+    """A queue id fixed by another message's id and a kind (e.g. of DSN): idempotent makers."""
+    number = int.from_bytes(hashlib.sha256(f"{queue_id}/{kind}".encode()).digest()[:12])
+    return "".join(_ALPHABET[(number >> (5 * i)) & 31] for i in range(18))
 
 
 def is_queue_id(text: str) -> bool:

@@ -12,11 +12,11 @@ import datetime as dt
 import logging
 
 from celery import Celery
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message, utcnow
-from mailrs.queue.canvas import batches, publish
+from mailrs.queue.publish import publish_and_mark
 
 log = logging.getLogger("workers.sweeper")
 BATCH = 500
@@ -45,29 +45,13 @@ def unfinished_messages(db: Database, grace_secs: int) -> list[str]:
         return list(dict.fromkeys([*due, *stalled]))
 
 
-def clear_retry(db: Database, queue_ids: list[str]) -> None:
-    """The retry of these messages is on the broker now: forget its due time."""
-    with db.session() as session:
-        session.execute(
-            update(Message)
-            .where(Message.queue_id.in_(queue_ids))
-            .values(next_attempt_at=None, published_at=utcnow())
-        )
-        session.commit()
-
-
 def sweep_once(celery_app: Celery, db: Database, grace_secs: int) -> int:
     """Re-publish the pipelines of stalled messages and due retries; returns how many."""
-    queue_ids = unfinished_messages(db, grace_secs)
-    sent: list[str] = []
-    for batch in batches(queue_ids):
-        try:
-            publish(celery_app, batch)
-        except Exception as exc:  # broker down: try again at the next sweep
-            log.warning("sweeper: cannot publish %d message(s): %s", len(batch), exc)
-            break
-        sent.extend(batch)
-    if sent:
-        clear_retry(db, sent)
-        log.info("sweeper: re-published %d message(s)", len(sent))
-    return len(sent)
+    published = publish_and_mark(celery_app, db, unfinished_messages(db, grace_secs))
+    if published.unsent:  # broker down: try again at the next sweep
+        log.warning(
+            "sweeper: cannot publish %d message(s): %s", len(published.unsent), published.error
+        )
+    if published.sent:
+        log.info("sweeper: re-published %d message(s)", len(published.sent))
+    return len(published.sent)

@@ -277,7 +277,7 @@ class MailboxService:
         self, mailbox: str, key: str, filename: str | None = None, limit: int = MAX_HEADER_BYTES
     ) -> bytes:
         """At most ``limit`` bytes from the start of a message (its header block)."""
-        return self.store.read_head(self.address, mailbox, key, limit, filename)
+        return self.store.read_head(self.address, mailbox, key, limit=limit, filename=filename)
 
     def read_uid(self, mailbox: str, uid: int) -> bytes:
         """The bytes of the message with this UID; raises MessageNotFound."""

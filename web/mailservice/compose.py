@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 
+from mailrs.addresses import parse_address
+from mailrs.errors import InvalidAddress
 from web.mailservice.errors import BadInput
 from web.mailservice.reading import MessageView
 
@@ -55,9 +57,10 @@ def parse_addresses(value: str | list[str] | tuple[str, ...] | None) -> tuple[st
         address = address.strip()
         if not address:
             continue
-        local, at, domain = address.rpartition("@")
-        if not at or not local or "." not in domain or any(c in address for c in " <>,;\r\n"):
-            raise BadInput(f"not an email address: {address!r}")
+        try:
+            parse_address(address)
+        except InvalidAddress:
+            raise BadInput(f"not an email address: {address!r}") from None
         found.append(address)
     if len(found) > MAX_RECIPIENTS:
         raise BadInput(f"at most {MAX_RECIPIENTS} recipients")

@@ -3,7 +3,7 @@
 The rules of ``mailrs.queue.submission`` (sender policy, Message-ID and Date), recipient
 resolution with ``mailrs.accounts.resolve`` (an unknown local address is refused before anything
 is stored), the durability point ``mailrs.queue.accept.accept_message``, and the Celery
-pipeline via ``mailrs.queue.canvas.publish``, so delivery, relay and retries all apply.
+pipeline via ``mailrs.queue.publish.publish_and_mark``, so delivery, relay and retries all apply.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from celery import Celery
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.resolve import resolve_recipient
+from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db.engine import Database
-from mailrs.errors import SpoolError
-from mailrs.queue.accept import Envelope, accept_message, mark_published
-from mailrs.queue.canvas import publish
+from mailrs.errors import InvalidAddress, SpoolError
+from mailrs.queue.accept import Envelope, accept_message
+from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
 from web.mailservice.compose import Draft, build_message
@@ -57,9 +58,10 @@ def check_recipients(session: Session, settings: Settings, recipients: tuple[str
     """SendRefused when any recipient is an unknown address of a local domain."""
     for address in recipients:
         try:
-            resolution = resolve_recipient(session, address, settings.smtp.local_domains)
-        except ValueError as exc:
+            parse_address(address)
+        except InvalidAddress as exc:
             raise SendRefused(f"{address}: not an email address") from exc
+        resolution = resolve_recipient(session, address, settings.smtp.local_domains)
         if resolution is None:
             raise SendRefused(f"{address}: no such mailbox here (5.1.1)")
 
@@ -97,10 +99,11 @@ def send_draft(
     except (SpoolError, OSError) as exc:
         raise Unavailable("the message could not be stored; nothing was sent") from exc
     try:
-        publish(outbox.celery(), queue_id)
-        mark_published(outbox.database, [queue_id])
-    except Exception as exc:  # noqa: BLE001 - the sweeper re-publishes what is spooled
-        log.warning("cannot publish %s now (the sweeper will): %s", queue_id, exc)
+        error = publish_and_mark(outbox.celery(), outbox.database, [queue_id]).error
+    except Exception as exc:  # noqa: BLE001 - no broker configured: the sweeper will
+        error = exc
+    if error is not None:
+        log.warning("cannot publish %s now (the sweeper will): %s", queue_id, error)
     sent_copy = raw
     if draft.bcc:
         sent_copy = b"Bcc: " + ", ".join(draft.bcc).encode() + b"\r\n" + raw

@@ -1,0 +1,67 @@
+"""Mailbox events between processes: the file feed and Redis pub/sub."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from support.brokers import BROKERS, broker_url_for
+from support.config import free_port
+
+from mailrs.config import CelerySettings, Settings, StorageSettings
+from mailrs.store import events
+
+
+def _settings(tmp_path: Path, broker: str) -> Settings:
+    return Settings(
+        storage=StorageSettings(data_dir=str(tmp_path)),
+        celery=CelerySettings(broker_url=broker_url_for(broker)),
+    )
+
+
+def _publish_later(settings: Settings, user: str, delay: float) -> None:
+    time.sleep(delay)
+    events.publish_event(settings, user, {"kind": "new_mail", "folder": "INBOX"})
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_an_event_from_another_process_arrives_promptly(tmp_path: Path, broker: str) -> None:
+    settings = _settings(tmp_path, broker)
+    with events.subscribe(settings, "Alice@example.test") as sub:
+        events.publish_event(settings, "bob@example.test", {"kind": "new_mail"})
+        child = multiprocessing.get_context("spawn").Process(
+            target=_publish_later, args=(settings, "alice@EXAMPLE.test", 0.3)
+        )
+        child.start()
+        started = time.monotonic()
+        event = sub.get(timeout=10)
+        waited = time.monotonic() - started
+        child.join(10)
+    assert event == {"kind": "new_mail", "folder": "INBOX", "user": "alice@example.test"}
+    assert waited < 5  # generous: the point is that it arrives, not a timing claim
+    assert child.exitcode == 0
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_only_events_after_subscribing_arrive_in_order(tmp_path: Path, broker: str) -> None:
+    settings = _settings(tmp_path, broker)
+    events.publish_event(settings, "alice@example.test", {"n": -1})
+    with events.subscribe(settings, "alice@example.test") as sub:
+        for n in range(30):
+            events.publish_event(settings, "alice@example.test", {"n": n})
+        got = []
+        while (event := sub.get(timeout=1)) is not None:
+            got.append(event["n"])
+    assert got == list(range(30))
+
+
+def test_publishing_to_an_unreachable_redis_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = Settings(celery=CelerySettings(broker_url=f"redis://127.0.0.1:{free_port()}/0"))
+    with caplog.at_level(logging.WARNING, logger=events.log.name):
+        events.publish_event(unreachable, "alice@example.test", {"kind": "new_mail"})
+    assert "could not publish event for alice@example.test" in caplog.text

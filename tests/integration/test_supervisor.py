@@ -1,0 +1,110 @@
+"""`mailrs up` as a supervisor: refuses taken ports, notices a dead child, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+from support.config import write_config
+from support.processes import (
+    Proc,
+    mailrs_argv,
+    mailrs_up,
+    service_env,
+    wait_until,
+)
+
+from mailrs.cli.supervisor import accepts_connections
+from mailrs.config import load_settings, parse_hostport
+
+pytestmark = pytest.mark.slow  # starts several real processes
+
+
+def child_pids(marker: str) -> list[int]:
+    """PIDs of processes whose command line contains ``marker``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def test_taken_port_stops_startup_with_the_reason(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    settings = load_settings(config, environ={})
+    host, port = parse_hostport(settings.imap.listen_addr)
+    with socket.socket() as squatter:
+        squatter.bind((host, port))
+        squatter.listen()
+        proc = Proc(
+            mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path
+        )
+        assert proc.popen.wait(timeout=60) == 1
+        proc.stop()
+    assert f"IMAP server: cannot listen on {host}:{port}: Address already in use" in proc.output
+    assert not accepts_connections(*parse_hostport(settings.smtp.listen_addr))
+    assert child_pids(str(config)) == []
+
+
+def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    config = tmp_path / "mailrs.toml"
+    config.write_text('[smtp]\nmax_message_size = "huge"\n')
+    proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
+    assert proc.popen.wait(timeout=60) == 1
+    proc.stop()
+    assert proc.output.strip() == ("Error: smtp.max_message_size: expected an integer, got 'huge'")
+
+
+def test_dead_child_stops_everything_and_exits_nonzero(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    settings = load_settings(config, environ={})
+    with mailrs_up(config) as up:
+        (smtpd_pid,) = [pid for pid in child_pids(str(config)) if pid in child_pids("-m smtpd")]
+        os.kill(smtpd_pid, signal.SIGKILL)
+        assert up.popen.wait(timeout=60) == 1
+    assert "smtpd exited with signal 9" in up.output
+    assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
+    assert not accepts_connections(*parse_hostport(settings.imap.listen_addr))
+
+
+def test_sigterm_stops_every_service(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    with mailrs_up(config) as up:
+        assert len(child_pids(str(config))) >= 4  # mailrs up itself and its children
+        up.popen.send_signal(signal.SIGTERM)
+        assert up.popen.wait(timeout=60) == 0
+    assert "mailrs: stopping" in up.output
+    assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
+
+
+def test_production_with_the_default_secret_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "mailrs.toml"
+    config.write_text('mode = "production"\n')
+    proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
+    assert proc.popen.wait(timeout=60) == 1
+    proc.stop()
+    assert proc.output.startswith("Error: api.jwt_secret: set a secret")
+    assert len(proc.output.strip().splitlines()) == 1
+
+
+def test_sigterm_during_startup_stops_cleanly(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
+    try:
+        assert wait_until(lambda: len(child_pids(str(config))) >= 3, timeout=60)
+        proc.popen.send_signal(signal.SIGTERM)
+        assert proc.popen.wait(timeout=60) == 0
+    finally:
+        proc.stop()
+    assert "mailrs: stopping" in proc.output and "mailrs is up" not in proc.output
+    assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
