@@ -152,16 +152,22 @@ def up(config_path: str | None) -> None:
 
 # Subcommand groups live in their own modules and register after the main group.
 from mailrs.cli.alias import alias_group  # noqa: E402
+from mailrs.cli.backup import backup, restore  # noqa: E402
 from mailrs.cli.domain import domain_group  # noqa: E402
 from mailrs.cli.queue import queue_group  # noqa: E402
 from mailrs.cli.reindex import reindex  # noqa: E402
 from mailrs.cli.tls import tls_group  # noqa: E402
+from mailrs.cli.transfer import export, import_group  # noqa: E402
 
 cli.add_command(alias_group)
+cli.add_command(backup)
+cli.add_command(restore)
 cli.add_command(domain_group)
 cli.add_command(queue_group)
 cli.add_command(tls_group)
 cli.add_command(reindex)
+cli.add_command(import_group)
+cli.add_command(export)
 
 
 def main() -> int:

@@ -272,3 +272,19 @@ class LoginEvent(Base):
     client_addr: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))  # "web" or "api"
     outcome: Mapped[str] = mapped_column(String(16))  # "ok", "failed" or "throttled"
+
+
+class ImportedMessage(Base):
+    """A message ``mailrs import imap`` copied in: re-running the import skips it."""
+
+    __tablename__ = "imported_messages"
+    __table_args__ = (UniqueConstraint("address", "source", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(254), index=True)  # the local user
+    source: Mapped[str] = mapped_column(String(512))  # imap://login@host:port
+    folder: Mapped[str] = mapped_column(String(512))  # the source's folder name
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
