@@ -22,6 +22,8 @@ from mailrs.store.summaries import summarize
 MAILDIR_LETTERS = "DFPRST"
 _LINE_END = re.compile(rb"\r?\n")
 _FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
+_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+_MBOX_STATUS = re.compile(rb"^(status|x-status):", re.IGNORECASE)
 
 
 def to_crlf(data: bytes) -> bytes:
@@ -61,6 +63,14 @@ def _from_line_date(message: mailbox.mboxMessage) -> float | None:
         return None
 
 
+def from_mbox(data: bytes) -> bytes:
+    """A message as stored in an mbox, back as sent: no Status fields, ``>From`` unquoted."""
+    data = data.replace(b"\r\n", b"\n")
+    head, sep, body = data.partition(b"\n\n")
+    lines = [line for line in head.split(b"\n") if not _MBOX_STATUS.match(line)]
+    return to_crlf(b"\n".join(lines) + sep + _QUOTED_FROM.sub(rb"\1", body))
+
+
 def import_mbox(service: MailboxService, path: Path, folder: str = INBOX) -> int:
     """Append every message of an mbox file to ``folder``; the number imported."""
     if not path.is_file():
@@ -70,7 +80,7 @@ def import_mbox(service: MailboxService, path: Path, folder: str = INBOX) -> int
     count = 0
     try:
         for key in box.iterkeys():
-            data = to_crlf(box.get_bytes(key))
+            data = from_mbox(box.get_bytes(key))
             message = box.get_message(key)
             letters = _letters(mailbox.MaildirMessage(message).get_flags())
             date = _from_line_date(message) or _header_date(data)

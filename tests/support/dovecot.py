@@ -2,7 +2,8 @@
 127.0.0.1, plaintext logins from a passwd-file, mail in Maildirs under the temp dir.
 
 Started as ``dovecot -F -c CONF`` (a child in its own process group) and stopped by
-that child's pid. Mail processes run as ``nobody``, which owns the mail folder.
+that child's pid. Mail processes run as ``nobody``, which owns the mail folder; the
+folder is made under /tmp (pytest's own are closed to other users) and removed after.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -67,8 +69,8 @@ def dovecot_binary() -> str | None:
 class Dovecot:
     """A Dovecot with one account (``login``/``password``) on a free port."""
 
-    def __init__(self, root: Path, login: str, password: str) -> None:
-        self.root = root
+    def __init__(self, login: str, password: str) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="mailrs-dovecot-"))
         self.login = login
         self.password = password
         self.port = free_port()
@@ -96,15 +98,18 @@ class Dovecot:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"dovecot exited: {err}{self._log()}")
+                reason = f"dovecot exited: {err}{self._log()}"
+                self.stop()
+                raise RuntimeError(reason)
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     if sock.recv(100).startswith(b"* OK"):
                         return self
             except OSError:
                 time.sleep(0.1)
+        reason = f"dovecot did not start{self._log()}"
         self.stop()
-        raise RuntimeError(f"dovecot did not start{self._log()}")
+        raise RuntimeError(reason)
 
     def _log(self) -> str:
         log = self.root / "dovecot.log"
@@ -124,6 +129,7 @@ class Dovecot:
                 proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
