@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
-from support.config import provision
+from support.config import provision, write_config
 from support.imap import ImapProcess
 from support.processes import mailrs_argv, service_env
+from support.services import require_service, require_tool
 
 from mailrs.config import load_settings
 from mailrs.store.mailbox import MailboxService
@@ -54,6 +55,7 @@ def state(imap: ImapProcess) -> dict[str, tuple[int, dict[int, tuple[bytes, ...]
     return seen
 
 
+@pytest.mark.slow  # two imapd runs and several mailrs commands
 def test_backup_while_running_then_restore_keeps_uids_uidvalidity_and_flags(
     tmp_path: Path,
 ) -> None:
@@ -133,11 +135,8 @@ def test_restore_refuses_a_folder_that_is_not_a_backup_and_a_used_data_dir(
 
 
 def test_postgres_backup_and_restore_with_pg_dump(tmp_path: Path) -> None:
-    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        pytest.skip("pg_dump/pg_restore are not installed")
-    from support.config import write_config
-    from support.services import require_service
-
+    require_tool("pg_dump")
+    require_tool("pg_restore")
     require_service("PostgreSQL", "127.0.0.1", 5432)
     import psycopg
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from support.config import provision
-from support.dovecot import Dovecot, dovecot_binary
+from support.dovecot import Dovecot
 from support.processes import mailrs_argv, service_env
+from support.services import require_tool
 
 from mailrs.config import load_settings
 from mailrs.store.mailbox import MailboxService
@@ -133,8 +134,7 @@ def seed(port: int) -> None:
 
 
 def test_imap_import_from_dovecot_is_complete_and_idempotent(config: Path, tmp_path: Path) -> None:
-    if dovecot_binary() is None:
-        pytest.skip("dovecot is not installed")
+    require_tool("dovecot")
     password_file = tmp_path / "source-password"
     password_file.write_text(SOURCE_PASSWORD + "\n")
     args = [

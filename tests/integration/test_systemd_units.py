@@ -4,12 +4,12 @@ restarted on failure as a dedicated user with hardening, checked by ``systemd-an
 from __future__ import annotations
 
 import configparser
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from support.processes import VENV_BIN
+from support.services import require_tool
 
 UNITS = Path(__file__).resolve().parents[2] / "docker" / "systemd"
 SERVICES = ["mailrs-smtpd", "mailrs-imapd", "mailrs-web", "mailrs-worker"]
@@ -58,9 +58,7 @@ def test_the_target_wants_every_service_and_migrations_run_once() -> None:
 
 
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+    analyze = require_tool("systemd-analyze")
     for unit in UNITS.iterdir():
         text = unit.read_text().replace("/opt/mailrs/.venv/bin", str(VENV_BIN))
         (tmp_path / unit.name).write_text(text)
