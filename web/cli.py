@@ -23,7 +23,7 @@ from mailrs.accounts.users import (
     set_password,
 )
 from mailrs.addresses import normalize_user_address
-from mailrs.config import ConfigError, load_settings, resolve_config_path
+from mailrs.config import ConfigError, require_settings
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
 from web.resources import ensure_schema, get_db_session, get_store
 
@@ -32,7 +32,7 @@ from web.resources import ensure_schema, get_db_session, get_store
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, exists=True),
+    type=click.Path(dir_okay=False),
     default=None,
     help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
 )
@@ -43,12 +43,10 @@ def mail_user(config_path: str | None) -> None:
     # one is one line, not the traceback of the app factory failing inside Flask.
     if config_path:
         os.environ["MAILRS_CONFIG"] = str(Path(config_path).resolve())
-    path, _ = resolve_config_path(config_path)
-    if path.exists():
-        try:
-            load_settings(path)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+    try:
+        require_settings(config_path)  # no config found: one line saying where it looked
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 USER_ERRORS = (InvalidAddress, UserExists, UserNotFound, ValueError)

@@ -54,6 +54,12 @@ def test_flask_mail_user_with_a_bad_config_is_one_line(tmp_path: Path) -> None:
     assert line == f"Error: {bad.resolve()}: smtp.max_message_size: must be greater than 0, got -1"
     by_env = run(argv[:2] + ["list"], repo, bare_env(MAILRS_CONFIG=str(bad)))
     assert "smtp.max_message_size" in one_line(by_env)
+    missing = run(argv[:2] + ["--config", str(tmp_path / "nope.toml"), "list"], repo, bare_env())
+    assert one_line(missing) == f"Error: config file {tmp_path / 'nope.toml'} does not exist"
+    if not (repo / "mailrs.toml").exists():  # a developer's checkout may have one
+        none = run(argv[:2] + ["list"], repo, bare_env())
+        assert one_line(none).startswith(f"Error: no config file: looked for {repo}/mailrs.toml")
+        assert not (repo / "mailrs.toml").exists() and not (repo / "data").exists()
 
 
 def test_celery_worker_with_a_bad_or_missing_config_stops_with_one_line(tmp_path: Path) -> None:
