@@ -37,3 +37,10 @@ broker_connection_timeout = 3
 beat_schedule = {"mailrs-sweep": {"task": "mailrs.queue.sweep", "schedule": 60.0}}
 # Task events (for Flower) come from the [celery] task_events key on a Redis or RabbitMQ
 # broker; see mailrs/broker.py (the embedded broker has no event fan-out).
+
+# A broker outage is weather: never give up reconnecting (None = retry forever), at start-up
+# or later; publishing and consuming resume when the broker is back (the sweeper
+# re-publishes what was accepted meanwhile).
+broker_connection_retry = True
+broker_connection_max_retries = None
+broker_channel_error_retry = True

@@ -3,7 +3,9 @@
 gunicorn reads ``./gunicorn.conf.py`` by itself when started from the repository root.
 This file binds ``[api] listen_addr`` of the mailrs settings (``$MAILRS_CONFIG``, else
 ``./mailrs.toml``, else the default ``127.0.0.1:8080``) instead of gunicorn's own
-``127.0.0.1:8000``, and runs threaded workers, which the WebSocket chat needs.
+``127.0.0.1:8000``, and with ``[log] format = "json"`` makes gunicorn's own logs JSON
+lines; every other setting (the gevent worker, timeouts, limits) comes from
+``mailrs.cli.gunicorn_conf``, which ``mailrs up`` uses too.
 Command-line options (``--bind``, ``--workers``, ...) still win over these values.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from mailrs.cli.gunicorn_conf import *  # noqa: F403 - the shared settings
 from mailrs.config import Settings, load_settings
 from mailrs.errors import ConfigError
 
@@ -45,14 +48,3 @@ _SETTINGS = _settings()
 bind = [_SETTINGS.api.listen_addr]
 if _SETTINGS.log.format == "json":
     logconfig_dict = _json_logging()
-worker_class = "gthread"
-workers = 2
-# Every open chat (/ws/chat) holds one thread for as long as the page is open, so each
-# worker needs many: 2 x 32 serves 64 connections at once, chats included.
-threads = 32
-timeout = 30  # seconds a worker may stay silent before the master restarts it
-graceful_timeout = 10  # seconds to finish requests after SIGTERM
-keepalive = 5
-# mailrs does not use gunicornc; one per-user control socket would be fought over by
-# every gunicorn the same user runs (tests, several instances).
-control_socket_disable = True

@@ -27,6 +27,12 @@ class Limits:
     max_literal: int = 64 * 1024
     max_command: int = 256 * 1024
     max_discard: int = 1024 * 1024
+    # A literal must arrive within this many seconds plus one per LITERAL_RATE bytes,
+    # however steadily it trickles (TimeoutError: the connection ends with BYE).
+    literal_deadline: float = 120.0
+
+
+LITERAL_RATE = 64 * 1024  # bytes per second a literal must at least arrive at
 
 
 _TAIL = 64  # bytes of a skipped line kept to see whether it announced a literal
@@ -81,7 +87,8 @@ class CommandReader:
             if announced.synchronizing:
                 await self._request_literal()
             try:
-                parts.append(await self._reader.readexactly(size))
+                async with asyncio.timeout(self.limits.literal_deadline + size / LITERAL_RATE):
+                    parts.append(await self._reader.readexactly(size))
             except asyncio.IncompleteReadError:
                 return None
             total += size

@@ -139,6 +139,7 @@ async def serve(settings: Settings) -> int:
         max_line=imap_cfg.max_line_bytes,
         max_literal=literal,
         max_command=literal + 4 * imap_cfg.max_line_bytes,
+        literal_deadline=float(imap_cfg.literal_deadline_secs),
     )
     database = Database.from_settings(settings)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)

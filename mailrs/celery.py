@@ -28,6 +28,7 @@ app = Celery(
         "workers.relay",
         "workers.bounce",
         "workers.sweeper",
+        "workers.stopping",
     ],
 )
 app.config_from_object("celeryconfig")

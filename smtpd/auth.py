@@ -1,7 +1,8 @@
-"""SMTP AUTH (PLAIN, LOGIN) against the users table, throttled per account and per IP.
+"""SMTP AUTH (PLAIN, LOGIN) against the users table, throttled per account+IP and per IP.
 
-aiosmtpd decodes the mechanisms; this object decides. Argon2 and the throttle's storage
-are blocking, so both run in threads; the growing delay after failures is an
+aiosmtpd decodes the mechanisms; this object decides. Each attempt is counted by the
+shared throttle before the password is checked. Argon2 and the throttle's storage are
+blocking, so both run in threads; the growing delay after failures is an
 ``asyncio.sleep``, so other sessions are served meanwhile.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -37,18 +39,18 @@ class SmtpAuthenticator:
         except AuthFailed:
             return None
 
-    async def _throttle_check(self, login: str, ip: str) -> ThrottleDecision:
-        """The throttle's decision; if its counters cannot be reached (Redis down), no limit."""
+    async def _throttle_begin(self, login: str, ip: str) -> ThrottleDecision:
+        """Count the attempt; if the counters cannot be reached (store down), no limit."""
         try:
-            return await asyncio.to_thread(self.throttle.check, login, ip)
+            return await asyncio.to_thread(self.throttle.begin, login, ip)
         except Exception as exc:
             log.warning("login throttle unavailable: %s: %s", type(exc).__name__, exc)
             return ThrottleDecision(False, 0.0)
 
-    async def _throttle_note(self, record: Callable[[str, str], None], login: str, ip: str) -> None:
+    async def _throttle_note(self, record: Callable[[], None]) -> None:
         """Record a failure or success with the throttle, tolerating an unreachable store."""
         try:
-            await asyncio.to_thread(record, login, ip)
+            await asyncio.to_thread(record)
         except Exception as exc:
             log.warning("login throttle unavailable: %s: %s", type(exc).__name__, exc)
 
@@ -59,19 +61,19 @@ class SmtpAuthenticator:
             password: str | None = credentials.password.decode("utf-8")
         except UnicodeDecodeError:
             password = None
-        decision = await self._throttle_check(login, ip)
+        decision = await self._throttle_begin(login, ip)
         if decision.blocked:
             await asyncio.sleep(decision.delay)
             log.warning("auth throttled login=%r client=%s", login[:100], ip)
             return AuthResult(success=False, handled=False, message=replies.AUTH_THROTTLED)
+        await asyncio.sleep(decision.delay)
         address = None
         if password is not None and login:
             address = await asyncio.to_thread(self._verify, login, password)
         if address is None:
-            await self._throttle_note(self.throttle.failed, login, ip)
-            await asyncio.sleep((await self._throttle_check(login, ip)).delay)
+            await self._throttle_note(partial(self.throttle.failed, login, ip, decision))
             log.warning("auth failed login=%r client=%s", login[:100], ip)
             return AuthResult(success=False, handled=False, message=replies.AUTH_FAILED)
-        await self._throttle_note(self.throttle.succeeded, login, ip)
+        await self._throttle_note(partial(self.throttle.succeeded, login, ip))
         log.info("auth ok user=%s client=%s", address, ip)
         return AuthResult(success=True, auth_data=address, message=replies.AUTH_OK)

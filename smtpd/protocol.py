@@ -4,8 +4,9 @@ aiosmtpd keeps the state machine, STARTTLS (which discards plaintext pipelined a
 command, RFC 3207 §4.2) and the AUTH mechanisms. This subclass adds, through its hooks:
 enhanced status codes on every reply, refusal of NUL/control bytes and invalid UTF-8 in
 commands, connection limits, an idle DATA timeout beside the command timeout (both
-answered with 421 before closing), implicit TLS, no second STARTTLS, and the password
-check run off the event loop (aiosmtpd's ``authenticator`` hook is synchronous).
+answered with 421 before closing), implicit TLS, no second STARTTLS, the password
+check run off the event loop (aiosmtpd's ``authenticator`` hook is synchronous), and
+what a graceful stop needs to know of a session (``smtpd.shutdown``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
 from smtpd.recipients import clean_text
+from smtpd.shutdown import Sessions
 
 log = logging.getLogger("smtpd")
 
@@ -49,9 +51,10 @@ class MailSMTP(SMTP):
         *,
         listener: Listener,
         connections: ConnectionLimiter,
-        registry: set[SMTP],
+        registry: Sessions,
         data_timeout: float,
         enable_auth: bool,
+        data_deadline: float = 900.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
@@ -60,12 +63,16 @@ class MailSMTP(SMTP):
         self._connections = connections
         self._registry = registry
         self._data_timeout = data_timeout
+        self._data_deadline = data_deadline  # the whole DATA phase, however busy
+        self._data_started = 0.0
         self._ip = ""
         self._counted = False
         self._refused = False
         self._plain = False
         self._greeted = False
         self._in_data = False
+        self._committing = False
+        self._draining = False
         self._last_data = 0.0
         self.last_reply = ""
         self._smtp_methods = {
@@ -80,6 +87,12 @@ class MailSMTP(SMTP):
         if first:
             peer = transport.get_extra_info("peername")
             self._ip = str(peer[0]) if peer else ""
+            if self._registry.draining:  # accepted just before the listener closed
+                self._refused = True
+                with contextlib.suppress(Exception):
+                    transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")  # type: ignore[attr-defined]
+                transport.close()
+                return
             if not self._connections.acquire(self._ip):
                 self._refused = True
                 log.warning("connection refused client=%s: too many connections", self._ip)
@@ -110,6 +123,43 @@ class MailSMTP(SMTP):
                 )
         super().connection_lost(error)
 
+    # -- graceful stop (smtpd.shutdown) ------------------------------------------------
+
+    @property
+    def in_data(self) -> bool:
+        """True from the DATA command until its reply has been sent."""
+        return self._in_data
+
+    @property
+    def committing(self) -> bool:
+        """True while this session's message goes through the durable hand-off."""
+        return self._committing
+
+    def begin_shutdown(self) -> None:
+        """421 and close now, unless a DATA is under way: then after its own reply."""
+        self._draining = True
+        if not self._in_data:
+            self.cut_off()
+
+    def cut_off(self) -> None:
+        """Answer 421 4.3.2 and close the connection (never during a commit)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        with contextlib.suppress(Exception):
+            transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")  # type: ignore[attr-defined]
+        transport.close()
+
+    async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+        """Mark the DATA hook (the durable hand-off) as a commit a stop must wait for."""
+        if command != "DATA":
+            return await super()._call_handler_hook(command, *args)
+        self._committing = True
+        try:
+            return await super()._call_handler_hook(command, *args)
+        finally:
+            self._committing = False
+
     def data_received(self, data: bytes) -> None:
         """Note activity during DATA (the DATA timeout is an idle timeout)."""
         if self._in_data:
@@ -117,12 +167,20 @@ class MailSMTP(SMTP):
         super().data_received(data)
 
     def _timeout_cb(self) -> None:
-        """Close an idle session with 421 4.4.2; during DATA, only when DATA is idle."""
+        """Close an idle session with 421 4.4.2; during DATA, when DATA is idle or too long.
+
+        A client trickling a byte now and then never looks idle, so DATA also has an
+        overall deadline (``smtp.data_deadline_secs``).
+        """
         if self._in_data:
-            idle = self.loop.time() - self._last_data
-            if idle < self._data_timeout:
-                self._reset_timeout(self._data_timeout - idle)
+            now = self.loop.time()
+            idle = now - self._last_data
+            left = self._data_deadline - (now - self._data_started)
+            if idle < self._data_timeout and left > 0:
+                self._reset_timeout(min(self._data_timeout - idle, left))
                 return
+            if left <= 0:
+                log.warning("DATA deadline passed client=%s", self._ip)
         transport = self.transport
         if transport is not None and not transport.is_closing():
             with contextlib.suppress(Exception):
@@ -184,13 +242,15 @@ class MailSMTP(SMTP):
         """DATA under the DATA timeout; failures aiosmtpd answers itself are logged too."""
         envelope: Envelope | None = self.envelope
         self._in_data = True
-        self._last_data = self.loop.time()
-        self._reset_timeout(self._data_timeout)
+        self._last_data = self._data_started = self.loop.time()
+        self._reset_timeout(min(self._data_timeout, self._data_deadline))
         try:
             await super().smtp_DATA(arg)
         finally:
             self._in_data = False
-            if self.transport is not None:
+            if self._draining:  # its reply is out: now the goodbye
+                self.cut_off()
+            elif self.transport is not None:
                 self._reset_timeout()
         if (
             envelope is not None

@@ -3,6 +3,8 @@
 Every listener shares one handler (policy) and one connection limiter. At start-up,
 after the listeners are bound, one sweep re-publishes messages whose pipeline never
 reached the broker (``mailrs.queue.sweep.sweep_once``, the same function the workers use).
+SIGTERM/SIGINT stop it gracefully (``smtpd.shutdown``): messages in DATA are committed
+and answered 250, every other session gets 421.
 """
 
 from __future__ import annotations
@@ -26,23 +28,12 @@ from mailrs.errors import ConfigError
 from mailrs.logs import setup_logging
 from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
-from smtpd import replies
 from smtpd.connections import ConnectionLimiter
 from smtpd.handler import MailHandler
 from smtpd.protocol import Listener, MailSMTP
+from smtpd.shutdown import Sessions
 
 log = logging.getLogger("smtpd")
-
-
-def close_sessions(sessions: set[SMTP]) -> None:
-    """Tell every connected client we are going away (421) and close its connection."""
-    for protocol in list(sessions):
-        transport = protocol.transport
-        if transport is None or transport.is_closing():
-            continue
-        with contextlib.suppress(Exception):
-            transport.write((replies.SHUTTING_DOWN + "\r\n").encode())  # type: ignore[attr-defined]
-        transport.close()
 
 
 def ensure_dev_certificate(settings: Settings) -> None:
@@ -83,7 +74,7 @@ def make_protocol_factory(
     listener: Listener,
     context: ssl.SSLContext | None,
     connections: ConnectionLimiter,
-    sessions: set[SMTP],
+    sessions: Sessions,
 ) -> Callable[[], SMTP]:
     """A factory of SMTP protocol objects for one listener."""
     smtp = settings.smtp
@@ -95,6 +86,7 @@ def make_protocol_factory(
             connections=connections,
             registry=sessions,
             data_timeout=smtp.data_timeout_secs,
+            data_deadline=smtp.data_deadline_secs,
             enable_auth=smtp.enable_auth,
             hostname=smtp.hostname,
             ident="mailrs ESMTP",
@@ -139,7 +131,7 @@ async def serve(settings: Settings) -> int:
     spool.ensure()
     handler = MailHandler(settings, db, spool, configure(settings))
     loop = asyncio.get_running_loop()
-    sessions: set[SMTP] = set()
+    sessions = Sessions()
     connections = ConnectionLimiter(
         settings.smtp.max_connections, settings.smtp.max_connections_per_ip
     )
@@ -168,7 +160,9 @@ async def serve(settings: Settings) -> int:
     await stop.wait()
     for server in servers:
         server.close()
-    close_sessions(sessions)
+    open_sessions = len(sessions)
+    cut = await sessions.drain()
+    log.info("stopping: %d session(s) closed, %d cut off in DATA", open_sessions, cut)
     for server in servers:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), timeout=10)

@@ -1,6 +1,6 @@
-"""The REST API under /api/: token, folders, messages (list, get, raw), search, send, move,
-delete, flags. Errors are JSON (``{"error": ...}``); a message that is not the caller's
-is simply not found (404). The OpenAPI document is at /api/openapi.json.
+"""The REST API under /api/: token, revoke, sessions, folders, messages (list, get, raw),
+search, send, move, delete, flags. Errors are JSON (``{"error": ...}``); a message that is
+not the caller's is simply not found (404). The OpenAPI document is at /api/openapi.json.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from mailrs.accounts.sessions import end_all_sessions, end_session, list_sessions, open_session
+from mailrs.db.models import User
 from mailrs.errors import AuthFailed, MailrsError
 from web.api_auth import api_caller
 from web.login_guard import LOGIN_FAILED, LoginThrottled, check_login
@@ -25,7 +27,7 @@ from web.mailservice.search import Query, search
 from web.mailservice.sending import send_draft
 from web.openapi import openapi_document
 from web.resources import get_db_session, get_resources, open_mailbox
-from web.tokens import issue_token
+from web.tokens import issue_token, token_lifetime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -121,13 +123,66 @@ def token() -> ResponseReturnValue:
         return response, status
     except AuthFailed:
         return json_error(401, LOGIN_FAILED)
-    signed, expires = issue_token(get_resources().settings, user.id, user.address)
+    settings = get_resources().settings
+    db = get_db_session()
+    account = db.get(User, user.id)
+    if account is None:
+        return json_error(401, LOGIN_FAILED)
+    sid = open_session(
+        db,
+        account,
+        "api",
+        token_lifetime(settings),
+        client_addr=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    signed, expires = issue_token(settings, account.uid, sid, account.address)
     return jsonify(
         {
             "token": signed,
             "token_type": "Bearer",
             "expires_at": expires.isoformat(timespec="seconds"),
             "expires_in": int((expires - dt.datetime.now(dt.UTC)).total_seconds()),
+        }
+    )
+
+
+@bp.post("/auth/revoke")
+def revoke() -> ResponseReturnValue:
+    """Revoke the calling token or session; ``{"all": true}`` every one of the account's,
+    ``{"session_id": …}`` one of them (as listed by GET /api/auth/sessions)."""
+    caller = api_caller()
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    db = get_db_session()
+    if body.get("all") is True:
+        return jsonify({"revoked": end_all_sessions(db, caller.uid)})
+    target = body.get("session_id", caller.sid)
+    if not isinstance(target, str) or not target:
+        raise BadInput("session_id must be a string")
+    return jsonify({"revoked": int(end_session(db, target, caller.uid))})
+
+
+@bp.get("/auth/sessions")
+def sessions() -> ResponseReturnValue:
+    """The caller's active web sessions and API tokens."""
+    caller = api_caller()
+    rows = list_sessions(get_db_session(), caller.uid)
+    return jsonify(
+        {
+            "sessions": [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "current": r.id == caller.sid,
+                    "created_at": r.created_at.isoformat(timespec="seconds"),
+                    "last_seen_at": r.last_seen_at.isoformat(timespec="seconds"),
+                    "expires_at": r.expires_at.isoformat(timespec="seconds"),
+                    "client_addr": r.client_addr,
+                    "user_agent": r.user_agent,
+                }
+                for r in rows
+            ]
         }
     )
 

@@ -10,7 +10,7 @@ from flask import current_app, request
 from flask_login import current_user
 from werkzeug.exceptions import Unauthorized
 
-from mailrs.db.models import User
+from mailrs.accounts.sessions import session_user
 from web.auth import AccountUser
 from web.resources import get_db_session, get_resources
 from web.tokens import BadToken, verify_token
@@ -26,15 +26,20 @@ def api_caller() -> AccountUser:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("use 'Authorization: Bearer <token>'")
         try:
-            user_id = verify_token(get_resources().settings, token.strip())
+            claims = verify_token(get_resources().settings, token.strip())
         except BadToken as exc:
             raise Unauthorized(str(exc)) from exc
-        user = get_db_session().get(User, user_id)
-        if user is None or user.disabled:
-            raise Unauthorized("account unknown or disabled")
-        return AccountUser(id=user.id, address=user.address)
+        user = session_user(get_db_session(), claims.sid, claims.uid)
+        if user is None:
+            raise Unauthorized("token revoked, or account unknown or disabled")
+        return AccountUser.of(user, claims.sid)
     if current_user.is_authenticated:
         if request.method not in SAFE_METHODS:
             current_app.extensions["csrf"].protect()
-        return AccountUser(id=current_user.id, address=current_user.address)
+        return AccountUser(
+            id=current_user.id,
+            address=current_user.address,
+            uid=current_user.uid,
+            sid=current_user.sid,
+        )
     raise Unauthorized("log in or send a Bearer token")

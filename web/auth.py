@@ -1,11 +1,25 @@
-"""The auth blueprint: the login form, logout, and the flask-login user loader."""
+"""The auth blueprint: the login form, logout, and the flask-login user loader.
+
+The session cookie carries the account's random ``uid`` (flask-login's id) and the id of
+an ``auth_sessions`` row (``sid``); the loader accepts the cookie only while that row
+lives, so logout, a password change or disabling the account end it server-side.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import (
     LoginManager,
@@ -19,6 +33,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
+from mailrs.accounts.sessions import end_session, open_session, session_user
 from mailrs.accounts.users import MAX_PASSWORD
 from mailrs.db.models import User
 from mailrs.errors import AuthFailed
@@ -32,12 +47,19 @@ bp = Blueprint("auth", __name__)
 class AccountUser(UserMixin):
     """The logged-in account as flask-login sees it (plain data, no ORM object)."""
 
-    id: int
+    id: int  # the row id, for rows that belong to the account (chat history)
     address: str
+    uid: str  # the never-reused identity that cookies and tokens name
+    sid: str  # the auth_sessions row this request was authenticated by
 
     def get_id(self) -> str:
         """The id stored in the session cookie."""
-        return str(self.id)
+        return self.uid
+
+    @classmethod
+    def of(cls, user: User, sid: str) -> AccountUser:
+        """The plain-data view of an account row, authenticated by session ``sid``."""
+        return cls(id=user.id, address=user.address, uid=user.uid, sid=sid)
 
 
 class LoginForm(FlaskForm):
@@ -56,16 +78,18 @@ def init_app(app: Flask) -> None:
     manager.user_loader(load_user)
 
 
-def load_user(user_id: str) -> AccountUser | None:
-    """The account with that id, or None if it is gone or disabled (flask-login's loader)."""
-    try:
-        key = int(user_id)
-    except ValueError:
+def load_user(user_uid: str) -> AccountUser | None:
+    """The account of a live session cookie, or None (flask-login's loader).
+
+    None when the session was revoked or expired, or the account is gone or disabled.
+    """
+    sid = session.get("sid")
+    if not isinstance(sid, str):
         return None
-    user = get_db_session().get(User, key)
-    if user is None or user.disabled:
+    user = session_user(get_db_session(), sid, user_uid)
+    if user is None:
         return None
-    return AccountUser(id=user.id, address=user.address)
+    return AccountUser.of(user, sid)
 
 
 def safe_next_url(target: str | None) -> str:
@@ -101,15 +125,29 @@ def login() -> ResponseReturnValue:
         return page, 429, {"Retry-After": str(exc.retry_after)}
     except AuthFailed:
         return render_template("login.html", form=form, error=LOGIN_FAILED), 401
+    db = get_db_session()
+    account = db.get(User, user.id)
+    if account is None:
+        return render_template("login.html", form=form, error=LOGIN_FAILED), 401
+    sid = open_session(
+        db,
+        account,
+        "web",
+        current_app.permanent_session_lifetime,
+        client_addr=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+    )
     session.clear()
-    login_user(AccountUser(id=user.id, address=user.address))
+    session["sid"] = sid
+    login_user(AccountUser.of(account, sid))
     return redirect(safe_next_url(request.args.get("next")))
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    """End the session and go back to the login page."""
+    """End the session server-side (a copied cookie stops working) and go to the login page."""
+    end_session(get_db_session(), current_user.sid, current_user.uid)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -7,33 +7,38 @@ streams ``{"type": "token", "text": …}`` word by word, then ``{"type": "done",
 ``{"type": "error", "error": …}``. The handshake needs a logged-in session, the CSRF
 token (``?csrf_token=``) and, when the browser sends one, an Origin of this site.
 
-One thread serves one socket: it waits for a frame for a quarter of a second at a time
-and in between forwards the user's mailbox events, so a delivery shows up well within
-a second.
+Under gunicorn's gevent worker an open socket costs greenlets, not an OS thread: one
+waits for the browser's frames, one (``pump``) forwards the user's mailbox events from
+the process's single ``EventHub`` and every 30 s checks that the login session still
+lives (a revoked session closes its sockets). The handshake's database session is
+closed before the socket starts waiting, and each request's mailbox index is closed
+after its answer, so an idle chat holds no database connection or file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, render_template, request
+from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_sock import ConnectionClosed, Sock
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
+from mailrs.accounts.sessions import is_live
 from mailrs.store.events import (
     Expunged,
     FlagsChanged,
     MailboxEvent,
     NewMail,
-    Subscription,
-    subscribe,
+    event_from_json,
 )
 from web.assistant import history
 from web.assistant.actions import Actions, Conversation, Reply
@@ -43,22 +48,32 @@ from web.assistant.llm import LlmEngine
 from web.assistant.phrases import say
 from web.assistant.streaming import tokens
 from web.mailservice.mailbox import UserMailbox
-from web.resources import Resources, get_resources
+from web.notifications import EventHub
+from web.resources import Resources, close_db_session, get_resources
+from web.wsguard import guarded_thread_class
 
 bp = Blueprint("chat", __name__)
 log = logging.getLogger(__name__)
 
 WS_PATH = "/ws/chat"
 MAX_FRAME = 16 * 1024
-POLL_SECS = 0.25
+LIVENESS_SECS = 30.0
 TOKEN_PAUSE_SECS = 0.01
+HUB_KEY = "mailrs_event_hub"
 
 
 def init_app(app: Flask) -> None:
-    """Register the page, the socket and the handshake checks."""
+    """Register the page, the socket, the handshake checks and the process's event hub."""
     app.config.setdefault(
-        "SOCK_SERVER_OPTIONS", {"max_message_size": MAX_FRAME, "ping_interval": 25}
+        "SOCK_SERVER_OPTIONS",
+        {
+            "max_message_size": MAX_FRAME,
+            "ping_interval": 25,
+            # frame headers declaring more than MAX_FRAME close the socket at once
+            "thread_class": guarded_thread_class(MAX_FRAME),
+        },
     )
+    app.extensions[HUB_KEY] = EventHub(app.extensions["mailrs"].settings)
     sock = Sock(app)
     sock.route(WS_PATH)(chat_socket)
     app.before_request(_check_handshake)
@@ -107,6 +122,7 @@ class ChatSession:
         self.ws = ws
         self.resources = resources
         self.user_id = user_id
+        self._send_lock = threading.Lock()
         settings = resources.settings
         self.mailbox = UserMailbox(resources.store, address, settings, source="assistant")
         turns = history.recent(resources.database, user_id, settings.assistant.history_limit)
@@ -119,8 +135,9 @@ class ChatSession:
         )
 
     def send(self, frame: dict[str, Any]) -> None:
-        """Send one JSON frame."""
-        self.ws.send(json.dumps(frame, ensure_ascii=False))
+        """Send one JSON frame (whole: the reply and the event pump never interleave)."""
+        with self._send_lock:
+            self.ws.send(json.dumps(frame, ensure_ascii=False))
 
     def stream(self, reply: Reply, streamed: bool = False) -> None:
         """The reply word by word (unless the engine streamed it already), then ``done``."""
@@ -161,8 +178,11 @@ class ChatSession:
         else:
             self.send({"type": "error", "error": "unknown frame type"})
 
-    def notify(self, event: MailboxEvent) -> None:
+    def notify(self, raw: dict[str, Any] | MailboxEvent) -> None:
         """Forward a mailbox event; new mail gets a sentence in the user's language."""
+        event = event_from_json(raw) if isinstance(raw, dict) else raw
+        if event is None:
+            return  # an event kind this chat does not show
         frame: dict[str, Any] = {
             "type": "notification",
             "kind": event.kind,
@@ -179,20 +199,57 @@ class ChatSession:
             frame["uids"] = list(event.uids)
         self.send(frame)
 
-    def run(self, events: Subscription) -> None:
-        """Serve frames and events until the browser goes away."""
+    def run(self) -> None:
+        """Serve the browser's frames until it goes away (ConnectionClosed)."""
         while True:
-            raw = self.ws.receive(timeout=POLL_SECS)
-            if raw is not None:
-                try:
-                    self.handle(raw)
-                except ConnectionClosed:
-                    raise
-                except Exception:  # noqa: BLE001 - one bad request never ends the chat
-                    log.exception("chat request failed for %s", self.mailbox.address)
-                    self.send({"type": "error", "error": "Sorry, that failed. Please try again."})
-            while (event := events.get_event(0)) is not None:
-                self.notify(event)
+            raw = self.ws.receive()
+            if raw is None:
+                continue
+            try:
+                self.handle(raw)
+            except ConnectionClosed:
+                raise
+            except Exception:  # noqa: BLE001 - one bad request never ends the chat
+                log.exception("chat request failed for %s", self.mailbox.address)
+                self.send({"type": "error", "error": "Sorry, that failed. Please try again."})
+            finally:
+                self.mailbox.close()  # hold no index between messages
+
+    def pump(
+        self,
+        events: queue.SimpleQueue[dict[str, Any] | None],
+        uid: str,
+        sid: str,
+        liveness_secs: float = LIVENESS_SECS,
+    ) -> None:
+        """Forward queued mailbox events; close the socket once the login session is gone."""
+        last_check = time.monotonic()
+        while True:
+            try:
+                event = events.get(timeout=liveness_secs)
+            except queue.Empty:
+                event = {}
+            if event is None:
+                return
+            try:
+                if time.monotonic() - last_check >= liveness_secs:
+                    last_check = time.monotonic()
+                    if not self._session_live(sid, uid):
+                        self.ws.close(reason=1008, message="session ended")
+                        return
+                if event:
+                    self.notify(event)
+            except (ConnectionClosed, OSError):
+                return
+
+    def _session_live(self, sid: str, uid: str) -> bool:
+        """Whether the login session still lives; a database outage does not end chats."""
+        try:
+            with self.resources.database.session() as db:
+                return is_live(db, sid, uid)
+        except Exception as exc:  # noqa: BLE001 - checked again at the next interval
+            log.warning("cannot check the session of a chat: %s", exc)
+            return True
 
     def close(self) -> None:
         """Release the mailbox index."""
@@ -202,13 +259,27 @@ class ChatSession:
 def chat_socket(ws: Any) -> None:
     """The ``/ws/chat`` handler (the handshake was checked by ``_check_handshake``)."""
     resources = get_resources()
-    chat = ChatSession(ws, resources, current_user.id, current_user.address)
+    user = current_user._get_current_object()
+    close_db_session()  # the handshake's connection goes back to the pool before we wait
+    chat = ChatSession(ws, resources, user.id, user.address)
+    hub: EventHub = current_app.extensions[HUB_KEY]
+    events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+    stop = hub.listen(user.address, events.put)
+    liveness = float(current_app.config.get("CHAT_LIVENESS_SECS", LIVENESS_SECS))
+    pump = threading.Thread(
+        target=chat.pump,
+        args=(events, user.uid, user.sid, liveness),
+        name="chat-pump",
+        daemon=True,
+    )
+    pump.start()
     try:
-        with subscribe(resources.settings, current_user.address) as events:
-            chat.run(events)
+        chat.run()
     except ConnectionClosed:
         pass
     finally:
+        stop()
+        events.put(None)
         chat.close()
 
 

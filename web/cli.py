@@ -1,4 +1,7 @@
-"""The ``flask mail-user`` commands: add, list, delete, check and re-password mail accounts.
+"""The ``flask mail-user`` commands: add, list, delete, check, disable and re-password accounts.
+
+Changing a password, disabling or deleting an account revokes every web session and
+API token it had.
 
 Every command makes sure the database schema exists first. Errors print one
 ``Error: ...`` line on stderr and exit with status 1; ``exists`` answers with its
@@ -20,6 +23,7 @@ from mailrs.accounts.users import (
     delete_user,
     find_user,
     list_users,
+    set_disabled,
     set_password,
 )
 from mailrs.addresses import normalize_user_address
@@ -143,4 +147,26 @@ def passwd_command(email: str, password: str | None, password_stdin: bool) -> No
         set_password(session, user.address, secret)
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Password changed for {user.address}")
+    click.echo(f"Password changed for {user.address}; its sessions and tokens are revoked")
+
+
+@mail_user.command("disable")
+@click.argument("email")
+def disable_command(email: str) -> None:
+    """Disable the account EMAIL: no login anywhere; every session and token ends."""
+    try:
+        set_disabled(_session(), email, True)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Disabled {email}")
+
+
+@mail_user.command("enable")
+@click.argument("email")
+def enable_command(email: str) -> None:
+    """Enable the account EMAIL again."""
+    try:
+        set_disabled(_session(), email, False)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Enabled {email}")

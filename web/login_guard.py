@@ -1,8 +1,9 @@
 """Password checks for the web login form and the token endpoint, throttled per account and IP.
 
-``mailrs.accounts.throttle.LoginThrottle`` counts failures; each failure makes the next answer
-wait longer, and past the limits the login is refused with a clear message before the
-password is even checked.
+``mailrs.accounts.throttle.LoginThrottle`` counts each attempt before the password is
+checked; each earlier failure makes the next answer wait longer, and past the limits the
+login is refused with a clear message without checking the password. The Argon2 check
+runs off the gevent hub (``web.offload``), so other sockets are served meanwhile.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.passwords import verify_password
 from mailrs.accounts.throttle import LoginThrottle
 from mailrs.accounts.users import authenticate
 from mailrs.db.models import LoginEvent, User
 from mailrs.errors import AuthFailed
+from web.offload import off_hub
 
 log = logging.getLogger(__name__)
 LOGIN_FAILED = "Wrong email address or password."
@@ -57,16 +61,17 @@ def check_login(
     Every attempt is recorded in ``login_events`` (the audit trail an admin reads).
     """
     account = address.strip().lower()[:254]
-    decision = throttle.check(account, ip)
+    decision = throttle.begin(account, ip)
     if decision.blocked:
         record_login(session, account, ip, via, "throttled")
         raise LoginThrottled(decision.retry_after)
     if decision.delay:
-        time.sleep(decision.delay)
+        time.sleep(decision.delay)  # a greenlet sleep under gevent
     try:
-        user: User = authenticate(session, address, password)
+        verify = partial(off_hub, verify_password)
+        user: User = authenticate(session, address, password, verify=verify)
     except AuthFailed:
-        throttle.failed(account, ip)
+        throttle.failed(account, ip, decision)
         record_login(session, account, ip, via, "failed")
         raise
     throttle.succeeded(account, ip)

@@ -33,6 +33,10 @@ def openapi_document() -> dict[str, Any]:
     token_op = _op("Exchange email and password for a JWT", body="Credentials")
     token_op["security"] = []
     token_op["responses"]["429"] = ERROR
+    revoke_op = _op(
+        "Revoke the calling token or session, one session by id, or all of them", body="Revoke"
+    )
+    revoke_op["requestBody"]["required"] = False
     send_op = _op("Send a message (copy filed in Sent)", body="Draft")
     send_op["responses"]["202"] = send_op["responses"].pop("200")
     send_op["responses"]["422"] = ERROR
@@ -42,6 +46,8 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/api/auth/token": {"post": token_op},
+            "/api/auth/revoke": {"post": revoke_op},
+            "/api/auth/sessions": {"get": _op("The caller's active web sessions and API tokens")},
             "/api/folders": {"get": _op("Folders with total and unread counts")},
             "/api/messages": {
                 "get": _op(
@@ -117,6 +123,13 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "required": ["email", "password"],
                     "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+                },
+                "Revoke": {
+                    "type": "object",
+                    "properties": {
+                        "all": {"type": "boolean"},
+                        "session_id": {"type": "string"},
+                    },
                 },
                 "Draft": {
                     "type": "object",

@@ -1,4 +1,8 @@
-"""Browser-facing hardening: the session key, cookie flags, CSRF and security headers."""
+"""Browser-facing hardening: the session key, cookie flags, CSRF and security headers.
+
+Every response but the static files gets ``Cache-Control: no-store``: pages and API
+answers carry mail or account data, which no browser or proxy cache may keep.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from mailrs.config import Settings
@@ -57,6 +61,10 @@ def init_app(app: Flask) -> None:
 def _add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if not request.path.startswith("/static/"):
+        cache = response.headers.get("Cache-Control", "")
+        if "no-store" not in cache:
+            response.headers["Cache-Control"] = "private, no-store"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

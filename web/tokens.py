@@ -1,8 +1,13 @@
-"""API tokens: JWT (HS256) signed with ``[api] jwt_secret``, valid ``token_expiry_hours``."""
+"""API tokens: JWT (HS256) signed with ``[api] jwt_secret``, valid ``token_expiry_hours``.
+
+``sub`` is the account's random ``uid`` (never a row id, which SQLite may hand to a later
+account) and ``jti`` the id of its ``auth_sessions`` row, so a token can be revoked.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import jwt
 
@@ -16,26 +21,52 @@ class BadToken(Exception):
     """The token is missing, malformed, expired, or not signed by us."""
 
 
-def issue_token(settings: Settings, user_id: int, address: str) -> tuple[str, dt.datetime]:
-    """A signed token for this account and the moment it expires."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """Who a valid token names: the account's uid and the session (``jti``) it belongs to."""
+
+    uid: str
+    sid: str
+
+
+def token_lifetime(settings: Settings) -> dt.timedelta:
+    """How long a new token is valid."""
+    return dt.timedelta(hours=settings.api.token_expiry_hours)
+
+
+def issue_token(settings: Settings, uid: str, sid: str, address: str) -> tuple[str, dt.datetime]:
+    """A signed token for this account and session, and the moment it expires."""
     now = dt.datetime.now(dt.UTC)
-    expires = now + dt.timedelta(hours=settings.api.token_expiry_hours)
-    claims = {"sub": str(user_id), "email": address, "iat": now, "exp": expires, "aud": AUDIENCE}
+    expires = now + token_lifetime(settings)
+    claims = {
+        "sub": uid,
+        "jti": sid,
+        "email": address,
+        "iat": now,
+        "exp": expires,
+        "aud": AUDIENCE,
+    }
     return jwt.encode(claims, settings.api.jwt_secret, algorithm=ALGORITHM), expires
 
 
-def verify_token(settings: Settings, token: str) -> int:
-    """The account id in a valid token; BadToken otherwise (only HS256 is accepted)."""
+def verify_token(settings: Settings, token: str) -> TokenClaims:
+    """The claims of a validly signed, unexpired token; BadToken otherwise (HS256 only).
+
+    The caller still checks that the session ``jti`` is live (not revoked).
+    """
     try:
         claims = jwt.decode(
             token,
             settings.api.jwt_secret,
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
-            options={"require": ["exp", "iat", "sub", "aud"]},
+            options={"require": ["exp", "iat", "sub", "aud", "jti"]},
         )
-        return int(claims["sub"])
     except jwt.ExpiredSignatureError as exc:
         raise BadToken("token expired") from exc
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise BadToken("invalid token") from exc
+    uid, sid = claims.get("sub"), claims.get("jti")
+    if not isinstance(uid, str) or not isinstance(sid, str) or not uid or not sid:
+        raise BadToken("invalid token")
+    return TokenClaims(uid=uid, sid=sid)

@@ -10,7 +10,8 @@ every ``celery.sweep_interval_secs`` for messages nothing has happened to for
 ``celery.sweep_grace_secs``; ``mailrs.queue.sweep`` does the same as a task for Celery beat.
 A message accepted while the broker was down, or whose task died with a killed worker,
 is found here and sent again; the stages are idempotent, so a message that was only
-slow is not delivered twice.
+slow is not delivered twice. Each sweep also removes orphaned spool files (finished or
+unknown messages, older than the grace period: ``mailrs.queue.orphans``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from mailrs.celery import app
 from mailrs.queue.canvas import SWEEP
+from mailrs.queue.orphans import collect_orphans
 from mailrs.queue.sweep import sweep_once
 from workers.context import worker_context
 
@@ -33,7 +35,10 @@ log = logging.getLogger(__name__)
 def sweep() -> int:
     """Celery task: one sweep with the configured grace period."""
     ctx = worker_context()
-    return sweep_once(app, ctx.db, ctx.settings.celery.sweep_grace_secs)
+    grace = ctx.settings.celery.sweep_grace_secs
+    sent = sweep_once(app, ctx.db, grace)
+    collect_orphans(ctx.db, ctx.spool, grace)
+    return sent
 
 
 _stop = threading.Event()
@@ -44,6 +49,11 @@ def _sweep_safely(grace_secs: int) -> None:
         sweep_once(app, worker_context().db, grace_secs)
     except Exception:
         log.exception("sweeper: sweep failed")
+    try:  # never with less than the configured grace: a young file may await its row
+        ctx = worker_context()
+        collect_orphans(ctx.db, ctx.spool, ctx.settings.celery.sweep_grace_secs)
+    except Exception:
+        log.exception("sweeper: orphan collection failed")
 
 
 def _sweep_loop(interval: float, grace_secs: int) -> None:

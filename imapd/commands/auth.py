@@ -19,10 +19,11 @@ SASL_TIMEOUT_SECS = 60.0
 
 
 async def _check_password(ctx: Context, username: str, password: str) -> str:
-    """The account address for a good password; throttled per account and client IP."""
+    """The account address for a good password; each attempt counted before the check."""
     throttle = ctx.policy.throttle
+    decision = None
     if throttle is not None:
-        decision = await asyncio.to_thread(throttle.check, username, ctx.peer_ip)
+        decision = await asyncio.to_thread(throttle.begin, username, ctx.peer_ip)
         if decision.blocked:
             await asyncio.sleep(min(decision.delay, 5.0))
             log.info("login for %r from %s refused: too many failures", username[:254], ctx.peer)
@@ -33,8 +34,8 @@ async def _check_password(ctx: Context, username: str, password: str) -> str:
         address = await ctx.backend.authenticate(username, password)
     except AuthFailed:
         log.info("login failed for %r from %s", username[:254], ctx.peer)
-        if throttle is not None:
-            await asyncio.to_thread(throttle.failed, username, ctx.peer_ip)
+        if throttle is not None and decision is not None:
+            await asyncio.to_thread(throttle.failed, username, ctx.peer_ip, decision)
         raise
     if throttle is not None:
         await asyncio.to_thread(throttle.succeeded, username, ctx.peer_ip)

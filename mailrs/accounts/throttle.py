@@ -1,28 +1,29 @@
-"""Login throttling shared by SMTP AUTH, IMAP and the web: per account and per client IP.
+"""Login throttling shared by SMTP AUTH, IMAP and the web: per client IP and per account+IP.
 
-Failed logins are counted in a moving window with the ``limits`` library. Each failure
-makes the next answer wait longer (``base_delay_secs`` doubling up to ``max_delay_secs``);
-past ``max_failures_per_account`` or ``max_failures_per_ip`` in the window, logins are
-refused without checking the password until the window moves on.
+``LoginThrottle.begin`` counts the attempt atomically *before* the password is checked
+(``mailrs.accounts.counters``: the database on the embedded default, Redis when
+configured, so smtpd, imapd and web share one count). Past ``max_failures_per_account``
+attempts for one account from one IP, or ``max_failures_per_ip`` from one IP, in the
+window, the attempt is refused without checking the password: 200 parallel guesses get
+at most that many real password checks. A good login gives its attempt back.
 
-The counters live in Redis when the broker is Redis (so every process and machine
-shares them) and in process memory otherwise. Calls may touch the network: async
-callers run them with ``asyncio.to_thread`` and sleep with ``asyncio.sleep``.
+An account is never locked as a whole, so guesses from elsewhere cannot lock the owner
+out from the owner's address; when failures for one account come from
+``account_slowdown_ips`` or more distinct IPs, every attempt on it is slowed down.
+
+``limit_storage`` (the ``limits`` storage smtpd's message rates use) also lives here.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
+from mailrs.accounts.counters import CounterStore, counter_store
 from mailrs.config import Settings
 
-_NAMESPACE = "mailrs-login"
 _storages: dict[str, Storage] = {}
 _storages_lock = threading.Lock()
 
@@ -42,68 +43,66 @@ def limit_storage(settings: Settings) -> Storage:
 
 @dataclass(frozen=True)
 class ThrottleDecision:
-    """What to do with a login attempt before the password is checked."""
+    """What to do with a counted login attempt before the password is checked."""
 
     blocked: bool
     delay: float
     retry_after: float = 0.0
+    attempt: int = 0  # this attempt's number for the account from this IP in the window
 
 
 class LoginThrottle:
-    """Counts failed logins per account and per IP and says how long to hold the answer."""
+    """Counts login attempts per IP and per account+IP, before the password is checked."""
 
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
-        cfg = settings.auth
-        self._cfg = cfg
-        self._limiter = MovingWindowRateLimiter(storage or limit_storage(settings))
-        window = max(1, cfg.failure_window_secs)
-        self._per_account: RateLimitItem = RateLimitItemPerSecond(
-            max(1, cfg.max_failures_per_account), window, namespace=_NAMESPACE
-        )
-        self._per_ip: RateLimitItem = RateLimitItemPerSecond(
-            max(1, cfg.max_failures_per_ip), window, namespace=_NAMESPACE
-        )
+    def __init__(self, settings: Settings, store: CounterStore | None = None) -> None:
+        self._cfg = settings.auth
+        self._store = store or counter_store(settings)
+        self._window = max(1, self._cfg.failure_window_secs)
 
-    def check(self, account: str, ip: str) -> ThrottleDecision:
-        """Whether this attempt is refused outright, and how long to wait before answering."""
-        account_left, account_reset = self._stats(self._per_account, "account", account)
-        ip_left, ip_reset = self._stats(self._per_ip, "ip", ip)
-        # An IP's failures weigh less than an account's: many users may share one address.
-        ip_failures = (self._per_ip.amount - ip_left) * self._per_account.amount
-        failures = max(
-            self._per_account.amount - account_left,
-            ip_failures // self._per_ip.amount,
-        )
-        delay = self._delay(failures)
-        if account_left <= 0 or ip_left <= 0:
-            resets = [
-                account_reset if account_left <= 0 else 0.0,
-                ip_reset if ip_left <= 0 else 0.0,
-            ]
-            reset = max(resets)
-            return ThrottleDecision(True, delay, max(0.0, reset))
-        return ThrottleDecision(False, delay)
+    def begin(self, account: str, ip: str) -> ThrottleDecision:
+        """Count this attempt; blocked means: refuse it without checking the password."""
+        account = _norm(account)
+        per_pair, pair_reset = self._store.incr(_pair_key(account, ip), self._window)
+        per_ip, ip_reset = self._store.incr(_ip_key(ip), self._window)
+        spread = self._store.peek(_spread_key(account))
+        failures = per_pair - 1
+        slowdown = max(0, spread - max(1, self._cfg.account_slowdown_ips) + 1)
+        delay = max(self._delay(failures), self._delay(slowdown))
+        over_pair = per_pair > max(1, self._cfg.max_failures_per_account)
+        over_ip = per_ip > max(1, self._cfg.max_failures_per_ip)
+        if over_pair or over_ip:
+            reset = max(pair_reset if over_pair else 0.0, ip_reset if over_ip else 0.0)
+            return ThrottleDecision(True, min(delay, 1.0), reset, per_pair)
+        return ThrottleDecision(False, delay, 0.0, per_pair)
 
-    def failed(self, account: str, ip: str) -> None:
-        """Count one failed login for this account and this IP."""
-        self._limiter.hit(self._per_account, "account", _norm(account))
-        self._limiter.hit(self._per_ip, "ip", ip)
+    def failed(self, account: str, ip: str, decision: ThrottleDecision) -> None:
+        """Note a wrong password: the first from this IP adds to the account's IP spread."""
+        if decision.attempt == 1:
+            self._store.incr(_spread_key(_norm(account)), self._window)
 
     def succeeded(self, account: str, ip: str) -> None:
-        """Forget the account's failures after a good login (the IP's count stays)."""
-        self._limiter.clear(self._per_account, "account", _norm(account))
-
-    def _stats(self, item: RateLimitItem, kind: str, who: str) -> tuple[int, float]:
-        ident = _norm(who) if kind == "account" else who
-        stats = self._limiter.get_window_stats(item, kind, ident)
-        return stats.remaining, stats.reset_time - time.time()
+        """A good login: forget the account's count from this IP and give the IP's back."""
+        self._store.clear(_pair_key(_norm(account), ip))
+        self._store.decr(_ip_key(ip))
 
     def _delay(self, failures: int) -> float:
         if failures <= 0:
             return 0.0
-        delay = self._cfg.base_delay_secs * (2 ** (failures - 1))
+        delay = self._cfg.base_delay_secs * (2 ** min(failures - 1, 16))
         return float(min(self._cfg.max_delay_secs, delay))
 
 
 def _norm(account: str) -> str:
-    return account.strip().lower()
+    return account.strip().lower()[:254]
+
+
+def _ip_key(ip: str) -> str:
+    return f"ip:{ip[:64]}"
+
+
+def _pair_key(account: str, ip: str) -> str:
+    return f"acct-ip:{account}|{ip[:64]}"
+
+
+def _spread_key(account: str) -> str:
+    return f"acct-ips:{account}"

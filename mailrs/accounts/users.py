@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.passwords import hash_password, verify_password
+from mailrs.accounts.sessions import end_all_sessions
 from mailrs.addresses import normalize_user_address
 from mailrs.db.models import Domain, User
 from mailrs.errors import AuthFailed, InvalidAddress, UserExists, UserNotFound
@@ -68,10 +71,11 @@ def list_users(session: Session) -> list[User]:
 
 
 def delete_user(session: Session, store: MaildirStore, address: str, purge: bool = False) -> None:
-    """Remove an account; with ``purge`` its Maildir goes too."""
+    """Remove an account and revoke its sessions; with ``purge`` its Maildir goes too."""
     user = find_user(session, address)
     if user is None:
         raise UserNotFound(f"no user {address}")
+    end_all_sessions(session, user.uid, commit=False)
     session.delete(user)
     session.commit()
     if purge:
@@ -79,19 +83,40 @@ def delete_user(session: Session, store: MaildirStore, address: str, purge: bool
 
 
 def set_password(session: Session, address: str, password: str) -> None:
-    """Replace an account's password."""
+    """Replace an account's password and revoke every session and token it had."""
     check_password_strength(password)
     user = find_user(session, address)
     if user is None:
         raise UserNotFound(f"no user {address}")
     user.password_hash = hash_password(password)
+    end_all_sessions(session, user.uid, commit=False)
     session.commit()
 
 
-def authenticate(session: Session, address: str, password: str) -> User:
-    """The account if the password matches; raises AuthFailed (same cost either way)."""
+def set_disabled(session: Session, address: str, disabled: bool) -> None:
+    """Disable (revoking every session and token) or re-enable an account."""
     user = find_user(session, address)
-    ok = verify_password(user.password_hash if user else None, password)
+    if user is None:
+        raise UserNotFound(f"no user {address}")
+    user.disabled = disabled
+    if disabled:
+        end_all_sessions(session, user.uid, commit=False)
+    session.commit()
+
+
+def authenticate(
+    session: Session,
+    address: str,
+    password: str,
+    verify: Callable[[str | None, str], bool] = verify_password,
+) -> User:
+    """The account if the password matches; raises AuthFailed (same cost either way).
+
+    ``verify`` checks the hash (a caller on an event hub passes one that runs it in a
+    thread pool).
+    """
+    user = find_user(session, address)
+    ok = verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         raise AuthFailed("authentication failed")
     return user

@@ -1,4 +1,4 @@
-"""The ``mailrs`` command: up, worker, db upgrade, config check."""
+"""The ``mailrs`` command: up, worker, db upgrade, config check, and the groups below."""
 
 from __future__ import annotations
 
@@ -120,6 +120,7 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
 @config_option
 def up(config_path: str | None) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it."""
+    from mailrs.cli.runstate import state_file
     from mailrs.cli.supervisor import Interrupted, StartupError, Supervisor, plan_services
 
     path, explicit = resolve_config_path(config_path)
@@ -131,7 +132,12 @@ def up(config_path: str | None) -> None:
         click.echo(f"Created a development config at {path}")
     _migrate(settings)
     env = dict(os.environ, MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
-    supervisor = Supervisor(plan_services(settings, path), settings.data_dir / "logs", env)
+    supervisor = Supervisor(
+        plan_services(settings, path),
+        settings.data_dir / "logs",
+        env,
+        state_path=state_file(settings.data_dir),
+    )
     supervisor.catch_signals()
     try:
         supervisor.check_ports()
@@ -141,6 +147,7 @@ def up(config_path: str | None) -> None:
         supervisor.stop()
         sys.exit(0)
     except StartupError as exc:
+        supervisor.run.state = "failed"
         supervisor.stop()
         raise click.ClickException(str(exc)) from None
     click.echo(f"Database: {settings.database_url}")
@@ -156,6 +163,7 @@ from mailrs.cli.backup import backup, restore  # noqa: E402
 from mailrs.cli.domain import domain_group  # noqa: E402
 from mailrs.cli.queue import queue_group  # noqa: E402
 from mailrs.cli.reindex import reindex  # noqa: E402
+from mailrs.cli.status import status  # noqa: E402
 from mailrs.cli.tls import tls_group  # noqa: E402
 from mailrs.cli.transfer import export, import_group  # noqa: E402
 
@@ -166,6 +174,7 @@ cli.add_command(domain_group)
 cli.add_command(queue_group)
 cli.add_command(tls_group)
 cli.add_command(reindex)
+cli.add_command(status)
 cli.add_command(import_group)
 cli.add_command(export)
 

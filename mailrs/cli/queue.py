@@ -1,4 +1,4 @@
-"""``mailrs queue``: look at and act on the mail queue (list, show, retry, delete, flush)."""
+"""``mailrs queue``: look at and act on the mail queue (list, show, retry, delete, flush...)."""
 
 from __future__ import annotations
 
@@ -178,3 +178,39 @@ def queue_delete(config_path: str | None, queue_id: str) -> None:
     Spool(settings.spool_path).remove(qid)
     click.echo(f"{qid}: deleted")
     db.dispose()
+
+
+@queue_group.command("orphans")
+@config_option
+@click.option(
+    "--grace",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Only files older than this many seconds.",
+)
+@click.option("--remove", is_flag=True, help="Remove them now instead of waiting for the sweeper.")
+def queue_orphans(config_path: str | None, grace: int, remove: bool) -> None:
+    """Spool files no unfinished message needs (the sweeper removes them after its grace)."""
+    from mailrs.queue.orphans import find_orphans
+
+    settings, db = _open(config_path)
+    orphans = find_orphans(db, Spool(settings.spool_path), grace)
+    db.dispose()
+    if not orphans:
+        click.echo("no orphaned spool files")
+        return
+    removed = 0
+    for orphan in orphans:
+        note = ""
+        if remove:
+            try:
+                orphan.path.unlink(missing_ok=True)
+                removed += 1
+                note = "  removed"
+            except OSError as exc:
+                note = f"  cannot remove: {exc.strerror or exc}"
+        age = _age(utcnow() - dt.timedelta(seconds=orphan.age_secs))
+        click.echo(f"{orphan.queue_id}  {orphan.reason:<16} {age:>4}  {orphan.size} bytes{note}")
+    summary = f"{len(orphans)} orphaned spool file(s)"
+    click.echo(summary + (f", {removed} removed" if remove else ""))

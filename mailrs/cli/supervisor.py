@@ -1,8 +1,14 @@
 """``mailrs up``: run smtpd, imapd, the web server and a Celery worker as child processes.
 
 Each child gets the same config file. A service counts as started once its port accepts
-connections (the worker: once it says it is ready). If any child dies, the others are
-stopped and the exit status says which one and why; SIGINT/SIGTERM stop all cleanly.
+connections (the worker: once it says it is ready). At start-up a service that cannot
+start (a port taken, a bad certificate) stops everything with one line; a worker that
+waits for an unreachable broker does not hold up the rest (the platform runs degraded:
+smtpd spools, and the worker delivers once the broker is there). Once up, a child that
+dies is logged with its exit status and restarted with backoff
+(``mailrs.cli.restart_policy``); only repeated fast crashes stop everything. The state
+of every service goes to ``<data_dir>/run/status.json`` for ``mailrs status``.
+SIGINT/SIGTERM stop all cleanly.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mailrs.cli.restart_policy import CrashHistory, describe_exit
+from mailrs.cli.runstate import RunState, ServiceState, process_start, state_file, write_state
 from mailrs.config import Settings, parse_hostport
 
 STOP_TIMEOUT = 15.0
 START_TIMEOUT = 60.0
+DEGRADED_AFTER = 5.0  # how long start-up waits for the worker before checking the broker
+POLL_SECS = 0.2
 
 
 @dataclass
@@ -36,9 +46,18 @@ class Service:
     ready_text: str | None = None
     url_prefix: str = ""
     also: tuple[str, ...] = ()  # further "X listening on Y" lines once it is ready
+    # Why the service is not ready when that is outside its control (the broker), or None.
+    waits_for: Callable[[], str | None] | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
     log_offset: int = 0
+    status: ServiceState = field(init=False)
+    history: CrashHistory = field(default_factory=CrashHistory, repr=False)
+    started_mono: float = 0.0
+    restart_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.status = ServiceState(self.name, "stopped")
 
 
 class StartupError(Exception):
@@ -81,6 +100,18 @@ def accepts_connections(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _broker_wait(settings: Settings) -> Callable[[], str | None]:
+    """A check naming why the worker cannot reach its broker (None when it can)."""
+
+    def check() -> str | None:
+        from mailrs.broker.options import check_broker
+
+        verdict = check_broker(settings)
+        return None if verdict == "ok" else verdict
+
+    return check
 
 
 def plan_services(settings: Settings, config_path: Path) -> list[Service]:
@@ -136,17 +167,10 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
                 py,
                 "-m",
                 "gunicorn",
+                "--config",
+                "python:mailrs.cli.gunicorn_conf",  # the settings gunicorn.conf.py uses
                 "--bind",
                 settings.api.listen_addr,
-                "--workers",
-                "1",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "8",
-                "--graceful-timeout",
-                "5",
-                "--no-control-socket",
                 "--env",
                 f"MAILRS_CONFIG={cfg}",
                 "web:create_app()",
@@ -159,6 +183,7 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
             f"Celery worker ({broker})",
             [py, "-m", "mailrs", "worker", "--config", cfg],
             ready_text="ready.",
+            waits_for=_broker_wait(settings),
         ),
     ]
 
@@ -174,7 +199,7 @@ def _redact(url: str) -> str:
 
 
 class Supervisor:
-    """Starts, watches and stops the services."""
+    """Starts, watches, restarts and stops the services."""
 
     def __init__(
         self,
@@ -182,13 +207,18 @@ class Supervisor:
         log_dir: Path,
         env: dict[str, str],
         echo: Callable[[str], None] = print,
+        state_path: Path | None = None,
     ) -> None:
         self.services = services
         self.log_dir = log_dir
         self.env = env
         self.echo = echo
+        self.state_path = state_path or state_file(log_dir.parent)
         self._stopping = False
         self._signals: list[int] = []
+        pid = os.getpid()
+        self.run = RunState(pid, process_start(pid), time.time(), "starting")
+        self.run.services = [service.status for service in services]
 
     def catch_signals(self) -> None:
         """From now on SIGINT/SIGTERM mean "stop cleanly"; call before starting anything."""
@@ -206,51 +236,95 @@ class Supervisor:
                 host, port = service.address
                 raise StartupError(f"{service.label}: cannot listen on {host}:{port}: {reason}")
 
-    def start(self) -> None:
-        """Start every service and wait until each is ready."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        for service in self.services:
-            service.log_path = self.log_dir / f"{service.name}.log"
-            # Readiness is read from what this run writes, not from an earlier run's log.
-            service.log_offset = service.log_path.stat().st_size if service.log_path.exists() else 0
-            with open(service.log_path, "ab") as log:
-                service.process = subprocess.Popen(
-                    service.argv,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=self.env,
-                    preexec_fn=_die_with_parent,
-                    start_new_session=True,
-                )
-        for service in self.services:
-            self._wait_ready(service)
-            if service.address:
-                host, port = service.address
-                self.echo(f"{service.label} listening on {service.url_prefix}{host}:{port}")
-            else:
-                self.echo(f"{service.label} ready")
-            for line in service.also:
-                self.echo(line)
+    def save(self) -> None:
+        """Write the state file for ``mailrs status``."""
+        write_state(self.state_path, self.run)
 
-    def _wait_ready(self, service: Service) -> None:
+    # -- starting ----------------------------------------------------------------------
+
+    def _spawn(self, service: Service) -> None:
+        """Start one service's process (its own process group, output to its log)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        service.log_path = self.log_dir / f"{service.name}.log"
+        # Readiness is read from what this run writes, not from an earlier run's log.
+        service.log_offset = service.log_path.stat().st_size if service.log_path.exists() else 0
+        with open(service.log_path, "ab") as log:
+            service.process = subprocess.Popen(
+                service.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                preexec_fn=_die_with_parent,
+                start_new_session=True,
+            )
+        service.started_mono = time.monotonic()
+        service.restart_at = None
+        status = service.status
+        status.state = "starting"
+        status.pid = service.process.pid
+        status.pid_start = process_start(service.process.pid)
+        status.started_at = time.time()
+        status.note = ""
+        self.save()
+
+    def start(self) -> None:
+        """Start every service and wait until each is ready (or waits only on the broker)."""
+        for service in self.services:
+            self._spawn(service)
+        for service in self.services:
+            if not self._wait_ready(service):
+                continue
+            service.status.state = "running"
+            self.save()
+            self._announce(service)
+        self.run.state = "running"
+        self.save()
+
+    def _announce(self, service: Service) -> None:
+        if service.address:
+            host, port = service.address
+            self.echo(f"{service.label} listening on {service.url_prefix}{host}:{port}")
+        else:
+            self.echo(f"{service.label} ready")
+        for line in service.also:
+            self.echo(line)
+
+    def _wait_ready(self, service: Service) -> bool:
+        """Block until ``service`` is ready (True) or waits only for the broker (False)."""
         deadline = time.monotonic() + START_TIMEOUT
+        checked_at = time.monotonic() + DEGRADED_AFTER
         assert service.process is not None
         while time.monotonic() < deadline:
             if self._signals:
                 raise Interrupted()
             code = service.process.poll()
             if code is not None:
-                raise StartupError(self._death_reason(service, code))
-            if service.address and accepts_connections(*service.address):
-                return
-            if service.ready_text and service.ready_text in self._new_output(service):
-                return
+                raise StartupError(self._startup_death(service, code))
+            if self._is_ready(service):
+                return True
+            if service.waits_for is not None and time.monotonic() >= checked_at:
+                reason = service.waits_for()
+                if reason is not None:
+                    service.status.state = "waiting"
+                    service.status.note = f"waiting for the broker: {reason}"
+                    self.save()
+                    self.echo(
+                        f"{service.label}: waiting for the broker ({reason}); running degraded:"
+                        " mail is accepted into the spool and delivered once the broker is back"
+                    )
+                    return False
+                checked_at = time.monotonic() + DEGRADED_AFTER
             time.sleep(0.1)
         raise StartupError(
             f"{service.label} did not become ready in {START_TIMEOUT:.0f}s "
             f"(log: {service.log_path})"
         )
+
+    def _is_ready(self, service: Service) -> bool:
+        if service.address:
+            return accepts_connections(*service.address)
+        return bool(service.ready_text and service.ready_text in self._new_output(service))
 
     @staticmethod
     def _new_output(service: Service) -> str:
@@ -261,32 +335,78 @@ class Supervisor:
             fh.seek(service.log_offset)
             return fh.read().decode("utf-8", "replace")
 
-    def _death_reason(self, service: Service, code: int) -> str:
+    def _startup_death(self, service: Service, code: int) -> str:
+        """One line for a service that died before it was ready at start-up."""
         last = _tail(service.log_path).strip().splitlines() if service.log_path else []
         hint = f": {last[-1]}" if last else ""
-        how = f"signal {-code}" if code < 0 else f"code {code}"
-        return f"{service.name} exited with {how}{hint} (log: {service.log_path})"
+        return f"{service.name} {describe_exit(code)}{hint} (log: {service.log_path})"
+
+    # -- watching ----------------------------------------------------------------------
 
     def watch(self) -> int:
-        """Block until a signal (exit 0) or a dead child (exit 1)."""
+        """Restart what dies until a signal (exit 0) or repeated fast crashes (exit 1)."""
         while not self._signals:
             for service in self.services:
-                assert service.process is not None
-                code = service.process.poll()
-                if code is not None:
-                    self.echo(f"mailrs: {self._death_reason(service, code)}; stopping the others")
+                if not self._tend(service):
+                    self.run.state = "failed"
                     self.stop()
                     return 1
-            time.sleep(0.2)
+            time.sleep(POLL_SECS)
         self.echo("mailrs: stopping")
         self.stop()
         return 0
+
+    def _tend(self, service: Service) -> bool:
+        """Look after one service; False when it crashed too often and all must stop."""
+        status = service.status
+        if service.restart_at is not None:
+            if time.monotonic() >= service.restart_at:
+                status.restarts += 1
+                self._spawn(service)
+            return True
+        process = service.process
+        assert process is not None
+        code = process.poll()
+        if code is None:
+            if status.state in ("starting", "waiting") and self._is_ready(service):
+                was_waiting = status.state == "waiting"
+                status.state, status.note = "running", ""
+                self.save()
+                if was_waiting:
+                    self.echo(f"mailrs: {service.label} ready (the broker is reachable)")
+                elif status.restarts:
+                    self.echo(f"mailrs: {service.name} is running again (pid {process.pid})")
+            return True
+        _kill_group(process.pid)  # whatever it left behind (e.g. gunicorn's worker)
+        now = time.monotonic()
+        uptime = now - service.started_mono
+        how = describe_exit(code)
+        delay = service.history.record(now, uptime, code)
+        status.state = "backoff" if delay is not None else "failed"
+        status.pid = status.pid_start = None
+        status.last_exit, status.last_exit_at = how, time.time()
+        self.save()
+        died = f"mailrs: {service.name} (pid {process.pid}) {how} after {uptime:.1f}s"
+        if delay is None:
+            self.echo(
+                f"{died}; it crashed {len(service.history.fast_crashes)} times within a minute:"
+                f" giving up and stopping the others (log: {service.log_path})"
+            )
+            return False
+        self.echo(f"{died}; restarting in {delay:.2f}s (log: {service.log_path})")
+        service.restart_at = now + delay
+        return True
+
+    # -- stopping ----------------------------------------------------------------------
 
     def stop(self) -> None:
         """SIGTERM every running child, then SIGKILL what is left after a timeout."""
         if self._stopping:
             return
         self._stopping = True
+        if self.run.state != "failed":
+            self.run.state = "stopping"
+        self.save()
         running = [s.process for s in self.services if s.process and s.process.poll() is None]
         for process in running:
             with contextlib.suppress(ProcessLookupError):
@@ -296,8 +416,23 @@ class Supervisor:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                _kill_group(process.pid)
                 process.wait()
+            _kill_group(process.pid)
+        for service in self.services:
+            service.restart_at = None
+            if service.status.state != "failed":
+                service.status.state = "stopped"
+            service.status.pid = service.status.pid_start = None
+        if self.run.state != "failed":
+            self.run.state = "stopped"
+        self.save()
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL what is left of a child's process group (its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _tail(path: Path | None, size: int = 4096) -> str:

@@ -20,6 +20,7 @@ class AuthSettings(Section):
     failure_window_secs: int = 300
     base_delay_secs: float = 0.5
     max_delay_secs: float = 8.0
+    account_slowdown_ips: int = 10  # failures from this many distinct IPs slow the account
 
     def validate(self) -> None:
         """Positive failure limits and window, delays not negative."""
@@ -27,3 +28,5 @@ class AuthSettings(Section):
             raise ConfigError("auth.max_failures_per_account/per_ip: must be greater than 0")
         if self.failure_window_secs <= 0 or self.base_delay_secs < 0 or self.max_delay_secs < 0:
             raise ConfigError("auth: the window must be positive and delays not negative")
+        if self.account_slowdown_ips <= 0:
+            raise ConfigError("auth.account_slowdown_ips: must be greater than 0")

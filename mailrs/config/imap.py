@@ -29,6 +29,7 @@ class ImapSettings(Section):
     max_literal_bytes: int = 50 * 1024 * 1024
     max_connections_per_ip: int = 50
     max_connections_per_user: int = 50
+    literal_deadline_secs: int = 120  # one literal within this plus 1 s per 64 KiB
 
     def validate(self) -> None:
         """Listeners, TLS pair, plaintext policy and limits."""
@@ -52,6 +53,7 @@ class ImapSettings(Section):
             ("imap.max_literal_bytes", self.max_literal_bytes),
             ("imap.max_connections_per_ip", self.max_connections_per_ip),
             ("imap.max_connections_per_user", self.max_connections_per_user),
+            ("imap.literal_deadline_secs", self.literal_deadline_secs),
         )
         if self.max_line_bytes < 1024:
             raise ConfigError("imap.max_line_bytes: must be at least 1024")

@@ -48,6 +48,7 @@ class SmtpSettings(Section):
     sender_policy: str = "own"
     max_pipeline_backlog: int = 10000
     publish_wait_ms: int = 100
+    data_deadline_secs: int = 900  # the whole DATA phase must end within this
 
     def validate(self) -> None:
         """Listeners, limits, local domains, TLS and the sender policy."""
@@ -63,6 +64,7 @@ class SmtpSettings(Section):
             ("smtp.max_recipients", self.max_recipients),
             ("smtp.max_connections", self.max_connections),
             ("smtp.max_connections_per_ip", self.max_connections_per_ip),
+            ("smtp.data_deadline_secs", self.data_deadline_secs),
         )
         require_not_negative(
             ("smtp.messages_per_minute_per_ip", self.messages_per_minute_per_ip),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from enum import StrEnum
 from typing import TypeVar
 
@@ -24,6 +25,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from mailrs.queue.states import DeliveryKind, DeliveryState, MessageState, RecipientState
 
 _E = TypeVar("_E", bound=StrEnum)
+
+
+def new_user_uid() -> str:
+    """A fresh random account identifier (never reused, unlike a SQLite row id)."""
+    return uuid.uuid4().hex
 
 
 def utcnow() -> dt.datetime:
@@ -98,6 +104,9 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The identity tokens and sessions name: random, so a deleted account's token can
+    # never match a later account that happens to get the same row id.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_user_uid)
     address: Mapped[str] = mapped_column(String(254), unique=True)
     domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="RESTRICT"))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -272,6 +281,31 @@ class LoginEvent(Base):
     client_addr: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))  # "web" or "api"
     outcome: Mapped[str] = mapped_column(String(16))  # "ok", "failed" or "throttled"
+
+
+class AuthSession(Base):
+    """One web session or API token: revoked by deleting its row (logout, password change)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_uid: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "web" or "api"
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    client_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AuthCounter(Base):
+    """A login-throttle counter shared by smtpd, imapd and web on the embedded default."""
+
+    __tablename__ = "auth_counters"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time
 
 
 class ImportedMessage(Base):

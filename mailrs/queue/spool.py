@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from mailrs.errors import SpoolError
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+log = logging.getLogger(__name__)
 
 
 def new_queue_id() -> str:
@@ -106,6 +108,15 @@ class Spool:
         """True while the spool file is there."""
         return self.file_of(queue_id).exists()
 
-    def remove(self, queue_id: str) -> None:
-        """Delete a spool file once the message is finished (no error if gone)."""
-        self.file_of(queue_id).unlink(missing_ok=True)
+    def remove(self, queue_id: str) -> bool:
+        """Delete a spool file once the message is finished; False (logged) if that failed.
+
+        It never raises: a file that cannot be removed must not keep the rest of a
+        batch's files, and the sweeper collects it later (``mailrs.queue.orphans``).
+        """
+        try:
+            self.file_of(queue_id).unlink(missing_ok=True)
+        except (OSError, SpoolError) as exc:
+            log.warning("cannot remove the spool file of %s (the sweeper will): %s", queue_id, exc)
+            return False
+        return True

@@ -173,6 +173,17 @@ def subscribe(settings: Settings, user: str) -> Subscription:
     return _FileSubscription(events_dir(settings), _key(user))
 
 
+def subscribe_everyone(settings: Settings) -> Subscription | None:
+    """One feed of every user's events (Redis pattern subscription); None without Redis.
+
+    A process serving many users (the web app) keeps one of these and fans events out
+    by their ``user`` field, instead of one subscription per open socket.
+    """
+    if not _uses_redis(settings):
+        return None
+    return _RedisSubscription(settings.celery.broker_url, "*", pattern=True)
+
+
 class Subscription(Protocol):
     """A live feed of one user's events."""
 
@@ -246,19 +257,22 @@ def _redis_client(url: str) -> Any:
 
 
 class _RedisSubscription(_Closing):
-    def __init__(self, url: str, key: str) -> None:
+    def __init__(self, url: str, key: str, pattern: bool = False) -> None:
         import redis
 
         self._client = redis.Redis.from_url(url, socket_connect_timeout=2)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(CHANNEL_PREFIX + key)
+        if pattern:
+            self._pubsub.psubscribe(CHANNEL_PREFIX + key)
+        else:
+            self._pubsub.subscribe(CHANNEL_PREFIX + key)
 
     def get(self, timeout: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             left = deadline - time.monotonic()
             message = self._pubsub.get_message(timeout=max(0.0, left))
-            if message is not None and message.get("type") == "message":
+            if message is not None and message.get("type") in ("message", "pmessage"):
                 return _decode(message["data"])
             if left <= 0:
                 return None

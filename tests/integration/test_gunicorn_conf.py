@@ -45,7 +45,7 @@ def test_bare_gunicorn_listens_on_the_configured_address(tmp_path: Path) -> None
         [GUNICORN, APP], ready="Booting worker", env=gunicorn_env(config, tmp_path), cwd=REPO
     ) as proc:
         assert f"Listening at: http://{address} " in proc.output
-        assert "Using worker: gthread" in proc.output
+        assert "Using worker: gevent" in proc.output
         assert wait_until(lambda: answers(f"http://{address}/health"), timeout=30), proc.output
 
 

@@ -1,14 +1,15 @@
-"""The login throttle on the shared Redis storage."""
+"""The login throttle's counters on the shared Redis store."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
-from limits.storage import MemoryStorage, storage_from_string
 from support.brokers import redis_test_url
 
-from mailrs.accounts.throttle import LoginThrottle, limit_storage
+from mailrs.accounts.counters import RedisCounters, counter_store
+from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import AuthSettings, CelerySettings, Settings
 
 
@@ -17,12 +18,15 @@ def _settings(**auth: object) -> Settings:
 
 
 @pytest.mark.redis
-def test_redis_storage_is_shared_between_throttles() -> None:
+def test_redis_counters_are_shared_between_throttles() -> None:
     url = redis_test_url()
     settings = dataclasses.replace(_settings(), celery=CelerySettings(broker_url=url))
-    assert not isinstance(limit_storage(settings), MemoryStorage)
+    assert isinstance(counter_store(settings), RedisCounters)
     first = LoginThrottle(settings)
-    second = LoginThrottle(settings, storage_from_string(url))  # as another process would
+    second = LoginThrottle(settings, RedisCounters(url))  # as another process would
+    account = f"carol-{time.time_ns()}@example.test"
     for _ in range(5):
-        first.failed("carol@example.test", "203.0.113.5")
-    assert second.check("carol@example.test", "203.0.113.5").blocked
+        decision = first.begin(account, "203.0.113.5")
+        first.failed(account, "203.0.113.5", decision)
+    assert second.begin(account, "203.0.113.5").blocked
+    assert not second.begin(account, "203.0.113.6").blocked

@@ -21,6 +21,7 @@ from smtpd.connections import ConnectionLimiter
 from smtpd.handler import MailHandler
 from smtpd.protocol import Listener
 from smtpd.server import make_protocol_factory
+from smtpd.shutdown import Sessions
 
 MX = Listener("mx")
 SUBMISSION = Listener("submission", require_auth=True)
@@ -114,7 +115,7 @@ class SocketFreeSmtp:
         self.spool.ensure()
         self.handler = MailHandler(settings, self.db, self.spool, configure(settings))
         self.connections = ConnectionLimiter(max_connections, max_connections)
-        self.sessions: set[SMTP] = set()
+        self.sessions = Sessions()
 
     def session(self, listener: Listener = MX, peer: str = "192.0.2.10") -> SocketFreeSession:
         """A new client conversation on ``listener`` from ``peer``."""

@@ -28,6 +28,7 @@ PROTOCOL = REPO / "smtpd" / "protocol.py"
 PRIVATE_OVERRIDES = {
     "_timeout_cb": ["self"],
     "_authenticate": ["self", "mechanism", "auth_data"],
+    "_call_handler_hook": ["self", "command", "args"],
 }
 # Private methods of SMTP that MailSMTP calls, with the parameters it passes.
 PRIVATE_CALLS = {"_reset_timeout": ["self", "duration"]}

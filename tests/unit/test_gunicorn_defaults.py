@@ -19,6 +19,7 @@ def test_settings_without_a_config_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)  # no ./mailrs.toml here: the defaults apply
     conf = runpy.run_path(str(CONF))
     assert conf["bind"] == ["127.0.0.1:8080"]
-    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 2, 32)
+    assert (conf["worker_class"], conf["workers"]) == ("gevent", 2)
+    assert conf["worker_connections"] >= 500 and 0 < conf["keepalive"] <= 10
     assert conf["graceful_timeout"] <= conf["timeout"]
     assert not (tmp_path / "mailrs.toml").exists()

@@ -1,7 +1,7 @@
 """imports: the messages 'mailrs import imap' copied in, so a re-run skips them
 
-Revision ID: 0006_imported_messages
-Revises: 0005_domain_dkim
+Revision ID: 0007_imported_messages
+Revises: 0006_domain_dkim
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_imported_messages"
-down_revision = "0005_domain_dkim"
+revision = "0007_imported_messages"
+down_revision = "0006_domain_dkim"
 branch_labels = None
 depends_on = None
 

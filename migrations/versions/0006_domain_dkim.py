@@ -1,7 +1,7 @@
 """domains: DKIM selectors per domain (signing, next in rotation, old until retired)
 
-Revision ID: 0005_domain_dkim
-Revises: 0004_web
+Revision ID: 0006_domain_dkim
+Revises: 0005_sessions
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_domain_dkim"
-down_revision = "0004_web"
+revision = "0006_domain_dkim"
+down_revision = "0005_sessions"
 branch_labels = None
 depends_on = None
 
