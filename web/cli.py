@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.users import (
@@ -47,6 +47,9 @@ def mail_user(config_path: str | None) -> None:
     # one is one line, not the traceback of the app factory failing inside Flask.
     if config_path:
         os.environ["MAILRS_CONFIG"] = str(Path(config_path).resolve())
+    info = click.get_current_context().find_object(ScriptInfo)
+    if info is not None and info.create_app is not None:
+        return  # an app built in code (app.test_cli_runner()) has its settings already
     try:
         require_settings(config_path)  # no config found: one line saying where it looked
     except ConfigError as exc:
