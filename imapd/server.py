@@ -22,6 +22,7 @@ from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
+from mailrs.logs import setup_logging
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
 
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"imapd: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=LOG_FORMAT)
+    setup_logging(settings, LOG_FORMAT)
     try:
         # Full collections walk every cached message of every open mailbox (tens of
         # thousands of objects): with Python's default thresholds one came every ~10

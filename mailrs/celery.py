@@ -7,12 +7,16 @@ the config named by MAILRS_CONFIG (or ./mailrs.toml) is loaded when Celery confi
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 from mailrs.broker.options import celery_options
-from mailrs.config import Settings, load_settings
+from mailrs.config import ConfigError, Settings, load_settings, require_settings
+from mailrs.logs import JsonFormatter
 
 app = Celery(
     "mailrs",
@@ -61,9 +65,28 @@ def app_settings() -> Settings:
 
 @app.on_after_configure.connect
 def _configure_from_environment(sender: Celery, source: Any, **_: Any) -> None:
-    """When the ``celery`` command loads the app, take the broker from MAILRS_CONFIG."""
+    """When the ``celery`` command loads the app, take the broker from MAILRS_CONFIG.
+
+    A missing or bad config ends the process with one line: Celery would otherwise log
+    the error and carry on with its own default broker (amqp://guest@localhost).
+    """
     if getattr(sender, "mailrs_settings", None) is not None:
         return
-    settings = load_settings()
+    try:
+        settings = require_settings(hint="set MAILRS_CONFIG")
+    except ConfigError as exc:
+        print(f"celery: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     sender.mailrs_settings = settings  # type: ignore[attr-defined]
     source.update(celery_options(settings))
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _json_log_lines(logger: logging.Logger, **_: Any) -> None:
+    """``[log] format = "json"``: the handlers Celery made write JSON lines."""
+    settings = getattr(app, "mailrs_settings", None)
+    if settings is None or settings.log.format != "json":
+        return
+    for handler in logger.handlers:
+        handler.setFormatter(JsonFormatter())

@@ -43,3 +43,7 @@ class MessageNotFound(MailrsError):
 
 class SpoolError(MailrsError):
     """The spool or the database could not record an accepted message."""
+
+
+class DomainError(MailrsError):
+    """A domain operation that cannot be done (unknown domain, users left, no rotation...)."""

@@ -25,6 +25,7 @@ from mailrs.celery import configure
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
+from mailrs.logs import setup_logging
 from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
 from smtpd.connections import ConnectionLimiter
@@ -179,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         "--config", help="path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml)"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # aiosmtpd's per-command chatter and its warnings about options we set on purpose
     # (AUTH required without STARTTLS on the implicit-TLS port; its deprecated login_data).
     logging.getLogger("mail.log").setLevel(logging.ERROR)
@@ -189,4 +189,5 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"smtpd: {exc}", file=sys.stderr)
         return 2
+    setup_logging(settings)
     return asyncio.run(serve(settings))

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.users import (
@@ -27,6 +27,7 @@ from mailrs.accounts.users import (
     set_password,
 )
 from mailrs.addresses import normalize_user_address
+from mailrs.config import ConfigError, require_settings
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
 from web.resources import ensure_schema, get_db_session, get_store
 
@@ -35,16 +36,24 @@ from web.resources import ensure_schema, get_db_session, get_store
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, exists=True),
+    type=click.Path(dir_okay=False),
     default=None,
     help="Path of mailrs.toml (default: $MAILRS_CONFIG or ./mailrs.toml).",
 )
 def mail_user(config_path: str | None) -> None:
     """Manage mail accounts."""
     # Registered as a flask.commands plugin, this runs before Flask loads the app,
-    # so the app factory reads the config named here.
+    # so the app factory reads the config named here. It is checked here first: a bad
+    # one is one line, not the traceback of the app factory failing inside Flask.
     if config_path:
         os.environ["MAILRS_CONFIG"] = str(Path(config_path).resolve())
+    info = click.get_current_context().find_object(ScriptInfo)
+    if info is not None and info.create_app is not None:
+        return  # an app built in code (app.test_cli_runner()) has its settings already
+    try:
+        require_settings(config_path)  # no config found: one line saying where it looked
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 USER_ERRORS = (InvalidAddress, UserExists, UserNotFound, ValueError)

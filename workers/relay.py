@@ -18,10 +18,13 @@ from dataclasses import dataclass, replace
 
 from celery import Task
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from mailrs.accounts.domains import domain_signing_keys
 from mailrs.celery import app
-from mailrs.config import Settings, parse_hostport
+from mailrs.config import ConfigError, Settings, parse_hostport
 from mailrs.db.models import Delivery, DeliveryAttempt, Message, utcnow
+from mailrs.outbound.dkim_keys import SigningKey
 from mailrs.outbound.dkim_sign import dkim_sign
 from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
 from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, send
@@ -78,14 +81,24 @@ def relay_message(queue_id: str) -> list[Step]:
             groups[delivery.domain].append((delivery.id, delivery.address))
         sender, message_id = message.mail_from, message.id
         data = message_bytes(ctx.settings, ctx.spool, message)
+        keys = _dkim_keys(ctx, session, sender)
     pause_point("relay", queue_id)
-    data = dkim_sign(ctx.settings, sender, data)
+    data = dkim_sign(ctx.settings, sender, data, keys)
     for domain, targets in groups.items():
         results, attempts = relay_domain(
             ctx.settings, domain, sender, [a for _, a in targets], data
         )
         _store(ctx, message_id, targets, results, attempts)
     return settle(ctx, queue_id)
+
+
+def _dkim_keys(ctx: WorkerContext, session: Session, sender: str) -> list[SigningKey]:
+    """The sender domain's DKIM keys (``mailrs domain add``); none if it has no selector."""
+    try:
+        return domain_signing_keys(session, ctx.settings, sender.rpartition("@")[2])
+    except ConfigError as exc:  # a key file gone missing: send unsigned rather than not at all
+        log.warning("DKIM keys of %s: %s", sender, exc)
+        return []
 
 
 def _store(

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import click
 
-from mailrs.cli.options import config_option, load_or_fail
+from mailrs.cli.options import CONFIG_META, config_option, database_error, load_or_fail
 from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
+from mailrs.tls_check import check_tls_files
 
 MAX_WORKER_PROCESSES = 4
 
@@ -26,7 +27,21 @@ def _require_production_secrets(settings: Settings) -> None:
     try:
         check_production_secrets(settings)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        where = f"{settings.source}: " if settings.source else ""
+        raise click.ClickException(f"{where}{exc}") from None
+
+
+class MailrsGroup(click.Group):
+    """The ``mailrs`` group: a database failure in any command is one line naming the config."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; SQLAlchemy errors become a ClickException."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            raise click.ClickException(database_error(exc, ctx.meta.get(CONFIG_META, ""))) from None
 
 
 def _migrate(settings: Settings) -> str | None:
@@ -39,12 +54,10 @@ def _migrate(settings: Settings) -> str | None:
         upgrade(settings.database_url)
         return current_revision(settings.database_url)
     except SQLAlchemyError as exc:
-        origin = getattr(exc, "orig", None) or exc
-        reason = (str(origin).strip().splitlines() or [type(exc).__name__])[0]
-        raise click.ClickException(f"database: {reason}") from None
+        raise click.ClickException(database_error(exc, settings.source)) from None
 
 
-class LazyGroup(click.Group):
+class LazyGroup(MailrsGroup):
     """A command group whose further subcommands are imported only when one is used."""
 
     lazy: dict[str, str] = {
@@ -53,6 +66,11 @@ class LazyGroup(click.Group):
         "tls": "mailrs.cli.tls:tls_group",
         "reindex": "mailrs.cli.reindex:reindex",
         "status": "mailrs.cli.status:status",
+        "backup": "mailrs.cli.backup:backup",
+        "restore": "mailrs.cli.backup:restore",
+        "domain": "mailrs.cli.domain:domain_group",
+        "import": "mailrs.cli.transfer:import_group",
+        "export": "mailrs.cli.transfer:export",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -99,6 +117,12 @@ def config_check(config_path: str | None) -> None:
         raise click.ClickException(f"config file {path} does not exist")
     settings = load_or_fail(str(path))
     _require_production_secrets(settings)
+    try:
+        checked = check_tls_files(settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    for line in checked:
+        click.echo(f"{line}: loads")
     click.echo(f"{path}: OK ({settings.mode} mode)")
 
 

@@ -18,9 +18,12 @@ from mailrs.config.loading import (
     default_config_path,
     dev_config_template,
     load_settings,
+    require_settings,
     resolve_config_path,
     write_dev_config,
 )
+from mailrs.config.log import LogSettings
+from mailrs.config.public import PublicSettings
 from mailrs.config.relay import RelaySettings, dns_server_address
 from mailrs.config.settings import MODES, SECTIONS, Settings, check_production_secrets
 from mailrs.config.smtp import SmtpSettings
@@ -40,6 +43,8 @@ __all__ = [
     "ConfigError",
     "DatabaseSettings",
     "ImapSettings",
+    "LogSettings",
+    "PublicSettings",
     "RelaySettings",
     "Settings",
     "SmtpSettings",
@@ -51,6 +56,7 @@ __all__ = [
     "dns_server_address",
     "load_settings",
     "parse_hostport",
+    "require_settings",
     "resolve_config_path",
     "write_dev_config",
 ]

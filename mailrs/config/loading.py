@@ -54,11 +54,34 @@ def load_settings(
     elif create_dev:
         write_dev_config(config_path)
         raw = _read_toml(config_path)
-    _apply_environment(raw, environ)
-    base = config_path.parent.resolve() if config_path.exists() else Path.cwd()
-    settings = _build(raw, str(config_path) if config_path.exists() else "")
-    settings.validate()
+    try:
+        _apply_environment(raw, environ)
+        base = config_path.parent.resolve() if config_path.exists() else Path.cwd()
+        settings = _build(raw, str(config_path) if config_path.exists() else "")
+        settings.validate()
+    except ConfigError as exc:
+        if not config_path.exists():
+            raise
+        raise ConfigError(f"{config_path}: {exc}") from None  # name the file in the message
     return settings.resolved(base)
+
+
+def require_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    hint: str = "give --config PATH or set MAILRS_CONFIG",
+) -> Settings:
+    """Like ``load_settings``, but with no config file found a ConfigError saying where it looked.
+
+    Commands other than ``mailrs up`` use this: running on built-in defaults would create
+    ``./data`` (a database, a broker folder) wherever the admin happened to stand.
+    """
+    config_path, explicit = resolve_config_path(path)
+    if not config_path.exists():
+        if explicit:
+            raise ConfigError(f"config file {config_path} does not exist")
+        raise ConfigError(f"no config file: looked for {config_path.resolve()} ({hint})")
+    return load_settings(config_path, environ)
 
 
 def dev_config_template() -> str:

@@ -13,6 +13,8 @@ from mailrs.config.auth import AuthSettings
 from mailrs.config.broker import CelerySettings
 from mailrs.config.fields import Section
 from mailrs.config.imap import ImapSettings
+from mailrs.config.log import LogSettings
+from mailrs.config.public import PublicSettings
 from mailrs.config.relay import RelaySettings
 from mailrs.config.smtp import SmtpSettings
 from mailrs.config.spam import SpamSettings
@@ -37,6 +39,8 @@ class Settings:
     relay: RelaySettings = field(default_factory=RelaySettings)
     spam: SpamSettings = field(default_factory=SpamSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    public: PublicSettings = field(default_factory=PublicSettings)
+    log: LogSettings = field(default_factory=LogSettings)
     source: str = ""
 
     @property
@@ -111,6 +115,8 @@ SECTIONS: dict[str, type[Section]] = {
     "relay": RelaySettings,
     "spam": SpamSettings,
     "assistant": AssistantSettings,
+    "public": PublicSettings,
+    "log": LogSettings,
 }
 
 

@@ -91,6 +91,11 @@ class Domain(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(253), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # DKIM selectors (mailrs.accounts.domains): the one signing now, a new one published
+    # but not yet signing (rotation), and an old one still published until retired.
+    dkim_selector: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    dkim_next_selector: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    dkim_old_selector: Mapped[str | None] = mapped_column(String(63), nullable=True)
 
 
 class User(Base):
@@ -301,3 +306,19 @@ class AuthCounter(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time
+
+
+class ImportedMessage(Base):
+    """A message ``mailrs import imap`` copied in: re-running the import skips it."""
+
+    __tablename__ = "imported_messages"
+    __table_args__ = (UniqueConstraint("address", "source", "folder", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(254), index=True)  # the local user
+    source: Mapped[str] = mapped_column(String(512))  # imap://login@host:port
+    folder: Mapped[str] = mapped_column(String(512))  # the source's folder name
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -28,7 +28,7 @@ def test_config_check_command(tmp_path: Path) -> None:
     failed = run_mailrs("config", "check", "--config", str(bad), cwd=tmp_path)
     assert failed.returncode == 1
     assert failed.stderr.strip().splitlines() == [
-        "Error: smtp.max_message_size: must be greater than 0, got -1"
+        f"Error: {bad}: smtp.max_message_size: must be greater than 0, got -1"
     ]
     production = tmp_path / "prod.toml"
     production.write_text('mode = "production"\n')

@@ -347,6 +347,38 @@ def test_mail_from_our_domains_is_dkim_signed(tmp_path: Path, dns: DnsServer) ->
     env.db.dispose()
 
 
+def test_mail_from_a_domain_set_up_with_mailrs_domain_add_is_signed_with_both_keys(
+    tmp_path: Path, dns: DnsServer
+) -> None:
+    from mailrs.accounts.dns_records import dkim_records
+    from mailrs.accounts.domains import add_domain
+
+    env = make_relay(tmp_path, dns)
+    with env.db.session() as session:
+        domain = add_domain(session, env.settings, "example.test")
+        selector = domain.dkim_selector
+    assert selector
+    records = {
+        f"{r.name}.example.test.".encode(): "".join(r.value.split('"')[1::2]).encode()
+        for r in dkim_records(env.settings, "example.test", selector, "DKIM")
+    }
+    with SmtpSink(env.port) as sink:
+        drive(env.send("bob@other.test"))
+    (got,) = sink.messages
+    assert got.data.count(b"DKIM-Signature:") == 2
+
+    def txt(name: bytes, timeout: int = 5) -> bytes:
+        return records.get(name, b"")
+
+    checker = dkim.DKIM(got.data)
+    algorithms = set()
+    for index in range(2):
+        assert checker.verify(idx=index, dnsfunc=txt)
+        algorithms.add(checker.signature_fields[b"a"])
+    assert algorithms == {b"rsa-sha256", b"ed25519-sha256"}
+    env.db.dispose()
+
+
 def test_mail_hosts_from_the_test_dns(relay: Relay) -> None:
     resolver = make_resolver(relay.settings.relay)
     hosts = mail_hosts(resolver, "remote.test")

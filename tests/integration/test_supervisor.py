@@ -62,7 +62,9 @@ def test_bad_config_is_one_line_and_exit_1(tmp_path: Path) -> None:
     proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
     assert proc.popen.wait(timeout=60) == 1
     proc.stop()
-    assert proc.output.strip() == ("Error: smtp.max_message_size: expected an integer, got 'huge'")
+    assert proc.output.strip() == (
+        f"Error: {config}: smtp.max_message_size: expected an integer, got 'huge'"
+    )
 
 
 @pytest.mark.slow
@@ -82,7 +84,7 @@ def test_production_with_the_default_secret_refuses_to_start(tmp_path: Path) -> 
     proc = Proc(mailrs_argv("up", "--config", str(config)), env=service_env(config), cwd=tmp_path)
     assert proc.popen.wait(timeout=60) == 1
     proc.stop()
-    assert proc.output.startswith("Error: api.jwt_secret: set a secret")
+    assert proc.output.startswith(f"Error: {config}: api.jwt_secret: set a secret")
     assert len(proc.output.strip().splitlines()) == 1
 
 
