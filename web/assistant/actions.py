@@ -53,6 +53,11 @@ class Conversation:
     current: Ref | None = None
     pending: dict[str, Pending] = field(default_factory=dict)
     awaiting: Callable[[str], Reply] | None = None
+    today: dt.date | None = None  # fixed in tests; None means the real date
+
+    def date(self) -> dt.date:
+        """Today, as requests about time understand it."""
+        return self.today or dt.date.today()
 
 
 class Actions:

@@ -26,7 +26,7 @@ class OfflineEngine:
         """The answer to one typed request (computed at once: ``on_token`` is not used)."""
         conv = self.conversation
         conv.lang = detect_language(text, conv.lang)
-        intent = classify(text, pending=bool(conv.pending))
+        intent = classify(text, pending=bool(conv.pending), today=conv.date())
         awaiting, conv.awaiting = conv.awaiting, None
         if awaiting is not None and intent.kind == "unknown":
             return self._guarded(lambda: awaiting(text.strip()))

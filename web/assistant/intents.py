@@ -85,7 +85,7 @@ BODY_WORDS = (
 )
 
 
-def classify(text: str, pending: bool = False) -> Intent:
+def classify(text: str, pending: bool = False, today: dt.date | None = None) -> Intent:
     """The intent of one request; ``pending`` says a confirmation is awaited."""
     plain = fold(parsing.without_quotes_and_addresses(text)).strip()
     full = fold(text).strip()
@@ -116,15 +116,15 @@ def classify(text: str, pending: bool = False) -> Intent:
         or (parsing.addresses(text) and _has(plain, r"\b(de|from|par|by|emails?|mails?)\b"))
         or _has(plain, r"\b(e-?mails?|mails?|messages?|courriels?)\s+(de|from|d')\b")
     ):
-        return _search_intent(text, plain)
+        return _search_intent(text, plain, today)
     if _has(plain, UNREAD):
-        return Intent("unread", since=parsing.since_date(text))
+        return Intent("unread", since=parsing.since_date(text, today))
     if _has(plain, HELP):
         return Intent("help")
     if _has(plain, READ) or (target is not None and len(plain.split()) <= 4):
         return Intent("read", target=target)
     if _has(plain, LIST):
-        return Intent("list", since=parsing.since_date(text), folder=_folder_words(text))
+        return Intent("list", since=parsing.since_date(text, today), folder=_folder_words(text))
     return Intent("unknown")
 
 
@@ -183,7 +183,7 @@ def _subject_and_body(text: str) -> tuple[str, str]:
     return subject.strip(), body.strip()
 
 
-def _search_intent(text: str, plain: str) -> Intent:
+def _search_intent(text: str, plain: str, today: dt.date | None) -> Intent:
     found = parsing.addresses(text)
     sender = found[0] if found else ""
     if not sender:
@@ -236,7 +236,7 @@ def _search_intent(text: str, plain: str) -> Intent:
         )
         if match:
             search_text = match.group(1).strip(" ?.!")
-    since = parsing.since_date(text)
+    since = parsing.since_date(text, today)
     if not (sender or subject or search_text or since):
         leftover = re.sub(
             SEARCH + r"|\b(les|des|mes|my|the|emails?|mails?|messages?)\b", " ", plain
