@@ -28,7 +28,10 @@ BODY_AFTER = re.compile(
     re.IGNORECASE,
 )
 THANKS = re.compile(r"\b(?:pour (?:la|le|les|lui) remercier|to thank (?:her|him|them))\b", re.I)
-SINGLE = ("read", "summarize", "delete", "move", "mark_read", "mark_unread", "flag", "reply")
+TOPIC_CUES = (
+    r"\b(?:e-?mails?|mails?|messages?|courriels?|about|sur|concernant|au sujet|regarding|"
+    r"where|ou est|any|des|les)\b"
+)
 
 
 class OfflineEngine:
@@ -142,14 +145,17 @@ class OfflineEngine:
                 if intent.target is None and crit.folders and _only_folders(crit):
                     return a.list_messages(crit.folders[0])
                 return self._on_one(intent, d, a.read, "read")
-        return self._lists(intent, crit)
+        return self._lists(intent, crit, text)
 
-    def _lists(self, intent: Intent, crit: Criteria) -> Reply:
+    def _lists(self, intent: Intent, crit: Criteria, text: str = "") -> Reply:
         a = self.actions
         if crit.folders and _only_folders(crit):
             return a.list_messages(crit.folders[0])
         if crit.unread and dataclasses.replace(crit, unread=False).empty:
             return a.unread()
+        only_topics = dataclasses.replace(crit, topics=()).empty
+        if only_topics and intent.kind == "unknown" and not re.search(TOPIC_CUES, fold(text)):
+            return Reply(say("unknown", self.conversation.lang), _starters(a))
         if not crit.empty:
             return a.search(criteria=crit)
         match intent.kind:

@@ -85,6 +85,10 @@ DIGEST = (
     r"fais le point|my e-?mails|my mails|mes e-?mails|mes mails|mes messages|my messages|"
     r"my inbox|ma boite|unread|non lus)\b"
 )
+CATCH_UP = (
+    r"\b(?:what did i miss|catch me up|digest|qu'est-ce que j'ai rate|j'ai rate|le point sur|"
+    r"fais le point)\b"
+)
 GOING_ON = r"\b(?:what'?s going on|what is going on|where are we|ou en est|ou en sont|status of)\b"
 URGENT = r"\b(?:urgent|urgente|urgents|urgentes|important|importante|importants|priorit\w*)\b"
 THE_URGENT_ONE = (
@@ -323,7 +327,7 @@ def _early(text: str, plain: str, target: int | str | None) -> Intent | None:
         return Intent("count")
     if _has(plain, STATS):
         return Intent("stats")
-    if _has(plain, SUMMARIZE) or _has(plain, GOING_ON) or _has(plain, DIGEST + r"|\bmiss\b"):
+    if _has(plain, SUMMARIZE) or _has(plain, GOING_ON) or _has(plain, CATCH_UP):
         if _has(plain, THREAD) or _has(plain, GOING_ON):
             return Intent("summarize", target=target, thread=True)
         if _has(plain, DIGEST) and not _has(

@@ -12,6 +12,18 @@ import re
 # words that say nothing about which messages are meant (French and English)
 STOP_WORDS = frozenset(
     [
+        "objet",
+        "subject",
+        "titre",
+        "title",
+        "vers",
+        "oui",
+        "yes",
+        "okay",
+        "veux",
+        "want",
+        "like",
+        "une",
         "a",
         "about",
         "above",
