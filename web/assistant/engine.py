@@ -24,7 +24,7 @@ from web.mailservice.errors import ServiceError
 
 BODY_AFTER = re.compile(
     r"\b(?:saying|say|that says|tell (?:him|her|them)|en disant|disant|pour (?:lui |leur )?dire"
-    r"(?: que| qu')?|que|qu')\s*(.+)$",
+    r"(?: que| qu')?|que\s|qu')\s*(.+)$",
     re.IGNORECASE,
 )
 THANKS = re.compile(r"\b(?:pour (?:la|le|les|lui) remercier|to thank (?:her|him|them))\b", re.I)
@@ -81,7 +81,8 @@ class OfflineEngine:
         """Carry out one intent."""
         a = self.actions
         lang = self.conversation.lang
-        body = intent.body or _body(text)
+        writes = intent.kind in ("reply", "send", "forward")
+        body = intent.body or (_body(text) if writes else "")
         seen = text.replace(body, " ") if body else text
         d = self.describe(seen) if text else None
         crit = d.criteria if d else Criteria()

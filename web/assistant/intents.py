@@ -72,7 +72,10 @@ SEND = (
 POLITE = (
     r"^(?:(?:please|pls|can you|could you|would you|peux-tu|pourrais-tu|tu peux|svp|stp)[ ,]*)*"
 )
-SEND_START = POLITE + r"(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose|email|mail)\b"
+SEND_START = POLITE + (
+    r"(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose|"
+    r"(?:email|mail)(?!\s+(?:from|de|d'|du|des|about|with|avec|sur)\b))\b"
+)
 OTHER = r"^(?:non|no|nope)\b.*\b(?:autre|other)\b"
 PICK = r"^(?:and )?(?:the one|that one|celui|celle)\b"
 REFINE = r"^(?:and|et)\b"

@@ -13,6 +13,13 @@ import re
 STOP_WORDS = frozenset(
     [
         "objet",
+        "came",
+        "come",
+        "arrived",
+        "recu",
+        "abonne",
+        "abonnee",
+        "suis-je",
         "subject",
         "titre",
         "title",
