@@ -13,6 +13,13 @@ import re
 STOP_WORDS = frozenset(
     [
         "objet",
+        "sont",
+        "etre",
+        "avoir",
+        "etait",
+        "sera",
+        "have",
+        "has",
         "came",
         "come",
         "arrived",
