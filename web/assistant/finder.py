@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesHeaderParser
 
 from mailrs.errors import MessageNotFound
 from web.assistant.language import fold
@@ -18,7 +20,7 @@ from web.assistant.lexicon import alternatives
 from web.mailservice.errors import ServiceError
 from web.mailservice.flags import flag_names
 from web.mailservice.mailbox import MessageSummary, UserMailbox
-from web.mailservice.reading import Attachment, header, parse, view_message
+from web.mailservice.reading import Attachment, header, view_message
 
 RECEIVED = ("INBOX", "Archive")
 MAX_PER_FOLDER = 2000
@@ -194,7 +196,7 @@ class Finder:
         summary = self.mailbox.summary(folder, message)  # type: ignore[arg-type]
         raw = self.mailbox.raw(folder, summary.uid)
         view = view_message(raw)
-        parsed = parse(raw)
+        parsed = BytesHeaderParser(policy=policy.default).parsebytes(raw)
         importance = fold(header(parsed, "Importance") + " " + header(parsed, "X-Priority"))
         urgent = bool(
             URGENT_WORDS.search(fold(summary.subject))

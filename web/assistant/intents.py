@@ -76,6 +76,7 @@ SEND_START = POLITE + (
     r"(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose|"
     r"(?:email|mail)(?!\s+(?:from|de|d'|du|des|about|with|avec|sur)\b))\b"
 )
+READ_START = POLITE + r"(?:lis|lire|ouvre|ouvrir|open|read)\b(?!-)"
 OTHER = r"^(?:non|no|nope)\b.*\b(?:autre|other)\b"
 PICK = r"^(?:and )?(?:the one|that one|celui|celle)\b"
 REFINE = r"^(?:and|et)\b"
@@ -279,6 +280,8 @@ def classify(text: str, pending: bool = False, today: dt.date | None = None) -> 
     early = _early(text, plain, target)
     if early is not None:
         return early
+    if _has(plain, READ_START):
+        return Intent("read", target=target)
     if _has(plain, SEND_START) and not _has(plain, REPLY):
         subject, body = _subject_and_body(text)
         return Intent("send", to=tuple(parsing.addresses(text)), subject=subject, body=body)

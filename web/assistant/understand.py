@@ -21,7 +21,7 @@ FLAG_RULES: tuple[tuple[str, str], ...] = (
     (
         "unread",
         r"\b(?:non[- ]?lu(?:e)?s?|pas (?:encore )?lu(?:e)?s?|unread|not (?:yet )?read|"
-        r"unopened|new)\b",
+        r"unopened|new|quoi de neuf)\b",
     ),
     (
         "flagged",
@@ -55,8 +55,7 @@ FOLDER_RULES: tuple[tuple[str, str], ...] = (
     ),
     (
         "Sent",
-        r"\b(?:sent (?:folder|items|mail)|dossier (?:des )?envoyes|envoyes|"
-        r"messages envoyes)\b",
+        r"\b(?:sent (?:folder|items|mail)|(?:dossier|messages|mes) (?:des )?envoyes)\b",
     ),
     ("Trash", r"\b(?:trash|corbeille|poubelle|bin)\b"),
     ("Junk", r"\b(?:spam|junk|indesirables)\b"),

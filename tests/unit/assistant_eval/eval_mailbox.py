@@ -73,7 +73,7 @@ SEEDS: tuple[Seed, ...] = (
         "Photos from the offsite",
         "2025-11-15 18:30",
         "Hi all, here are the photos from the offsite. Enjoy!\nCarol",
-        attachments=(("offsite-photos.zip", "application/zip", 2_400_000),),
+        attachments=(("offsite-photos.zip", "application/zip", 1_100_000),),
     ),
     Seed(
         "globex_nov",
