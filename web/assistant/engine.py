@@ -17,6 +17,7 @@ from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.finder import Criteria, Facts
 from web.assistant.intents import COMMAND_WORDS, Intent, classify
 from web.assistant.language import detect_language, fold
+from web.assistant.lexicon import repair_verb
 from web.assistant.phrases import say
 from web.assistant.replies import Ref
 from web.assistant.understand import Described, describe, who
@@ -49,6 +50,7 @@ class OfflineEngine:
         """The answer to one typed request (computed at once: ``on_token`` is not used)."""
         conv = self.conversation
         conv.lang = detect_language(text, conv.lang)
+        text = repair_verb(text)
         intent = classify(text, pending=bool(conv.pending), today=conv.date())
         awaiting, conv.awaiting = conv.awaiting, None
         if awaiting is not None and intent.kind in ("unknown", "pick"):

@@ -76,7 +76,10 @@ SEND_START = POLITE + (
     r"(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose|"
     r"(?:email|mail)(?!\s+(?:from|de|d'|du|des|about|with|avec|sur)\b))\b"
 )
-READ_START = POLITE + r"(?:lis|lire|ouvre|ouvrir|open|read)\b(?!-)"
+READ_START = POLITE + (
+    r"(?:lis|lire|ouvre|ouvrir|open|read)\b(?!-)|^(?:what does|what did|que dit|que disait)\b.*"
+    r"\b(?:say|dit|disait)\b"
+)
 OTHER = r"^(?:non|no|nope)\b.*\b(?:autre|other)\b"
 PICK = r"^(?:and )?(?:the one|that one|celui|celle)\b"
 REFINE = r"^(?:and|et)\b"
@@ -342,7 +345,10 @@ def _early(text: str, plain: str, target: int | str | None) -> Intent | None:
             return Intent("digest")
         if _has(plain, SUMMARIZE):
             return Intent("summarize", target=target)
-    if _has(plain, URGENT) and not _has(plain, THE_URGENT_ONE) and not _has(plain, MARK):
+    if _has(plain, THE_URGENT_ONE):
+        return Intent("read", target=target)
+    flag_words = r"\bmarque(?:e)?s? (?:comme )?important"
+    if _has(plain, URGENT) and not _has(plain, MARK) and not _has(plain, flag_words):
         return Intent("urgent")
     if _has(plain, ATTACHMENT_NOUNS) and not _has(plain, MAIL_NOUNS) and not _has(plain, DELETE):
         return Intent("attachments")

@@ -424,6 +424,8 @@ PAIRS = {
     "soldes": "sale",
     "photo": "photo",
     "compte rendu": "minutes",
+    "compte-rendu": "minute",
+    "equipe": "team",
     "planning": "schedule",
     "rapport": "report",
     "serveur": "server",
@@ -462,7 +464,7 @@ def words(plain: str) -> list[str]:
 def alternatives(word: str) -> frozenset[str]:
     """The forms a topic word matches: itself and its French/English pair."""
     base = stem(word)
-    return ALTERNATIVES.get(base, ALTERNATIVES.get(word, frozenset((base,))))
+    return ALTERNATIVES.get(word, ALTERNATIVES.get(base, frozenset((base,))))
 
 
 def repair(word: str, vocabulary: list[str]) -> str:
@@ -471,3 +473,37 @@ def repair(word: str, vocabulary: list[str]) -> str:
         return word
     close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8)
     return close[0] if close else word
+
+
+VERBS = [
+    "search",
+    "find",
+    "show",
+    "read",
+    "open",
+    "reply",
+    "forward",
+    "delete",
+    "archive",
+    "summarize",
+    "recherche",
+    "cherche",
+    "trouve",
+    "montre",
+    "affiche",
+    "ouvre",
+    "reponds",
+    "transfere",
+    "supprime",
+    "resume",
+]
+
+
+def repair_verb(text: str) -> str:
+    """The request with a misspelt first word that is a command verb put right."""
+    head, _, rest = text.strip().partition(" ")
+    plain = head.lower()
+    if len(plain) < 4 or plain in VERBS or not plain.isalpha():
+        return text
+    close = difflib.get_close_matches(plain, VERBS, n=1, cutoff=0.85)
+    return f"{close[0]} {rest}" if close else text
