@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from web.assistant.core import LIST_SIZE, CoreActions
-from web.assistant.finder import Criteria, Facts, Finder
+from web.assistant.finder import Criteria, Facts, Finder, topic_matches
 from web.assistant.language import fold
 from web.assistant.phrases import say, say_n, short_date, state_word
 from web.assistant.replies import Conversation, Pending, Ref, Reply
@@ -70,6 +70,13 @@ class Actions(CoreActions):
         found = self.finder.find(criteria)
         if not found:
             return Reply(say("search_none", self.lang), [self.button("list", "list_text")])
+        if criteria.topics:  # prefer messages whose subject has every topic word
+            in_subject = [
+                f
+                for f in found
+                if all(topic_matches(fold(f.summary.subject), t) for t in criteria.topics)
+            ]
+            found = in_subject or found
         senders = {f.summary.sender_address.lower() for f in found}
         if len(found) == 1 or latest or len(senders) == 1:
             return found[0].ref
@@ -184,7 +191,7 @@ class Actions(CoreActions):
         parts.sort(key=lambda f: f.summary.date)
         people = ", ".join(dict.fromkeys(f.summary.sender_name for f in parts))
         subject = thread_key(view.subject) and view.subject.split(":")[-1].strip()
-        lines = [say("thread_head", self.lang, subject=subject, count=len(parts), people=people)]
+        lines = [say_n("thread_head", self.lang, len(parts), subject=subject, people=people)]
         for facts in parts:
             when = short_date(facts.summary.date, self.lang)
             lines.append(

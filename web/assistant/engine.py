@@ -13,6 +13,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
+from web.assistant import parsing
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.finder import Criteria, Facts
 from web.assistant.intents import COMMAND_WORDS, Intent, classify
@@ -85,6 +86,8 @@ class OfflineEngine:
         lang = self.conversation.lang
         writes = intent.kind in ("reply", "send", "forward")
         body = intent.body or (_body(text) if writes else "")
+        if body and intent.target is not None:  # "the second draft" in the text is no target
+            intent = dataclasses.replace(intent, target=parsing.target(text.replace(body, " ")))
         seen = text.replace(body, " ") if body else text
         d = self.describe(seen) if text else None
         crit = d.criteria if d else Criteria()

@@ -145,6 +145,14 @@ PHRASES: dict[str, tuple[str, str]] = {
         "Thread “{subject}”: {count} messages, {people}.",
         "Fil « {subject} » : {count} messages, {people}.",
     ),
+    "thread_head_one": (
+        "Thread “{subject}”: 1 message, {people}.",
+        "Fil « {subject} » : 1 message, {people}.",
+    ),
+    "thread_head_many": (
+        "Thread “{subject}”: {count} messages, {people}.",
+        "Fil « {subject} » : {count} messages, {people}.",
+    ),
     "new_mail": ("New mail from {sender}: {subject}", "Nouveau message de {sender} : {subject}"),
     "no_subject": ("(no subject)", "(sans objet)"),
     "llm_down": (
