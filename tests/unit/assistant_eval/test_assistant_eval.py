@@ -37,7 +37,7 @@ from web.mailservice.sending import Outbox
 HERE = Path(__file__).parent
 FACTS: dict[tuple[str, int], Any] = {}  # the finder's reading of the seeded messages
 # Passing requests needed per language (the score recorded in the README).
-THRESHOLD = {"en": 91, "fr": 79}
+THRESHOLD = {"en": 104, "fr": 107}
 # Actions method -> the action name the cases use.
 METHODS = {
     "list_messages": "list",
