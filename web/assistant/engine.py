@@ -86,6 +86,7 @@ class OfflineEngine:
         lang = self.conversation.lang
         writes = intent.kind in ("reply", "send", "forward")
         body = intent.body or (_body(text) if writes else "")
+        body = re.sub(r"^(?:que\s+|qu'|that\s+)", "", body, flags=re.I)
         if body and intent.target is not None:  # "the second draft" in the text is no target
             intent = dataclasses.replace(intent, target=parsing.target(text.replace(body, " ")))
         seen = text.replace(body, " ") if body else text
@@ -267,7 +268,9 @@ def _body(text: str) -> str:
     if THANKS.search(text):
         return "Merci !" if "remercier" in text.lower() else "Thank you!"
     match = BODY_AFTER.search(text)
-    return match.group(1).strip(" .") if match else ""
+    if not match:
+        return ""
+    return re.sub(r"^(?:que\s+|qu'|that\s+)", "", match.group(1).strip(" ."), flags=re.I)
 
 
 def _only_folders(crit: Criteria) -> bool:

@@ -13,6 +13,9 @@ import re
 STOP_WORDS = frozenset(
     [
         "objet",
+        "total",
+        "tout",
+        "overall",
         "remercier",
         "thank",
         "a-t-elle",
