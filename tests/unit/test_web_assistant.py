@@ -320,9 +320,13 @@ def test_move_without_folder_asks_where(engine: OfflineEngine) -> None:
     ("text", "flags"), [("marque le 1 comme lu", "S"), ("mark the last one as read", "S")]
 )
 def test_mark_read(engine: OfflineEngine, store: MaildirStore, text: str, flags: str) -> None:
-    ask(engine, text)
+    reply = ask(engine, text)
+    assert store.list_messages(ALICE)[-1].flags == ""  # waits for the confirm button
+    press(engine, reply)
     assert store.list_messages(ALICE)[-1].flags == flags
     reply = ask(engine, "mark 1 as unread" if "mark" in text else "marque le 1 comme non lu")
+    assert store.list_messages(ALICE)[-1].flags == flags
+    reply = press(engine, reply)
     assert store.list_messages(ALICE)[-1].flags == ""
     assert "unread" in reply.text or "non lu" in reply.text
 

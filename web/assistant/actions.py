@@ -1,372 +1,294 @@
 """The assistant's actions over the mail service, shared by the offline and the LLM engine.
 
 Every action answers with a ``Reply`` (text and buttons) in the conversation's language.
-Anything that sends or removes mail is only *prepared*: it waits as a ``Pending`` action
-until the user presses the confirm button (or says yes).
+Anything that sends, moves, flags or removes mail is only *prepared*: it waits as a
+``Pending`` action until the user presses the confirm button (or says yes). Lists,
+counts, statistics, digests and summaries read the mail through ``Finder``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import secrets
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from web.assistant.phrases import label, say
+from web.assistant.core import LIST_SIZE, CoreActions
+from web.assistant.finder import Criteria, Facts, Finder, topic_matches
+from web.assistant.language import fold
+from web.assistant.phrases import say, say_n, short_date, state_word
+from web.assistant.replies import Conversation, Pending, Ref, Reply
 from web.assistant.summarize import summarize_text, thread_key
-from web.mailservice.compose import Draft, parse_addresses, reply_draft
-from web.mailservice.errors import ServiceError
-from web.mailservice.mailbox import MessageSummary, UserMailbox
+from web.mailservice.compose import Draft, parse_addresses
+from web.mailservice.mailbox import UserMailbox
 from web.mailservice.reading import view_message
-from web.mailservice.search import Query, search
-from web.mailservice.sending import Outbox, send_draft
+from web.mailservice.sending import Outbox
 
-LIST_SIZE = 10
-READ_CHARS = 1500
-MAX_PENDING = 10
-Ref = tuple[str, int]  # (folder, uid)
+__all__ = ["Actions", "Conversation", "Pending", "Ref", "Reply"]
+DIGEST_SIZE = 8
 
 
-@dataclass
-class Reply:
-    """An answer: text to stream and buttons for the next step."""
-
-    text: str
-    buttons: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class Pending:
-    """An action waiting for the user's confirmation."""
-
-    id: str
-    run: Callable[[], Reply]
-
-
-@dataclass
-class Conversation:
-    """What one chat remembers between requests: language, last list, pending actions."""
-
-    lang: str = "en"
-    shown: list[Ref] = field(default_factory=list)
-    current: Ref | None = None
-    pending: dict[str, Pending] = field(default_factory=dict)
-    awaiting: Callable[[str], Reply] | None = None
-
-
-class Actions:
+class Actions(CoreActions):
     """The assistant's actions on one user's mail."""
 
     def __init__(self, mailbox: UserMailbox, outbox: Outbox, conversation: Conversation) -> None:
-        self.mailbox = mailbox
-        self.outbox = outbox
-        self.conv = conversation
+        super().__init__(mailbox, outbox, conversation)
+        self.finder = Finder(mailbox)
 
-    @property
-    def lang(self) -> str:
-        """The conversation's language."""
-        return self.conv.lang
-
-    def button(self, key: str, text_key: str, **values: object) -> dict[str, str]:
-        """A button that sends a request as if typed."""
-        return {
-            "label": label(key, self.lang, **values),
-            "text": label(text_key, self.lang, **values),
-        }
-
-    # -- lists ---------------------------------------------------------------------------
-
-    def _line(self, number: int, summary: MessageSummary) -> str:
-        subject = summary.subject or say("no_subject", self.lang)
-        when = summary.date.strftime("%d/%m %H:%M")
-        mark = "● " if summary.unread else ""
-        return f"{number}. {mark}{summary.sender_name} — {subject} ({when})"
-
-    def _show(self, head: str, summaries: list[MessageSummary]) -> Reply:
-        self.conv.shown = [(s.folder, s.uid) for s in summaries]
-        lines = [head, *(self._line(i, s) for i, s in enumerate(summaries, 1))]
-        buttons = [self.button("read_n", "read_n_text", n=1)] if summaries else []
-        if len(summaries) > 1:
-            buttons.append(self.button("read_n", "read_n_text", n=2))
-        buttons.append(self.button("unread", "unread_text"))
-        return Reply("\n".join(lines), buttons)
-
-    def list_messages(self, folder: str = "INBOX", since: dt.date | None = None) -> Reply:
-        """The newest messages of a folder."""
-        page = self.mailbox.page(folder, 1, LIST_SIZE)
-        rows = [m for m in page.messages if since is None or m.date.date() >= since]
-        if not rows:
-            return Reply(
-                say("list_empty", self.lang, folder=page.folder),
-                [self.button("unread", "unread_text")],
-            )
-        head = say("list_head", self.lang, count=len(rows), folder=page.folder, total=page.total)
-        return self._show(head, rows)
-
-    def unread(self, since: dt.date | None = None) -> Reply:
-        """The unread messages of INBOX, newest first."""
-        found = []
-        for message in reversed(self.mailbox.messages("INBOX")):
-            if "S" not in message.flags:
-                summary = self.mailbox.summary("INBOX", message)
-                if since is None or summary.date.date() >= since:
-                    found.append(summary)
-        if not found:
-            return Reply(say("unread_none", self.lang), [self.button("list", "list_text")])
-        head = say("unread_head", self.lang, total=len(found))
-        return self._show(head, found[:LIST_SIZE])
+    # -- finding -----------------------------------------------------------------------------
 
     def search(
-        self, sender: str = "", subject: str = "", text: str = "", since: dt.date | None = None
+        self,
+        sender: str = "",
+        subject: str = "",
+        text: str = "",
+        since: object = None,
+        *,
+        criteria: Criteria | None = None,
     ) -> Reply:
-        """Messages by sender, subject, words and date."""
-        query = Query(sender=sender, subject=subject, text=text, since=since)
-        if query.empty:
+        """Messages by sender, recipients, topic words, dates and flags, newest first."""
+        if criteria is None:
+            topics = tuple(fold(w) for w in f"{subject} {text}".split())
+            criteria = Criteria(
+                senders=(fold(sender),) if sender else (),
+                topics=topics,
+                start=since if since else None,  # type: ignore[arg-type]
+            )
+        if criteria.empty:
             return Reply(say("search_what", self.lang), [self.button("list", "list_text")])
-        found = search(self.mailbox, query, limit=LIST_SIZE)
+        self.conv.last_search = criteria
+        found = self.finder.find(criteria)
+        if not found:
+            self.conv.shown, self.conv.current = [], None
+            return Reply(say("search_none", self.lang), [self.button("list", "list_text")])
+        if len(found) > LIST_SIZE:
+            head = say("search_head_more", self.lang, count=len(found), shown=LIST_SIZE)
+        else:
+            head = say_n("search_head", self.lang, len(found))
+        return self._show(head, [f.summary for f in found[:LIST_SIZE]])
+
+    def pick(self, criteria: Criteria, latest: bool = False) -> Ref | Reply | list[Facts]:
+        """The one message criteria describe; a Reply when none; the candidates when unsure."""
+        found = self.finder.find(criteria)
         if not found:
             return Reply(say("search_none", self.lang), [self.button("list", "list_text")])
-        return self._show(say("search_head", self.lang, count=len(found)), found)
+        if criteria.topics:  # prefer messages whose subject has every topic word
+            in_subject = [
+                f
+                for f in found
+                if all(topic_matches(fold(f.summary.subject), t) for t in criteria.topics)
+            ]
+            found = in_subject or found
+        senders = {f.summary.sender_address.lower() for f in found}
+        if len(found) == 1 or latest or len(senders) == 1:
+            return found[0].ref
+        return found
 
-    # -- one message ---------------------------------------------------------------------
-
-    def resolve(self, target: int | str | None) -> Ref | Reply:
-        """The message a target names, or a Reply that asks which one."""
-        if target is None or target == "current":
-            if self.conv.current is not None:
-                return self.conv.current
-            if target is None:
-                return Reply(
-                    say("which", self.lang), [self.button("read_latest", "read_latest_text")]
-                )
-            target = "last"
-        if target == "last":
-            messages = self.mailbox.messages("INBOX")
-            if not messages:
-                return Reply(say("empty_box", self.lang))
-            return ("INBOX", messages[-1].uid)
-        assert isinstance(target, int)
-        if self.conv.shown:
-            if 1 <= target <= len(self.conv.shown):
-                return self.conv.shown[target - 1]
-            return Reply(say("no_such", self.lang, n=target, count=len(self.conv.shown)))
-        newest = list(reversed(self.mailbox.messages("INBOX")))
-        if 1 <= target <= len(newest):
-            return ("INBOX", newest[target - 1].uid)
-        return Reply(say("no_such", self.lang, n=target, count=len(newest)))
-
-    def _summary(self, ref: Ref) -> MessageSummary:
-        return self.mailbox.summary(ref[0], self.mailbox.get(*ref))
-
-    def _after_read_buttons(self) -> list[dict[str, str]]:
-        words = {
-            "en": (
-                "reply to this one",
-                "summarize this one",
-                "move this one to Archive",
-                "delete this one",
-            ),
-            "fr": (
-                "réponds à ce message",
-                "résume ce message",
-                "déplace ce message vers Archive",
-                "supprime ce message",
-            ),
-        }[self.lang]
-        keys = ("reply", "summarize", "archive", "delete")
-        return [{"label": label(k, self.lang), "text": t} for k, t in zip(keys, words, strict=True)]
-
-    def read(self, target: int | str | None) -> Reply:
-        """Show one message and mark it as read."""
-        ref = self.resolve(target)
-        if isinstance(ref, Reply):
-            return ref
-        view = view_message(self.mailbox.raw(*ref))
-        when = view.date or self._summary(ref).date.strftime("%d/%m/%Y %H:%M")
-        self.mailbox.set_flags(*ref, add="S")
-        self.conv.current = ref
-        body = view.text.strip()
-        if len(body) > READ_CHARS:
-            body = body[:READ_CHARS].rsplit(" ", 1)[0] + " …"
-        subject = view.subject or say("no_subject", self.lang)
-        head = ("De" if self.lang == "fr" else "From") + f": {view.sender}\n"
-        head += ("Objet" if self.lang == "fr" else "Subject") + f": {subject}\n"
-        head += f"Date: {when}\n\n"
-        return Reply(head + body, self._after_read_buttons())
-
-    def mark(self, target: int | str | None, read: bool = True) -> Reply:
-        """Mark a message as read or unread."""
-        ref = self.resolve(target)
-        if isinstance(ref, Reply):
-            return ref
-        if read:
-            self.mailbox.set_flags(*ref, add="S")
-        else:
-            self.mailbox.set_flags(*ref, remove="S")
-        self.conv.current = ref
-        subject = self._summary(ref).subject or say("no_subject", self.lang)
-        key = "marked_read" if read else "marked_unread"
-        return Reply(say(key, self.lang, subject=subject), [self.button("unread", "unread_text")])
-
-    def summarize(self, target: int | str | None, thread: bool = False) -> Reply:
-        """A short summary of a message, or of every message of its thread."""
-        ref = self.resolve(target)
-        if isinstance(ref, Reply):
-            return ref
-        self.conv.current = ref
-        view = view_message(self.mailbox.raw(*ref))
-        subject = view.subject or say("no_subject", self.lang)
-        if not thread:
-            head = say(
-                "summary_head", self.lang, subject=subject, sender=view.sender, date=view.date
-            )
-            return Reply(f"{head}\n{summarize_text(view.text) or '…'}", self._after_read_buttons())
-        key = thread_key(view.subject)
-        parts: list[tuple[float, str, str]] = []
-        for folder in ("INBOX", "Sent", "Archive"):
-            try:
-                messages = self.mailbox.messages(folder)
-            except ServiceError:
-                continue
-            for message in messages:
-                summary = self.mailbox.summary(folder, message)
-                if thread_key(summary.subject) != key:
-                    continue
-                text = view_message(self.mailbox.raw(folder, message.uid)).text
-                parts.append((summary.date.timestamp(), summary.sender_name, summarize_text(text)))
-        parts.sort()
-        people = ", ".join(dict.fromkeys(name for _, name, _ in parts))
-        lines = [say("thread_head", self.lang, subject=subject, count=len(parts), people=people)]
-        lines += [f"- {name}: {text or '…'}" for _, name, text in parts]
-        return Reply("\n".join(lines), self._after_read_buttons())
-
-    # -- changes that wait for a confirmation -----------------------------------------------
-
-    def _pending(
-        self, run: Callable[[], Reply], text: str, confirm_key: str = "confirm_action"
-    ) -> Reply:
-        pid = secrets.token_urlsafe(8)
-        while len(self.conv.pending) >= MAX_PENDING:
-            self.conv.pending.pop(next(iter(self.conv.pending)))
-        self.conv.pending[pid] = Pending(pid, run)
-        buttons = [
-            {"label": label(confirm_key, self.lang), "action": "confirm", "id": pid},
-            {"label": label("cancel", self.lang), "action": "cancel", "id": pid},
-        ]
-        return Reply(text, buttons)
-
-    def _send_now(self, draft: Draft, answered: Ref | None = None) -> Reply:
-        try:
-            with self.outbox.database.session() as session:
-                send_draft(self.outbox, session, self.mailbox, draft)
-        except ServiceError as exc:
-            return Reply(say("send_failed", self.lang, reason=str(exc)))
-        if answered is not None:
-            with contextlib.suppress(ServiceError):  # moved meanwhile: sent all the same
-                self.mailbox.set_flags(*answered, add="R")
-        return Reply(
-            say("sent", self.lang, to=", ".join(draft.to)), [self.button("list", "list_text")]
+    def clarify(self, candidates: list[Facts], then: Callable[[Ref], Reply]) -> Reply:
+        """Ask which of several messages is meant; the answer (a name or number) goes on."""
+        shown = candidates[:5]
+        self.conv.shown = [f.ref for f in shown]
+        choices = "; ".join(
+            f"{i}. {f.summary.sender_name} — {f.summary.subject}" for i, f in enumerate(shown, 1)
         )
 
-    def prepare_send(
-        self, to: list[str] | tuple[str, ...], subject: str = "", body: str = ""
+        def answer(text: str) -> Reply:
+            plain = fold(text)
+            for i, facts in enumerate(shown, 1):
+                if fold(facts.summary.sender_name) in plain or plain.strip(" .") == str(i):
+                    return then(facts.ref)
+            return then(shown[0].ref) if len(shown) == 1 else self.clarify(shown, then)
+
+        self.conv.awaiting = answer
+        return Reply(say("clarify", self.lang, choices=choices))
+
+    # -- answers about the mailbox ---------------------------------------------------------
+
+    def count(self, criteria: Criteria, what: str = "") -> Reply:
+        """How many messages fit."""
+        found = self.finder.find(criteria)
+        if not found:
+            return Reply(say("count_none", self.lang, what=what))
+        return Reply(say_n("count", self.lang, len(found), what=what))
+
+    def stats(self, criteria: Criteria, what: str = "") -> Reply:
+        """Who wrote most, among the messages that fit."""
+        found = [f for f in self.finder.find(criteria) if not f.newsletter] or self.finder.find(
+            criteria
+        )
+        tally = Counter(f.summary.sender_name for f in found)
+        lines = [say("stats_head", self.lang, what=what)]
+        for name, number in tally.most_common(5):
+            lines.append(say_n("stats_line", self.lang, number, name=name))
+        return Reply("\n".join(lines))
+
+    def _brief(self, facts: Facts) -> str:
+        gist = summarize_text(facts.body).split(". ")[0][:140]
+        when = short_date(facts.summary.date, self.lang)
+        mark = "● " if facts.summary.unread else ""
+        return f"{mark}{facts.summary.sender_name} — {facts.summary.subject} ({when}): {gist}"
+
+    def digest(self, criteria: Criteria) -> Reply:
+        """A digest of unread (or the given) mail: who wrote, about what, in a sentence."""
+        found = self.finder.find(criteria)
+        if not found:
+            return Reply(say("digest_none", self.lang), [self.button("list", "list_text")])
+        found.sort(key=lambda f: (not f.urgent, -f.summary.date.timestamp()))
+        shown = found[:DIGEST_SIZE]
+        self.conv.shown = [f.ref for f in shown]
+        self.conv.current = shown[0].ref if len(shown) == 1 else None
+        lines = [say_n("digest_head", self.lang, len(found))]
+        lines += [f"{i}. {self._brief(f)}" for i, f in enumerate(shown, 1)]
+        return Reply("\n".join(lines), [self.button("read_n", "read_n_text", n=1)])
+
+    def urgent(self, criteria: Criteria) -> Reply:
+        """Messages that look urgent (marked so, or saying so), else the newest unread."""
+        found = [f for f in self.finder.find(criteria) if f.urgent]
+        if not found:
+            unread = self.finder.find(Criteria(unread=True))[:3]
+            subjects = ", ".join(f"“{f.summary.subject}”" for f in unread) or "—"
+            return Reply(say("urgent_none", self.lang, subjects=subjects))
+        self.conv.shown = [f.ref for f in found[:LIST_SIZE]]
+        self.conv.current = found[0].ref if len(found) == 1 else None
+        lines = [say_n("urgent_head", self.lang, len(found))]
+        lines += [f"{i}. {self._brief(f)}" for i, f in enumerate(found[:LIST_SIZE], 1)]
+        return Reply("\n".join(lines), [self.button("read_n", "read_n_text", n=1)])
+
+    def attachments(self, criteria: Criteria) -> Reply:
+        """The attachments of the messages that fit (by sender, type, date)."""
+        from web.assistant.finder import _matches_kind
+
+        criteria.attachments = True
+        found = self.finder.find(criteria)
+        rows = []
+        for facts in found:
+            for attachment in facts.attachments:
+                if criteria.kinds and not _matches_kind(attachment, criteria.kinds):
+                    continue
+                when = short_date(facts.summary.date, self.lang)
+                size = f"{max(1, attachment.size // 1000)} k" + ("B" if self.lang == "en" else "o")
+                rows.append(
+                    f"{attachment.filename} ({size}) — {facts.summary.sender_name}, "
+                    f"{facts.summary.subject} ({when})"
+                )
+        if not rows:
+            return Reply(say("attachments_none", self.lang))
+        self.conv.shown = [f.ref for f in found[:LIST_SIZE]]
+        self.conv.current = found[0].ref if len(found) == 1 else None
+        lines = [say_n("attachments_head", self.lang, len(rows))]
+        lines += [f"{i}. {row}" for i, row in enumerate(rows[:20], 1)]
+        return Reply("\n".join(lines))
+
+    def summarize_thread(self, target: int | str | Ref | None) -> Reply:
+        """Every message of a thread (received, archived and sent), summarised in order."""
+        ref = self.resolve(target)
+        if isinstance(ref, Reply):
+            return ref
+        self.conv.current = ref
+        view = view_message(self.mailbox.raw(*ref))
+        key = thread_key(view.subject)
+        parts: list[Facts] = []
+        for folder in ("INBOX", "Archive", "Sent"):
+            parts += [f for f in self.finder.facts(folder) if thread_key(f.summary.subject) == key]
+        parts.sort(key=lambda f: f.summary.date)
+        people = ", ".join(dict.fromkeys(f.summary.sender_name for f in parts))
+        subject = thread_key(view.subject) and view.subject.split(":")[-1].strip()
+        lines = [say_n("thread_head", self.lang, len(parts), subject=subject, people=people)]
+        for facts in parts:
+            when = short_date(facts.summary.date, self.lang)
+            lines.append(
+                f"- {facts.summary.sender_name} ({when}): {summarize_text(facts.body) or '…'}"
+            )
+        return Reply("\n".join(lines), self._after_read_buttons())
+
+    # -- more changes that wait for a confirmation ------------------------------------------
+
+    def prepare_forward(
+        self, target: int | str | Ref | None, to: list[str] | tuple[str, ...], note: str = ""
     ) -> Reply:
-        """Check a new message and ask for confirmation before sending it."""
-        try:
-            recipients = parse_addresses(list(to))
-        except ServiceError as exc:
-            return Reply(say("send_failed", self.lang, reason=str(exc)))
+        """A forward of a message, waiting for confirmation."""
+        ref = self.resolve(target)
+        if isinstance(ref, Reply):
+            return ref
+        self.conv.current = ref
+        recipients = parse_addresses(list(to))
         if not recipients:
             return Reply(say("send_to", self.lang))
-        if not body:
-            self.conv.awaiting = lambda text: self.prepare_send(recipients, subject, text)
-            return Reply(say("send_body", self.lang))
-        draft = Draft(to=recipients, subject=subject, text=body)
+        view = view_message(self.mailbox.raw(*ref))
+        subject = (
+            view.subject
+            if view.subject.lower().startswith(("fwd:", "tr:"))
+            else (("Tr: " if self.lang == "fr" else "Fwd: ") + view.subject)
+        )
+        header = (
+            f"---------- Forwarded message ----------\nFrom: {view.sender}\n"
+            f"Date: {view.date}\nSubject: {view.subject}\n\n"
+        )
+        draft = Draft(
+            to=recipients,
+            subject=subject,
+            text=(note + "\n\n" if note else "") + header + view.text,
+        )
         text = say(
-            "send_confirm",
+            "forward_confirm",
             self.lang,
+            subject=view.subject,
             to=", ".join(recipients),
-            subject=subject or say("no_subject", self.lang),
-            body=body,
+            note=f"\n{note}" if note else "",
         )
         return self._pending(lambda: self._send_now(draft), text, "confirm")
 
-    def prepare_reply(self, target: int | str | None, body: str = "") -> Reply:
-        """A reply to a message, waiting for confirmation."""
+    def prepare_flag(self, target: int | str | Ref | None) -> Reply:
+        """Ask before flagging a message."""
         ref = self.resolve(target)
         if isinstance(ref, Reply):
             return ref
         self.conv.current = ref
-        if not body:
-            self.conv.awaiting = lambda text: self.prepare_reply("current", text)
-            return Reply(say("send_body", self.lang))
-        view = view_message(self.mailbox.raw(*ref))
-        draft = reply_draft(view, self.mailbox.address, body)
-        text = say(
-            "reply_confirm", self.lang, to=", ".join(draft.to), subject=draft.subject, body=body
-        )
-        return self._pending(lambda: self._send_now(draft, answered=ref), text, "confirm")
-
-    def prepare_delete(self, target: int | str | None) -> Reply:
-        """Ask before moving a message to Trash."""
-        ref = self.resolve(target)
-        if isinstance(ref, Reply):
-            return ref
         summary = self._summary(ref)
         subject = summary.subject or say("no_subject", self.lang)
 
         def run() -> Reply:
-            outcome = self.mailbox.delete(*ref)
-            self.conv.current = None
-            self.conv.shown = [r for r in self.conv.shown if r != ref]
-            return Reply(
-                say("deleted" if outcome == "trash" else "deleted_for_good", self.lang),
-                [self.button("list", "list_text")],
-            )
+            self.mailbox.set_flags(*ref, add="F")
+            return Reply(say("flagged", self.lang, subject=subject))
 
         return self._pending(
-            run, say("delete_confirm", self.lang, subject=subject, sender=summary.sender_name)
+            run, say("flag_confirm", self.lang, subject=subject, sender=summary.sender_name)
         )
 
-    def prepare_move(self, target: int | str | None, folder: str | None) -> Reply:
-        """Ask before moving a message to another folder."""
-        ref = self.resolve(target)
-        if isinstance(ref, Reply):
-            return ref
-        known = [f.name for f in self.mailbox.folders()]
-        if not folder or folder not in known:
-            self.conv.current = ref
-            return Reply(say("move_where", self.lang, folders=", ".join(known)))
-        summary = self._summary(ref)
-        subject = summary.subject or say("no_subject", self.lang)
+    def prepare_mark(self, targets: list[int | str | Ref | None], read: bool = True) -> Reply:
+        """Ask before marking one or several messages read or unread."""
+        refs: list[Ref] = []
+        for target in targets:
+            ref = self.resolve(target)
+            if isinstance(ref, Reply):
+                return ref
+            refs.append(ref)
+        if not refs:
+            return Reply(say("search_none", self.lang))
+        subjects = [self._summary(r).subject or say("no_subject", self.lang) for r in refs]
+        state = state_word(read, self.lang, len(refs))
+        if len(refs) == 1:
+            self.conv.current = refs[0]
+            text = say("mark_confirm_one", self.lang, subject=subjects[0], state=state)
+        else:
+            listed = "; ".join(f"“{s}”" for s in subjects[:5])
+            text = say(
+                "mark_confirm_many", self.lang, count=len(refs), state=state, subjects=listed
+            )
 
         def run() -> Reply:
-            uid = self.mailbox.move(*ref, folder)
-            self.conv.current = (folder, uid)
-            self.conv.shown = [r for r in self.conv.shown if r != ref]
-            return Reply(say("moved", self.lang, folder=folder), [self.button("list", "list_text")])
+            for ref in refs:
+                if read:
+                    self.mailbox.set_flags(*ref, add="S")
+                else:
+                    self.mailbox.set_flags(*ref, remove="S")
+            if len(refs) == 1:
+                key = "marked_read" if read else "marked_unread"
+                return Reply(say(key, self.lang, subject=subjects[0]))
+            return Reply(say("marked_many", self.lang, count=len(refs), state=state))
 
-        return self._pending(run, say("move_confirm", self.lang, subject=subject, folder=folder))
+        return self._pending(run, text)
 
-    def confirm(self, pid: str | None = None) -> Reply:
-        """Carry out a pending action (the newest one when no id is given)."""
-        if not self.conv.pending:
-            return Reply(say("nothing_pending", self.lang))
-        if pid is None:
-            pid = next(reversed(self.conv.pending))
-        pending = self.conv.pending.pop(pid, None)
-        if pending is None:
-            return Reply(say("expired", self.lang))
-        try:
-            return pending.run()
-        except ServiceError as exc:
-            return Reply(say("error", self.lang, reason=str(exc)))
-
-    def cancel(self, pid: str | None = None) -> Reply:
-        """Drop a pending action (all of them when no id is given)."""
-        if pid is None:
-            self.conv.pending.clear()
-        elif self.conv.pending.pop(pid, None) is None:
-            return Reply(say("expired", self.lang))
-        return Reply(say("cancelled", self.lang), [self.button("list", "list_text")])
+    def summarize(self, target: int | str | Ref | None, thread: bool = False) -> Reply:
+        """A short summary of a message, or of its whole thread."""
+        if thread:
+            return self.summarize_thread(target)
+        return super().summarize(target)

@@ -17,6 +17,16 @@ from web.assistant.language import fold
 KINDS = (
     "confirm",
     "cancel",
+    "other",
+    "pick",
+    "refine",
+    "forward",
+    "flag",
+    "count",
+    "stats",
+    "digest",
+    "urgent",
+    "attachments",
     "help",
     "send",
     "reply",
@@ -59,9 +69,183 @@ HELP = r"^(bonjour|salut|hello|hi|hey|aide|help|\?|que sais-tu faire|what can yo
 SEND = (
     r"\b(envoie|envoyer|envoies|ecris|ecrire|redige|rediger|send|write|compose|mail to|email to)\b"
 )
+POLITE = (
+    r"^(?:(?:please|pls|can you|could you|would you|peux-tu|pourrais-tu|tu peux|svp|stp)[ ,]*)*"
+)
+SEND_START = POLITE + (
+    r"(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose|"
+    r"(?:email|mail)(?!\s+(?:from|de|d'|du|des|about|with|avec|sur)\b))\b"
+)
+READ_START = POLITE + (
+    r"(?:lis|lire|ouvre|ouvrir|open|read)\b(?!-)|^(?:what does|what did|que dit|que disait)\b.*"
+    r"\b(?:say|dit|disait)\b"
+)
+OTHER = r"^(?:non|no|nope)\b.*\b(?:autre|other)\b"
+PICK = r"^(?:and )?(?:the one|that one|celui|celle)\b"
+REFINE = r"^(?:and|et)\b"
+FORWARD = r"\b(?:transfere|transferer|transfere-le|transfere-la|forward|fwd)\b"
+FLAG = r"\b(?:flag|star|signale|suivre)\b|\bmarque\b.*\bimportant"
+COUNT = r"\b(?:how many|combien|number of|nombre de)\b"
+STATS = r"\b(?:who|qui)\b.*\b(?:most|le plus)\b"
+DIGEST = (
+    r"\b(?:what did i miss|catch me up|digest|qu'est-ce que j'ai rate|j'ai rate|le point sur|"
+    r"fais le point|my e-?mails|my mails|mes e-?mails|mes mails|mes messages|my messages|"
+    r"my inbox|ma boite|unread|non lus)\b"
+)
+CATCH_UP = (
+    r"\b(?:what did i miss|catch me up|digest|qu'est-ce que j'ai rate|j'ai rate|le point sur|"
+    r"fais le point)\b"
+)
+GOING_ON = r"\b(?:what'?s going on|what is going on|where are we|ou en est|ou en sont|status of)\b"
+URGENT = r"\b(?:urgent|urgente|urgents|urgentes|important|importante|importants|priorit\w*)\b"
+THE_URGENT_ONE = (
+    r"\b(?:the urgent (?:one|e-?mail|mail|message)|(?:le|l')\s?(?:e-?mail|mail|message) urgent)\b"
+)
+ATTACHMENT_NOUNS = (
+    r"\b(?:attachments?|pieces? jointes?|fichiers|files|pdfs?|tableurs?|spreadsheets?|"
+    r"images?|pictures?)\b"
+)
+MAIL_NOUNS = r"\b(?:e-?mails?|mails?|messages?|courriels?|newsletters?)\b"
+# words that say what to do, never what to look for
+COMMAND_WORDS = frozenset(
+    [
+        "search",
+        "serch",
+        "find",
+        "look",
+        "lookup",
+        "show",
+        "list",
+        "display",
+        "read",
+        "open",
+        "reply",
+        "answer",
+        "respond",
+        "send",
+        "write",
+        "compose",
+        "forward",
+        "delete",
+        "remove",
+        "trash",
+        "erase",
+        "move",
+        "archive",
+        "file",
+        "mark",
+        "flag",
+        "star",
+        "summarize",
+        "summarise",
+        "summary",
+        "sum",
+        "tldr",
+        "digest",
+        "count",
+        "many",
+        "number",
+        "who",
+        "most",
+        "wrote",
+        "write",
+        "writes",
+        "emails",
+        "emailed",
+        "recherche",
+        "rechercher",
+        "cherche",
+        "chercher",
+        "trouve",
+        "trouver",
+        "montre",
+        "montre-moi",
+        "affiche",
+        "liste",
+        "lis",
+        "lire",
+        "ouvre",
+        "ouvre-le",
+        "ouvrir",
+        "reponds",
+        "repondre",
+        "reponds-lui",
+        "envoie",
+        "envoyer",
+        "ecris",
+        "ecrire",
+        "transfere",
+        "transferer",
+        "transfere-le",
+        "supprime",
+        "supprimer",
+        "efface",
+        "effacer",
+        "jette",
+        "deplace",
+        "deplacer",
+        "range",
+        "ranger",
+        "classe",
+        "classer",
+        "archive-le",
+        "marque",
+        "marquer",
+        "signale",
+        "resume",
+        "resumer",
+        "resume-le",
+        "synthese",
+        "combien",
+        "nombre",
+        "ecrit",
+        "plus",
+        "going",
+        "status",
+        "where",
+        "miss",
+        "catch",
+        "rate",
+        "point",
+        "fais",
+        "faire",
+        "dis",
+        "donne",
+        "say",
+        "says",
+        "saying",
+        "disant",
+        "lue",
+        "lues",
+        "comme",
+        "thread",
+        "conversation",
+        "discussion",
+        "echange",
+        "fil",
+        "kickoff-thread",
+        "give",
+        "quelque",
+        "urgent",
+        "important",
+        "tout",
+        "what's",
+        "whats",
+        "anything",
+        "any",
+        "some",
+        "mets",
+        "mettre",
+        "put",
+    ]
+)
 REPLY = r"\b(reponds|repondre|reponse a|repond|reply|answer|respond)\b"
-DELETE = r"\b(supprime|supprimer|efface|effacer|jette|jeter|delete|remove|trash|erase)\b"
-MOVE = r"\b(deplace|deplacer|range|ranger|classe|classer|move|archive|archiver|file it)\b"
+DELETE = r"\b(supprime|supprimer|efface|effacer|jette|jeter|delete|remove|erase)\b"
+MOVE = (
+    r"\b(deplace|deplacer|range|ranger|classe|classer|move|archiver|file it|mets|mettre|put)\b|"
+    r"^(?:(?:please|can you|peux-tu)[ ,]*)*archive\b|\barchive-(?:le|la|les)\b|"
+    r"\barchive (?:it|this)\b"
+)
 MARK = r"\b(marque|marquer|mark|flag as)\b"
 SUMMARIZE = r"\b(resume|resumer|synthese|summarize|summarise|summary|sum up|tl;?dr)\b"
 THREAD = r"\b(fil|conversation|discussion|echange|thread)\b"
@@ -85,7 +269,7 @@ BODY_WORDS = (
 )
 
 
-def classify(text: str, pending: bool = False) -> Intent:
+def classify(text: str, pending: bool = False, today: dt.date | None = None) -> Intent:
     """The intent of one request; ``pending`` says a confirmation is awaited."""
     plain = fold(parsing.without_quotes_and_addresses(text)).strip()
     full = fold(text).strip()
@@ -96,7 +280,12 @@ def classify(text: str, pending: bool = False) -> Intent:
         return Intent("cancel")
     if not plain and not parsing.addresses(text) and not parsing.quoted(text):
         return Intent("unknown")
-    if _has(plain, SEND) and not _has(plain, REPLY):
+    early = _early(text, plain, target)
+    if early is not None:
+        return early
+    if _has(plain, READ_START):
+        return Intent("read", target=target)
+    if _has(plain, SEND_START) and not _has(plain, REPLY):
         subject, body = _subject_and_body(text)
         return Intent("send", to=tuple(parsing.addresses(text)), subject=subject, body=body)
     if _has(plain, REPLY):
@@ -116,16 +305,54 @@ def classify(text: str, pending: bool = False) -> Intent:
         or (parsing.addresses(text) and _has(plain, r"\b(de|from|par|by|emails?|mails?)\b"))
         or _has(plain, r"\b(e-?mails?|mails?|messages?|courriels?)\s+(de|from|d')\b")
     ):
-        return _search_intent(text, plain)
+        return _search_intent(text, plain, today)
     if _has(plain, UNREAD):
-        return Intent("unread", since=parsing.since_date(text))
+        return Intent("unread", since=parsing.since_date(text, today))
     if _has(plain, HELP):
         return Intent("help")
     if _has(plain, READ) or (target is not None and len(plain.split()) <= 4):
         return Intent("read", target=target)
     if _has(plain, LIST):
-        return Intent("list", since=parsing.since_date(text), folder=_folder_words(text))
+        return Intent("list", since=parsing.since_date(text, today), folder=_folder_words(text))
     return Intent("unknown")
+
+
+def _early(text: str, plain: str, target: int | str | None) -> Intent | None:
+    """The kinds the first rules do not know: corrections, follow-ups, questions."""
+    if _has(plain, OTHER):
+        return Intent("other")
+    if _has(plain, PICK):
+        return Intent("pick")
+    if _has(plain, REFINE) and len(plain.split()) <= 6 and not _has(plain, SEND + "|" + REPLY):
+        return Intent("refine")
+    if _has(plain, FORWARD):
+        _subject, body = _subject_and_body(text)
+        return Intent("forward", target=target, to=tuple(parsing.addresses(text)), body=body)
+    if _has(plain, REPLY):
+        return None
+    if _has(plain, FLAG):
+        return Intent("flag", target=target)
+    if _has(plain, COUNT):
+        return Intent("count")
+    if _has(plain, STATS):
+        return Intent("stats")
+    if _has(plain, SUMMARIZE) or _has(plain, GOING_ON) or _has(plain, CATCH_UP):
+        if _has(plain, THREAD) or _has(plain, GOING_ON):
+            return Intent("summarize", target=target, thread=True)
+        if _has(plain, DIGEST) and not _has(
+            plain, r"\b(?:mail|email|message) (?:du|de|d'|from|about)\b"
+        ):
+            return Intent("digest")
+        if _has(plain, SUMMARIZE):
+            return Intent("summarize", target=target)
+    if _has(plain, THE_URGENT_ONE):
+        return Intent("read", target=target)
+    flag_words = r"\bmarque(?:e)?s? (?:comme )?important"
+    if _has(plain, URGENT) and not _has(plain, MARK) and not _has(plain, flag_words):
+        return Intent("urgent")
+    if _has(plain, ATTACHMENT_NOUNS) and not _has(plain, MAIL_NOUNS) and not _has(plain, DELETE):
+        return Intent("attachments")
+    return None
 
 
 def _folder_words(text: str) -> str | None:
@@ -183,7 +410,7 @@ def _subject_and_body(text: str) -> tuple[str, str]:
     return subject.strip(), body.strip()
 
 
-def _search_intent(text: str, plain: str) -> Intent:
+def _search_intent(text: str, plain: str, today: dt.date | None) -> Intent:
     found = parsing.addresses(text)
     sender = found[0] if found else ""
     if not sender:
@@ -236,7 +463,7 @@ def _search_intent(text: str, plain: str) -> Intent:
         )
         if match:
             search_text = match.group(1).strip(" ?.!")
-    since = parsing.since_date(text)
+    since = parsing.since_date(text, today)
     if not (sender or subject or search_text or since):
         leftover = re.sub(
             SEARCH + r"|\b(les|des|mes|my|the|emails?|mails?|messages?)\b", " ", plain

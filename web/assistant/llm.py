@@ -1,14 +1,14 @@
 """The assistant backed by an OpenAI-compatible chat-completions endpoint.
 
 The model gets the conversation and the same actions as the offline engine, as tools
-(function calling). Tool calls run through ``Actions``; what sends or removes mail is
-still only prepared and waits for the user's confirm button. If the endpoint fails, the
-offline engine answers instead, so the chat keeps working.
+(function calling) generated from one registry (``tools.REGISTRY``). Tool calls run
+through ``Actions``; what sends or removes mail is still only prepared and waits for
+the user's confirm button. If the endpoint fails, the offline engine answers instead,
+so the chat keeps working.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import urllib.error
@@ -21,6 +21,7 @@ from web.assistant.completions import complete
 from web.assistant.engine import OfflineEngine
 from web.assistant.language import detect_language
 from web.assistant.phrases import say
+from web.assistant.tools import TOOLS, run_tool
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 5
@@ -28,132 +29,8 @@ SYSTEM_PROMPT = (
     "You are the mail assistant of mailrs. Answer in the user's language (French or "
     "English), briefly. Use the tools to read and change the user's mail; messages are "
     "numbered as in the last list shown (1 = newest). Sending, replying, moving and "
-    "deleting only prepare the action: the user confirms with a button."
+    "deleting only prepare the action: the user confirms with a button. Today is {today}."
 )
-
-
-def _tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": description,
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
-
-
-TARGET = {
-    "type": ["integer", "string"],
-    "description": "number in the last list, or 'last' for the newest message",
-}
-TOOLS = [
-    _tool(
-        "list_messages", "List the newest messages of a folder", {"folder": {"type": "string"}}, []
-    ),
-    _tool("list_unread", "List unread messages", {}, []),
-    _tool("read_message", "Show one message", {"target": TARGET}, ["target"]),
-    _tool(
-        "search_messages",
-        "Search by sender, subject, text and date (YYYY-MM-DD)",
-        {
-            "sender": {"type": "string"},
-            "subject": {"type": "string"},
-            "text": {"type": "string"},
-            "since": {"type": "string"},
-        },
-        [],
-    ),
-    _tool(
-        "send_email",
-        "Prepare a new email (the user confirms before it is sent)",
-        {
-            "to": {"type": "array", "items": {"type": "string"}},
-            "subject": {"type": "string"},
-            "body": {"type": "string"},
-        },
-        ["to", "body"],
-    ),
-    _tool(
-        "reply_to_message",
-        "Prepare a reply (the user confirms before it is sent)",
-        {"target": TARGET, "body": {"type": "string"}},
-        ["target", "body"],
-    ),
-    _tool(
-        "move_message",
-        "Prepare moving a message to a folder",
-        {"target": TARGET, "folder": {"type": "string"}},
-        ["target", "folder"],
-    ),
-    _tool("delete_message", "Prepare moving a message to Trash", {"target": TARGET}, ["target"]),
-    _tool(
-        "mark_read",
-        "Mark a message read or unread",
-        {"target": TARGET, "read": {"type": "boolean"}},
-        ["target"],
-    ),
-    _tool(
-        "summarize",
-        "Summarize a message or its whole thread",
-        {"target": TARGET, "thread": {"type": "boolean"}},
-        ["target"],
-    ),
-]
-
-
-def _target(value: Any) -> int | str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text.isdigit():
-            return int(text)
-        if text in ("last", "latest", "newest", "dernier"):
-            return "last"
-        if text in ("current", "this"):
-            return "current"
-    return None
-
-
-def _since(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-
-
-def run_tool(actions: Actions, name: str, args: dict[str, Any]) -> Reply:
-    """Carry out one tool call with the shared actions."""
-    text = lambda key: str(args.get(key) or "")  # noqa: E731
-    match name:
-        case "list_messages":
-            return actions.list_messages(text("folder") or "INBOX")
-        case "list_unread":
-            return actions.unread()
-        case "read_message":
-            return actions.read(_target(args.get("target")))
-        case "search_messages":
-            return actions.search(
-                text("sender"), text("subject"), text("text"), _since(args.get("since"))
-            )
-        case "send_email":
-            to = args.get("to") or []
-            recipients = [to] if isinstance(to, str) else [str(a) for a in to]
-            return actions.prepare_send(recipients, text("subject"), text("body"))
-        case "reply_to_message":
-            return actions.prepare_reply(_target(args.get("target")), text("body"))
-        case "move_message":
-            return actions.prepare_move(_target(args.get("target")), text("folder") or None)
-        case "delete_message":
-            return actions.prepare_delete(_target(args.get("target")))
-        case "mark_read":
-            return actions.mark(
-                _target(args.get("target")), read=args.get("read", True) is not False
-            )
-        case "summarize":
-            return actions.summarize(_target(args.get("target")), bool(args.get("thread")))
-    return Reply(f"unknown tool {name!r}")
 
 
 class LlmEngine(OfflineEngine):
@@ -190,7 +67,8 @@ class LlmEngine(OfflineEngine):
         return reply
 
     def _converse(self, text: str, on_token: Callable[[str], None] | None) -> Reply:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
+        prompt = SYSTEM_PROMPT.format(today=self.conversation.date().isoformat())
+        messages: list[dict[str, Any]] = [{"role": "system", "content": prompt}]
         messages += [{"role": role, "content": content} for role, content in self.history[-20:]]
         messages.append({"role": "user", "content": text})
         buttons: list[dict[str, str]] = []

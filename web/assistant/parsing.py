@@ -120,6 +120,12 @@ def target(text: str) -> int | str | None:
     """Which message a request points at: a number (1 = first listed), "last", or None."""
     plain = fold(without_quotes_and_addresses(text))
     plain = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", " ", plain)
+    plain = re.sub(
+        r"\b(?:last|past) (?:week|month|year|\d+ days?)\b|"
+        r"\b(?:semaine|mois|annee) (?:derniere?|passee?)\b|\b\d+ derniers jours\b",
+        " ",
+        plain,
+    )
     if CURRENT.search(plain):
         return "current"
     if LAST.search(plain):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 PHRASES: dict[str, tuple[str, str]] = {
     "help": (
         "I can list your mail, show what is unread, read a message, search by sender, "
@@ -23,12 +25,68 @@ PHRASES: dict[str, tuple[str, str]] = {
         "Vos messages les plus récents dans {folder} ({count} affichés, {total} en tout) :",
     ),
     "list_empty": ("{folder} is empty.", "{folder} est vide."),
-    "unread_head": ("You have {total} unread messages:", "Vous avez {total} messages non lus :"),
     "unread_none": (
         "No unread messages. You are all caught up.",
         "Aucun message non lu. Vous êtes à jour.",
     ),
-    "search_head": ("{count} messages found:", "{count} messages trouvés :"),
+    "search_head_one": ("1 message found:", "1 message trouvé :"),
+    "search_head_many": ("{count} messages found:", "{count} messages trouvés :"),
+    "search_head_more": (
+        "{count} messages found, the newest {shown}:",
+        "{count} messages trouvés, les {shown} plus récents :",
+    ),
+    "unread_head_one": ("You have 1 unread message:", "Vous avez 1 message non lu :"),
+    "unread_head_many": (
+        "You have {total} unread messages:",
+        "Vous avez {total} messages non lus :",
+    ),
+    "count_one": ("1 message{what}.", "1 message{what}."),
+    "count_many": ("{count} messages{what}.", "{count} messages{what}."),
+    "count_none": ("No message{what}.", "Aucun message{what}."),
+    "stats_head": ("Who wrote to you most{what}:", "Qui vous a le plus écrit{what} :"),
+    "stats_line_one": ("{name}: 1 message", "{name} : 1 message"),
+    "stats_line_many": ("{name}: {count} messages", "{name} : {count} messages"),
+    "digest_head_one": ("1 message to catch up on:", "1 message à rattraper :"),
+    "digest_head_many": (
+        "{count} messages to catch up on:",
+        "{count} messages à rattraper :",
+    ),
+    "digest_none": ("Nothing new. You are all caught up.", "Rien de nouveau. Vous êtes à jour."),
+    "urgent_head_one": ("1 message looks urgent:", "1 message semble urgent :"),
+    "urgent_head_many": (
+        "{count} messages look urgent:",
+        "{count} messages semblent urgents :",
+    ),
+    "urgent_none": (
+        "Nothing looks urgent. Your newest unread mail: {subjects}.",
+        "Rien ne semble urgent. Vos derniers non lus : {subjects}.",
+    ),
+    "attachments_head_one": ("1 attachment:", "1 pièce jointe :"),
+    "attachments_head_many": ("{count} attachments:", "{count} pièces jointes :"),
+    "attachments_none": ("No attachment matches.", "Aucune pièce jointe ne correspond."),
+    "clarify": (
+        "Which one do you mean? {choices}",
+        "Lequel voulez-vous dire ? {choices}",
+    ),
+    "no_match_for": ("No message matches {what}.", "Aucun message ne correspond à {what}."),
+    "forward_confirm": (
+        "Forward “{subject}” to {to}?{note}\nShall I send it?",
+        "Transférer « {subject} » à {to} ?{note}\nJe l'envoie ?",
+    ),
+    "flag_confirm": ("Flag “{subject}” from {sender}?", "Suivre « {subject} » de {sender} ?"),
+    "flagged": ("Flagged: “{subject}”.", "Suivi : « {subject} »."),
+    "mark_confirm_one": (
+        "Mark “{subject}” as {state}?",
+        "Marquer « {subject} » comme {state} ?",
+    ),
+    "mark_confirm_many": (
+        "Mark {count} messages as {state}? {subjects}",
+        "Marquer {count} messages comme {state} ? {subjects}",
+    ),
+    "marked_many": (
+        "Marked {count} messages as {state}.",
+        "{count} messages marqués comme {state}.",
+    ),
     "search_none": ("No message matches.", "Aucun message ne correspond."),
     "search_what": (
         "What should I look for? A sender, a subject or some words.",
@@ -87,6 +145,14 @@ PHRASES: dict[str, tuple[str, str]] = {
         "Thread “{subject}”: {count} messages, {people}.",
         "Fil « {subject} » : {count} messages, {people}.",
     ),
+    "thread_head_one": (
+        "Thread “{subject}”: 1 message, {people}.",
+        "Fil « {subject} » : 1 message, {people}.",
+    ),
+    "thread_head_many": (
+        "Thread “{subject}”: {count} messages, {people}.",
+        "Fil « {subject} » : {count} messages, {people}.",
+    ),
     "new_mail": ("New mail from {sender}: {subject}", "Nouveau message de {sender} : {subject}"),
     "no_subject": ("(no subject)", "(sans objet)"),
     "llm_down": (
@@ -122,6 +188,44 @@ def say(key: str, lang: str, **values: object) -> str:
     """The phrase ``key`` in ``lang`` ("en" or "fr") with the values filled in."""
     english, french = PHRASES[key]
     return (french if lang == "fr" else english).format(**values)
+
+
+def say_n(key: str, lang: str, count: int, **values: object) -> str:
+    """The singular (``key_one``) or plural (``key_many``) phrase for ``count``."""
+    one = count == 1 or (lang == "fr" and count == 0)
+    return say(f"{key}_{'one' if one else 'many'}", lang, count=count, **values)
+
+
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+MONTHS_FR = [
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+]
+
+
+def short_date(when: dt.datetime, lang: str) -> str:
+    """A date as each language writes it in a list: "Dec 9, 17:05" / "9 déc. 17:05"."""
+    if lang == "fr":
+        return f"{when.day} {MONTHS_FR[when.month - 1]} {when:%H:%M}"
+    return f"{MONTHS_EN[when.month - 1]} {when.day}, {when:%H:%M}"
+
+
+def state_word(read: bool, lang: str, count: int = 1) -> str:
+    """ "read"/"unread", or "lu(s)"/"non lu(s)" agreeing with the count."""
+    if lang != "fr":
+        return "read" if read else "unread"
+    word = "lu" + ("s" if count > 1 else "")
+    return word if read else "non " + word
 
 
 def label(key: str, lang: str, **values: object) -> str:

@@ -1,0 +1,85 @@
+"""The assistant in a real browser: a multi-turn conversation in French with follow-ups
+("ouvre le deuxième", "archive-le") and an action that waits for the confirm button.
+
+Headless Chromium (Playwright, the Debian chromium binary) against ``mailrs up`` on free
+ports; the mail arrives over SMTP. Nothing moves before the button is pressed.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from pathlib import Path
+
+import pytest
+from support.config import provision
+from support.processes import mailrs_up, service_env, wait_until
+from support.services import require_tool
+
+from mailrs.config import load_settings, parse_hostport
+from mailrs.store.maildir import MaildirStore
+
+pytestmark = pytest.mark.slow  # starts several real processes
+
+ALICE = "alice@example.test"
+CHROMIUM = "/usr/bin/chromium"
+MAILS = (
+    ("Acme Billing <billing@acme.test>", "Invoice INV-1001", "Invoice INV-1001: 1,250.00 EUR."),
+    ("Maria Dupont <maria@partenaire.fr>", "Réunion de jeudi", "Pouvons-nous la déplacer ?"),
+    ("Globex Accounts <accounts@globex.test>", "Your Globex invoice", "Invoice G-7781: 980 USD."),
+)
+
+
+def smtp_send(addr: str, sender: str, subject: str, body: str) -> None:
+    """Hand one message to the MX listener with smtplib."""
+    host, port = parse_hostport(addr)
+    message = f"From: {sender}\r\nTo: {ALICE}\r\nSubject: {subject}\r\n\r\n{body}\r\n"
+    with smtplib.SMTP(host, port, timeout=30) as client:
+        client.sendmail(sender.split("<")[1].rstrip(">"), [ALICE], message.encode("utf-8"))
+
+
+def test_conversation_with_follow_ups_and_a_confirmed_action(tmp_path: Path) -> None:
+    require_tool(CHROMIUM)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    config = provision(tmp_path, users=(ALICE,))
+    settings = load_settings(config, environ={})
+    store = MaildirStore(settings.maildir_path)
+    base = f"http://{settings.api.listen_addr}"
+
+    with mailrs_up(config, service_env(config)) as up:
+        for sender, subject, body in MAILS:
+            smtp_send(settings.smtp.listen_addr, sender, subject, body)
+        assert wait_until(lambda: len(store.list_messages(ALICE)) == 3, timeout=60), up.output
+
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 860})
+                page.goto(f"{base}/login")
+                page.fill("#email", ALICE)
+                page.fill("#password", "alice password")
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{base}/")
+                page.wait_for_selector('#chat[data-connected="1"]')
+                answers = page.locator(".bubble.assistant.complete")
+
+                def ask(text: str, turn: int) -> str:
+                    page.fill("#chat-input", text)
+                    page.press("#chat-input", "Enter")
+                    answers.nth(turn).wait_for()
+                    return answers.nth(turn).inner_text()
+
+                found = ask("cherche les factures", 0)
+                assert "2 messages trouvés" in found
+                assert "Globex" in found and "Acme" in found and "Maria" not in found
+                read = ask("ouvre le deuxième", 1)
+                assert "INV-1001" in read  # newest first: Globex is 1, Acme is 2
+                asked = ask("archive-le", 2)
+                assert "Archive" in asked and "Invoice INV-1001" in asked
+                assert store.list_messages(ALICE, "Archive") == []  # waits for the button
+                page.click("#chat-buttons button:has-text('Confirmer')")
+                answers.nth(3).wait_for()
+                assert "Déplacé vers Archive" in answers.nth(3).inner_text()
+                assert wait_until(lambda: len(store.list_messages(ALICE, "Archive")) == 1, 30)
+                assert len(store.list_messages(ALICE)) == 2
+            finally:
+                browser.close()

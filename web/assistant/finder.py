@@ -1,0 +1,255 @@
+"""Find the messages a request describes, by reading the user's folders once per chat.
+
+Each message is read through the mailbox service (``UserMailbox``) and kept as
+``Facts``: its list line, its words (subject, body, sender, attachment names, folded),
+its attachments, and whether it is urgent or a newsletter. ``Criteria`` from the
+request are then checked against those facts, newest first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesHeaderParser
+
+from mailrs.errors import MessageNotFound
+from web.assistant.language import fold
+from web.assistant.lexicon import alternatives
+from web.mailservice.errors import ServiceError
+from web.mailservice.flags import flag_names
+from web.mailservice.mailbox import MessageSummary, UserMailbox
+from web.mailservice.reading import Attachment, header, view_message
+
+RECEIVED = ("INBOX", "Archive")
+MAX_PER_FOLDER = 2000
+URGENT_WORDS = re.compile(r"\b(urgent|urgente|asap|immediately|immediatement|critical|critique)\b")
+KINDS = {
+    "pdf": ("application/pdf",),
+    "sheet": ("spreadsheet", "excel", "csv"),
+    "image": ("image/",),
+    "archive": ("zip", "compressed", "x-tar"),
+    "document": ("msword", "wordprocessing", "opendocument.text", "pdf"),
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the assistant knows of one message."""
+
+    summary: MessageSummary
+    words: str  # folded subject, sender, body and attachment names
+    body: str
+    to: str
+    attachments: tuple[Attachment, ...]
+    urgent: bool
+    newsletter: bool
+
+    @property
+    def ref(self) -> tuple[str, int]:
+        """(folder, uid)."""
+        return (self.summary.folder, self.summary.uid)
+
+    @property
+    def day(self) -> dt.date:
+        """The day it was sent."""
+        return self.summary.date.date()
+
+
+@dataclass
+class Criteria:
+    """What a request says about the messages it means; empty fields match all."""
+
+    senders: tuple[str, ...] = ()  # folded names or addresses, any of them
+    recipients: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # folded words, all of them
+    start: dt.date | None = None
+    end: dt.date | None = None
+    folders: tuple[str, ...] = ()
+    unread: bool = False
+    flagged: bool = False
+    attachments: bool = False
+    kinds: tuple[str, ...] = ()
+    min_size: int = 0
+    newsletter: bool = False
+    urgent: bool = False
+    latest: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing narrows the messages."""
+        return not (
+            self.senders
+            or self.recipients
+            or self.topics
+            or self.start
+            or self.end
+            or self.folders
+            or self.unread
+            or self.flagged
+            or self.attachments
+            or self.kinds
+            or self.min_size
+            or self.newsletter
+            or self.urgent
+        )
+
+
+def _matches_kind(attachment: Attachment, kinds: tuple[str, ...]) -> bool:
+    mime = attachment.content_type.lower()
+    name = attachment.filename.lower()
+    for kind in kinds:
+        needles = KINDS.get(kind, (kind,))
+        if any(n in mime for n in needles) or name.endswith("." + kind):
+            return True
+        if kind == "sheet" and name.endswith((".xlsx", ".xls", ".ods", ".csv")):
+            return True
+    return False
+
+
+def topic_matches(words: str, topic: str) -> bool:
+    """True when a folded text has the topic word (or its pair), as a word start."""
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(form)}", words) for form in alternatives(topic))
+
+
+def sender_matches(summary: MessageSummary, name: str) -> bool:
+    """True when every word of ``name`` starts a word of the sender's name or address."""
+    who = fold(summary.sender)
+    return all(re.search(rf"(?<![a-z0-9]){re.escape(part)}", who) for part in name.split())
+
+
+def matches(facts: Facts, criteria: Criteria) -> bool:
+    """True when one message fits every criterion."""
+    s = facts.summary
+    if criteria.senders and not any(sender_matches(s, n) for n in criteria.senders):
+        return False
+    if criteria.recipients and not any(
+        all(p in fold(facts.to) for p in r.split()) for r in criteria.recipients
+    ):
+        return False
+    if criteria.start and facts.day < criteria.start:
+        return False
+    if criteria.end and facts.day >= criteria.end:
+        return False
+    if criteria.unread and not s.unread:
+        return False
+    if criteria.flagged and "flagged" not in s.flags:
+        return False
+    if (criteria.attachments or criteria.kinds) and not facts.attachments:
+        return False
+    if criteria.kinds and not any(_matches_kind(a, criteria.kinds) for a in facts.attachments):
+        return False
+    if criteria.min_size and s.size < criteria.min_size:
+        return False
+    if criteria.newsletter and not facts.newsletter:
+        return False
+    if criteria.urgent and not facts.urgent:
+        return False
+    return all(topic_matches(facts.words, t) for t in criteria.topics)
+
+
+class Finder:
+    """The facts of a user's messages, read once and kept for the chat."""
+
+    def __init__(self, mailbox: UserMailbox) -> None:
+        self.mailbox = mailbox
+        self._facts: dict[tuple[str, int], Facts] = {}
+
+    def folder_names(self) -> list[str]:
+        """The user's folders."""
+        return [info.name for info in self.mailbox.folders()]
+
+    def facts(self, folder: str) -> list[Facts]:
+        """Every message of a folder, newest first (at most ``MAX_PER_FOLDER``)."""
+        try:
+            messages = list(reversed(self.mailbox.messages(folder)))[:MAX_PER_FOLDER]
+        except ServiceError:
+            return []
+        found = []
+        for message in messages:
+            key = (folder, message.uid)
+            known = self._facts.get(key)
+            if known is None:
+                try:
+                    known = self._read(folder, message)
+                except (MessageNotFound, ServiceError):
+                    continue
+                self._facts[key] = known
+            flags_now = tuple(flag_names(message.flags))
+            if known.summary.flags != flags_now:
+                known = Facts(
+                    _with_flags(known.summary, flags_now),
+                    known.words,
+                    known.body,
+                    known.to,
+                    known.attachments,
+                    known.urgent,
+                    known.newsletter,
+                )
+                self._facts[key] = known
+            found.append(known)
+        return found
+
+    def _read(self, folder: str, message: object) -> Facts:
+        summary = self.mailbox.summary(folder, message)  # type: ignore[arg-type]
+        raw = self.mailbox.raw(folder, summary.uid)
+        view = view_message(raw)
+        parsed = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        importance = fold(header(parsed, "Importance") + " " + header(parsed, "X-Priority"))
+        urgent = bool(
+            URGENT_WORDS.search(fold(summary.subject))
+            or "high" in importance
+            or re.match(r"\s*[12]\b", header(parsed, "X-Priority"))
+        )
+        names = " ".join(a.filename for a in view.attachments)
+        words = fold(f"{summary.subject}\n{summary.sender}\n{view.text}\n{names}")
+        return Facts(
+            summary=summary,
+            words=words,
+            body=view.text,
+            to=view.to,
+            attachments=tuple(view.attachments),
+            urgent=urgent,
+            newsletter=bool(header(parsed, "List-Unsubscribe") or header(parsed, "List-Id")),
+        )
+
+    def find(self, criteria: Criteria) -> list[Facts]:
+        """Messages that fit, newest first."""
+        folders = criteria.folders or (("Sent",) if criteria.recipients else RECEIVED)
+        found = [f for folder in folders for f in self.facts(folder) if matches(f, criteria)]
+        found.sort(key=lambda f: f.summary.date, reverse=True)
+        return found
+
+    def contacts(self) -> list[tuple[str, str]]:
+        """(folded display name, address) of everyone who wrote to the user."""
+        seen: dict[str, str] = {}
+        for folder in RECEIVED:
+            for facts in self.facts(folder):
+                s = facts.summary
+                if s.sender_address and s.sender_address != self.mailbox.address:
+                    seen.setdefault(s.sender_address.lower(), fold(s.sender_name))
+        return [(name, address) for address, name in seen.items()]
+
+    def vocabulary(self) -> list[str]:
+        """Folded subject words of the user's mail (for repairing misspelt topics)."""
+        words: set[str] = set()
+        for folder in RECEIVED:
+            for facts in self.facts(folder):
+                words.update(re.findall(r"[a-z]{4,}", fold(facts.summary.subject)))
+        return sorted(words)
+
+
+def _with_flags(summary: MessageSummary, flags: tuple[str, ...]) -> MessageSummary:
+    return MessageSummary(
+        folder=summary.folder,
+        uid=summary.uid,
+        subject=summary.subject,
+        sender=summary.sender,
+        sender_name=summary.sender_name,
+        sender_address=summary.sender_address,
+        date=summary.date,
+        flags=flags,
+        size=summary.size,
+    )
