@@ -25,10 +25,12 @@ from mailrs.queue.accept import Envelope as AcceptedEnvelope
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
 from mailrs.queue.trace import protocol_name
+from mailrs.store.maildir import MaildirStore
 from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
 from smtpd.backlog import Backlog
 from smtpd.handoff import Handoff
+from smtpd.quotas import fits_someone, resolution_full
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
     RecipientFacts,
@@ -46,6 +48,7 @@ RECIPIENT_REPLIES = {
     RecipientStatus.BAD_SYNTAX: replies.BAD_ADDRESS_SYNTAX,
     RecipientStatus.NO_SUCH_USER: replies.NO_SUCH_USER,
     RecipientStatus.RELAY_DENIED: replies.RELAY_DENIED,
+    RecipientStatus.MAILBOX_FULL: replies.MAILBOX_FULL,
 }
 """The reply to each recipient decision."""
 
@@ -83,6 +86,7 @@ class MailHandler:
         self.settings = settings
         self.db = db
         self.spool = spool
+        self.store = MaildirStore(settings.maildir_path)
         self.celery_app = celery_app
         self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
         self.rates = MessageRates(settings)
@@ -172,8 +176,24 @@ class MailHandler:
         domains = self.settings.smtp.local_domains
         with self.db.session() as session:
             local_domain = is_local_domain(session, parsed.domain, domains)
-            known = local_domain and resolve_recipient(session, str(parsed), domains) is not None
-        return RecipientFacts(True, local_domain, known, authenticated)
+            resolution = resolve_recipient(session, str(parsed), domains) if local_domain else None
+            full = resolution is not None and resolution_full(session, self.store, resolution)
+        return RecipientFacts(True, local_domain, resolution is not None, authenticated, full)
+
+    def message_fits(self, recipients: list[str], size: int) -> bool:
+        """Whether a message of ``size`` bytes fits the quota of some recipient (blocking)."""
+        domains = self.settings.smtp.local_domains
+        resolutions = []
+        with self.db.session() as session:
+            for address in recipients:
+                try:
+                    resolution = resolve_recipient(session, address, domains)
+                except InvalidAddress:
+                    return True  # not ours to judge here: the pipeline decides
+                if resolution is None or resolution.empty:
+                    return True
+                resolutions.append(resolution)
+            return fits_someone(session, self.store, resolutions, size)
 
     async def handle_RCPT(
         self,
@@ -208,6 +228,10 @@ class MailHandler:
         if has_long_line(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: line too long")
             return replies.LINE_TOO_LONG
+        fits = await asyncio.to_thread(self.message_fits, list(envelope.rcpt_tos), len(data))
+        if not fits:
+            self.log_transaction(session, envelope, None, len(data), "rejected: over quota")
+            return replies.OVER_QUOTA
         user = auth_user(session)
         if user:
             data = complete_headers(data, self.settings.smtp.hostname)

@@ -18,6 +18,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.quota import format_size, parse_quota, set_quota
 from mailrs.accounts.users import (
     add_user,
     delete_user,
@@ -28,6 +29,7 @@ from mailrs.accounts.users import (
 )
 from mailrs.addresses import normalize_user_address
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
+from mailrs.store.usage import mailbox_usage
 from web.resources import ensure_schema, get_db_session, get_store
 
 
@@ -164,3 +166,21 @@ def enable_command(email: str) -> None:
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Enabled {email}")
+
+
+@mail_user.command("quota")
+@click.argument("email")
+@click.argument("size", required=False)
+def quota_command(email: str, size: str | None) -> None:
+    """Show, or set to SIZE, the quota of EMAIL (SIZE: 500M, 2G, 10K, bytes, or none)."""
+    session = _session()
+    try:
+        user = find_user(session, email)
+        if user is None:
+            raise UserNotFound(f"no user {email}")
+        if size is not None:
+            set_quota(session, user.address, parse_quota(size))
+        used = mailbox_usage(get_store(), user.address)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user.address}: {format_size(used)} used of {format_size(user.quota_bytes)}")
