@@ -1,4 +1,5 @@
-"""The ``flask mail-user`` commands: add, list, delete, check, disable and re-password accounts.
+"""The ``flask mail-user`` commands: add, list, delete, check, disable, re-password, quota
+and admin role of accounts.
 
 Changing a password, disabling or deleting an account revokes every web session and
 API token it had.
@@ -24,6 +25,7 @@ from mailrs.accounts.users import (
     delete_user,
     find_user,
     list_users,
+    set_admin,
     set_disabled,
     set_password,
 )
@@ -84,8 +86,9 @@ def read_password(password: str | None, from_stdin: bool) -> str:
 @click.argument("email")
 @password_argument
 @password_stdin_option
-def add_command(email: str, password: str | None, password_stdin: bool) -> None:
-    """Create the account EMAIL and its Maildir.
+@click.option("--admin", is_flag=True, help="Give the account the admin role (the admin area).")
+def add_command(email: str, password: str | None, password_stdin: bool, admin: bool) -> None:
+    """Create the account EMAIL and its Maildir (an administrator with --admin).
 
     PASSWORD may be given (visible to other local users in the process list),
     read with --password-stdin, or typed at a hidden prompt.
@@ -96,9 +99,11 @@ def add_command(email: str, password: str | None, password_stdin: bool) -> None:
         if find_user(session, address) is not None:
             raise UserExists(f"user {address} already exists")
         add_user(session, get_store(), address, read_password(password, password_stdin))
+        if admin:
+            set_admin(session, address, True)
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Added {address}")
+    click.echo(f"Added {address}" + (" (admin)" if admin else ""))
 
 
 @mail_user.command("list")
@@ -184,3 +189,15 @@ def quota_command(email: str, size: str | None) -> None:
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{user.address}: {format_size(used)} used of {format_size(user.quota_bytes)}")
+
+
+@mail_user.command("admin")
+@click.argument("email")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def admin_command(email: str, state: str) -> None:
+    """Give (on) or take away (off) the admin role of EMAIL."""
+    try:
+        set_admin(_session(), email, state == "on")
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Admin role {state} for {email}")
