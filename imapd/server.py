@@ -22,6 +22,8 @@ from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
+from mailrs.metrics.exposition import serve_own_endpoint
+from mailrs.metrics.process import setup as setup_metrics
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
 
@@ -141,6 +143,8 @@ async def serve(settings: Settings) -> int:
         literal_deadline=float(imap_cfg.literal_deadline_secs),
     )
     database = Database.from_settings(settings)
+    if setup_metrics(settings) and settings.metrics.imapd_addr:
+        serve_own_endpoint(settings.metrics.imapd_addr)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
     imap = ImapServer(backend, limits, float(imap_cfg.timeout_secs), policy)
     listeners = []

@@ -25,6 +25,7 @@ app = Celery(
         "workers.bounce",
         "workers.sweeper",
         "workers.stopping",
+        "workers.metrics",
     ],
 )
 app.config_from_object("celeryconfig")

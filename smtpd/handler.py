@@ -21,6 +21,7 @@ from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress, SpoolError
+from mailrs.metrics.instruments import instruments
 from mailrs.queue.accept import Envelope as AcceptedEnvelope
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
@@ -205,6 +206,7 @@ class MailHandler:
     ) -> str:
         """Check one recipient at once: 250, 550 5.1.1, 550 5.7.1, 553 or 452 4.5.3."""
         if len(envelope.rcpt_tos) >= self.settings.smtp.max_recipients:
+            _refused_recipient("too_many_recipients")
             return replies.TOO_MANY_RECIPIENTS
         if not address.isascii() and not envelope.smtp_utf8:
             return replies.NEEDS_SMTPUTF8
@@ -212,6 +214,8 @@ class MailHandler:
             self.recipient_facts, address, auth_user(session) is not None
         )
         status = recipient_decision(facts)
+        if status is not RecipientStatus.ACCEPTED:
+            _refused_recipient(status.name.lower())
         # The same mailbox named twice (in any case) gets one copy.
         if status is RecipientStatus.ACCEPTED and address.lower() not in {
             rcpt.lower() for rcpt in envelope.rcpt_tos
@@ -224,13 +228,16 @@ class MailHandler:
         data = envelope.original_content or b""
         if has_bare_line_ending(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: bare CR/LF")
+            _message("refused", "bare_line_ending")
             return replies.BARE_LINE_ENDING
         if has_long_line(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: line too long")
+            _message("refused", "line_too_long")
             return replies.LINE_TOO_LONG
         fits = await asyncio.to_thread(self.message_fits, list(envelope.rcpt_tos), len(data))
         if not fits:
             self.log_transaction(session, envelope, None, len(data), "rejected: over quota")
+            _message("refused", "over_quota")
             return replies.OVER_QUOTA
         user = auth_user(session)
         if user:
@@ -252,9 +259,11 @@ class MailHandler:
         except SpoolError as exc:
             log.error("spool failure: %s", exc)
             self.log_transaction(session, envelope, None, len(data), "temporary failure: spool")
+            _message("refused", "spool_error")
             return replies.LOCAL_ERROR
         self.backlog.accepted()
         self.log_transaction(session, envelope, queue_id, len(data), "queued")
+        _message("accepted", "queued")
         return replies.QUEUED.format(queue_id=queue_id)
 
     def log_transaction(
@@ -278,6 +287,14 @@ class MailHandler:
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait for commits and publishes still under way (at shutdown)."""
         await self.handoff.drain(timeout)
+
+
+def _refused_recipient(reason: str) -> None:
+    instruments().smtpd_recipients_refused.labels(reason).inc()
+
+
+def _message(result: str, reason: str) -> None:
+    instruments().smtpd_messages.labels(result, reason).inc()
 
 
 def _client_ip(session: Session) -> str:

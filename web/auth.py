@@ -60,9 +60,7 @@ class AccountUser(UserMixin):
     @classmethod
     def of(cls, user: User, sid: str) -> AccountUser:
         """The plain-data view of an account row, authenticated by session ``sid``."""
-        return cls(
-            id=user.id, address=user.address, uid=user.uid, sid=sid, is_admin=user.is_admin
-        )
+        return cls(id=user.id, address=user.address, uid=user.uid, sid=sid, is_admin=user.is_admin)
 
 
 class LoginForm(FlaskForm):

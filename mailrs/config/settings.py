@@ -13,6 +13,7 @@ from mailrs.config.auth import AuthSettings
 from mailrs.config.broker import CelerySettings
 from mailrs.config.fields import Section
 from mailrs.config.imap import ImapSettings
+from mailrs.config.metrics import MetricsSettings
 from mailrs.config.relay import RelaySettings
 from mailrs.config.smtp import SmtpSettings
 from mailrs.config.spam import SpamSettings
@@ -37,6 +38,7 @@ class Settings:
     relay: RelaySettings = field(default_factory=RelaySettings)
     spam: SpamSettings = field(default_factory=SpamSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: str = ""
 
     @property
@@ -75,6 +77,11 @@ class Settings:
         return self.data_dir / "broker"
 
     @property
+    def metrics_dir(self) -> Path:
+        """Where every process writes its Prometheus metrics (multiprocess mode)."""
+        return self.data_dir / "metrics"
+
+    @property
     def is_development(self) -> bool:
         """True in development mode."""
         return self.mode == "development"
@@ -111,6 +118,7 @@ SECTIONS: dict[str, type[Section]] = {
     "relay": RelaySettings,
     "spam": SpamSettings,
     "assistant": AssistantSettings,
+    "metrics": MetricsSettings,
 }
 
 
