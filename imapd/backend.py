@@ -238,8 +238,14 @@ class UserMail:
         return await asyncio.to_thread(self.service.subscriptions)
 
     async def total_size(self) -> int:
-        """Bytes used by every indexed message (QUOTA)."""
-        return await asyncio.to_thread(self.service.total_size)
+        """Bytes used by every message (QUOTA), new deliveries included."""
+        return await asyncio.to_thread(self._usage)
+
+    def _usage(self) -> int:
+        """Sync each folder (unchanged ones cost two stats), then the index's total."""
+        for name in self.service.list_folders():
+            self.service.sync(name)
+        return self.service.total_size()
 
     # -- searching ------------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
 from mailrs.logs import setup_logging
+from mailrs.metrics.exposition import serve_own_endpoint
+from mailrs.metrics.process import setup as setup_metrics
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
 
@@ -142,6 +144,8 @@ async def serve(settings: Settings) -> int:
         literal_deadline=float(imap_cfg.literal_deadline_secs),
     )
     database = Database.from_settings(settings)
+    if setup_metrics(settings) and settings.metrics.imapd_addr:
+        serve_own_endpoint(settings.metrics.imapd_addr)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
     imap = ImapServer(backend, limits, float(imap_cfg.timeout_secs), policy)
     listeners = []

@@ -29,6 +29,7 @@ app = Celery(
         "workers.bounce",
         "workers.sweeper",
         "workers.stopping",
+        "workers.metrics",
     ],
 )
 app.config_from_object("celeryconfig")

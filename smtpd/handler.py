@@ -21,14 +21,17 @@ from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress, SpoolError
+from mailrs.metrics.instruments import instruments
 from mailrs.queue.accept import Envelope as AcceptedEnvelope
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
 from mailrs.queue.trace import protocol_name
+from mailrs.store.maildir import MaildirStore
 from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
 from smtpd.backlog import Backlog
 from smtpd.handoff import Handoff
+from smtpd.quotas import fits_someone, resolution_full
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
     RecipientFacts,
@@ -46,6 +49,7 @@ RECIPIENT_REPLIES = {
     RecipientStatus.BAD_SYNTAX: replies.BAD_ADDRESS_SYNTAX,
     RecipientStatus.NO_SUCH_USER: replies.NO_SUCH_USER,
     RecipientStatus.RELAY_DENIED: replies.RELAY_DENIED,
+    RecipientStatus.MAILBOX_FULL: replies.MAILBOX_FULL,
 }
 """The reply to each recipient decision."""
 
@@ -83,6 +87,7 @@ class MailHandler:
         self.settings = settings
         self.db = db
         self.spool = spool
+        self.store = MaildirStore(settings.maildir_path)
         self.celery_app = celery_app
         self.authenticator = SmtpAuthenticator(db, LoginThrottle(settings))
         self.rates = MessageRates(settings)
@@ -172,8 +177,24 @@ class MailHandler:
         domains = self.settings.smtp.local_domains
         with self.db.session() as session:
             local_domain = is_local_domain(session, parsed.domain, domains)
-            known = local_domain and resolve_recipient(session, str(parsed), domains) is not None
-        return RecipientFacts(True, local_domain, known, authenticated)
+            resolution = resolve_recipient(session, str(parsed), domains) if local_domain else None
+            full = resolution is not None and resolution_full(session, self.store, resolution)
+        return RecipientFacts(True, local_domain, resolution is not None, authenticated, full)
+
+    def message_fits(self, recipients: list[str], size: int) -> bool:
+        """Whether a message of ``size`` bytes fits the quota of some recipient (blocking)."""
+        domains = self.settings.smtp.local_domains
+        resolutions = []
+        with self.db.session() as session:
+            for address in recipients:
+                try:
+                    resolution = resolve_recipient(session, address, domains)
+                except InvalidAddress:
+                    return True  # not ours to judge here: the pipeline decides
+                if resolution is None or resolution.empty:
+                    return True
+                resolutions.append(resolution)
+            return fits_someone(session, self.store, resolutions, size)
 
     async def handle_RCPT(
         self,
@@ -185,6 +206,7 @@ class MailHandler:
     ) -> str:
         """Check one recipient at once: 250, 550 5.1.1, 550 5.7.1, 553 or 452 4.5.3."""
         if len(envelope.rcpt_tos) >= self.settings.smtp.max_recipients:
+            _refused_recipient("too_many_recipients")
             return replies.TOO_MANY_RECIPIENTS
         if not address.isascii() and not envelope.smtp_utf8:
             return replies.NEEDS_SMTPUTF8
@@ -192,6 +214,8 @@ class MailHandler:
             self.recipient_facts, address, auth_user(session) is not None
         )
         status = recipient_decision(facts)
+        if status is not RecipientStatus.ACCEPTED:
+            _refused_recipient(status.name.lower())
         # The same mailbox named twice (in any case) gets one copy.
         if status is RecipientStatus.ACCEPTED and address.lower() not in {
             rcpt.lower() for rcpt in envelope.rcpt_tos
@@ -204,10 +228,17 @@ class MailHandler:
         data = envelope.original_content or b""
         if has_bare_line_ending(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: bare CR/LF")
+            _message("refused", "bare_line_ending")
             return replies.BARE_LINE_ENDING
         if has_long_line(data):
             self.log_transaction(session, envelope, None, len(data), "rejected: line too long")
+            _message("refused", "line_too_long")
             return replies.LINE_TOO_LONG
+        fits = await asyncio.to_thread(self.message_fits, list(envelope.rcpt_tos), len(data))
+        if not fits:
+            self.log_transaction(session, envelope, None, len(data), "rejected: over quota")
+            _message("refused", "over_quota")
+            return replies.OVER_QUOTA
         user = auth_user(session)
         if user:
             data = complete_headers(data, self.settings.smtp.hostname)
@@ -228,9 +259,11 @@ class MailHandler:
         except SpoolError as exc:
             log.error("spool failure: %s", exc)
             self.log_transaction(session, envelope, None, len(data), "temporary failure: spool")
+            _message("refused", "spool_error")
             return replies.LOCAL_ERROR
         self.backlog.accepted()
         self.log_transaction(session, envelope, queue_id, len(data), "queued")
+        _message("accepted", "queued")
         return replies.QUEUED.format(queue_id=queue_id)
 
     def log_transaction(
@@ -254,6 +287,14 @@ class MailHandler:
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait for commits and publishes still under way (at shutdown)."""
         await self.handoff.drain(timeout)
+
+
+def _refused_recipient(reason: str) -> None:
+    instruments().smtpd_recipients_refused.labels(reason).inc()
+
+
+def _message(result: str, reason: str) -> None:
+    instruments().smtpd_messages.labels(result, reason).inc()
 
 
 def _client_ip(session: Session) -> str:

@@ -21,6 +21,7 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 
+from mailrs.metrics.instruments import instruments
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
 from smtpd.recipients import clean_text
@@ -82,6 +83,9 @@ class MailSMTP(SMTP):
 
     # -- connection life ------------------------------------------------------------
 
+    def _count_connection(self, result: str) -> None:
+        instruments().smtpd_connections.labels(self.listener.name, result).inc()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Enforce connection limits; note implicit TLS; let aiosmtpd do the rest."""
         first = self._original_transport is None and self.transport is None
@@ -89,12 +93,14 @@ class MailSMTP(SMTP):
             peer = transport.get_extra_info("peername")
             self._ip = str(peer[0]) if peer else ""
             if self._registry.draining:  # accepted just before the listener closed
+                self._count_connection("refused")
                 self._refused = True
                 with contextlib.suppress(Exception):
                     transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")  # type: ignore[attr-defined]
                 transport.close()
                 return
             if not self._connections.acquire(self._ip):
+                self._count_connection("refused")
                 self._refused = True
                 log.warning("connection refused client=%s: too many connections", self._ip)
                 with contextlib.suppress(Exception):
@@ -103,6 +109,7 @@ class MailSMTP(SMTP):
                 transport.close()
                 return
             self._counted = True
+            self._count_connection("accepted")
             self._registry.add(self)
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")

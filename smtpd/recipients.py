@@ -17,6 +17,7 @@ class RecipientFacts:
     local_domain: bool
     known: bool  # resolves to an account, an alias or a catch-all
     authenticated: bool
+    full: bool = False  # every local target is at or over its quota, and none is remote
 
 
 class RecipientStatus(Enum):
@@ -26,6 +27,7 @@ class RecipientStatus(Enum):
     BAD_SYNTAX = "bad syntax"
     NO_SUCH_USER = "no such user"
     RELAY_DENIED = "relay denied"
+    MAILBOX_FULL = "mailbox full"
 
 
 def recipient_decision(facts: RecipientFacts) -> RecipientStatus:
@@ -33,7 +35,9 @@ def recipient_decision(facts: RecipientFacts) -> RecipientStatus:
     if not facts.well_formed:
         return RecipientStatus.BAD_SYNTAX
     if facts.local_domain:
-        return RecipientStatus.ACCEPTED if facts.known else RecipientStatus.NO_SUCH_USER
+        if not facts.known:
+            return RecipientStatus.NO_SUCH_USER
+        return RecipientStatus.MAILBOX_FULL if facts.full else RecipientStatus.ACCEPTED
     return RecipientStatus.ACCEPTED if facts.authenticated else RecipientStatus.RELAY_DENIED
 
 

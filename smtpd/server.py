@@ -26,6 +26,8 @@ from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
 from mailrs.logs import setup_logging
+from mailrs.metrics.exposition import serve_own_endpoint
+from mailrs.metrics.process import setup as setup_metrics
 from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
 from smtpd.connections import ConnectionLimiter
@@ -126,6 +128,8 @@ async def serve(settings: Settings) -> int:
         return 2
     if context is None and settings.smtp.submission_addr and not settings.smtp.allow_insecure_auth:
         log.warning("submission listener without TLS: AUTH is not offered there")
+    if setup_metrics(settings) and settings.metrics.smtpd_addr:
+        serve_own_endpoint(settings.metrics.smtpd_addr)
     db = Database.from_settings(settings)
     spool = Spool(settings.spool_path)
     spool.ensure()

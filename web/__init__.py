@@ -12,7 +12,19 @@ from typing import Any
 from flask import Flask
 
 from mailrs.config import check_production_secrets, load_settings
-from web import account, api, auth, autoconfig, chat, health, mail, resources, security
+from web import (
+    account,
+    admin,
+    api,
+    auth,
+    autoconfig,
+    chat,
+    health,
+    mail,
+    metrics,
+    resources,
+    security,
+)
 from web.cli import mail_user
 from web.deadline import BodyDeadline
 
@@ -38,6 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     autoconfig.init_app(app)
     api.init_app(app)
+    admin.init_app(app)
+    metrics.init_app(app)
     chat.init_app(app)
     app.cli.add_command(mail_user)
     app.wsgi_app = BodyDeadline(app.wsgi_app)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""The account settings page: active sessions, revoking one or all, changing the password."""
+"""The account settings page: usage and quota, active sessions, ending them, the password."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
+from mailrs.accounts.quota import format_size, quota_of
 from mailrs.accounts.sessions import end_all_sessions, end_session, list_sessions
 from mailrs.accounts.users import MAX_PASSWORD, set_password
 from mailrs.errors import AuthFailed
+from mailrs.store.usage import mailbox_usage
 from web.login_guard import LoginThrottled, check_login
 from web.resources import get_db_session, get_resources
 
@@ -20,8 +22,18 @@ NO_STORE = {"Cache-Control": "no-store"}
 @login_required
 def settings() -> ResponseReturnValue:
     """The settings page with the list of the account's active sessions and tokens."""
-    rows = list_sessions(get_db_session(), current_user.uid)
-    page = render_template("settings.html", sessions=rows, current_sid=current_user.sid)
+    db = get_db_session()
+    rows = list_sessions(db, current_user.uid)
+    limit = quota_of(db, current_user.address)
+    used = mailbox_usage(get_resources().store, current_user.address)
+    page = render_template(
+        "settings.html",
+        sessions=rows,
+        current_sid=current_user.sid,
+        usage=format_size(used),
+        quota=format_size(limit),
+        percent=None if not limit else min(100, round(100 * used / limit)),
+    )
     return page, 200, NO_STORE
 
 

@@ -41,5 +41,6 @@ def api_caller() -> AccountUser:
             address=current_user.address,
             uid=current_user.uid,
             sid=current_user.sid,
+            is_admin=current_user.is_admin,
         )
     raise Unauthorized("log in or send a Bearer token")

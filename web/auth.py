@@ -51,6 +51,7 @@ class AccountUser(UserMixin):
     address: str
     uid: str  # the never-reused identity that cookies and tokens name
     sid: str  # the auth_sessions row this request was authenticated by
+    is_admin: bool = False  # read from the account row on every request
 
     def get_id(self) -> str:
         """The id stored in the session cookie."""
@@ -59,7 +60,7 @@ class AccountUser(UserMixin):
     @classmethod
     def of(cls, user: User, sid: str) -> AccountUser:
         """The plain-data view of an account row, authenticated by session ``sid``."""
-        return cls(id=user.id, address=user.address, uid=user.uid, sid=sid)
+        return cls(id=user.id, address=user.address, uid=user.uid, sid=sid, is_admin=user.is_admin)
 
 
 class LoginForm(FlaskForm):

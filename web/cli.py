@@ -1,4 +1,5 @@
-"""The ``flask mail-user`` commands: add, list, delete, check, disable and re-password accounts.
+"""The ``flask mail-user`` commands: add, list, delete, check, disable, re-password, quota
+and admin role of accounts.
 
 Changing a password, disabling or deleting an account revokes every web session and
 API token it had.
@@ -18,17 +19,20 @@ import click
 from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.quota import format_size, parse_quota, set_quota
 from mailrs.accounts.users import (
     add_user,
     delete_user,
     find_user,
     list_users,
+    set_admin,
     set_disabled,
     set_password,
 )
 from mailrs.addresses import normalize_user_address
 from mailrs.config import ConfigError, require_settings
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
+from mailrs.store.usage import mailbox_usage
 from web.resources import ensure_schema, get_db_session, get_store
 
 
@@ -91,8 +95,9 @@ def read_password(password: str | None, from_stdin: bool) -> str:
 @click.argument("email")
 @password_argument
 @password_stdin_option
-def add_command(email: str, password: str | None, password_stdin: bool) -> None:
-    """Create the account EMAIL and its Maildir.
+@click.option("--admin", is_flag=True, help="Give the account the admin role (the admin area).")
+def add_command(email: str, password: str | None, password_stdin: bool, admin: bool) -> None:
+    """Create the account EMAIL and its Maildir (an administrator with --admin).
 
     PASSWORD may be given (visible to other local users in the process list),
     read with --password-stdin, or typed at a hidden prompt.
@@ -103,9 +108,11 @@ def add_command(email: str, password: str | None, password_stdin: bool) -> None:
         if find_user(session, address) is not None:
             raise UserExists(f"user {address} already exists")
         add_user(session, get_store(), address, read_password(password, password_stdin))
+        if admin:
+            set_admin(session, address, True)
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Added {address}")
+    click.echo(f"Added {address}" + (" (admin)" if admin else ""))
 
 
 @mail_user.command("list")
@@ -173,3 +180,33 @@ def enable_command(email: str) -> None:
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Enabled {email}")
+
+
+@mail_user.command("quota")
+@click.argument("email")
+@click.argument("size", required=False)
+def quota_command(email: str, size: str | None) -> None:
+    """Show, or set to SIZE, the quota of EMAIL (SIZE: 500M, 2G, 10K, bytes, or none)."""
+    session = _session()
+    try:
+        user = find_user(session, email)
+        if user is None:
+            raise UserNotFound(f"no user {email}")
+        if size is not None:
+            set_quota(session, user.address, parse_quota(size))
+        used = mailbox_usage(get_store(), user.address)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{user.address}: {format_size(used)} used of {format_size(user.quota_bytes)}")
+
+
+@mail_user.command("admin")
+@click.argument("email")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def admin_command(email: str, state: str) -> None:
+    """Give (on) or take away (off) the admin role of EMAIL."""
+    try:
+        set_admin(_session(), email, state == "on")
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Admin role {state} for {email}")

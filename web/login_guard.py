@@ -22,6 +22,7 @@ from mailrs.accounts.throttle import LoginThrottle
 from mailrs.accounts.users import authenticate
 from mailrs.db.models import LoginEvent, User
 from mailrs.errors import AuthFailed
+from mailrs.metrics.instruments import instruments
 from web.offload import off_hub
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def check_login(
 
 def record_login(session: Session, address: str, ip: str, via: str, outcome: str) -> None:
     """Add one row to the login audit trail (a failure to write it never blocks a login)."""
+    instruments().web_logins.labels(via, outcome).inc()
     try:
         session.add(
             LoginEvent(address=address[:254], client_addr=ip[:64], via=via, outcome=outcome)

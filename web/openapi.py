@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from web.admin.openapi import admin_paths, admin_schemas
+
 FOLDER = {"name": "folder", "in": "query", "schema": {"type": "string", "default": "INBOX"}}
 UID = {"name": "uid", "in": "path", "required": True, "schema": {"type": "integer"}}
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -96,6 +98,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                 )
             },
+            **admin_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -156,6 +159,7 @@ def openapi_document() -> dict[str, Any]:
                         "remove": {"type": "array", "items": {"type": "string"}},
                     },
                 },
+                **admin_schemas(),
             },
         },
     }

@@ -9,6 +9,7 @@ from functools import cache
 from mailrs.celery import app_settings
 from mailrs.config import Settings
 from mailrs.db.engine import Database
+from mailrs.metrics.process import setup as setup_metrics
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
 
@@ -25,6 +26,7 @@ class WorkerContext:
 
 @cache
 def _context_for(pid: int, settings: Settings) -> WorkerContext:
+    setup_metrics(settings)  # before a task counts anything (idempotent)
     return WorkerContext(
         settings=settings,
         db=Database.from_settings(settings),

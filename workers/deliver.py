@@ -24,6 +24,7 @@ from functools import cache
 from celery import Task
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.quota import fits
 from mailrs.accounts.users import find_user
 from mailrs.celery import app
 from mailrs.config import Settings
@@ -36,6 +37,7 @@ from mailrs.store.events import NewMail, publish_event
 from mailrs.store.filenames import stable_name
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import StoredMessage
+from mailrs.store.usage import mailbox_usage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import conclude, load_messages, record, settle
@@ -74,6 +76,7 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
             return []
         session.commit()
         users: dict[str, User | None] = {}
+        usage: dict[str, int] = {}
         done: list[Message] = []
         jobs: list[_Copy] = []
         for message, pending in work:
@@ -86,8 +89,11 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
                     continue
                 for delivery, retry in pending:
                     address = _mailbox_of(session, message, delivery, users)
-                    if address is not None:
-                        jobs.append(_Copy(message, delivery, address, data, retry))
+                    if address is None:
+                        continue
+                    job = _Copy(message, delivery, address, data, retry)
+                    if retry or _within_quota(ctx, session, job, users, usage):
+                        jobs.append(job)
             done.append(message)
         for job, outcome in zip(jobs, _write_all(ctx, jobs), strict=True):
             if _note_outcome(session, job, outcome):
@@ -178,6 +184,38 @@ def _mailbox_of(
         record(session, message, "failed", f"{delivery.address}: no such user")
         return None
     return user.address
+
+
+def _within_quota(
+    ctx: WorkerContext,
+    session: Session,
+    job: _Copy,
+    users: dict[str, User | None],
+    usage: dict[str, int],
+) -> bool:
+    """Whether the copy fits the account's quota; if not, the delivery fails with 5.2.2.
+
+    A failed delivery is bounced to the sender by the bounce stage (``conclude``). A
+    retried copy passed this check before its write was interrupted, so it is not asked
+    again (its first copy may already count in the usage).
+    """
+    user = users.get(job.delivery.address.lower())
+    limit = None if user is None else user.quota_bytes
+    if limit is None:
+        return True
+    if job.address not in usage:
+        usage[job.address] = mailbox_usage(ctx.store, job.address)
+    if fits(limit, usage[job.address], len(job.data)):
+        usage[job.address] += len(job.data)
+        return True
+    delivery = job.delivery
+    delivery.state = DeliveryState.FAILED
+    delivery.status = "5.2.2"
+    delivery.last_error = f"552 5.2.2 <{delivery.address}>: mailbox full (quota exceeded)"
+    delivery.updated_at = utcnow()
+    record(session, job.message, "failed", f"{delivery.address}: over quota")
+    log.info("deliver %s to %s refused: over quota", job.message.queue_id, delivery.address)
+    return False
 
 
 @cache

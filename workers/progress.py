@@ -22,6 +22,7 @@ from mailrs.queue.canvas import BOUNCE, Step
 from mailrs.queue.retry import backoff_secs
 from mailrs.queue.states import BUSY, DONE, DeliveryState, MessageState, RecipientState
 from workers.context import WorkerContext
+from workers.metrics import count_event
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ EXPIRED_STATUS = "4.4.7"
 def record(session: Session, message: Message, stage: str, detail: str) -> None:
     """Add a history event without loading the message's whole history."""
     session.add(MessageEvent(message_id=message.id, stage=stage, detail=detail[:2000]))
+    count_event(stage, detail)
 
 
 def load_message(session: Session, queue_id: str, lock: bool = False) -> Message | None:

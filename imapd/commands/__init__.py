@@ -8,6 +8,8 @@ FETCH, STORE and SEARCH as RFC 3501 section 7.4.1 asks.
 
 from __future__ import annotations
 
+import time
+
 from imapd.commands import (
     append,
     auth,
@@ -29,6 +31,7 @@ from imapd.parsed import Command
 from imapd.protocol import Status
 from imapd.responses import status_line
 from imapd.session import State
+from mailrs.metrics.instruments import instruments
 
 COMMANDS: dict[str, CommandSpec] = {
     **auth.COMMANDS,
@@ -61,6 +64,18 @@ def _wrong_state(state: State, allowed: frozenset[State]) -> BadCommand:
 
 
 async def execute(ctx: Context, command: Command) -> bytes:
+    """Run one command and return its tagged completion line (counted and timed)."""
+    started = time.monotonic()
+    line = await _execute(ctx, command)
+    name = command.key if command.key in COMMANDS else "UNKNOWN"
+    metrics = instruments()
+    metrics.imapd_command_seconds.labels(name).observe(time.monotonic() - started)
+    status = line.split(b" ", 2)[1].decode("ascii", "replace") if line.count(b" ") >= 1 else "?"
+    metrics.imapd_commands.labels(name, status).inc()
+    return line
+
+
+async def _execute(ctx: Context, command: Command) -> bytes:
     """Run one command and return its tagged completion line."""
     try:
         spec = COMMANDS.get(command.key)

@@ -13,6 +13,7 @@ from imapd.parsed import AuthenticateArgs, Command, LoginArgs
 from imapd.protocol import Code
 from imapd.responses import continuation
 from mailrs.errors import AuthFailed
+from mailrs.metrics.instruments import instruments
 
 log = logging.getLogger("imapd.auth")
 SASL_TIMEOUT_SECS = 60.0
@@ -26,6 +27,7 @@ async def _check_password(ctx: Context, username: str, password: str) -> str:
         decision = await asyncio.to_thread(throttle.begin, username, ctx.peer_ip)
         if decision.blocked:
             await asyncio.sleep(min(decision.delay, 5.0))
+            instruments().imapd_logins.labels("throttled").inc()
             log.info("login for %r from %s refused: too many failures", username[:254], ctx.peer)
             raise CommandFailed("Too many failed logins, try again later", Code.UNAVAILABLE)
         if decision.delay > 0:
@@ -33,12 +35,14 @@ async def _check_password(ctx: Context, username: str, password: str) -> str:
     try:
         address = await ctx.backend.authenticate(username, password)
     except AuthFailed:
+        instruments().imapd_logins.labels("failed").inc()
         log.info("login failed for %r from %s", username[:254], ctx.peer)
         if throttle is not None and decision is not None:
             await asyncio.to_thread(throttle.failed, username, ctx.peer_ip, decision)
         raise
     if throttle is not None:
         await asyncio.to_thread(throttle.succeeded, username, ctx.peer_ip)
+    instruments().imapd_logins.labels("ok").inc()
     return address
 
 

@@ -64,6 +64,18 @@ async def unselect(ctx: Context, command: Command) -> Completion:
     return Completion("UNSELECT completed")
 
 
+async def _check_quota(ctx: Context, added: int) -> None:
+    """NO [OVERQUOTA] when ``added`` bytes do not fit (a MOVE adds none: it only fails
+    when the account is already over its quota, e.g. after the quota was lowered)."""
+    mail = ctx.user_mail()
+    limit = await ctx.backend.quota(mail.address)
+    if limit is None:
+        return
+    used = await mail.total_size()
+    if (added and used + added > limit) or (not added and used > limit):
+        raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
+
+
 async def copy(ctx: Context, command: Command) -> Completion:
     """COPY / MOVE (and UID forms) sequence-set mailbox, with COPYUID."""
     args = args_of(command, CopyArgs)
@@ -80,11 +92,15 @@ async def copy(ctx: Context, command: Command) -> Completion:
     if not await mail.exists(destination):
         raise CommandFailed("No such mailbox", Code.TRYCREATE)
     refs = []
+    added = 0
     for seq in numbers:
         view = box.message(seq)
         if view.expunged:
             continue
         refs.append(MessageRef(view.uid, view.key, view.flags, view.keywords, view.zone))
+        added += view.size
+    if refs:
+        await _check_quota(ctx, 0 if move else added)
     if not refs:
         if numbers and not command.uid:
             raise CommandFailed("The messages no longer exist", Code.EXPUNGEISSUED)

@@ -128,3 +128,12 @@ def is_local_domain(session: Session, domain: str, configured: tuple[str, ...]) 
     if domain in configured:
         return True
     return session.scalar(select(Domain.id).where(Domain.name == domain)) is not None
+
+
+def set_admin(session: Session, address: str, admin: bool) -> None:
+    """Grant or withdraw the admin role (the web admin area and ``/api/admin``)."""
+    user = find_user(session, address)
+    if user is None:
+        raise UserNotFound(f"no user {address}")
+    user.is_admin = admin
+    session.commit()

@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mailrs.cli.options import config_option, load_or_fail
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.db.models import Message, utcnow
-from mailrs.queue.spool import Spool, is_queue_id
+from mailrs.queue.admin import (
+    NotInQueue,
+    delete_message,
+    find_message,
+    list_messages,
+    republish,
+    unfinished_ids,
+)
+from mailrs.queue.spool import Spool
 from mailrs.queue.states import DONE, DeliveryKind
 
 
@@ -30,21 +37,10 @@ def _age(when: dt.datetime) -> str:
 
 
 def _find(session: Session, queue_id: str) -> Message:
-    if not is_queue_id(queue_id.upper()):
-        raise click.ClickException(f"{queue_id!r} is not a queue id")
-    message = session.scalar(
-        select(Message)
-        .where(Message.queue_id == queue_id.upper())
-        .options(
-            selectinload(Message.recipients),
-            selectinload(Message.deliveries),
-            selectinload(Message.attempt_log),
-            selectinload(Message.events),
-        )
-    )
-    if message is None:
-        raise click.ClickException(f"no message {queue_id} in the queue")
-    return message
+    try:
+        return find_message(session, queue_id)
+    except NotInQueue as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _open(config_path: str | None) -> tuple[Settings, Database]:
@@ -60,10 +56,7 @@ def queue_list(config_path: str | None, show_all: bool, limit: int) -> None:
     """One line per queued message: id, state, age, sender, recipients, next attempt."""
     _, db = _open(config_path)
     with db.session() as session:
-        query = select(Message).options(selectinload(Message.deliveries)).order_by(Message.id)
-        if not show_all:
-            query = query.where(Message.finished_at.is_(None))
-        messages = list(session.scalars(query.limit(limit)))
+        messages = list_messages(session, show_all, limit)
         if not messages:
             click.echo("queue is empty")
         for m in messages:
@@ -119,20 +112,7 @@ def queue_show(config_path: str | None, queue_id: str) -> None:
 
 def _republish(settings: Settings, db: Database, queue_ids: list[str]) -> str:
     """Make these messages due now and hand them to the broker (or to the next sweep)."""
-    from mailrs.celery import configure
-    from mailrs.queue.publish import publish_and_mark
-
-    with db.session() as session:
-        session.execute(
-            update(Message).where(Message.queue_id.in_(queue_ids)).values(next_attempt_at=utcnow())
-        )
-        session.commit()
-    published = publish_and_mark(configure(settings), db, queue_ids)
-    if published.error is not None:  # the broker is down: the sweeper sends them when it is back
-        error = type(published.error).__name__
-        done = f"{len(published.sent)} sent, " if published.sent else ""
-        return f"{done}broker unreachable ({error}); the next sweep will retry"
-    return "sent to the workers"
+    return republish(settings, db, queue_ids).summary
 
 
 @queue_group.command("retry")
@@ -156,7 +136,7 @@ def queue_flush(config_path: str | None) -> None:
     """Retry every unfinished message now."""
     settings, db = _open(config_path)
     with db.session() as session:
-        ids = list(session.scalars(select(Message.queue_id).where(Message.finished_at.is_(None))))
+        ids = unfinished_ids(session)
     if not ids:
         click.echo("queue is empty")
     else:
@@ -171,11 +151,10 @@ def queue_delete(config_path: str | None, queue_id: str) -> None:
     """Remove a message from the queue for good: no delivery, no bounce."""
     settings, db = _open(config_path)
     with db.session() as session:
-        message = _find(session, queue_id)
-        qid = message.queue_id
-        session.delete(message)
-        session.commit()
-    Spool(settings.spool_path).remove(qid)
+        try:
+            qid = delete_message(session, Spool(settings.spool_path), queue_id)
+        except NotInQueue as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"{qid}: deleted")
     db.dispose()
 

@@ -20,6 +20,7 @@ class CelerySettings(Section):
     sweep_grace_secs: int = 300
     sweep_interval_secs: int = 60
     task_events: bool = True
+    flower_url: str = ""  # where Flower runs, linked from the admin area's pipeline page
 
     def validate(self) -> None:
         """Sweeper timings, and URLs whose scheme an installed transport or backend knows."""

@@ -14,6 +14,7 @@ from mailrs.config.broker import CelerySettings
 from mailrs.config.fields import Section
 from mailrs.config.imap import ImapSettings
 from mailrs.config.log import LogSettings
+from mailrs.config.metrics import MetricsSettings
 from mailrs.config.public import PublicSettings
 from mailrs.config.relay import RelaySettings
 from mailrs.config.smtp import SmtpSettings
@@ -41,6 +42,7 @@ class Settings:
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
     public: PublicSettings = field(default_factory=PublicSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: str = ""
 
     @property
@@ -77,6 +79,11 @@ class Settings:
     def broker_dir(self) -> Path:
         """The folder of the embedded broker."""
         return self.data_dir / "broker"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where every process writes its Prometheus metrics (multiprocess mode)."""
+        return self.data_dir / "metrics"
 
     @property
     def is_development(self) -> bool:
@@ -117,6 +124,7 @@ SECTIONS: dict[str, type[Section]] = {
     "assistant": AssistantSettings,
     "public": PublicSettings,
     "log": LogSettings,
+    "metrics": MetricsSettings,
 }
 
 

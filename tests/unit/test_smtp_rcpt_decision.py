@@ -24,10 +24,14 @@ def test_every_decision_has_a_named_reply() -> None:
     named = {v for name, v in vars(replies).items() if name.isupper() and isinstance(v, str)}
     assert set(RECIPIENT_REPLIES.values()) <= named
     assert RECIPIENT_REPLIES[RecipientStatus.ACCEPTED] == replies.OK_RCPT
+    temporary = {RecipientStatus.MAILBOX_FULL}  # 452 4.2.2: the sender retries later
     rejections = [
-        RECIPIENT_REPLIES[s] for s in RecipientStatus if s is not RecipientStatus.ACCEPTED
+        RECIPIENT_REPLIES[s]
+        for s in RecipientStatus
+        if s is not RecipientStatus.ACCEPTED and s not in temporary
     ]
     assert all(reply[0] == "5" for reply in rejections)
+    assert RECIPIENT_REPLIES[RecipientStatus.MAILBOX_FULL].startswith("452 4.2.2")
 
 
 @pytest.fixture
