@@ -88,16 +88,39 @@ def inbox() -> ResponseReturnValue:
     return body, 200, NO_STORE
 
 
+def _date_arg(name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` query argument; BadInput (400) for anything else."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"{name} must be a date like 2025-03-14") from exc
+
+
+def _search_query() -> Query:
+    """The search form's fields as a Query (each text at most 200 characters)."""
+    folder = request.args.get("folder", "").strip()
+    return Query(
+        sender=request.args.get("from", "").strip()[:200],
+        recipient=request.args.get("to", "").strip()[:200],
+        subject=request.args.get("subject", "").strip()[:200],
+        text=request.args.get("q", "").strip()[:200],
+        since=_date_arg("since"),
+        before=_date_arg("before"),
+        unread=request.args.get("unread") == "1",
+        has_attachment=request.args.get("attachment") == "1",
+        folders=(folder_name(folder),) if folder else (),
+    )
+
+
 @bp.get("/search")
 @login_required
 def search_page() -> ResponseReturnValue:
-    """Search results for ``q`` (words), ``from`` and ``subject``."""
+    """Search results for ``q`` (words), ``from``, ``to``, ``subject``, dates and filters."""
     mailbox = _mailbox()
-    query = Query(
-        sender=request.args.get("from", "").strip()[:200],
-        subject=request.args.get("subject", "").strip()[:200],
-        text=request.args.get("q", "").strip()[:200],
-    )
+    query = _search_query()
     results = [] if query.empty else search(mailbox, query)
     body = render_template(
         "search.html", results=results, query=query, folders=mailbox.folders(), folder=""

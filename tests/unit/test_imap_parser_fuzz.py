@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from imapd.bodystructure import body_structure
 from imapd.envelope import envelope
 from imapd.errors import ParseError
-from imapd.mime import parse
+from mailrs.store.mime import parse
 from imapd.parser import Command, parse_command
 from imapd.responses import encode
 

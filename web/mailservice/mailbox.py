@@ -18,6 +18,7 @@ from types import TracebackType
 
 from mailrs.config import Settings
 from mailrs.errors import InvalidMailboxName, MailboxNotFound, MessageNotFound
+from mailrs.store.content import content_of
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import MaildirStore
 from mailrs.store.names import INBOX, normalize_mailbox_name
@@ -111,7 +112,9 @@ class UserMailbox:
         source: str = "web",
     ):
         self.address = address
-        self.service = MailboxService(store, address, settings, source=source)
+        self.service = MailboxService(
+            store, address, settings, source=source, content_parser=content_of
+        )
         self._ready = False
 
     def __enter__(self) -> UserMailbox:
