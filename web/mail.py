@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 
 from flask import (
     Blueprint,
@@ -16,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -24,6 +26,7 @@ from flask_login import current_user, login_required
 from mailrs.errors import MailrsError
 from web.api import download_response
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
+from web.mailservice.conversations import conversation_page, thread_of
 from web.mailservice.errors import BadInput, NotFound, ServiceError, from_core
 from web.mailservice.mailbox import TRASH, UserMailbox, folder_name
 from web.mailservice.reading import attachment_bytes, leaf_parts, parse, view_message
@@ -77,14 +80,93 @@ def _datelabel(when: dt.datetime) -> str:
     return date_label(when)
 
 
+def relative_date(when: dt.datetime, now: dt.datetime | None = None) -> str:
+    """A date relative to now: ``14:05`` today, ``Mon`` this week, ``3 Mar``, ``3 Mar 2024``."""
+    now = now or dt.datetime.now(when.tzinfo or dt.UTC)
+    if when.date() == now.date():
+        return f"{when:%H:%M}"
+    if dt.timedelta(0) < now - when < dt.timedelta(days=6):
+        return f"{when:%a}"
+    if when.year == now.year:
+        return f"{when.day} {when:%b}"
+    return f"{when.day} {when:%b %Y}"
+
+
+@bp.app_template_filter("maildate")
+def mail_date(value: str) -> str:
+    """A Date: header as ``Mon 3 Mar 2025, 14:05 +0100``; the raw text when unparsable."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return value
+    zone = when.strftime("%z") if when.tzinfo else ""
+    return f"{when:%a} {when.day} {when:%b %Y, %H:%M} {zone}".strip()
+
+
+@bp.app_template_filter("filesize")
+def file_size(size: int) -> str:
+    """A byte count for people: ``512 bytes``, ``14 KB``, ``2.5 MB``."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@bp.app_template_filter("reldate")
+def _reldate(when: dt.datetime) -> str:
+    return relative_date(when)
+
+
+def _list_view() -> str:
+    """``conversations`` or ``list``: from ``?view=``, remembered in the session."""
+    view = request.args.get("view")
+    if view in ("conversations", "list"):
+        session["mail_view"] = view
+    return "list" if session.get("mail_view") == "list" else "conversations"
+
+
 @bp.get("/")
 @login_required
 def inbox() -> ResponseReturnValue:
-    """A folder's newest messages (INBOX unless ``?folder=``), the folders, the chat."""
+    """A folder's newest conversations or messages (INBOX unless ``?folder=``), the chat."""
     mailbox = _mailbox()
     folder = _folder()
-    page = mailbox.page(folder, _page_number(), INBOX_PAGE_SIZE)
-    body = render_template("inbox.html", page=page, folders=mailbox.folders(), folder=folder)
+    view = _list_view()
+    folders = mailbox.folders()
+    if view == "conversations":
+        threads = conversation_page(mailbox, folder, _page_number(), INBOX_PAGE_SIZE)
+        body = render_template(
+            "inbox.html", threads=threads, page=threads, folders=folders, folder=folder, view=view
+        )
+    else:
+        page = mailbox.page(folder, _page_number(), INBOX_PAGE_SIZE)
+        body = render_template(
+            "inbox.html", page=page, folders=folders, folder=folder, view=view, threads=None
+        )
+    return body, 200, NO_STORE
+
+
+@bp.get("/conversation/<int:uid>")
+@login_required
+def conversation(uid: int) -> ResponseReturnValue:
+    """Every message of a conversation, oldest first; the older read ones collapsed."""
+    mailbox = _mailbox()
+    folder = _folder()
+    items = []
+    for where, number in thread_of(mailbox, folder, uid):
+        message = mailbox.get(where, number)
+        unread = "S" not in message.flags
+        view = view_message(mailbox.raw(where, number))
+        items.append({"folder": where, "uid": number, "view": view, "unread": unread})
+        if unread:
+            mailbox.set_flags(where, number, add="S")
+    for item in items[:-1]:
+        item["open"] = item["unread"]
+    items[-1]["open"] = True
+    body = render_template(
+        "conversation.html", items=items, folder=folder, uid=uid, folders=mailbox.folders()
+    )
     return body, 200, NO_STORE
 
 
