@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from mailrs.config import check_production_secrets, load_settings
-from web import account, api, auth, chat, health, mail, resources, security
+from web import account, api, auth, chat, health, mail, mail_actions, resources, security
 from web.cli import mail_user
 from web.deadline import BodyDeadline
 
@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(mail.bp)
+    app.register_blueprint(mail_actions.bp)
     app.register_blueprint(account.bp)
     api.init_app(app)
     chat.init_app(app)
