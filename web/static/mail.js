@@ -72,6 +72,11 @@
         });
       });
     }
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
     document.querySelectorAll("form[data-busy]").forEach(function (form) {
       form.addEventListener("submit", function () { form.classList.add("busy"); });
     });
