@@ -13,6 +13,7 @@ import email.utils
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -22,11 +23,19 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from mailrs.errors import MailrsError
-from web.api import download_response
+from web.api import download_response, json_error
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
 from web.mailservice.conversations import conversation_page, thread_of
+from web.mailservice.drafts import (
+    discard_draft,
+    draft_uid,
+    load_draft,
+    loose_addresses,
+    save_draft,
+)
 from web.mailservice.errors import BadInput, NotFound, ServiceError, from_core
 from web.mailservice.mailbox import TRASH, UserMailbox, folder_name
 from web.mailservice.reading import attachment_bytes, leaf_parts, parse, view_message
@@ -294,7 +303,36 @@ def _prefill(mailbox: UserMailbox) -> tuple[Draft, dict[str, str]]:
         if kind == "forward":
             return forward_draft(view), hidden
         return reply_draft(view, mailbox.address, reply_all=kind == "reply_all"), hidden
+    resumed = draft_uid(request.args.get("draft"))
+    if resumed is not None:
+        return load_draft(mailbox, resumed), {"draft": str(resumed)}
     return Draft(to=()), hidden
+
+
+def _typed_draft(base: Draft, attachments: tuple[Upload, ...] = ()) -> Draft:
+    """The compose form as typed (addresses unchecked), for a draft or an error page."""
+    form = request.form
+    return Draft(
+        to=loose_addresses(form.get("to", "")),
+        cc=loose_addresses(form.get("cc", "")),
+        bcc=loose_addresses(form.get("bcc", "")),
+        subject=form.get("subject", "")[:998],
+        text=form.get("text", ""),
+        in_reply_to=base.in_reply_to,
+        references=base.references,
+        attachments=attachments,
+    )
+
+
+@bp.post("/compose/draft")
+@login_required
+def save_compose_draft() -> ResponseReturnValue:
+    """Save the compose form to Drafts (the autosave); JSON with the draft's new UID."""
+    mailbox = _mailbox()
+    base, _hidden = _prefill(mailbox)
+    replaces = draft_uid(request.form.get("draft"))
+    uid = save_draft(mailbox, _typed_draft(base), replaces)
+    return {"uid": uid, "saved": dt.datetime.now(dt.UTC).strftime("%H:%M:%S")}, 200, NO_STORE
 
 
 def _forwarded_attachments(mailbox: UserMailbox, hidden: dict[str, str]) -> tuple[Upload, ...]:
@@ -320,11 +358,16 @@ def compose() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("compose.html", draft=base, hidden=hidden, error=None), 200, NO_STORE
     form = request.form
+    replaces = draft_uid(form.get("draft"))
     uploads = tuple(
         Upload(f.filename or "attachment", f.mimetype or "application/octet-stream", f.read())
         for f in request.files.getlist("attachments")
         if f.filename
     )
+    if form.get("action") == "draft":
+        uid = save_draft(mailbox, _typed_draft(base, uploads), replaces)
+        flash("Draft saved in Drafts.", "info")
+        return redirect(url_for("mail.compose", draft=uid))
     try:
         draft = Draft(
             to=parse_addresses(form.get("to", "")),
@@ -340,19 +383,44 @@ def compose() -> ResponseReturnValue:
             get_resources().outbox, get_db_session(), mailbox, draft, request.remote_addr or ""
         )
     except ServiceError as exc:
-        typed = Draft(
-            to=(form.get("to", ""),),
-            subject=form.get("subject", ""),
-            text=form.get("text", ""),
+        if replaces is not None:
+            hidden = {**hidden, "draft": str(replaces)}
+        page = render_template(
+            "compose.html", draft=_typed_draft(base), hidden=hidden, error=str(exc)
         )
-        page = render_template("compose.html", draft=typed, hidden=hidden, error=str(exc))
         return page, exc.status
+    if replaces is not None:
+        with contextlib.suppress(NotFound):
+            discard_draft(mailbox, replaces)
     if "reply" in hidden or "reply_all" in hidden:
         uid = int(hidden.get("reply") or hidden["reply_all"])
         with contextlib.suppress(NotFound):  # moved meanwhile: the reply went out all the same
             mailbox.set_flags(hidden["folder"], uid, add="R")
     flash("Message sent.", "info")
     return redirect(url_for("mail.inbox", folder="Sent"))
+
+
+@bp.app_context_processor
+def _upload_limit() -> dict[str, object]:
+    return {"max_upload_bytes": current_app.config.get("MAX_CONTENT_LENGTH") or 0}
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """413: on compose, the page again with the autosaved draft; elsewhere the error page."""
+    if request.path.startswith("/api/"):
+        return json_error(413, error.description or error.name)
+    limit = file_size(int(current_app.config.get("MAX_CONTENT_LENGTH") or 0))
+    message = f"That is more than the {limit} a message may carry. Remove an attachment."
+    if request.path == url_for("mail.compose") and current_user.is_authenticated:
+        with contextlib.suppress(ServiceError, MailrsError):
+            mailbox = _mailbox()
+            uid = draft_uid(request.args.get("draft"))
+            draft = load_draft(mailbox, uid) if uid is not None else Draft(to=())
+            hidden = {"draft": str(uid)} if uid is not None else {}
+            page = render_template("compose.html", draft=draft, hidden=hidden, error=message)
+            return page, 413
+    return render_template("error.html", title="Too large", message=message), 413
 
 
 def trash_name() -> str:
