@@ -23,7 +23,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mailrs.errors import MailrsError
 from web.api import download_response, json_error
@@ -421,6 +421,30 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
             page = render_template("compose.html", draft=draft, hidden=hidden, error=message)
             return page, 413
     return render_template("error.html", title="Too large", message=message), 413
+
+
+@bp.app_errorhandler(404)
+def _not_found(error: HTTPException) -> ResponseReturnValue:
+    """The app's own 404 page (JSON under /api/)."""
+    if request.path.startswith("/api/"):
+        return json_error(404, error.description or "not found")
+    message = "There is nothing at this address. It may have moved or been deleted."
+    return render_template("error.html", title="Not found", message=message), 404
+
+
+@bp.app_errorhandler(500)
+def _server_error(error: HTTPException) -> ResponseReturnValue:
+    """The app's own 500 page (JSON under /api/); the details stay in the log."""
+    if request.path.startswith("/api/"):
+        return json_error(500, "internal error")
+    message = "Something went wrong on our side. Your mail is safe; please try again."
+    return render_template("error.html", title="Something went wrong", message=message), 500
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for /favicon.ico: the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def trash_name() -> str:
