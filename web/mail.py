@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mailrs.errors import MailrsError
 from web.api import download_response, json_error
+from web.assistant import history
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
 from web.mailservice.conversations import conversation_page, thread_of
 from web.mailservice.drafts import (
@@ -135,6 +136,13 @@ def _list_view() -> str:
     return "list" if session.get("mail_view") == "list" else "conversations"
 
 
+def _chat_turns() -> list[tuple[str, str]]:
+    """The user's recent assistant conversation, so the inbox's panel shows its history."""
+    resources = get_resources()
+    limit = resources.settings.assistant.history_limit
+    return history.recent(resources.database, current_user.id, limit)
+
+
 @bp.get("/")
 @login_required
 def inbox() -> ResponseReturnValue:
@@ -146,12 +154,24 @@ def inbox() -> ResponseReturnValue:
     if view == "conversations":
         threads = conversation_page(mailbox, folder, _page_number(), INBOX_PAGE_SIZE)
         body = render_template(
-            "inbox.html", threads=threads, page=threads, folders=folders, folder=folder, view=view
+            "inbox.html",
+            threads=threads,
+            page=threads,
+            folders=folders,
+            folder=folder,
+            view=view,
+            turns=_chat_turns(),
         )
     else:
         page = mailbox.page(folder, _page_number(), INBOX_PAGE_SIZE)
         body = render_template(
-            "inbox.html", page=page, folders=folders, folder=folder, view=view, threads=None
+            "inbox.html",
+            page=page,
+            folders=folders,
+            folder=folder,
+            view=view,
+            threads=None,
+            turns=_chat_turns(),
         )
     return body, 200, NO_STORE
 

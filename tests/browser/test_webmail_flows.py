@@ -1,7 +1,8 @@
 """The webmail flows in headless Chromium (Playwright) against the Flask app served on a
 free port: conversation view, a bulk action and its undo, draft autosave, folder create/
-rename/delete, search with filters; and the layout at 390, 768, 1280 and 1920 px
-(screenshots in the test's tmp dir, and in docs/screenshots when MAILRS_SCREENSHOTS=1)."""
+rename/delete, search with filters, the assistant panel collapsed; and the layout at 390,
+768, 1280 and 1920 px (screenshots in the test's tmp dir, and in docs/screenshots when
+MAILRS_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
@@ -141,4 +142,13 @@ def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
         assert "Garden party" in page.locator(".messages").inner_text()
         if keep:
             page.screenshot(path=str(DOCS / "search-1280.png"))
+        # the assistant panel collapses, and stays collapsed after a reload
+        page.goto(f"{base}/")
+        page.click("#chat-toggle")
+        assert "chat-collapsed" in (page.locator(".layout").get_attribute("class") or "")
+        page.reload()
+        assert page.locator("#chat-toggle").get_attribute("aria-expanded") == "false"
+        assert not page.locator("#chat-log").is_visible()
+        page.click("#chat-toggle")
+        assert page.locator("#chat-log").is_visible()
         browser.close()

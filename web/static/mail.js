@@ -63,7 +63,28 @@
     if (handled) event.preventDefault();
   });
 
+  function setChat(collapsed) {
+    var layout = document.querySelector(".layout");
+    var toggle = document.getElementById("chat-toggle");
+    if (!layout || !toggle) return;
+    layout.classList.toggle("chat-collapsed", collapsed);
+    toggle.textContent = collapsed ? "Show" : "Hide";
+    toggle.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    try { window.localStorage.setItem("mailrs-chat-collapsed", collapsed ? "1" : "0"); } catch (e) { /* private mode */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.getElementById("chat-toggle");
+    if (toggle) {
+      var stored = null;
+      try { stored = window.localStorage.getItem("mailrs-chat-collapsed"); } catch (e) { stored = null; }
+      setChat(stored === "1");
+      toggle.addEventListener("click", function () {
+        setChat(toggle.getAttribute("aria-expanded") === "true");
+      });
+      var log = document.getElementById("chat-log");
+      if (log) log.scrollTop = log.scrollHeight;
+    }
     var all = document.getElementById("select-all");
     if (all) {
       all.addEventListener("change", function () {
