@@ -17,12 +17,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-from imapd.search_content import content_of
 from mailrs.accounts.users import authenticate, find_user
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.db.models import User
 from mailrs.errors import MessageNotFound
+from mailrs.store.content import content_of
 from mailrs.store.filenames import split_filename
 from mailrs.store.mailbox import (
     FlagsStored,

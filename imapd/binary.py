@@ -12,9 +12,9 @@ import binascii
 import quopri
 
 from imapd.errors import CommandFailed
-from imapd.mime import Part, find_part, parse
 from imapd.protocol import Code
 from imapd.responses import literal
+from mailrs.store.mime import Part, find_part, parse
 
 _IDENTITY = {"", "7bit", "8bit", "binary"}
 

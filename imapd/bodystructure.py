@@ -7,8 +7,8 @@ parts of a multipart with no space between them: ``((...)(...) "mixed" ...)``.
 from __future__ import annotations
 
 from imapd.envelope import envelope
-from imapd.mime import Part, count_lines
 from imapd.responses import encode
+from mailrs.store.mime import Part, count_lines
 
 
 def _nstring(value: str | None) -> bytes:
@@ -28,7 +28,7 @@ def _disposition(part: Part) -> bytes:
     kind = str(raw).split(";", 1)[0].strip()
     if not kind:
         return b"NIL"
-    from imapd.mime import _params
+    from mailrs.store.mime import _params
 
     return (
         b"(" + encode(kind) + b" " + _param_list(_params(part.fields, "content-disposition")) + b")"

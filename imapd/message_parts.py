@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import re
 
-
-def header_length(data: bytes) -> int:
-    """The length of the header block, including the empty line that ends it."""
-    if data.startswith(b"\r\n"):
-        return 2
-    if data.startswith(b"\n"):
-        return 1
-    ends = []
-    crlf = data.find(b"\n\r\n")
-    if crlf >= 0:
-        ends.append(crlf + 3)
-    lf = data.find(b"\n\n")
-    if lf >= 0:
-        ends.append(lf + 2)
-    return min(ends) if ends else len(data)
+from mailrs.store.mime import header_length, header_lines
 
 
 def section_bytes(data: bytes, specifier: str) -> bytes:
@@ -36,19 +22,6 @@ def section_bytes(data: bytes, specifier: str) -> bytes:
 def partial(data: bytes, start: int, length: int) -> bytes:
     """The ``<start.length>`` slice of a section (empty when start is past the end)."""
     return data[start : start + length]
-
-
-def header_lines(header: bytes) -> list[bytes]:
-    """The fields of a header block, each with its folded continuation lines."""
-    fields: list[bytes] = []
-    for line in header.splitlines(keepends=True):
-        if line in (b"\r\n", b"\n"):
-            break
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1] += line
-        else:
-            fields.append(line)
-    return fields
 
 
 def select_fields(header: bytes, names: tuple[str, ...], exclude: bool) -> bytes:

@@ -19,8 +19,10 @@ from web import (
     auth,
     autoconfig,
     chat,
+    folders,
     health,
     mail,
+    mail_actions,
     metrics,
     resources,
     security,
@@ -47,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(mail.bp)
+    app.register_blueprint(mail_actions.bp)
+    app.register_blueprint(folders.bp)
     app.register_blueprint(account.bp)
     autoconfig.init_app(app)
     api.init_app(app)

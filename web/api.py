@@ -253,13 +253,13 @@ def download_response(filename: str, data: bytes) -> Response:
 
 @bp.get("/search")
 def search_messages() -> ResponseReturnValue:
-    """Messages matching from=, subject=, q= (text) and since= (YYYY-MM-DD)."""
+    """Messages matching from=, subject=, q=, since= (YYYY-MM-DD) and folder= (repeatable)."""
     since_arg = request.args.get("since")
     try:
         since = dt.date.fromisoformat(since_arg) if since_arg else None
     except ValueError:
         raise BadInput("since must be a date, YYYY-MM-DD") from None
-    folders = tuple(folder_name(f) for f in request.args.getlist("folder")) or Query.folders
+    folders = tuple(folder_name(f) for f in request.args.getlist("folder"))
     query = Query(
         sender=request.args.get("from", "")[:200],
         subject=request.args.get("subject", "")[:200],

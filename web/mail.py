@@ -8,22 +8,35 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mailrs.errors import MailrsError
-from web.api import download_response
+from web.api import download_response, json_error
+from web.assistant import history
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
+from web.mailservice.conversations import conversation_page, thread_of
+from web.mailservice.drafts import (
+    discard_draft,
+    draft_uid,
+    load_draft,
+    loose_addresses,
+    save_draft,
+)
 from web.mailservice.errors import BadInput, NotFound, ServiceError, from_core
 from web.mailservice.mailbox import TRASH, UserMailbox, folder_name
 from web.mailservice.reading import attachment_bytes, leaf_parts, parse, view_message
@@ -77,27 +90,148 @@ def _datelabel(when: dt.datetime) -> str:
     return date_label(when)
 
 
+def relative_date(when: dt.datetime, now: dt.datetime | None = None) -> str:
+    """A date relative to now: ``14:05`` today, ``Mon`` this week, ``3 Mar``, ``3 Mar 2024``."""
+    now = now or dt.datetime.now(when.tzinfo or dt.UTC)
+    if when.date() == now.date():
+        return f"{when:%H:%M}"
+    if dt.timedelta(0) < now - when < dt.timedelta(days=6):
+        return f"{when:%a}"
+    if when.year == now.year:
+        return f"{when.day} {when:%b}"
+    return f"{when.day} {when:%b %Y}"
+
+
+@bp.app_template_filter("maildate")
+def mail_date(value: str) -> str:
+    """A Date: header as ``Mon 3 Mar 2025, 14:05 +0100``; the raw text when unparsable."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return value
+    zone = when.strftime("%z") if when.tzinfo else ""
+    return f"{when:%a} {when.day} {when:%b %Y, %H:%M} {zone}".strip()
+
+
+@bp.app_template_filter("filesize")
+def file_size(size: int) -> str:
+    """A byte count for people: ``512 bytes``, ``14 KB``, ``2.5 MB``."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@bp.app_template_filter("reldate")
+def _reldate(when: dt.datetime) -> str:
+    return relative_date(when)
+
+
+def _list_view() -> str:
+    """``conversations`` or ``list``: from ``?view=``, remembered in the session."""
+    view = request.args.get("view")
+    if view in ("conversations", "list"):
+        session["mail_view"] = view
+    return "list" if session.get("mail_view") == "list" else "conversations"
+
+
+def _chat_turns() -> list[tuple[str, str]]:
+    """The user's recent assistant conversation, so the inbox's panel shows its history."""
+    resources = get_resources()
+    limit = resources.settings.assistant.history_limit
+    return history.recent(resources.database, current_user.id, limit)
+
+
 @bp.get("/")
 @login_required
 def inbox() -> ResponseReturnValue:
-    """A folder's newest messages (INBOX unless ``?folder=``), the folders, the chat."""
+    """A folder's newest conversations or messages (INBOX unless ``?folder=``), the chat."""
     mailbox = _mailbox()
     folder = _folder()
-    page = mailbox.page(folder, _page_number(), INBOX_PAGE_SIZE)
-    body = render_template("inbox.html", page=page, folders=mailbox.folders(), folder=folder)
+    view = _list_view()
+    folders = mailbox.folders()
+    if view == "conversations":
+        threads = conversation_page(mailbox, folder, _page_number(), INBOX_PAGE_SIZE)
+        body = render_template(
+            "inbox.html",
+            threads=threads,
+            page=threads,
+            folders=folders,
+            folder=folder,
+            view=view,
+            turns=_chat_turns(),
+        )
+    else:
+        page = mailbox.page(folder, _page_number(), INBOX_PAGE_SIZE)
+        body = render_template(
+            "inbox.html",
+            page=page,
+            folders=folders,
+            folder=folder,
+            view=view,
+            threads=None,
+            turns=_chat_turns(),
+        )
     return body, 200, NO_STORE
+
+
+@bp.get("/conversation/<int:uid>")
+@login_required
+def conversation(uid: int) -> ResponseReturnValue:
+    """Every message of a conversation, oldest first; the older read ones collapsed."""
+    mailbox = _mailbox()
+    folder = _folder()
+    items = []
+    for where, number in thread_of(mailbox, folder, uid):
+        message = mailbox.get(where, number)
+        unread = "S" not in message.flags
+        view = view_message(mailbox.raw(where, number))
+        items.append({"folder": where, "uid": number, "view": view, "unread": unread})
+        if unread:
+            mailbox.set_flags(where, number, add="S")
+    for item in items[:-1]:
+        item["open"] = item["unread"]
+    items[-1]["open"] = True
+    body = render_template(
+        "conversation.html", items=items, folder=folder, uid=uid, folders=mailbox.folders()
+    )
+    return body, 200, NO_STORE
+
+
+def _date_arg(name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` query argument; BadInput (400) for anything else."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInput(f"{name} must be a date like 2025-03-14") from exc
+
+
+def _search_query() -> Query:
+    """The search form's fields as a Query (each text at most 200 characters)."""
+    folder = request.args.get("folder", "").strip()
+    return Query(
+        sender=request.args.get("from", "").strip()[:200],
+        recipient=request.args.get("to", "").strip()[:200],
+        subject=request.args.get("subject", "").strip()[:200],
+        text=request.args.get("q", "").strip()[:200],
+        since=_date_arg("since"),
+        before=_date_arg("before"),
+        unread=request.args.get("unread") == "1",
+        has_attachment=request.args.get("attachment") == "1",
+        folders=(folder_name(folder),) if folder else (),
+    )
 
 
 @bp.get("/search")
 @login_required
 def search_page() -> ResponseReturnValue:
-    """Search results for ``q`` (words), ``from`` and ``subject``."""
+    """Search results for ``q`` (words), ``from``, ``to``, ``subject``, dates and filters."""
     mailbox = _mailbox()
-    query = Query(
-        sender=request.args.get("from", "").strip()[:200],
-        subject=request.args.get("subject", "").strip()[:200],
-        text=request.args.get("q", "").strip()[:200],
-    )
+    query = _search_query()
     results = [] if query.empty else search(mailbox, query)
     body = render_template(
         "search.html", results=results, query=query, folders=mailbox.folders(), folder=""
@@ -189,7 +323,36 @@ def _prefill(mailbox: UserMailbox) -> tuple[Draft, dict[str, str]]:
         if kind == "forward":
             return forward_draft(view), hidden
         return reply_draft(view, mailbox.address, reply_all=kind == "reply_all"), hidden
+    resumed = draft_uid(request.args.get("draft"))
+    if resumed is not None:
+        return load_draft(mailbox, resumed), {"draft": str(resumed)}
     return Draft(to=()), hidden
+
+
+def _typed_draft(base: Draft, attachments: tuple[Upload, ...] = ()) -> Draft:
+    """The compose form as typed (addresses unchecked), for a draft or an error page."""
+    form = request.form
+    return Draft(
+        to=loose_addresses(form.get("to", "")),
+        cc=loose_addresses(form.get("cc", "")),
+        bcc=loose_addresses(form.get("bcc", "")),
+        subject=form.get("subject", "")[:998],
+        text=form.get("text", ""),
+        in_reply_to=base.in_reply_to,
+        references=base.references,
+        attachments=attachments,
+    )
+
+
+@bp.post("/compose/draft")
+@login_required
+def save_compose_draft() -> ResponseReturnValue:
+    """Save the compose form to Drafts (the autosave); JSON with the draft's new UID."""
+    mailbox = _mailbox()
+    base, _hidden = _prefill(mailbox)
+    replaces = draft_uid(request.form.get("draft"))
+    uid = save_draft(mailbox, _typed_draft(base), replaces)
+    return {"uid": uid, "saved": dt.datetime.now(dt.UTC).strftime("%H:%M:%S")}, 200, NO_STORE
 
 
 def _forwarded_attachments(mailbox: UserMailbox, hidden: dict[str, str]) -> tuple[Upload, ...]:
@@ -215,11 +378,16 @@ def compose() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("compose.html", draft=base, hidden=hidden, error=None), 200, NO_STORE
     form = request.form
+    replaces = draft_uid(form.get("draft"))
     uploads = tuple(
         Upload(f.filename or "attachment", f.mimetype or "application/octet-stream", f.read())
         for f in request.files.getlist("attachments")
         if f.filename
     )
+    if form.get("action") == "draft":
+        uid = save_draft(mailbox, _typed_draft(base, uploads), replaces)
+        flash("Draft saved in Drafts.", "info")
+        return redirect(url_for("mail.compose", draft=uid))
     try:
         draft = Draft(
             to=parse_addresses(form.get("to", "")),
@@ -235,19 +403,68 @@ def compose() -> ResponseReturnValue:
             get_resources().outbox, get_db_session(), mailbox, draft, request.remote_addr or ""
         )
     except ServiceError as exc:
-        typed = Draft(
-            to=(form.get("to", ""),),
-            subject=form.get("subject", ""),
-            text=form.get("text", ""),
+        if replaces is not None:
+            hidden = {**hidden, "draft": str(replaces)}
+        page = render_template(
+            "compose.html", draft=_typed_draft(base), hidden=hidden, error=str(exc)
         )
-        page = render_template("compose.html", draft=typed, hidden=hidden, error=str(exc))
         return page, exc.status
+    if replaces is not None:
+        with contextlib.suppress(NotFound):
+            discard_draft(mailbox, replaces)
     if "reply" in hidden or "reply_all" in hidden:
         uid = int(hidden.get("reply") or hidden["reply_all"])
         with contextlib.suppress(NotFound):  # moved meanwhile: the reply went out all the same
             mailbox.set_flags(hidden["folder"], uid, add="R")
     flash("Message sent.", "info")
     return redirect(url_for("mail.inbox", folder="Sent"))
+
+
+@bp.app_context_processor
+def _upload_limit() -> dict[str, object]:
+    return {"max_upload_bytes": current_app.config.get("MAX_CONTENT_LENGTH") or 0}
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """413: on compose, the page again with the autosaved draft; elsewhere the error page."""
+    if request.path.startswith("/api/"):
+        return json_error(413, error.description or error.name)
+    limit = file_size(int(current_app.config.get("MAX_CONTENT_LENGTH") or 0))
+    message = f"That is more than the {limit} a message may carry. Remove an attachment."
+    if request.path == url_for("mail.compose") and current_user.is_authenticated:
+        with contextlib.suppress(ServiceError, MailrsError):
+            mailbox = _mailbox()
+            uid = draft_uid(request.args.get("draft"))
+            draft = load_draft(mailbox, uid) if uid is not None else Draft(to=())
+            hidden = {"draft": str(uid)} if uid is not None else {}
+            page = render_template("compose.html", draft=draft, hidden=hidden, error=message)
+            return page, 413
+    return render_template("error.html", title="Too large", message=message), 413
+
+
+@bp.app_errorhandler(404)
+def _not_found(error: HTTPException) -> ResponseReturnValue:
+    """The app's own 404 page (JSON under /api/)."""
+    if request.path.startswith("/api/"):
+        return json_error(404, error.description or "not found")
+    message = "There is nothing at this address. It may have moved or been deleted."
+    return render_template("error.html", title="Not found", message=message), 404
+
+
+@bp.app_errorhandler(500)
+def _server_error(error: HTTPException) -> ResponseReturnValue:
+    """The app's own 500 page (JSON under /api/); the details stay in the log."""
+    if request.path.startswith("/api/"):
+        return json_error(500, "internal error")
+    message = "Something went wrong on our side. Your mail is safe; please try again."
+    return render_template("error.html", title="Something went wrong", message=message), 500
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """Browsers ask for /favicon.ico: the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 def trash_name() -> str:

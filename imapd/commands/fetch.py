@@ -15,11 +15,11 @@ from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args
 from imapd.envelope import envelope
 from imapd.errors import BadCommand, CommandFailed
 from imapd.message_parts import partial, select_fields
-from imapd.mime import Part, find_part, parse
 from imapd.parsed import Command, FetchArgs, FetchItem, Section
 from imapd.protocol import SEEN_LETTER, Code, flags_from_letters
 from imapd.responses import Atom, Value, encode, internaldate
 from imapd.session import MessageView, SelectedMailbox
+from mailrs.store.mime import Part, find_part, parse
 
 FLAGS_ITEM = FetchItem("FLAGS")
 UID_ITEM = FetchItem("UID")

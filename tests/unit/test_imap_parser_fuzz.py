@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from imapd.bodystructure import body_structure
 from imapd.envelope import envelope
 from imapd.errors import ParseError
-from imapd.mime import parse
 from imapd.parser import Command, parse_command
 from imapd.responses import encode
+from mailrs.store.mime import parse
 
 TOKENS = [
     b"FETCH", b"UID", b"STORE", b"SEARCH", b"COPY", b"MOVE", b"APPEND", b"SELECT", b"EXAMINE",

@@ -188,7 +188,7 @@ def test_inbox_shows_the_20_newest_of_25_newest_first(
     monkeypatch.setattr(app_store, "read_head", counting_read_head)
     monkeypatch.setattr(app_store, "read", whole_read)
 
-    html = logged_in.get("/").get_data(as_text=True)
+    html = logged_in.get("/?view=list").get_data(as_text=True)
     shown = re.findall(r"Message (\d\d)", html)
     assert shown == [f"{n:02d}" for n in range(24, 4, -1)]
     assert len(reads) == 20
@@ -213,7 +213,7 @@ def test_inbox_reads_only_the_head_of_a_big_message(
         return heads[-1]
 
     monkeypatch.setattr(app_store, "read_head", recording_read_head)
-    response = logged_in.get("/")
+    response = logged_in.get("/?view=list")
     assert response.status_code == 200
     assert "Big attachment" in response.get_data(as_text=True)
     assert [len(head) for head in heads] == [64 * 1024]

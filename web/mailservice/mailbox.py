@@ -18,6 +18,7 @@ from types import TracebackType
 
 from mailrs.config import Settings
 from mailrs.errors import InvalidMailboxName, MailboxNotFound, MessageNotFound
+from mailrs.store.content import content_of
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import MaildirStore
 from mailrs.store.names import INBOX, normalize_mailbox_name
@@ -111,7 +112,9 @@ class UserMailbox:
         source: str = "web",
     ):
         self.address = address
-        self.service = MailboxService(store, address, settings, source=source)
+        self.service = MailboxService(
+            store, address, settings, source=source, content_parser=content_of
+        )
         self._ready = False
 
     def __enter__(self) -> UserMailbox:
@@ -178,11 +181,12 @@ class UserMailbox:
         )
 
     def page(self, folder: str, page: int = 1, per_page: int = 25) -> MessagePage:
-        """One page of a folder, newest first; pages count from 1."""
+        """One page of a folder, newest first; pages count from 1 (past the last: the last)."""
         name = folder_name(folder)
         if page < 1 or not 1 <= per_page <= 200:
             raise BadInput("page must be 1 or more and per_page between 1 and 200")
         newest_first = list(reversed(self.messages(name)))
+        page = min(page, max(1, -(-len(newest_first) // per_page)))  # ?page=999: the last
         chunk = newest_first[(page - 1) * per_page : page * per_page]
         rows = []
         for message in chunk:

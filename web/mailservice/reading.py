@@ -78,7 +78,8 @@ def header(message: Message, name: str) -> str:
     try:
         value = message.get(name)
     except (ValueError, IndexError, TypeError):
-        value = message.get_all(name, [""])[0] if hasattr(message, "get_all") else ""
+        wanted = name.lower()  # the raw text: parsing it again would fail again
+        value = next((v for k, v in message.raw_items() if k.lower() == wanted), "")
     return str(value or "").strip()
 
 

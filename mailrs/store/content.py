@@ -1,4 +1,7 @@
-"""What the search index keeps of a message: decoded headers, body text and sent date."""
+"""What the search index keeps of a message: decoded headers, body text and sent date.
+
+The ``content_parser`` of ``MailboxService`` for IMAP SEARCH and the web's search.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ import email.utils
 from email import _header_value_parser as rfc5322
 from email.header import decode_header, make_header
 
-from imapd.message_parts import header_lines
-from imapd.mime import Part, parse
 from mailrs.store.fulltext import Content
+from mailrs.store.mime import Part, header_lines, parse
 
 MAX_BODY_TEXT = 2 * 1024 * 1024
 

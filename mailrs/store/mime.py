@@ -1,5 +1,7 @@
 """A raw MIME tree of a message: every part's header block and body as exact byte ranges.
 
+Shared by IMAP (FETCH, BODYSTRUCTURE) and the full-text content parser (``content``).
+
 FETCH needs byte-exact parts (BODY[1.2], sizes and line counts in BODYSTRUCTURE), which
 the ``email`` package does not keep, so the split along boundaries is done here; header
 values are decoded with ``email`` helpers. Nesting is bounded (``MAX_DEPTH``).
@@ -13,12 +15,39 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 
-from imapd.message_parts import header_length
-
 MAX_DEPTH = 20
 MAX_PARTS = 2000
 _PARSER = HeaderParser(policy=compat32)
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
+
+
+def header_length(data: bytes) -> int:
+    """The length of the header block, including the empty line that ends it."""
+    if data.startswith(b"\r\n"):
+        return 2
+    if data.startswith(b"\n"):
+        return 1
+    ends = []
+    crlf = data.find(b"\n\r\n")
+    if crlf >= 0:
+        ends.append(crlf + 3)
+    lf = data.find(b"\n\n")
+    if lf >= 0:
+        ends.append(lf + 2)
+    return min(ends) if ends else len(data)
+
+
+def header_lines(header: bytes) -> list[bytes]:
+    """The fields of a header block, each with its folded continuation lines."""
+    fields: list[bytes] = []
+    for line in header.splitlines(keepends=True):
+        if line in (b"\r\n", b"\n"):
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields
 
 
 @dataclass

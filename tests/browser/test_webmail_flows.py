@@ -1,0 +1,154 @@
+"""The webmail flows in headless Chromium (Playwright) against the Flask app served on a
+free port: conversation view, a bulk action and its undo, draft autosave, folder create/
+rename/delete, search with filters, the assistant panel collapsed; and the layout at 390,
+768, 1280 and 1920 px (screenshots in the test's tmp dir, and in docs/screenshots when
+MAILRS_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.services import require_tool
+from support.web import ALICE, PASSWORDS, build_app, raw_message
+from werkzeug.serving import make_server
+
+from mailrs.store.mailbox import MailboxService
+from mailrs.store.maildir import MaildirStore
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+pytestmark = pytest.mark.slow
+
+
+def threaded(subject: str, n: int, body: str) -> bytes:
+    """Message ``n`` of a conversation about ``subject``."""
+    refs = " ".join(f"<t{i}@remote.test>" for i in range(1, n))
+    extra = f"References: {refs}\r\nIn-Reply-To: <t{n - 1}@remote.test>\r\n" if n > 1 else ""
+    raw = raw_message(("Re: " if n > 1 else "") + subject, body=body, day=n, extra=extra)
+    return raw.replace(b"Message-ID: <", f"Message-ID: <t{n}@remote.test>\r\nX-Old-Id: <".encode())
+
+
+@pytest.fixture
+def site(config_path: Path) -> Iterator[tuple[str, MaildirStore]]:
+    """The app on a free port with Alice's mail: a conversation of 4 and a few others."""
+    app = build_app(config_path)
+    store: MaildirStore = app.extensions["mailrs"].store
+    for n in range(1, 5):
+        store.deliver(ALICE, threaded("Project Phoenix kickoff", n, f"Step {n} of the plan."))
+    for n, subject in enumerate(("Invoice March", "Garden party", "Train tickets"), start=10):
+        sender = "Bob Stone <bob@remote.test>" if n == 11 else "Carol <carol@remote.test>"
+        store.deliver(ALICE, raw_message(subject, sender=sender, body="bring a cake", day=n))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", store
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["mailrs"].database.dispose()
+
+
+def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
+    require_tool(CHROMIUM)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    base, store = site
+    keep = os.environ.get("MAILRS_SCREENSHOTS") == "1"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/login")
+        page.fill("#email", ALICE)
+        page.fill("#password", PASSWORDS[ALICE])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+
+        # conversations: one row for the four messages, opened with the older ones collapsed
+        rows = page.locator(".messages .message")
+        assert rows.count() == 4
+        assert page.locator(".count").first.inner_text() == "4"
+        for width in (390, 768, 1280, 1920):
+            page.set_viewport_size({"width": width, "height": 900})
+            shot = tmp_path / f"inbox-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            if keep and width in (390, 1280):
+                DOCS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(DOCS / f"inbox-{width}.png"))
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.click("text=Project Phoenix kickoff")
+        assert page.locator("details.thread-message").count() == 4
+        page.goto(f"{base}/")  # now read: only the newest stays open
+        page.click("text=Project Phoenix kickoff")
+        assert page.locator("details.thread-message[open]").count() == 1
+        if keep:
+            page.screenshot(path=str(DOCS / "conversation-1280.png"))
+
+        # bulk: select two rows, archive, undo
+        page.goto(f"{base}/")
+        page.locator(".messages .message input.select").nth(1).check()
+        page.locator(".messages .message input.select").nth(2).check()
+        page.click("#bulk-archive")
+        page.wait_for_selector("text=2 messages moved to Archive.")
+        assert page.locator(".messages .message").count() == 2
+        page.click("#undo-button")
+        page.wait_for_selector("text=2 messages back in INBOX.")
+        assert page.locator(".messages .message").count() == 4
+
+        # keyboard: j selects the first row, e archives it
+        page.keyboard.press("j")
+        page.keyboard.press("e")
+        page.wait_for_selector("text=moved to Archive.")
+
+        # draft autosave: typing is enough, the draft lands in Drafts
+        page.goto(f"{base}/compose")
+        page.fill("#to", "bob@remote.test")
+        page.fill("#subject", "Unfinished thoughts")
+        page.fill("#text", "To be continued")
+        page.wait_for_selector("text=Draft saved at")
+        with MailboxService(store, ALICE) as service:
+            (draft,) = service.messages("Drafts")
+            assert "D" in draft.flags
+            assert b"Unfinished thoughts" in service.read_uid("Drafts", draft.uid)
+        if keep:
+            page.screenshot(path=str(DOCS / "compose-1280.png"))
+
+        # folders: create, rename, delete
+        page.goto(f"{base}/folders")
+        page.fill("#new-folder", "Clients")
+        page.click("text=Create")
+        page.wait_for_selector("text=Folder Clients created.")
+        page.fill("input[aria-label='New name for Clients']", "Customers")
+        page.locator("form:has(input[value='Clients']) button:has-text('Rename')").click()
+        page.wait_for_selector("text=Folder Clients renamed to Customers.")
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.click("button[aria-label='Delete Customers']")
+        page.wait_for_selector("text=Folder Customers deleted.")
+        with MailboxService(store, ALICE) as service:
+            assert "Customers" not in service.list_folders()
+
+        # search with filters
+        page.goto(f"{base}/search")
+        page.fill("input[name=q]", "cake")
+        page.fill("input[name=from]", "bob")
+        page.click("form.search-full button[type=submit]")
+        page.wait_for_selector(".messages")
+        assert page.locator(".messages .message").count() == 1
+        assert "Garden party" in page.locator(".messages").inner_text()
+        if keep:
+            page.screenshot(path=str(DOCS / "search-1280.png"))
+        # the assistant panel collapses, and stays collapsed after a reload
+        page.goto(f"{base}/")
+        page.click("#chat-toggle")
+        assert "chat-collapsed" in (page.locator(".layout").get_attribute("class") or "")
+        page.reload()
+        assert page.locator("#chat-toggle").get_attribute("aria-expanded") == "false"
+        assert not page.locator("#chat-log").is_visible()
+        page.click("#chat-toggle")
+        assert page.locator("#chat-log").is_visible()
+        browser.close()
