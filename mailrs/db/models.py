@@ -301,3 +301,32 @@ class AuthCounter(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time
+
+
+class SieveScript(Base):
+    """One user's Sieve script (ManageSieve and the web write them); at most one is active."""
+
+    __tablename__ = "sieve_scripts"
+    __table_args__ = (UniqueConstraint("user_address", "name", name="uq_sieve_scripts_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_address: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    content: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VacationReply(Base):
+    """When a user's vacation last answered a sender (RFC 5230 section 4.2 duplicates)."""
+
+    __tablename__ = "sieve_vacation_replies"
+    __table_args__ = (
+        UniqueConstraint("user_address", "sender", "handle", name="uq_sieve_vacation_sender"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_address: Mapped[str] = mapped_column(String(254), index=True)
+    sender: Mapped[str] = mapped_column(String(254))
+    handle: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
