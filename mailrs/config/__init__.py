@@ -23,6 +23,7 @@ from mailrs.config.loading import (
 )
 from mailrs.config.relay import RelaySettings, dns_server_address
 from mailrs.config.settings import MODES, SECTIONS, Settings, check_production_secrets
+from mailrs.config.sieve import SieveSettings
 from mailrs.config.smtp import SmtpSettings
 from mailrs.config.spam import SpamSettings
 from mailrs.config.storage import DatabaseSettings, StorageSettings
@@ -42,6 +43,7 @@ __all__ = [
     "ImapSettings",
     "RelaySettings",
     "Settings",
+    "SieveSettings",
     "SmtpSettings",
     "SpamSettings",
     "StorageSettings",

@@ -14,6 +14,7 @@ from mailrs.config.broker import CelerySettings
 from mailrs.config.fields import Section
 from mailrs.config.imap import ImapSettings
 from mailrs.config.relay import RelaySettings
+from mailrs.config.sieve import SieveSettings
 from mailrs.config.smtp import SmtpSettings
 from mailrs.config.spam import SpamSettings
 from mailrs.config.storage import DatabaseSettings, StorageSettings
@@ -37,6 +38,7 @@ class Settings:
     relay: RelaySettings = field(default_factory=RelaySettings)
     spam: SpamSettings = field(default_factory=SpamSettings)
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    sieve: SieveSettings = field(default_factory=SieveSettings)
     source: str = ""
 
     @property
@@ -111,6 +113,7 @@ SECTIONS: dict[str, type[Section]] = {
     "relay": RelaySettings,
     "spam": SpamSettings,
     "assistant": AssistantSettings,
+    "sieve": SieveSettings,
 }
 
 
