@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from mailrs.config import check_production_secrets, load_settings
-from web import account, api, auth, chat, health, mail, resources, security
+from web import account, api, auth, chat, filters, health, mail, resources, security
 from web.cli import mail_user
 from web.deadline import BodyDeadline
 
@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(mail.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(filters.bp)
     api.init_app(app)
     chat.init_app(app)
     app.cli.add_command(mail_user)
