@@ -140,6 +140,7 @@ def up(config_path: str | None) -> None:
 
 # Subcommand groups live in their own modules and register after the main group.
 from mailrs.cli.alias import alias_group  # noqa: E402
+from mailrs.cli.dmarc import dmarc_group  # noqa: E402
 from mailrs.cli.managesieve import managesieve  # noqa: E402
 from mailrs.cli.queue import queue_group  # noqa: E402
 from mailrs.cli.reindex import reindex  # noqa: E402
@@ -152,6 +153,7 @@ cli.add_command(tls_group)
 cli.add_command(reindex)
 cli.add_command(status)
 cli.add_command(managesieve)
+cli.add_command(dmarc_group)
 
 
 def main() -> int:
