@@ -21,6 +21,7 @@ from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress, SpoolError
+from mailrs.inbound.dmarc_enforce import dmarc_refusal
 from mailrs.queue.accept import Envelope as AcceptedEnvelope
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
@@ -223,6 +224,19 @@ class MailHandler:
             protocol=protocol,
             tls=tls,
         )
+        if self.settings.spam.dmarc_enforce and not user:
+            refusal = await asyncio.to_thread(
+                dmarc_refusal,
+                self.settings,
+                accepted.client_addr,
+                accepted.helo,
+                accepted.mail_from,
+                user,
+                data,
+            )
+            if refusal:
+                self.log_transaction(session, envelope, None, len(data), "rejected: DMARC")
+                return refusal
         try:
             queue_id = await self.handoff.accept(accepted, data)
         except SpoolError as exc:
