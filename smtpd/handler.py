@@ -126,7 +126,7 @@ class MailHandler:
             for line in responses[:-1]
             if self.settings.smtp.enable_auth or not line.startswith("250-AUTH")
         ]
-        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-CHUNKING"]
         return [*offered, *extra, responses[-1]]
 
     async def handle_MAIL(
