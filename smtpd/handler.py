@@ -21,7 +21,6 @@ from mailrs.addresses import parse_address
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress, SpoolError
-from mailrs.inbound.dmarc_enforce import dmarc_refusal
 from mailrs.queue.accept import Envelope as AcceptedEnvelope
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
@@ -225,6 +224,8 @@ class MailHandler:
             tls=tls,
         )
         if self.settings.spam.dmarc_enforce and not user:
+            from mailrs.inbound.dmarc_enforce import dmarc_refusal  # DNS libraries: only if on
+
             refusal = await asyncio.to_thread(
                 dmarc_refusal,
                 self.settings,

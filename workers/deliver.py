@@ -89,7 +89,8 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
                 for delivery, retry in pending:
                     address = _mailbox_of(session, message, delivery, users)
                     if address is not None:
-                        todo = plan(session, scripts, address, message, delivery, data)
+                        with session.no_autoflush:  # a read only: no write lock held
+                            todo = plan(session, scripts, address, message, delivery, data)
                         jobs.append(_Copy(message, delivery, address, data, retry, todo))
             done.append(message)
         for job, outcome in zip(jobs, _write_all(ctx, jobs), strict=True):
