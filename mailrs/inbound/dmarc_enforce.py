@@ -6,15 +6,15 @@ records the full results later (and files ``p=quarantine`` failures to Junk, as 
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from functools import cache
 
 import dns.resolver
 
 from mailrs.config import RelaySettings, Settings
-from mailrs.db.models import Message
 from mailrs.inbound.authcheck import authenticate_message
-from mailrs.inbound.trust import authserv_id, from_outside, trusted_body
+from mailrs.inbound.authresults import without_own_results
 from mailrs.outbound.mx import make_resolver
 
 REJECT_BUDGET_SECS = 20.0  # DNS time allowed while the client waits for our answer
@@ -23,6 +23,18 @@ REJECT_BUDGET_SECS = 20.0  # DNS time allowed while the client waits for our ans
 @cache
 def _resolver(relay: RelaySettings) -> dns.resolver.Resolver:
     return make_resolver(relay)
+
+
+def _from_outside(settings: Settings, client_addr: str, auth_user: str | None) -> bool:
+    """True for unauthenticated mail from outside the trusted networks (as the pipeline)."""
+    if not settings.spam.check_sender_auth or auth_user:
+        return False
+    try:
+        client = ipaddress.ip_address(client_addr)
+    except ValueError:
+        return True
+    networks = settings.spam.trusted_networks
+    return not any(client in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
 def dmarc_refusal(
@@ -36,22 +48,16 @@ def dmarc_refusal(
     """The 550 reply for mail whose From domain's DMARC policy is reject and that fails it."""
     if not settings.spam.dmarc_enforce:
         return None
-    probe = Message(
-        client_addr=client_addr,
-        auth_user=auth_user,
-        received_by=settings.smtp.hostname,
-        mail_from=mail_from,
-        helo=helo,
-    )
-    if not from_outside(settings, probe):
+    if not _from_outside(settings, client_addr, auth_user):
         return None
+    own_id = settings.smtp.hostname
     results = authenticate_message(
-        trusted_body(settings, probe, data),
+        without_own_results(data, own_id),
         client_ip=client_addr,
         helo=helo,
         mail_from=mail_from,
         resolver=_resolver(settings.relay),
-        authserv_id=authserv_id(settings, probe),
+        authserv_id=own_id,
         budget_secs=REJECT_BUDGET_SECS,
     )
     dmarc = results.dmarc
