@@ -130,7 +130,7 @@ class MailHandler:
             for line in responses[:-1]
             if self.settings.smtp.enable_auth or not line.startswith("250-AUTH")
         ]
-        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES"]
+        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-CHUNKING"]
         return [*offered, *extra, responses[-1]]
 
     async def handle_MAIL(
@@ -254,6 +254,21 @@ class MailHandler:
             protocol=protocol,
             tls=tls,
         )
+        if self.settings.spam.dmarc_enforce and not user:
+            from mailrs.inbound.dmarc_enforce import dmarc_refusal  # DNS libraries: only if on
+
+            refusal = await asyncio.to_thread(
+                dmarc_refusal,
+                self.settings,
+                accepted.client_addr,
+                accepted.helo,
+                accepted.mail_from,
+                user,
+                data,
+            )
+            if refusal:
+                self.log_transaction(session, envelope, None, len(data), "rejected: DMARC")
+                return refusal
         try:
             queue_id = await self.handoff.accept(accepted, data)
         except SpoolError as exc:

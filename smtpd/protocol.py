@@ -77,6 +77,8 @@ class MailSMTP(SMTP):
         self._draining = False
         self._last_data = 0.0
         self.last_reply = ""
+        self._bdat = bytearray()  # BDAT chunks so far, for the envelope they belong to
+        self._bdat_envelope: Envelope | None = None
         self._smtp_methods = {
             name: self._checked(method) for name, method in self._smtp_methods.items()
         }
@@ -273,6 +275,74 @@ class MailSMTP(SMTP):
             self.event_handler.log_transaction(
                 self.session, envelope, None, 0, f"rejected: {self.last_reply}"
             )
+
+    async def _read_chunk(self, size: int, room: int) -> bytes | None:
+        """Read a BDAT chunk of ``size`` octets under the DATA timeout; keep at most ``room``
+        of them (the rest is read and dropped). None when the connection closed."""
+        kept = bytearray()
+        self._in_data = True
+        self._last_data = self._data_started = self.loop.time()
+        self._reset_timeout(min(self._data_timeout, self._data_deadline))
+        try:
+            left = size
+            while left > 0:
+                piece = await self._reader.read(min(left, 65536))
+                if not piece:
+                    return None
+                left -= len(piece)
+                if len(kept) < room:
+                    kept += piece[: room - len(kept)]
+        finally:
+            self._in_data = False
+            if self.transport is not None and not self._draining:
+                self._reset_timeout()
+        return bytes(kept)
+
+    async def smtp_BDAT(self, arg: str) -> None:
+        """BDAT (RFC 3030 CHUNKING): chunks gathered under DATA's size limit and timeouts;
+        the LAST one hands the message to the same durable DATA hook."""
+        words = (arg or "").split()
+        if not (1 <= len(words) <= 2 and words[0].isdigit()) or (
+            len(words) == 2 and words[1].upper() != "LAST"
+        ):
+            await self.push("501 5.5.4 Syntax: BDAT <size> [LAST]")
+            return
+        size, last = int(words[0]), len(words) == 2
+        envelope = self.envelope
+        limit = self.data_size_limit or 0
+        ready = envelope is not None and bool(envelope.rcpt_tos) and bool(self.session)
+        had = len(self._bdat) if ready and self._bdat_envelope is envelope else 0
+        room = max(0, limit - had) + 1 if limit else size
+        chunk = await self._read_chunk(size, room if ready else 0)
+        if chunk is None:
+            return
+        if await self.check_helo_needed() or await self.check_auth_needed("BDAT"):
+            return
+        if not ready or envelope is None:
+            await self.push("503 5.5.1 Error: need MAIL and RCPT before BDAT")
+            return
+        if self._bdat_envelope is not envelope:
+            self._bdat_envelope, self._bdat = envelope, bytearray()
+        self._bdat += chunk
+        if limit and len(self._bdat) > limit:
+            self._bdat = bytearray()
+            self._set_post_data_state()  # the transaction is over: MAIL again
+            await self.push("552 5.3.4 Error: Too much mail data")
+            return
+        if not last:
+            await self.push(f"250 2.0.0 {size} octets received")
+            return
+        data, self._bdat = bytes(self._bdat), bytearray()
+        envelope.content = envelope.original_content = data
+        self._in_data = True  # a graceful stop waits for this reply, as for DATA
+        try:
+            status = await self._call_handler_hook("DATA")
+        finally:
+            self._in_data = False
+        self._set_post_data_state()
+        await self.push("250 OK" if status is None else status)
+        if self._draining:
+            self.cut_off()
 
     async def smtp_RSET(self, arg: str) -> None:
         """RSET; an abandoned transaction is logged."""

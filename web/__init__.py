@@ -19,6 +19,7 @@ from web import (
     auth,
     autoconfig,
     chat,
+    filters,
     folders,
     health,
     mail,
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(folders.bp)
     app.register_blueprint(account.bp)
     autoconfig.init_app(app)
+    app.register_blueprint(filters.bp)
     api.init_app(app)
     admin.init_app(app)
     metrics.init_app(app)

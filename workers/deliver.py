@@ -41,6 +41,7 @@ from mailrs.store.usage import mailbox_usage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import conclude, load_messages, record, settle
+from workers.sieve_filter import Plan, follow_up, plan, write_plan
 
 log = logging.getLogger(__name__)
 WRITE_THREADS = 8
@@ -77,6 +78,7 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
         session.commit()
         users: dict[str, User | None] = {}
         usage: dict[str, int] = {}
+        scripts: dict[str, str | None] = {}
         done: list[Message] = []
         jobs: list[_Copy] = []
         for message, pending in work:
@@ -94,10 +96,16 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
                     job = _Copy(message, delivery, address, data, retry)
                     if retry or _within_quota(ctx, session, job, users, usage):
                         jobs.append(job)
+                    if address is not None:
+                        with session.no_autoflush:  # a read only: no write lock held
+                            todo = plan(session, scripts, address, message, delivery, data)
+                        jobs.append(_Copy(message, delivery, address, data, retry, todo))
             done.append(message)
         for job, outcome in zip(jobs, _write_all(ctx, jobs), strict=True):
-            if _note_outcome(session, job, outcome):
-                events.append((job.delivery.address, _event(job.message, job.folder, job.data)))
+            if _note_outcome(session, job, outcome) and not isinstance(outcome, Exception):
+                steps += follow_up(ctx, session, job.message, job.delivery, job.address, job.plan)
+                for folder, _ in outcome:
+                    events.append((job.delivery.address, _event(job.message, folder, job.data)))
         finished = []
         with session.no_autoflush:  # one flush at the commit, not one per message's finish
             for message in done:
@@ -153,6 +161,9 @@ def _event(message: Message, folder: str, data: bytes) -> NewMail:
     )
 
 
+_Written = list[tuple[str, StoredMessage]]  # (folder, file) of each copy written
+
+
 @dataclass(frozen=True)
 class _Copy:
     """One copy to write: a local delivery of a message into an existing account."""
@@ -162,11 +173,7 @@ class _Copy:
     address: str
     data: bytes
     retry: bool
-
-    @property
-    def folder(self) -> str:
-        """The folder route chose (INBOX or Junk)."""
-        return self.delivery.folder or "INBOX"
+    plan: Plan  # the folders (and flags) the recipient's Sieve script chose
 
 
 def _mailbox_of(
@@ -224,11 +231,11 @@ def _writers(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="maildir")
 
 
-def _write_all(ctx: WorkerContext, jobs: list[_Copy]) -> list[StoredMessage | Exception]:
+def _write_all(ctx: WorkerContext, jobs: list[_Copy]) -> list[_Written | Exception]:
     """Write every copy, in parallel threads: each waits for its own fsyncs, which the
     file system overlaps, so a batch costs little more disk time than one message."""
 
-    def attempt(job: _Copy) -> StoredMessage | Exception:
+    def attempt(job: _Copy) -> _Written | Exception:
         try:
             return _write(ctx, job)
         except Exception as exc:  # one recipient's trouble never stops the others
@@ -239,7 +246,7 @@ def _write_all(ctx: WorkerContext, jobs: list[_Copy]) -> list[StoredMessage | Ex
     return list(_writers(os.getpid()).map(attempt, jobs))
 
 
-def _note_outcome(session: Session, job: _Copy, outcome: StoredMessage | Exception) -> bool:
+def _note_outcome(session: Session, job: _Copy, outcome: _Written | Exception) -> bool:
     """Record one copy's outcome on its delivery; True when it is in the mailbox."""
     delivery, message = job.delivery, job.message
     delivery.updated_at = utcnow()
@@ -255,18 +262,19 @@ def _note_outcome(session: Session, job: _Copy, outcome: StoredMessage | Excepti
     delivery.state = DeliveryState.DELIVERED
     delivery.status = "2.0.0"
     delivery.last_error = ""
-    delivery.delivered_as = outcome.filename[:255]
-    record(session, message, "delivered", f"{delivery.address} {job.folder}")
+    delivery.delivered_as = outcome[0][1].filename[:255] if outcome else ""
+    folders = " ".join(folder for folder, _ in outcome) or "(discarded by Sieve)"
+    record(session, message, "delivered", f"{delivery.address} {folders}")
     return True
 
 
-def _write(ctx: WorkerContext, job: _Copy) -> StoredMessage:
-    """Write one copy under its fixed name; a vanished Maildir (or Junk) is recreated."""
+def _write(ctx: WorkerContext, job: _Copy) -> _Written:
+    """Write a delivery's copies under fixed names; a vanished Maildir (or Junk) is recreated."""
     message = job.message
     mtime = message.received_at.timestamp()
     name = stable_name(mtime, f"{message.queue_id}D{job.delivery.id}", message.received_by)
     mailbox = MailboxService(ctx.store, job.address, source="deliver")  # opens no index
-    return mailbox.deliver(job.data, job.folder, key=name, mtime=mtime, check_existing=job.retry)
+    return write_plan(mailbox, job.plan, job.data, name, mtime, job.retry)
 
 
 @app.task(name=DELIVER, bind=True, ignore_result=True)

@@ -71,6 +71,8 @@ class LazyGroup(MailrsGroup):
         "domain": "mailrs.cli.domain:domain_group",
         "import": "mailrs.cli.transfer:import_group",
         "export": "mailrs.cli.transfer:export",
+        "managesieve": "mailrs.cli.managesieve:managesieve",
+        "dmarc": "mailrs.cli.dmarc:dmarc_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

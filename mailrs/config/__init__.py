@@ -26,6 +26,7 @@ from mailrs.config.log import LogSettings
 from mailrs.config.public import PublicSettings
 from mailrs.config.relay import RelaySettings, dns_server_address
 from mailrs.config.settings import MODES, SECTIONS, Settings, check_production_secrets
+from mailrs.config.sieve import SieveSettings
 from mailrs.config.smtp import SmtpSettings
 from mailrs.config.spam import SpamSettings
 from mailrs.config.storage import DatabaseSettings, StorageSettings
@@ -47,6 +48,7 @@ __all__ = [
     "PublicSettings",
     "RelaySettings",
     "Settings",
+    "SieveSettings",
     "SmtpSettings",
     "SpamSettings",
     "StorageSettings",

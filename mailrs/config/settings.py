@@ -17,6 +17,7 @@ from mailrs.config.log import LogSettings
 from mailrs.config.metrics import MetricsSettings
 from mailrs.config.public import PublicSettings
 from mailrs.config.relay import RelaySettings
+from mailrs.config.sieve import SieveSettings
 from mailrs.config.smtp import SmtpSettings
 from mailrs.config.spam import SpamSettings
 from mailrs.config.storage import DatabaseSettings, StorageSettings
@@ -43,6 +44,7 @@ class Settings:
     public: PublicSettings = field(default_factory=PublicSettings)
     log: LogSettings = field(default_factory=LogSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    sieve: SieveSettings = field(default_factory=SieveSettings)
     source: str = ""
 
     @property
@@ -125,6 +127,7 @@ SECTIONS: dict[str, type[Section]] = {
     "public": PublicSettings,
     "log": LogSettings,
     "metrics": MetricsSettings,
+    "sieve": SieveSettings,
 }
 
 

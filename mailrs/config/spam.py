@@ -23,6 +23,7 @@ class SpamSettings(Section):
     timeout_secs: float = 15.0
     check_sender_auth: bool = True
     trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    dmarc_enforce: bool = False  # refuse p=reject failures with 550 5.7.1 at the end of DATA
 
     def validate(self) -> None:
         """A filter name, a timeout, rspamd's URL and the trusted networks.

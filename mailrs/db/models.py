@@ -324,3 +324,71 @@ class ImportedMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str] = mapped_column(String(998), default="")
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SieveScript(Base):
+    """One user's Sieve script (ManageSieve and the web write them); at most one is active."""
+
+    __tablename__ = "sieve_scripts"
+    __table_args__ = (UniqueConstraint("user_address", "name", name="uq_sieve_scripts_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_address: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    content: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VacationReply(Base):
+    """When a user's vacation last answered a sender (RFC 5230 section 4.2 duplicates)."""
+
+    __tablename__ = "sieve_vacation_replies"
+    __table_args__ = (
+        UniqueConstraint("user_address", "sender", "handle", name="uq_sieve_vacation_sender"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_address: Mapped[str] = mapped_column(String(254), index=True)
+    sender: Mapped[str] = mapped_column(String(254))
+    handle: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DmarcReport(Base):
+    """A DMARC aggregate report another receiver sent about our domain (RFC 7489)."""
+
+    __tablename__ = "dmarc_reports"
+    __table_args__ = (UniqueConstraint("org_name", "report_id", name="uq_dmarc_reports_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_name: Mapped[str] = mapped_column(String(200))
+    report_id: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str] = mapped_column(String(253), index=True)
+    policy: Mapped[str] = mapped_column(String(16))
+    begin: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    end: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    records: Mapped[list[DmarcRecord]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="DmarcRecord.id"
+    )
+
+
+class DmarcRecord(Base):
+    """One row of an aggregate report: a source IP, a count and the evaluated policy."""
+
+    __tablename__ = "dmarc_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("dmarc_reports.id", ondelete="CASCADE"), index=True
+    )
+    source_ip: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(String(16))
+    dkim: Mapped[str] = mapped_column(String(8))
+    spf: Mapped[str] = mapped_column(String(8))
+    header_from: Mapped[str] = mapped_column(String(253))
+
+    report: Mapped[DmarcReport] = relationship(back_populates="records")

@@ -319,22 +319,17 @@ class MailboxService:
         key: str | None = None,
         mtime: float | None = None,
         check_existing: bool = False,
+        flags: str = "",
     ) -> StoredMessage:
-        """Write a delivered message under ``key`` (tmp, fsync, new/); creates a missing Maildir.
+        """Write a delivered message under ``key`` (tmp, fsync, new/ or with ``flags`` cur/).
 
-        With the same ``key`` a repeated delivery finds the first copy instead of making
-        a second (``check_existing`` also looks in cur/). The index picks the file up at
-        its next sync; the caller publishes ``NewMail`` (the pipeline does, per batch).
-        """
+        A repeated delivery with the same ``key`` finds the first copy (``check_existing``:
+        in cur/ too); a missing Maildir is created. The index picks the file up at its next
+        sync; the caller publishes ``NewMail`` (the pipeline does, per batch)."""
 
         def put() -> StoredMessage:
             return self.store.deliver(
-                self.address,
-                data,
-                mailbox=mailbox,
-                key=key,
-                mtime=mtime,
-                check_existing=check_existing,
+                self.address, data, mailbox, flags, key, mtime, check_existing
             )
 
         try:
