@@ -93,13 +93,11 @@ def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
                     address = _mailbox_of(session, message, delivery, users)
                     if address is None:
                         continue
-                    job = _Copy(message, delivery, address, data, retry)
+                    with session.no_autoflush:  # a read only: no write lock held
+                        todo = plan(session, scripts, address, message, delivery, data)
+                    job = _Copy(message, delivery, address, data, retry, todo)
                     if retry or _within_quota(ctx, session, job, users, usage):
                         jobs.append(job)
-                    if address is not None:
-                        with session.no_autoflush:  # a read only: no write lock held
-                            todo = plan(session, scripts, address, message, delivery, data)
-                        jobs.append(_Copy(message, delivery, address, data, retry, todo))
             done.append(message)
         for job, outcome in zip(jobs, _write_all(ctx, jobs), strict=True):
             if _note_outcome(session, job, outcome) and not isinstance(outcome, Exception):
