@@ -1,18 +1,19 @@
 """A prompt stop for an idle worker: SIGTERM with no task in flight exits at once.
 
-Celery's warm shutdown of a solo-pool worker takes seconds even when it has nothing to
-do (its consuming loop polls for up to two seconds, then its timer thread is joined),
-which made every ``mailrs up`` stop take 6-7 s. Once the worker is ready this module
-takes over SIGTERM: with a task running (tasks run in this very thread with the solo
-pool, so the handler then interrupts the task's own frame) it hands the signal to
-Celery's warm shutdown, which lets the task finish; with none it ends the process at
-once. Nothing is lost either way: tasks are ``acks_late``, so a message taken from the
-broker but not yet acknowledged is delivered again (or re-published by a sweeper), and
-every stage is idempotent.
+Celery's warm shutdown of an idle worker (solo or prefork pool) takes seconds even
+when it has nothing to do (its consuming loop polls for up to two seconds, then its
+timer thread is joined), which made every ``mailrs up`` stop take 6-7 s. Once the
+worker is ready this module takes over SIGTERM: with a task running or reserved (the
+main process tracks every request, whatever the pool) it hands the signal to Celery's
+warm shutdown, which lets the task finish; with none it ends the pool's children and
+the process at once. Nothing is lost either way: tasks are ``acks_late``, so a message
+taken from the broker but not yet acknowledged is delivered again (or re-published by
+a sweeper), and every stage is idempotent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -31,8 +32,8 @@ def _busy() -> bool:
 @worker_ready.connect
 def _take_over_sigterm(sender: Any = None, **_: Any) -> None:
     """Install the idle-aware SIGTERM handler (worker_ready runs in the main thread)."""
-    if not isinstance(getattr(sender, "pool", None), SoloPool):
-        return  # other pools run tasks in children this process must stop properly
+    pool = getattr(sender, "pool", None)
+    solo = isinstance(pool, SoloPool)
     celery_handler = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:
@@ -42,6 +43,11 @@ def _take_over_sigterm(sender: Any = None, **_: Any) -> None:
         print("worker: idle, stopping now", file=sys.__stdout__, flush=True)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
+        if not solo and pool is not None:
+            # A prefork pool's children hold no task (the parent tracks every request):
+            # end them with the parent instead of Celery's slow warm shutdown.
+            with contextlib.suppress(Exception):
+                pool.terminate()
         os._exit(0)
 
     signal.signal(signal.SIGTERM, on_sigterm)
