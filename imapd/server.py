@@ -139,7 +139,7 @@ async def serve(settings: Settings) -> int:
         max_literal=literal,
         max_command=literal + 4 * imap_cfg.max_line_bytes,
     )
-    database = Database.from_settings(settings)
+    database = Database.from_settings(settings, pool_size=WORKER_THREADS)  # sized together
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
     imap = ImapServer(backend, limits, float(imap_cfg.timeout_secs), policy)
     listeners = []
@@ -185,6 +185,7 @@ async def serve(settings: Settings) -> int:
         for listener in listeners:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_GRACE_SECS)
+        backend.close()
         await asyncio.to_thread(database.dispose)
     return 0
 
