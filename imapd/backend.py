@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from imapd.event_hub import EventHub
 from imapd.search_content import content_of
 from mailrs.accounts.credential_cache import CredentialCache
 from mailrs.accounts.users import Credentials, check_credentials, find_user, lookup_credentials
@@ -51,6 +52,7 @@ class Backend:
         self.store = store
         self.settings = settings
         self.credentials = CredentialCache()
+        self.events = EventHub(settings) if settings is not None else None  # wakes IDLE
         # Argon2 runs on its own few threads (one per CPU: more would only queue on the
         # cores), so a flood of password checks never takes the threads that serve
         # mailbox commands and the cached logins of other users.
@@ -79,7 +81,9 @@ class Backend:
         )
 
     def close(self) -> None:
-        """Stop the hashing threads."""
+        """Stop the hashing threads and the event follower."""
+        if self.events is not None:
+            self.events.close()
         if self._hashing is not None:
             self._hashing.shutdown(wait=False, cancel_futures=True)
 

@@ -166,6 +166,14 @@ def publish_event(settings: Settings, user: str, event: MailboxEvent | dict[str,
         log.warning("could not publish event for %s: %s", user, exc)
 
 
+def subscribe_all(settings: Settings) -> Subscription | None:
+    """One feed of every user's events (each carries its ``user``), or None when the
+    events go through files (one per user: follow those users with ``subscribe``)."""
+    if _uses_redis(settings):
+        return _RedisSubscription(settings.celery.broker_url, "*", pattern=True)
+    return None
+
+
 def subscribe(settings: Settings, user: str) -> Subscription:
     """Start listening to ``user``'s events; only events published after this call arrive."""
     if _uses_redis(settings):
@@ -246,19 +254,22 @@ def _redis_client(url: str) -> Any:
 
 
 class _RedisSubscription(_Closing):
-    def __init__(self, url: str, key: str) -> None:
+    def __init__(self, url: str, key: str, pattern: bool = False) -> None:
         import redis
 
         self._client = redis.Redis.from_url(url, socket_connect_timeout=2)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(CHANNEL_PREFIX + key)
+        if pattern:
+            self._pubsub.psubscribe(CHANNEL_PREFIX + key)
+        else:
+            self._pubsub.subscribe(CHANNEL_PREFIX + key)
 
     def get(self, timeout: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             left = deadline - time.monotonic()
             message = self._pubsub.get_message(timeout=max(0.0, left))
-            if message is not None and message.get("type") == "message":
+            if message is not None and message.get("type") in ("message", "pmessage"):
                 return _decode(message["data"])
             if left <= 0:
                 return None
