@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -40,6 +41,8 @@ from mailrs.store.records import MailboxStatus
 __all__ = ["Backend", "FlagUpdate", "MessageRef", "SyncResult", "UserMail"]
 
 log = logging.getLogger("imapd.backend")
+_CONTENT_LOCKS: dict[tuple[str, str], threading.Lock] = {}  # (user, folder): see ensure_content
+_CONTENT_LOCKS_GUARD = threading.Lock()
 
 
 class Backend:
@@ -248,8 +251,20 @@ class UserMail:
     # -- searching ------------------------------------------------------------------------
 
     async def ensure_content(self, mailbox: str, refs: list[MessageRef]) -> None:
-        """Parse and index the messages a search needs that are not indexed yet."""
-        await asyncio.to_thread(self.service.ensure_content, mailbox, self._hinted(mailbox, refs))
+        """Parse and index the messages a search needs that are not indexed yet.
+
+        One session of the process at a time per folder: the others wait and then find
+        the messages indexed, instead of parsing the same ones in parallel.
+        """
+        hinted = self._hinted(mailbox, refs)
+        with _CONTENT_LOCKS_GUARD:
+            lock = _CONTENT_LOCKS.setdefault((self.address, mailbox), threading.Lock())
+
+        def run() -> None:
+            with lock:
+                self.service.ensure_content(mailbox, hinted)
+
+        await asyncio.to_thread(run)
 
     async def search_text(self, mailbox: str, column: str, text: str) -> set[int]:
         """UIDs whose indexed ``column`` contains ``text``."""
