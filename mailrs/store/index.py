@@ -310,6 +310,11 @@ class MailIndex:
     def claim_recent(self, mailbox: str) -> list[int]:
         """Take the \\Recent messages for one session: later sessions see them as old."""
         name = normalize_mailbox_name(mailbox)
+        pending = self._conn().execute(
+            "SELECT 1 FROM messages WHERE mailbox = ? AND recent = 1 LIMIT 1", (name,)
+        )
+        if not pending.fetchall():  # fetchall: the statement ends before any BEGIN
+            return []  # the usual case: no write lock taken (as if claimed at this instant)
         with self._write() as db:
             rows = db.execute(
                 "UPDATE messages SET recent = 0 WHERE mailbox = ? AND recent = 1 RETURNING uid",
