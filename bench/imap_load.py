@@ -244,7 +244,9 @@ def main() -> int:
         mailrs_proc, mailrs_port, maildir, settings = start_mailrs(work)
         procs.append(mailrs_proc)
         fill_maildir(maildir, args.messages)
-        dovecot_proc, dovecot_port, _ = start_dovecot(work, maildir, password_hash(settings))
+        # Dovecot's auth cache on, like mailrs' credential cache: logins compare fairly
+        cache = "auth_cache_size = 1M\nauth_cache_ttl = 60 s\n"
+        dovecot_proc, dovecot_port, _ = start_dovecot(work, maildir, password_hash(settings), cache)
         procs.append(dovecot_proc)
         servers = {
             "mailrs": (mailrs_proc.pid, mailrs_port),
