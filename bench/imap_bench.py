@@ -212,9 +212,9 @@ def password_hash(settings: object) -> str:
 
 
 def start_dovecot(
-    work: Path, source: Path, hashed: str
+    work: Path, source: Path, hashed: str, extra: str = ""
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """Copy the Maildir, write a config and run ``dovecot -F -c CONFIG``."""
+    """Copy the Maildir, write a config (plus ``extra`` lines) and run ``dovecot -F -c``."""
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     home = work / "dovecot"
     maildir = home / "Maildir"
@@ -269,7 +269,7 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
-"""
+{extra}"""
     )
     proc = subprocess.Popen([dovecot, "-F", "-c", str(config)], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from mailrs.accounts.users import authenticate, find_user
+from imapd.event_hub import EventHub
+from mailrs.accounts.credential_cache import CredentialCache
+from mailrs.accounts.users import Credentials, check_credentials, find_user, lookup_credentials
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.db.models import User
@@ -37,6 +42,8 @@ from mailrs.store.records import MailboxStatus
 __all__ = ["Backend", "FlagUpdate", "MessageRef", "SyncResult", "UserMail"]
 
 log = logging.getLogger("imapd.backend")
+_CONTENT_LOCKS: dict[tuple[str, str], threading.Lock] = {}  # (user, folder): see ensure_content
+_CONTENT_LOCKS_GUARD = threading.Lock()
 
 
 class Backend:
@@ -48,14 +55,41 @@ class Backend:
         self.database = database
         self.store = store
         self.settings = settings
+        self.credentials = CredentialCache()
+        self.events = EventHub(settings) if settings is not None else None  # wakes IDLE
+        # Argon2 runs on its own few threads (one per CPU: more would only queue on the
+        # cores), so a flood of password checks never takes the threads that serve
+        # mailbox commands and the cached logins of other users.
+        self._hashing: ThreadPoolExecutor | None = None
 
-    def _authenticate(self, username: str, password: str) -> str:
+    def _lookup(self, username: str) -> Credentials | None:
         with self.database.session() as session:
-            return authenticate(session, username, password).address
+            return lookup_credentials(session, username)
 
     async def authenticate(self, username: str, password: str) -> str:
-        """The account address if the password is right; raises AuthFailed."""
-        return await asyncio.to_thread(self._authenticate, username, password)
+        """The account address if the password is right; raises AuthFailed.
+
+        The account is read in one short session that is closed before the password
+        is checked; a recent success with the same password skips Argon2.
+        """
+        found = await asyncio.to_thread(self._lookup, username)
+        if found is not None and self.credentials.recently_verified(
+            found.address, found.password_hash, password
+        ):
+            return check_credentials(found, password, lambda *_: True)
+        if self._hashing is None:
+            self._hashing = ThreadPoolExecutor(os.cpu_count() or 2, "imapd-argon2")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._hashing, check_credentials, found, password, self.credentials.verify
+        )
+
+    def close(self) -> None:
+        """Stop the hashing threads and the event follower."""
+        if self.events is not None:
+            self.events.close()
+        if self._hashing is not None:
+            self._hashing.shutdown(wait=False, cancel_futures=True)
 
     def _quota(self, address: str) -> int | None:
         with self.database.session() as session:
@@ -250,8 +284,20 @@ class UserMail:
     # -- searching ------------------------------------------------------------------------
 
     async def ensure_content(self, mailbox: str, refs: list[MessageRef]) -> None:
-        """Parse and index the messages a search needs that are not indexed yet."""
-        await asyncio.to_thread(self.service.ensure_content, mailbox, self._hinted(mailbox, refs))
+        """Parse and index the messages a search needs that are not indexed yet.
+
+        One session of the process at a time per folder: the others wait and then find
+        the messages indexed, instead of parsing the same ones in parallel.
+        """
+        hinted = self._hinted(mailbox, refs)
+        with _CONTENT_LOCKS_GUARD:
+            lock = _CONTENT_LOCKS.setdefault((self.address, mailbox), threading.Lock())
+
+        def run() -> None:
+            with lock:
+                self.service.ensure_content(mailbox, hinted)
+
+        await asyncio.to_thread(run)
 
     async def search_text(self, mailbox: str, column: str, text: str) -> set[int]:
         """UIDs whose indexed ``column`` contains ``text``."""

@@ -51,9 +51,11 @@ class CommandReader:
         reader: asyncio.StreamReader,
         request_literal: Callable[[], Awaitable[None]],
         limits: Limits,
+        after_literal: Callable[[], None] | None = None,
     ) -> None:
         self._reader = reader
         self._request_literal = request_literal
+        self._after_literal = after_literal
         self.limits = limits
 
     async def read_command(self) -> bytes | None:
@@ -91,6 +93,10 @@ class CommandReader:
                     parts.append(await self._reader.readexactly(size))
             except asyncio.IncompleteReadError:
                 return None
+            if self._after_literal is not None and b"\n" not in getattr(
+                self._reader, "_buffer", b""
+            ):
+                self._after_literal()  # the line's rest is still to come: ACK now
             total += size
 
     async def _read_line(self) -> bytes | None:

@@ -21,6 +21,7 @@ class ServerPolicy:
     max_connections_per_ip: int = 50
     max_connections_per_user: int = 50
     idle_poll_secs: float = 0.5
+    idle_safety_poll_secs: float = 5.0  # the look without an event while the feed is up
     max_idle_secs: float = 1800.0
 
     def login_allowed(self, tls_active: bool, peer_ip: str) -> bool:

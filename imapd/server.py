@@ -143,7 +143,7 @@ async def serve(settings: Settings) -> int:
         max_command=literal + 4 * imap_cfg.max_line_bytes,
         literal_deadline=float(imap_cfg.literal_deadline_secs),
     )
-    database = Database.from_settings(settings)
+    database = Database.from_settings(settings, pool_size=WORKER_THREADS)  # sized together
     if setup_metrics(settings) and settings.metrics.imapd_addr:
         serve_own_endpoint(settings.metrics.imapd_addr)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
@@ -191,6 +191,7 @@ async def serve(settings: Settings) -> int:
         for listener in listeners:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_GRACE_SECS)
+        backend.close()
         await asyncio.to_thread(database.dispose)
     return 0
 

@@ -157,7 +157,12 @@ def flags_announcement(box: SelectedMailbox, keywords: Iterable[str]) -> bytes:
     if not new:
         return b""
     box.announced.update(new)
-    return untagged("FLAGS", flag_list([*SYSTEM_FLAGS, *sorted(box.announced.values())]))
+    known = [*SYSTEM_FLAGS, *sorted(box.announced.values())]
+    line = untagged("FLAGS", flag_list(known))
+    if box.readonly:
+        return line
+    permanent = flag_list([*known, "\\*"])
+    return line + status_line(None, Status.OK, "Flags permitted", Code.PERMANENTFLAGS, permanent)
 
 
 async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
@@ -169,7 +174,7 @@ async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
     result = await ctx.user_mail().sync(name, claim_recent=not readonly)
     box = SelectedMailbox.open(result.state, readonly, result.recent)
     box.condstore = ctx.session.condstore
-    permanent = [] if readonly else [*SYSTEM_FLAGS, "\\*"]
+    permanent = [] if readonly else [*SYSTEM_FLAGS, *sorted(box.announced.values()), "\\*"]
     permanent_text = "Read-only mailbox" if readonly else "Flags permitted"
     lines = [
         _flags_line(box),

@@ -62,9 +62,10 @@ async def store(ctx: Context, command: Command) -> Completion:
             view.modseq = stored.modseq
             box.highestmodseq = max(box.highestmodseq, stored.modseq)
         touched.add(position)
-    lines = []
-    if args.mode != "-" and touched:
-        lines.append(flags_announcement(box, keywords.split()))
+    # What is shown may carry keywords another session just added (the stored result
+    # merges them in), whatever the mode: announce every one before the FETCH lines.
+    shown = [k for seq in touched | set(unchanged) for k in box.message(seq).keyword_list]
+    lines = [flags_announcement(box, shown)] if shown else []
     for seq in sorted(touched | set(unchanged)):
         if args.silent and not (box.condstore and seq in touched):
             continue

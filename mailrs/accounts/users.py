@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -91,6 +92,37 @@ def set_password(session: Session, address: str, password: str) -> None:
     user.password_hash = hash_password(password)
     end_all_sessions(session, user.uid, commit=False)
     session.commit()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a login check needs of an account, read so the session can close first."""
+
+    address: str
+    password_hash: str
+    disabled: bool
+
+
+def lookup_credentials(session: Session, address: str) -> Credentials | None:
+    """The stored credentials of an account (None if there is no such account)."""
+    user = find_user(session, address)
+    if user is None:
+        return None
+    return Credentials(user.address, str(user.password_hash), bool(user.disabled))
+
+
+def check_credentials(
+    found: Credentials | None, password: str, verify: Callable[[str, str | None, str], bool]
+) -> str:
+    """The address if ``verify(address, hash, password)`` accepts; raises AuthFailed.
+
+    Called with no database session open: the Argon2 check (inside ``verify``) must
+    not hold a pooled connection. A missing account still costs one verification.
+    """
+    ok = verify(found.address if found else "", found.password_hash if found else None, password)
+    if found is None or not ok or found.disabled:
+        raise AuthFailed("authentication failed")
+    return found.address
 
 
 def set_disabled(session: Session, address: str, disabled: bool) -> None:

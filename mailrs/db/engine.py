@@ -12,16 +12,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailrs.config import Settings
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    ``pool_size`` (for a process with that many worker threads) lets every thread hold
+    a connection at once, so none waits on the pool; by default SQLAlchemy's 5 + 10.
+    """
+    sizing: dict[str, int] = {}
+    if pool_size is not None:
+        sizing = {"pool_size": min(pool_size, 10), "max_overflow": max(0, pool_size - 10)}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        else:
+            sizing = {}  # one in-memory database per thread: no queue pool to size
+        engine = create_engine(url, connect_args={"timeout": 30}, **sizing)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **sizing)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,15 +51,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """An engine and its session factory, made once per process from the settings."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Database:
-        """The database named by the settings."""
-        return cls(settings.database_url)
+    def from_settings(cls, settings: Settings, pool_size: int | None = None) -> Database:
+        """The database named by the settings (``pool_size``: see ``make_engine``)."""
+        return cls(settings.database_url, pool_size)
 
     def session(self) -> Session:
         """A new session; use it as a context manager."""

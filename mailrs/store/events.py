@@ -166,6 +166,14 @@ def publish_event(settings: Settings, user: str, event: MailboxEvent | dict[str,
         log.warning("could not publish event for %s: %s", user, exc)
 
 
+def subscribe_all(settings: Settings) -> Subscription | None:
+    """One feed of every user's events (each carries its ``user``), or None when the
+    events go through files (one per user: follow those users with ``subscribe``)."""
+    if _uses_redis(settings):
+        return _RedisSubscription(settings.celery.broker_url, "*", pattern=True)
+    return None
+
+
 def subscribe(settings: Settings, user: str) -> Subscription:
     """Start listening to ``user``'s events; only events published after this call arrive."""
     if _uses_redis(settings):

@@ -22,13 +22,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mailrs.store import fulltext
 from mailrs.store.flags import merge_keywords
 from mailrs.store.fulltext import Content
-from mailrs.store.indexdb import open_index, set_aside, write_transaction
+from mailrs.store.indexdb import open_index, set_aside, write_transaction, writer_lock
 from mailrs.store.maildir import MaildirStore, StoredMessage
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
 from mailrs.store.records import IndexedMessage, MailboxState, MailboxStatus
@@ -66,8 +66,10 @@ class MailIndex:
             self._db.close()
             self._db = None
 
-    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return write_transaction(self._conn())
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with writer_lock(self.path), write_transaction(self._conn()) as db:
+            yield db
 
     # -- synchronising with the Maildir ---------------------------------------------------
 
@@ -126,15 +128,23 @@ class MailIndex:
         row = db.execute("SELECT scan_stamp FROM mailboxes WHERE name = ?", (name,)).fetchone()
         if not force and row is not None and row[0] and row[0] == stamp:
             return
-        known = {
-            key: filename
-            for key, filename in db.execute(
-                "SELECT key, filename FROM messages WHERE mailbox = ?", (name,)
-            )
-        }
+        rows = db.execute(
+            "SELECT key, filename, flags FROM messages WHERE mailbox = ?", (name,)
+        ).fetchall()
+        known = {key: filename for key, filename, _ in rows}
         old_cur = row[0].partition(":")[2] if row is not None and row[0] else ""
         cur_unchanged = not force and old_cur == stamp.partition(":")[2]
         on_disk = scan_folder(folder, known, skip_cur=cur_unchanged)
+        # The folder as indexed (what _apply_scan compares: the same keys with the same
+        # file names and flags) needs no write, so sessions do not queue on the lock.
+        as_indexed = len(on_disk) == len(rows) and all(
+            (found := on_disk.get(key)) is not None
+            and found.filename == filename
+            and found.flags == flags
+            for key, filename, flags in rows
+        )
+        if as_indexed and row is not None and row[0] == (stamp if safe else ""):
+            return
         with self._write() as db:
             self._apply_scan(db, name, on_disk, folder)
             db.execute(
@@ -310,6 +320,11 @@ class MailIndex:
     def claim_recent(self, mailbox: str) -> list[int]:
         """Take the \\Recent messages for one session: later sessions see them as old."""
         name = normalize_mailbox_name(mailbox)
+        pending = self._conn().execute(
+            "SELECT 1 FROM messages WHERE mailbox = ? AND recent = 1 LIMIT 1", (name,)
+        )
+        if not pending.fetchall():  # fetchall: the statement ends before any BEGIN
+            return []  # the usual case: no write lock taken (as if claimed at this instant)
         with self._write() as db:
             rows = db.execute(
                 "UPDATE messages SET recent = 0 WHERE mailbox = ? AND recent = 1 RETURNING uid",

@@ -8,6 +8,7 @@ release are added on open; a damaged file is set aside and a fresh one started.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +76,26 @@ def open_index(path: Path) -> sqlite3.Connection:
             raise
         set_aside(path)  # a damaged file: start afresh from the Maildir
         return _connect(path)
+
+
+_WRITER_LOCKS: dict[str, threading.RLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(path: Path) -> threading.RLock:
+    """The lock the threads of this process take before writing to the index at ``path``.
+
+    SQLite's busy handler waits for a writer by sleeping (up to 100 ms a try), so under
+    concurrent sessions a writer could sleep long after the lock came free; threads of
+    one process queue on this lock instead and start the moment it is released. Other
+    processes still meet SQLite's own lock.
+    """
+    key = str(path)
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITER_LOCKS[key] = threading.RLock()
+        return lock
 
 
 @contextmanager

@@ -79,6 +79,9 @@ class MaildirStore:
 
     def __init__(self, base: Path | str) -> None:
         self.base = Path(base)
+        # folder -> checked: resolving both paths costs a lstat per component, and a
+        # search that indexes a folder reads every message through folder_path
+        self._inside: dict[Path, bool] = {}
 
     # -- users --------------------------------------------------------------------------
 
@@ -115,7 +118,13 @@ class MaildirStore:
         """The directory of a mailbox; raises MailboxNotFound if asked to and missing."""
         root = self.user_dir(address)
         path = root / folder_dirname(mailbox)
-        if path.resolve().parent != root.resolve() and path != root:
+        inside = self._inside.get(path)
+        if inside is None:
+            inside = path == root or path.resolve().parent == root.resolve()
+            if len(self._inside) > 10_000:
+                self._inside.clear()
+            self._inside[path] = inside
+        if not inside:
             raise InvalidMailboxName(f"mailbox {mailbox!r} is outside the user's directory")
         if must_exist and not (path / "cur").is_dir():
             raise MailboxNotFound(f"no mailbox {mailbox!r}")

@@ -1,0 +1,290 @@
+"""Concurrent mixed-command IMAP load: mailrs imapd against Dovecot in the same run.
+
+Usage: ``python bench/imap_load.py [--clients 10] [--seconds 20] [--messages 500]``
+
+An imaptest-like load generator: N client threads work on one shared INBOX for T
+seconds, each looping over LOGIN, SELECT, FETCH (flags), FETCH (bodies), STORE,
+APPEND, SEARCH, EXPUNGE and LOGOUT. Two modes run on each server, taking turns:
+``stress`` (a new login for every round) and ``logout=0`` (one login per client; the
+figures are command throughput). Printed per command: completions per second on each
+server and the ratio mailrs / Dovecot, then the server CPU milliseconds per command
+and the PSS of the server processes. Also printed: the APPEND median from Python's
+``imaplib`` (which does not disable Nagle) on both servers. Servers and data are the
+ones of ``bench/imap_bench.py`` (same Argon2id password hash on both). Nothing is
+asserted: this prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import imaplib
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from imap_bench import (  # noqa: E402
+    PASSWORD,
+    USER,
+    Client,
+    fill_maildir,
+    make_message,
+    password_hash,
+    start_dovecot,
+    start_mailrs,
+)
+
+COMMANDS = ["LOGIN", "SELECT", "FETCH", "FETCH2", "STORE", "APPEND", "SEARCH", "EXPUNGE", "LOGOUT"]
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds of the process tree under ``pid`` (children still alive)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def pss_mib(pid: int) -> float:
+    """The PSS of the process tree under ``pid`` in MiB."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            text = Path(f"/proc/{member}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+class Worker(threading.Thread):
+    """One client looping over the command mix until the deadline."""
+
+    def __init__(self, port: int, deadline: float, relogin: bool, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.deadline = deadline
+        self.relogin = relogin
+        self.rng = random.Random(seed)
+        self.counts: Counter[str] = Counter()
+        self.errors: list[str] = []
+
+    def _timed(self, client: Client, name: str, text: str) -> list[bytes]:
+        """Run a command; OK, or NO [EXPUNGEISSUED] (RFC 2180: another client expunged)."""
+        client.counter += 1
+        tag = f"c{client.counter}".encode()
+        client.sock.sendall(tag + b" " + text.encode() + b"\r\n")
+        lines = []
+        while True:
+            line = client.read_response()
+            lines.append(line)
+            if line.startswith(tag + b" "):
+                if not line.startswith((tag + b" OK", tag + b" NO [EXPUNGEISSUED]")):
+                    raise RuntimeError(f"{text!r} failed: {line!r}")
+                break
+        self.counts[name] += 1
+        return lines
+
+    def _login(self) -> Client:
+        client = Client(self.port)
+        self._timed(client, "LOGIN", f'LOGIN {USER} "{PASSWORD}"')
+        self._timed(client, "SELECT", "SELECT INBOX")
+        return client
+
+    def _append(self, client: Client) -> None:
+        data = make_message(self.rng, self.rng.randrange(1_000_000))
+        client.counter += 1
+        tag = f"a{client.counter}".encode()
+        client.sock.sendall(tag + b" APPEND INBOX (\\Seen) {" + str(len(data)).encode() + b"}\r\n")
+        if not client.read_response().startswith(b"+"):
+            raise RuntimeError("APPEND got no continuation")
+        client.sock.sendall(data + b"\r\n")
+        while True:
+            line = client.read_response()
+            if line.startswith(tag + b" "):
+                if not line.startswith(tag + b" OK"):
+                    raise RuntimeError(f"APPEND failed: {line!r}")
+                break
+        self.counts["APPEND"] += 1
+
+    def _round(self, client: Client) -> None:
+        rng = self.rng
+        self._timed(client, "FETCH", "FETCH 1:* (UID FLAGS)")
+        self._timed(client, "FETCH2", "FETCH 1:5 (UID RFC822.SIZE BODY.PEEK[HEADER] BODY.PEEK[])")
+        flag = rng.choice(["\\Seen", "\\Flagged", "\\Answered", "$Work"])
+        self._timed(client, "STORE", f"STORE {rng.randint(1, 20)} {rng.choice('+-')}FLAGS ({flag})")
+        self._append(client)
+        self._timed(client, "SEARCH", f'SEARCH OR FROM "sender{rng.randrange(500)}@" SEEN')
+        if rng.random() < 0.3:
+            self._timed(client, "STORE", f"STORE {rng.randint(1, 30)} +FLAGS (\\Deleted)")
+            self._timed(client, "EXPUNGE", "EXPUNGE")
+
+    def run(self) -> None:
+        client: Client | None = None
+        try:
+            while time.monotonic() < self.deadline:
+                if client is None:
+                    client = self._login()
+                self._round(client)
+                if self.relogin:
+                    client.command("LOGOUT")
+                    self.counts["LOGOUT"] += 1
+                    client.sock.close()
+                    client = None
+        except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not stop
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            if client is not None:
+                client.close()
+
+
+def run_load(pid: int, port: int, clients: int, seconds: float, relogin: bool) -> dict[str, object]:
+    """Run N workers for T seconds; counts per second, CPU ms per command, PSS."""
+    cpu_before = cpu_seconds(pid)
+    deadline = time.monotonic() + seconds
+    workers = [Worker(port, deadline, relogin, n) for n in range(clients)]
+    start = time.monotonic()
+    pss_peak = 0.0
+    for worker in workers:
+        worker.start()
+    while any(w.is_alive() for w in workers):
+        pss_peak = max(pss_peak, pss_mib(pid))
+        time.sleep(0.5)
+    elapsed = time.monotonic() - start
+    cpu = cpu_seconds(pid) - cpu_before
+    total: Counter[str] = Counter()
+    errors: list[str] = []
+    for worker in workers:
+        total.update(worker.counts)
+        errors.extend(worker.errors)
+    commands = sum(total.values())
+    return {
+        "rate": {name: total[name] / elapsed for name in COMMANDS},
+        "cpu_ms": 1000 * cpu / max(commands, 1),
+        "pss": pss_peak,
+        "errors": errors,
+    }
+
+
+def imaplib_append_median(port: int, rounds: int) -> float:
+    """Median milliseconds of one APPEND from Python's imaplib (Nagle left on)."""
+    imap = imaplib.IMAP4("127.0.0.1", port)
+    imap.login(USER, PASSWORD)
+    timings = []
+    rng = random.Random(9051)
+    for n in range(rounds):
+        data = make_message(rng, 500_000 + n)
+        start = time.perf_counter()
+        imap.append("INBOX", None, None, data)
+        timings.append((time.perf_counter() - start) * 1000)
+    imap.logout()
+    return statistics.median(timings)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the child and wait for it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> int:
+    """Run both modes on both servers and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--append-rounds", type=int, default=40)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="imap-load-"))
+    work.chmod(0o755)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        mailrs_proc, mailrs_port, maildir, settings = start_mailrs(work)
+        procs.append(mailrs_proc)
+        fill_maildir(maildir, args.messages)
+        # Dovecot's auth cache on, like mailrs' credential cache: logins compare fairly
+        cache = "auth_cache_size = 1M\nauth_cache_ttl = 60 s\n"
+        dovecot_proc, dovecot_port, _ = start_dovecot(work, maildir, password_hash(settings), cache)
+        procs.append(dovecot_proc)
+        servers = {
+            "mailrs": (mailrs_proc.pid, mailrs_port),
+            "dovecot": (dovecot_proc.pid, dovecot_port),
+        }
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+            f"{args.clients} clients, {args.seconds:.0f} s per mode, {args.messages} messages"
+        )
+        for name, (_, port) in servers.items():
+            median = imaplib_append_median(port, args.append_rounds)
+            print(f"imaplib APPEND median {name}: {median:.2f} ms")
+        for mode, relogin in (("stress", True), ("logout=0", False)):
+            results = {}
+            for name, (pid, port) in servers.items():
+                results[name] = run_load(pid, port, args.clients, args.seconds, relogin)
+            print(f"\nmode {mode}: commands per second")
+            print(f"| {'command':8} | {'mailrs':>8} | {'dovecot':>8} | {'ratio':>6} |")
+            print("|----------|----------|----------|--------|")
+            ours, theirs = results["mailrs"]["rate"], results["dovecot"]["rate"]
+            for command in COMMANDS:
+                a, b = ours[command], theirs[command]  # type: ignore[index]
+                if a == 0 and b == 0:
+                    continue
+                print(f"| {command:8} | {a:8.1f} | {b:8.1f} | {a / max(b, 1e-9):6.2f} |")
+            for name, result in results.items():
+                errors = result["errors"]
+                print(
+                    f"{name}: {result['cpu_ms']:.2f} CPU ms/command, peak PSS "
+                    f"{result['pss']:.1f} MiB, {len(errors)} client errors"  # type: ignore[arg-type]
+                    + (f" (first: {errors[0]})" if errors else "")
+                )  # type: ignore[index]
+    finally:
+        for proc in procs:
+            stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
