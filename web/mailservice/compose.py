@@ -82,6 +82,12 @@ def build_message(draft: Draft, from_address: str, from_name: str = "") -> Email
     if draft.cc:
         message["Cc"] = ", ".join(draft.cc)
     message["Subject"] = _one_line(draft.subject)
+    add_thread_and_body(message, draft)
+    return message
+
+
+def add_thread_and_body(message: EmailMessage, draft: Draft) -> None:
+    """The reply headers, the plain-text body and the attachments of a draft."""
     if draft.in_reply_to:
         message["In-Reply-To"] = _one_line(draft.in_reply_to)
         message["References"] = _one_line(f"{draft.references} {draft.in_reply_to}".strip())
@@ -95,7 +101,6 @@ def build_message(draft: Draft, from_address: str, from_name: str = "") -> Email
             subtype=subtype or "octet-stream",
             filename=upload.filename or "attachment",
         )
-    return message
 
 
 def quote(text: str) -> str:

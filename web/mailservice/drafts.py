@@ -9,7 +9,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 
-from web.mailservice.compose import Draft
+from web.mailservice.compose import Draft, add_thread_and_body
 from web.mailservice.errors import BadInput, NotFound
 from web.mailservice.mailbox import UserMailbox
 from web.mailservice.reading import body_text, header, parse
@@ -28,19 +28,7 @@ def draft_message(draft: Draft, from_address: str) -> bytes:
     message["Subject"] = _one_line(draft.subject)
     message["Date"] = email.utils.formatdate(localtime=False)
     message["Message-ID"] = email.utils.make_msgid(domain=from_address.rpartition("@")[2])
-    if draft.in_reply_to:
-        message["In-Reply-To"] = _one_line(draft.in_reply_to)
-        message["References"] = _one_line(f"{draft.references} {draft.in_reply_to}")
-    message["MIME-Version"] = "1.0"
-    message.set_content(draft.text or "", subtype="plain", charset="utf-8")
-    for upload in draft.attachments:
-        maintype, _, subtype = (upload.content_type or "application/octet-stream").partition("/")
-        message.add_attachment(
-            upload.data,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=upload.filename or "attachment",
-        )
+    add_thread_and_body(message, draft)
     # Address fields go in as typed (a half-written ``bob@`` is no valid address list).
     fields = b""
     for name, values in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
