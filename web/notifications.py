@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailrs.config import Settings
-from mailrs.store.events import Subscription, subscribe, subscribe_everyone
+from mailrs.store.events import Subscription, subscribe, subscribe_all
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class EventHub:
             if not self._uses_redis and key not in self._feeds:
                 self._feeds[key] = subscribe(self._settings, key)
             if self._uses_redis and self._everyone is None:
-                self._everyone = subscribe_everyone(self._settings)
+                self._everyone = subscribe_all(self._settings)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="mailrs-event-hub", daemon=True
@@ -114,6 +114,6 @@ class EventHub:
                 with self._lock:
                     if self._uses_redis:
                         try:
-                            self._everyone = subscribe_everyone(self._settings)
+                            self._everyone = subscribe_all(self._settings)
                         except Exception as again:  # noqa: BLE001
                             log.warning("event hub: cannot resubscribe: %s", again)

@@ -168,7 +168,11 @@ def publish_event(settings: Settings, user: str, event: MailboxEvent | dict[str,
 
 def subscribe_all(settings: Settings) -> Subscription | None:
     """One feed of every user's events (each carries its ``user``), or None when the
-    events go through files (one per user: follow those users with ``subscribe``)."""
+    events go through files (one per user: follow those users with ``subscribe``).
+
+    A process serving many users (imapd, the web app) keeps one of these and fans
+    events out by their ``user`` field, instead of one subscription per connection.
+    """
     if _uses_redis(settings):
         return _RedisSubscription(settings.celery.broker_url, "*", pattern=True)
     return None
@@ -179,17 +183,6 @@ def subscribe(settings: Settings, user: str) -> Subscription:
     if _uses_redis(settings):
         return _RedisSubscription(settings.celery.broker_url, _key(user))
     return _FileSubscription(events_dir(settings), _key(user))
-
-
-def subscribe_everyone(settings: Settings) -> Subscription | None:
-    """One feed of every user's events (Redis pattern subscription); None without Redis.
-
-    A process serving many users (the web app) keeps one of these and fans events out
-    by their ``user`` field, instead of one subscription per open socket.
-    """
-    if not _uses_redis(settings):
-        return None
-    return _RedisSubscription(settings.celery.broker_url, "*", pattern=True)
 
 
 class Subscription(Protocol):
