@@ -57,5 +57,8 @@ def test_killed_worker_delivers_exactly_once_after_restart(tmp_path: Path, broke
     with db.session() as session:
         message = session.scalar(select(Message))
         assert message is not None and message.state == "delivered"
-        assert message.recipients[0].attempts == 2
+        # the killed attempt and at least one more; with a pool of several processes the
+        # broker's redelivery and the sweeper's re-publication may both run (the copy above
+        # shows that delivery stayed exactly once)
+        assert message.recipients[0].attempts >= 2
     db.dispose()
