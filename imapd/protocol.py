@@ -20,6 +20,7 @@ CAPABILITIES: tuple[str, ...] = (
     "CONDSTORE",
     "QUOTA",
     "SORT",
+    "SORT=DISPLAY",
     "THREAD=ORDEREDSUBJECT",
     "THREAD=REFERENCES",
     "ESEARCH",

@@ -112,7 +112,7 @@ def parse_keys(cur: Cursor) -> SearchKey:
     return keys[0] if len(keys) == 1 else SearchKey("AND", tuple(keys))
 
 
-SORT_KEYS = ("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO")
+SORT_KEYS = ("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO")
 THREAD_ALGORITHMS = ("ORDEREDSUBJECT", "REFERENCES")
 
 

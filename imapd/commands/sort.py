@@ -8,7 +8,10 @@ so the web's conversation view can group messages the same way.
 
 from __future__ import annotations
 
+import contextlib
+import email.header
 import email.utils
+import unicodedata
 from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
@@ -59,6 +62,21 @@ class Headers:
             return ""
         return address.rpartition("@")[0].upper() if "@" in address else address.upper()
 
+    def display(self, name: str) -> str:
+        """RFC 5957: the first address's display name (RFC 2047 decoded), else its
+        addr-spec, compared as i;unicode-casemap does (case-folded, NFKD)."""
+        value = self.get(name)
+        if not value:
+            return ""
+        try:
+            display, address = email.utils.getaddresses([value])[0]
+        except (IndexError, ValueError):
+            return ""
+        if display:
+            with contextlib.suppress(ValueError, LookupError, UnicodeError):
+                display = str(email.header.make_header(email.header.decode_header(display)))
+        return unicodedata.normalize("NFKD", (display.strip() or address).casefold())
+
     def sent(self, fallback: float) -> float:
         """The Date: as UTC seconds, or ``fallback`` (the arrival time) when it has none."""
         value = self.get("date")
@@ -87,6 +105,8 @@ def _sort_value(key: str, message: MessageView, headers: Headers) -> float | str
         return headers.sent(message.internaldate)
     if key == "SUBJECT":
         return subject_key(headers.get("subject"))
+    if key in ("DISPLAYFROM", "DISPLAYTO"):
+        return headers.display(key[7:].lower())
     return headers.mailbox(key.lower())  # CC, FROM, TO
 
 

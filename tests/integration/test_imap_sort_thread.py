@@ -166,3 +166,28 @@ def test_raw_grammar_errors_and_state(harness: ServerHarness, mailbox: str) -> N
     assert conn.command(b"G", b"THREAD REFERENCES UTF-8 SUBJECT zzzz")[0] == b"* THREAD"
     assert conn.command(b"H", b"THREAD REFERENCES UTF-8 2")[0] == b"* THREAD (2)"
     conn.close()
+
+
+def test_sort_display_orders_by_display_name(harness: ServerHarness) -> None:
+    """SORT=DISPLAY (RFC 5957): the display name (RFC 2047 decoded), else the addr-spec."""
+    client = IMAPClient(harness.server.host, harness.server.port, ssl=False, timeout=15)
+    client.login(ALICE, PASSWORD)
+    assert b"SORT=DISPLAY" in client.capabilities()
+    client.create_folder("Display")
+    senders = ["Zoe <aaa@x.test>", "bob@x.test", "=?utf-8?q?=C3=81lvaro?= <zzz@x.test>"]
+    for n, sender in enumerate(senders):
+        date = f"Mon, 4 Mar 2024 1{n}:00:00 +0000"
+        client.append("Display", message(f"m{n}", date, sender, sender, f"<d{n}@x>"))
+    client.select_folder("Display")
+    uids = client.search("ALL")
+    by_display = client.sort(["DISPLAYFROM"])
+    assert by_display == [uids[2], uids[1], uids[0]]  # Álvaro < bob@x.test < Zoe
+    assert client.sort(["FROM"]) == uids  # the mailbox names: aaa < bob < zzz
+    assert client.sort(["REVERSE", "DISPLAYTO"]) == uids
+    client.logout()
+    conn = RawClient(harness.server.host, harness.server.port)
+    assert conn.command(b"L", f'LOGIN {ALICE} "{PASSWORD}"'.encode())[-1].startswith(b"L OK")
+    assert conn.command(b"S", b"SELECT Display")[-1].startswith(b"S OK")
+    assert conn.command(b"A", b"SORT (DISPLAYFROM) UTF-8 ALL")[0] == b"* SORT 3 2 1"
+    assert conn.command(b"B", b"SORT (DISPLAYNAME) UTF-8 ALL")[-1].startswith(b"B BAD")
+    conn.close()
