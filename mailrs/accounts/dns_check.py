@@ -8,6 +8,7 @@ and port, the SPF record must let the MX hosts send, and so on.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 import dns.exception
@@ -82,9 +83,24 @@ def _judge_txt(record: Record, found: list[str]) -> Finding:
     return Finding(record, OK)
 
 
+def _judge_address(resolver: dns.resolver.Resolver, record: Record, name: str) -> Finding:
+    """A host needs an A or AAAA record, and not only loopback or unspecified ones."""
+    found = (_lookup(resolver, name, "A") or []) + (_lookup(resolver, name, "AAAA") or [])
+    if not found:
+        return Finding(record, MISSING, "no A or AAAA record")
+    usable = [
+        a for a in found if not (ipaddress.ip_address(a).is_loopback or a in ("0.0.0.0", "::"))
+    ]
+    if not usable:
+        return Finding(record, WRONG, f"only {', '.join(found)}: not reachable from elsewhere")
+    return Finding(record, OK, ", ".join(found))
+
+
 def judge(resolver: dns.resolver.Resolver, domain: str, record: Record) -> Finding:
     """Look one expected record up and compare."""
     name = record.fqdn(domain)
+    if record.type == "A":
+        return _judge_address(resolver, record, name)
     found = _lookup(resolver, name, record.type)
     # An address record in place of the CNAME works as well.
     if (

@@ -17,11 +17,13 @@ from mailrs.outbound.dkim_keys import ED25519, RSA, dns_selector, public_key_tex
 
 TTL = 3600
 TXT_CHUNK = 250  # a TXT string holds at most 255 bytes; long keys are split
+ADDRESS_HINT = "<its public IPv4 address> (or an AAAA record with its IPv6 address)"
 
 
 @dataclass(frozen=True)
 class Record:
-    """One record: the owner name relative to the domain (``@`` for the apex)."""
+    """One record: the owner name relative to the domain (``@`` for the apex), or absolute
+    (ending in a dot) for a name outside it, such as the mail host."""
 
     name: str
     type: str
@@ -30,6 +32,8 @@ class Record:
 
     def fqdn(self, domain: str) -> str:
         """The absolute owner name, with a final dot."""
+        if self.name.endswith("."):
+            return self.name
         return f"{domain}." if self.name == "@" else f"{self.name}.{domain}."
 
 
@@ -94,6 +98,23 @@ def domain_records(
         Record("_autodiscover._tcp", "SRV", f"0 1 {ends.https_port} {web}", "Outlook set-up"),
         Record("autoconfig", "CNAME", web, "Thunderbird set-up"),
     ]
+    return records
+
+
+def host_records(settings: Settings) -> list[Record]:
+    """The address records the MX host (and a separate web host) must have.
+
+    Their addresses are the operator's to give, so they are checked, never printed as
+    zone lines: ``value`` only says what belongs there; an A or an AAAA record will do.
+    """
+    ends = endpoints(settings)
+    records = [
+        Record(f"{ends.mail_host}.", "A", ADDRESS_HINT, "the MX host needs an IPv4/IPv6 address")
+    ]
+    if ends.web_host != ends.mail_host:
+        records.append(
+            Record(f"{ends.web_host}.", "A", ADDRESS_HINT, "the web host needs an address")
+        )
     return records
 
 

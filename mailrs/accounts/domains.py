@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailrs.accounts.dns_records import Record, domain_records
+from mailrs.accounts.dns_records import Record, domain_records, host_records
 from mailrs.config import Settings
 from mailrs.db.models import Domain, User
 from mailrs.errors import DomainError
@@ -116,6 +116,11 @@ def published_selectors(domain: Domain) -> list[tuple[str, str]]:
 def records_for(settings: Settings, domain: Domain) -> list[Record]:
     """Every DNS record the domain needs now."""
     return domain_records(settings, domain.name, published_selectors(domain))
+
+
+def records_to_check(settings: Settings, domain: Domain) -> list[Record]:
+    """What ``domain check`` looks for: the domain's records and the hosts' addresses."""
+    return records_for(settings, domain) + host_records(settings)
 
 
 def start_rotation(session: Session, settings: Settings, name: str) -> str:

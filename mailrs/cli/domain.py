@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mailrs.accounts import domains
 from mailrs.accounts.dns_check import OK, check_records
-from mailrs.accounts.dns_records import dkim_records, zone_text
+from mailrs.accounts.dns_records import dkim_records, host_records, zone_text
 from mailrs.cli.options import config_option, load_or_fail
 from mailrs.config import ConfigError, Settings
 from mailrs.db.engine import Database
@@ -48,6 +48,13 @@ def domain_add(config_path: str | None, name: str) -> None:
         click.echo(f"; DNS records for {domain.name}: publish them, then run")
         click.echo(f";   mailrs domain check {domain.name}")
         click.echo(zone_text(domain.name, records), nl=False)
+        _echo_host_notes(settings)
+
+
+def _echo_host_notes(settings: Settings) -> None:
+    """Comments naming the hosts that need address records (the addresses are yours)."""
+    for record in host_records(settings):
+        click.echo(f"; {record.purpose}: {record.name} IN A / AAAA (its public addresses)")
 
 
 @domain_group.command("records")
@@ -59,6 +66,7 @@ def domain_records_command(config_path: str | None, name: str) -> None:
     with _session(settings) as session:
         domain = domains.get_domain(session, name)
         click.echo(zone_text(domain.name, domains.records_for(settings, domain)), nl=False)
+        _echo_host_notes(settings)
 
 
 @domain_group.command("check")
@@ -69,7 +77,7 @@ def domain_check(config_path: str | None, name: str) -> None:
     settings = load_or_fail(config_path)
     with _session(settings) as session:
         domain = domains.get_domain(session, name)
-        records = domains.records_for(settings, domain)
+        records = domains.records_to_check(settings, domain)
         findings = check_records(make_resolver(settings.relay), domain.name, records)
     bad = 0
     for finding in findings:

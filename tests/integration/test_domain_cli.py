@@ -114,13 +114,24 @@ def test_check_passes_on_a_complete_zone_and_names_what_is_wrong_in_a_broken_one
 ) -> None:
     added = run(config, "domain", "add", DOMAIN)
     assert added.returncode == 0, added.stderr
+    assert "; the MX host needs an IPv4/IPv6 address: mail.example.com. IN A / AAAA" in added.stdout
     lines = zone_lines(added.stdout)
-    with DnsServer(lines) as server:
+    with DnsServer([*lines, "mail.example.com. AAAA 2001:db8::25"]) as server:
         with_dns(config, server)
         good = run(config, "domain", "check", DOMAIN)
         assert good.returncode == 0, good.stdout + good.stderr
-        assert "all 13 records are in place" in good.stdout
+        assert "all 14 records are in place" in good.stdout
+        assert "OK      A     mail.example.com." in good.stdout  # an AAAA alone will do
         assert "MISSING" not in good.stdout and "WRONG" not in good.stdout
+    with DnsServer(lines) as server:  # everything but the MX host's address
+        config.write_text(config.read_text().rsplit("[relay]", 1)[0])
+        with_dns(config, server)
+        no_address = run(config, "domain", "check", DOMAIN)
+    assert no_address.returncode == 1
+    assert "MISSING A     mail.example.com.  (the MX host needs an IPv4/IPv6 address)" in (
+        no_address.stdout
+    )
+    assert "1 of 14 records missing or wrong" in no_address.stderr
     broken = [
         line
         for line in lines
@@ -132,7 +143,7 @@ def test_check_passes_on_a_complete_zone_and_names_what_is_wrong_in_a_broken_one
         .replace('"v=spf1 mx -all"', '"v=spf1 -all"')
         .replace("v=STSv1; id=", "v=STSv1; id=old")
         for line in broken
-    ]
+    ] + ["mail.example.com. A 127.0.0.1"]  # an address only this machine can reach
     with DnsServer(broken) as server:
         config.write_text(config.read_text().rsplit("[relay]", 1)[0])
         with_dns(config, server)
@@ -145,7 +156,8 @@ def test_check_passes_on_a_complete_zone_and_names_what_is_wrong_in_a_broken_one
     assert "SPF does not allow the MX hosts" in out
     assert "WRONG   TXT   _mta-sts.example.com." in out
     assert "OK      TXT   _dmarc.example.com." in out
-    assert "5 of 13 records missing or wrong" in bad.stderr
+    assert "WRONG   A     mail.example.com." in out and "not reachable from elsewhere" in out
+    assert "6 of 14 records missing or wrong" in bad.stderr
 
 
 def _verify_all(message: bytes, resolver: dns.resolver.Resolver) -> list[bytes]:
