@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from imapd import mutf7
 from imapd.arguments import section as parse_section
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.commands.fetch import section_bytes
@@ -23,6 +22,7 @@ from imapd.parsed import AppendArgs, AppendItem, Command, Section
 from imapd.protocol import Code
 from imapd.sequences import compress
 from mailrs.errors import MessageNotFound
+from mailrs.store import mutf7
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # one built message (CATENATE can name big ones)
 MAX_APPEND_BYTES = 4 * MAX_MESSAGE_BYTES  # every message of one MULTIAPPEND together

@@ -8,7 +8,7 @@ options SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS.
 
 from __future__ import annotations
 
-from imapd import listpattern, mutf7
+from imapd import listpattern
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.commands.mailbox import (
     implied_parents,
@@ -20,6 +20,7 @@ from imapd.commands.mailbox import (
 from imapd.parsed import Command, ListArgs
 from imapd.protocol import SPECIAL_USE
 from imapd.responses import list_line
+from mailrs.store import mutf7
 from mailrs.store.names import DELIMITER
 
 _NOT_SELECTABLE = {"\\Noselect", "\\NonExistent"}

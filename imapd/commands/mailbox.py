@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from imapd import listpattern, mutf7
+from imapd import listpattern
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import CommandFailed
 from imapd.parsed import Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
@@ -36,6 +36,7 @@ from imapd.session import (
     Update,
 )
 from mailrs.errors import InvalidMailboxName, MailboxNotFound
+from mailrs.store import mutf7
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
 
 

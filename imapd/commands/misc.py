@@ -3,13 +3,13 @@ ones: NAMESPACE, ENABLE, GETQUOTA and GETQUOTAROOT."""
 
 from __future__ import annotations
 
-from imapd import mutf7
 from imapd.commands.base import ANY_STATE, AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.commands.mailbox import mailbox_name, report_changes
 from imapd.errors import CommandFailed
 from imapd.parsed import AtomsArgs, Command, IdArgs, MailboxArgs
 from imapd.protocol import Code, Status
 from imapd.responses import astring, encode, status_line, untagged
+from mailrs.store import mutf7
 from mailrs.store.names import DELIMITER
 
 SERVER_ID = ("name", "mailrs", "vendor", "mailrs", "support-url", None)

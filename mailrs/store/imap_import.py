@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailrs.db.models import ImportedMessage
+from mailrs.store import mutf7
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.summaries import summarize
 from mailrs.store.transfer import ensure_folder, local_folder, to_crlf
@@ -51,7 +52,8 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class SourceFolder:
-    """A selectable folder on the source: its name there, and the name it gets here."""
+    """A selectable folder on the source: its name there (as on the wire, modified UTF-7),
+    and the name it gets here (decoded)."""
 
     remote: str
     local: str
@@ -62,6 +64,15 @@ def _unquote(raw: bytes) -> str:
     if text.startswith('"') and text.endswith('"'):
         text = re.sub(r"\\(.)", r"\1", text[1:-1])
     return text
+
+
+def _decoded(wire: str) -> str:
+    """A folder name from LIST: modified UTF-7 (RFC 3501 5.1.3) decoded; a server that
+    sends something else (raw UTF-8 after ENABLE UTF8=ACCEPT, say) is taken as it is."""
+    try:
+        return mutf7.decode(wire)
+    except ValueError:
+        return wire
 
 
 def list_folders(client: imaplib.IMAP4) -> list[SourceFolder]:
@@ -85,7 +96,7 @@ def list_folders(client: imaplib.IMAP4) -> list[SourceFolder]:
             remote = literal.decode("utf-8", "replace")
         else:
             remote = _unquote(match["name"].strip())
-        parts = remote.split(delimiter) if delimiter else [remote]
+        parts = _decoded(remote).split(delimiter) if delimiter else [_decoded(remote)]
         folders.append(SourceFolder(remote, local_folder(parts)))
     return sorted(folders, key=lambda f: (f.local != "INBOX", f.local))
 

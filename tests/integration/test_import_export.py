@@ -15,6 +15,7 @@ from support.processes import mailrs_argv, service_env
 from support.services import require_tool
 
 from mailrs.config import load_settings
+from mailrs.store import mutf7
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import MaildirStore
 
@@ -179,3 +180,40 @@ def test_imap_import_from_dovecot_is_complete_and_idempotent(config: Path, tmp_p
         )  # fmt: skip
         assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
         assert "AUTHENTICATIONFAILED" in bad.stderr or "Authentication failed" in bad.stderr
+
+
+def test_imap_import_decodes_modified_utf7_folder_names(config: Path, tmp_path: Path) -> None:
+    require_tool("dovecot")
+    password_file = tmp_path / "source-password"
+    password_file.write_text(SOURCE_PASSWORD + "\n")
+    names = ["Entwürfe", "Работа", "Работа.Отчёты 2023", "Tom & Jerry", "日本語"]
+    with Dovecot(SOURCE_LOGIN, SOURCE_PASSWORD) as source:
+        client = imaplib.IMAP4("127.0.0.1", source.port)
+        client.login(SOURCE_LOGIN, SOURCE_PASSWORD)
+        when = imaplib.Time2Internaldate(1_600_000_000)
+        for n, name in enumerate(names, start=1):
+            wire = '"' + mutf7.encode(name) + '"'
+            assert client.create(wire)[0] == "OK", name
+            assert client.append(wire, r"(\Seen)", when, message(n))[0] == "OK", name
+        listed = b" ".join(line for line in client.list()[1] if isinstance(line, bytes))
+        assert b"Entw&APw-rfe" in listed and b"Tom &- Jerry" in listed  # Dovecot's wire form
+        client.logout()
+        args = [
+            "import", "imap", "--host", "127.0.0.1", "--port", str(source.port),
+            "--user", SOURCE_LOGIN, "--password-file", str(password_file), "--security", "none",
+            ALICE,
+        ]  # fmt: skip
+        first = run(config, *args)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "imported 5 messages" in first.stdout
+        found = contents(config, ALICE)
+        expected = {"Entwürfe", "Работа", "Работа/Отчёты 2023", "Tom & Jerry", "日本語"}
+        assert expected <= set(found)
+        assert not any("&" in name and name != "Tom & Jerry" for name in found)
+        assert [s for s, _, _, _ in found["Работа/Отчёты 2023"]] == [b"Subject: message 3"]
+        again = run(config, *args)
+        assert again.returncode == 0, again.stderr
+        assert "imported 0 messages" in again.stdout
+    settings = load_settings(config, environ={})
+    with MailboxService(MaildirStore(settings.maildir_path), ALICE) as service:
+        assert service.exists("Entwürfe") and service.exists("Работа/Отчёты 2023")

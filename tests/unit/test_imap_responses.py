@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from imapd import listpattern, mutf7
+from imapd import listpattern
 from imapd.message_parts import header_length, partial, section_bytes
 from imapd.protocol import Code, Status, flags_from_letters
 from imapd.responses import (
@@ -25,6 +25,7 @@ from imapd.responses import (
     string,
     untagged,
 )
+from mailrs.store import mutf7
 
 # -- quoting and values ---------------------------------------------------------------------
 
