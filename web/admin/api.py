@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
+from web.admin import domain_operations as domain_ops
 from web.admin import operations as ops
 from web.admin.guard import api_admin
 from web.resources import get_db_session
@@ -81,6 +82,47 @@ def delete_user(address: str) -> ResponseReturnValue:
     """Delete an account (?purge=1 removes its mail too)."""
     purge = request.args.get("purge") == "1"
     return jsonify({"deleted": ops.remove_user(get_db_session(), address, purge=purge)})
+
+
+@bp.get("/domains")
+def domains() -> ResponseReturnValue:
+    """Every domain with its user count and DKIM selectors."""
+    return jsonify({"domains": domain_ops.domain_list(get_db_session())})
+
+
+@bp.post("/domains")
+def add_domain() -> ResponseReturnValue:
+    """Set up {name}: DKIM keys made; answers with the records to publish."""
+    session = get_db_session()
+    name = domain_ops.create_domain(session, _text(_body(), "name"))
+    return jsonify(domain_ops.domain_detail(session, name)), 201
+
+
+@bp.get("/domains/<name>")
+def domain(name: str) -> ResponseReturnValue:
+    """One domain: selectors, the DNS records to publish (also as a zone), the hosts."""
+    return jsonify(domain_ops.domain_detail(get_db_session(), name))
+
+
+@bp.get("/domains/<name>/check")
+def check_domain(name: str) -> ResponseReturnValue:
+    """Ask DNS for every record the domain needs: ok, missing or wrong, each."""
+    return jsonify(domain_ops.check_dns(get_db_session(), name))
+
+
+@bp.post("/domains/<name>/dkim")
+def rotate_dkim(name: str) -> ResponseReturnValue:
+    """A DKIM rotation step: {step: start|activate|retire, force?}."""
+    body = _body()
+    session = get_db_session()
+    done = domain_ops.rotate_dkim(session, name, _text(body, "step"), body.get("force") is True)
+    return jsonify({**domain_ops.domain_detail(session, name), "result": done})
+
+
+@bp.delete("/domains/<name>")
+def delete_domain(name: str) -> ResponseReturnValue:
+    """Remove a domain with no users left, its aliases and DKIM keys."""
+    return jsonify({"deleted": domain_ops.remove_domain(get_db_session(), name)})
 
 
 @bp.get("/aliases")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 ADDRESS = {"name": "address", "in": "path", "required": True, "schema": {"type": "string"}}
+DOMAIN = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 QUEUE_ID = {"name": "queue_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ERROR = {"$ref": "#/components/responses/Error"}
 
@@ -48,6 +49,22 @@ def admin_paths() -> dict[str, Any]:
                 body="AdminUserChange",
             ),
             "delete": _op("Delete an account (purge=1: its mail too)", [ADDRESS, *_query("purge")]),
+        },
+        "/api/admin/domains": {
+            "get": _op("Every domain with its user count and DKIM selectors"),
+            "post": _op(
+                "Set up a domain: DKIM keys and the records to publish", body="AdminDomain"
+            ),
+        },
+        "/api/admin/domains/{name}": {
+            "get": _op("One domain: selectors, DNS records (also as a zone), hosts", [DOMAIN]),
+            "delete": _op("Remove a domain with no users, its aliases and DKIM keys", [DOMAIN]),
+        },
+        "/api/admin/domains/{name}/check": {
+            "get": _op("Ask DNS for every record the domain needs", [DOMAIN])
+        },
+        "/api/admin/domains/{name}/dkim": {
+            "post": _op("A DKIM rotation step: start, activate, retire", [DOMAIN], body="AdminDkim")
         },
         "/api/admin/aliases": {
             "get": _op("Every alias"),
@@ -96,6 +113,15 @@ def admin_schemas() -> dict[str, Any]:
                 "is_admin": {"type": "boolean"},
                 "quota": {"type": "string", "description": "e.g. 2G, or none"},
                 "password": text,
+            },
+        },
+        "AdminDomain": {"type": "object", "required": ["name"], "properties": {"name": text}},
+        "AdminDkim": {
+            "type": "object",
+            "required": ["step"],
+            "properties": {
+                "step": {"type": "string", "enum": ["start", "activate", "retire"]},
+                "force": {"type": "boolean", "description": "activate without checking DNS"},
             },
         },
         "AdminAlias": {

@@ -1,5 +1,5 @@
-"""The admin area's pages under /admin: users, aliases, the queue, pipeline figures and
-the login audit. Every page and form is for admins only (403 for anyone else)."""
+"""The admin area's pages under /admin: users, domains, aliases, the queue, pipeline figures
+and the login audit. Every page and form is for admins only (403 for anyone else)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from web.admin import domain_operations as domain_ops
 from web.admin import operations as ops
 from web.admin.guard import page_admin
 from web.resources import get_db_session
@@ -91,6 +92,53 @@ def change_user(address: str, action: str) -> ResponseReturnValue:
     except ops.AdminInputError as exc:
         return _failed("admin.users", exc)
     return _done("admin.users", f"Updated {target} ({action}).")
+
+
+@bp.get("/domains")
+def domains() -> ResponseReturnValue:
+    """Every domain with its users and DKIM selectors, and the form that adds one."""
+    return _page("domains.html", domains=domain_ops.domain_list(get_db_session()))
+
+
+@bp.post("/domains")
+def add_domain() -> ResponseReturnValue:
+    """Set a domain up: its DKIM keys are made; its page shows the records to publish."""
+    try:
+        name = domain_ops.create_domain(get_db_session(), request.form.get("name", ""))
+    except ops.AdminInputError as exc:
+        return _failed("admin.domains", exc)
+    return _done("admin.domain", f"{name} is set up: publish these records.", name=name)
+
+
+@bp.get("/domains/<name>")
+def domain(name: str) -> ResponseReturnValue:
+    """One domain's DNS records (as a table and a zone), its selectors, a DNS check on ?check=1."""
+    session = get_db_session()
+    try:
+        detail = domain_ops.domain_detail(session, name)
+        check = domain_ops.check_dns(session, name) if request.args.get("check") == "1" else None
+    except (ops.AdminNotFound, ops.AdminInputError):
+        abort(404)
+    return _page("domain.html", d=detail, check=check)
+
+
+@bp.post("/domains/<name>/<action>")
+def change_domain(name: str, action: str) -> ResponseReturnValue:
+    """A DKIM rotation step (start, activate, retire), or the removal of the domain."""
+    session = get_db_session()
+    try:
+        if action == "remove":
+            removed = domain_ops.remove_domain(session, name)
+            return _done("admin.domains", f"Removed {removed}.")
+        if action not in domain_ops.STEPS:
+            abort(404)
+        force = request.form.get("force") == "on"
+        summary = domain_ops.rotate_dkim(session, name, action, force=force)
+    except ops.AdminNotFound:
+        abort(404)
+    except ops.AdminInputError as exc:
+        return _failed("admin.domain", exc, name=name)
+    return _done("admin.domain", f"{name}: {summary}.", name=name)
 
 
 @bp.get("/aliases")
