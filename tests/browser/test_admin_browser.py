@@ -1,6 +1,7 @@
 """The admin area in headless Chromium against the web app under gunicorn: an admin logs
-in, sees every account with its quota, sets one and opens the other admin pages; a
-non-admin sees no Admin link and gets 403 on every admin page.
+in, sees every account with its quota, sets one and opens the other admin pages, adds a
+domain, reads its DNS records, checks them against a loopback DNS server and starts a DKIM
+key rotation; a non-admin sees no Admin link and gets 403 on every admin page.
 Screenshots go to the test's tmp dir and to /work/team/screenshots when it exists."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.config import provision
+from support.dns import DnsServer
 from support.gunicorn import gunicorn_web
 from support.services import require_tool
 
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.slow
 
 ADMIN = "alice@example.test"
 USER = "bob@example.test"
+DOMAIN = "shop.example"
 CHROMIUM = "/usr/bin/chromium"
 TEAM_SCREENSHOTS = Path("/work/team/screenshots")
 
@@ -36,7 +39,10 @@ def test_admin_area_in_a_browser(tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     shots.mkdir()
 
-    with gunicorn_web(config) as web, sync_api.sync_playwright() as pw:
+    dns_server = DnsServer([])
+    config.write_text(config.read_text() + f'[relay]\ndns_servers = ["{dns_server.address}"]\n')
+
+    with dns_server, gunicorn_web(config) as web, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -67,6 +73,27 @@ def test_admin_area_in_a_browser(tmp_path: Path) -> None:
             assert ADMIN in page.inner_text("#logins")  # this very login is in the audit
             page.screenshot(path=str(shots / "admin-logins.png"))
 
+            page.click(".admin-nav >> text=Domains")
+            page.wait_for_url(f"{web.base}/admin/domains")
+            page.fill("#domain-name", DOMAIN)
+            page.click("#add-domain button[type=submit]")
+            page.wait_for_url(f"{web.base}/admin/domains/{DOMAIN}")
+            assert "publish these records" in page.inner_text(".notice-info")
+            records = page.inner_text("#records")
+            assert "_dmarc.shop.example." in records and "-ed25519._domainkey" in records
+            assert page.inner_text("#zone").startswith(f"$ORIGIN {DOMAIN}.")
+            page.click("#check-dns")
+            page.wait_for_selector("#check")
+            assert page.inner_text("#check-summary") == "14 of 14 records missing or wrong."
+            page.screenshot(path=str(shots / "admin-domain.png"), full_page=True)
+            first = page.inner_text("#selector")
+            page.click("#rotate-start")
+            page.wait_for_selector("#next-selector")
+            assert page.inner_text("#next-selector") != first
+            assert page.locator("#rotate-activate").is_visible()
+            page.goto(f"{web.base}/admin/domains")
+            assert DOMAIN in page.inner_text(f'tr[data-domain="{DOMAIN}"]')
+
             other = browser.new_context().new_page()
             other.goto(f"{web.base}/login")
             other.fill("#email", USER)
@@ -74,7 +101,15 @@ def test_admin_area_in_a_browser(tmp_path: Path) -> None:
             other.click("button[type=submit]")
             other.wait_for_url(f"{web.base}/")
             assert other.locator("#admin-link").count() == 0
-            for path in ("/admin/users", "/admin/queue", "/admin/logins", "/api/admin/users"):
+            for path in (
+                "/admin/users",
+                "/admin/domains",
+                f"/admin/domains/{DOMAIN}",
+                "/admin/queue",
+                "/admin/logins",
+                "/api/admin/users",
+                "/api/admin/domains",
+            ):
                 response = other.goto(f"{web.base}{path}")
                 assert response is not None and response.status == 403, path
             other.screenshot(path=str(shots / "non-admin-403.png"))

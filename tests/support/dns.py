@@ -29,9 +29,7 @@ class DnsServer:
         self.records: dict[dns.name.Name, dict[int, list[str]]] = defaultdict(
             lambda: defaultdict(list)
         )
-        for line in zone:
-            name, rdtype, rdata = line.split(None, 2)
-            self.records[dns.name.from_text(name)][dns.rdatatype.from_text(rdtype)].append(rdata)
+        self.add(zone)
         self.servfail = {dns.name.from_text(n) for n in servfail}
         self.queries: list[tuple[str, str]] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -40,6 +38,12 @@ class DnsServer:
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def add(self, zone: list[str]) -> None:
+        """Publish more records (``name TYPE rdata`` lines), as an operator would."""
+        for line in zone:
+            name, rdtype, rdata = line.split(None, 2)
+            self.records[dns.name.from_text(name)][dns.rdatatype.from_text(rdtype)].append(rdata)
 
     @property
     def address(self) -> str:
