@@ -24,6 +24,7 @@ from mailrs.accounts.domains import domain_signing_keys
 from mailrs.celery import app
 from mailrs.config import ConfigError, Settings, parse_hostport
 from mailrs.db.models import Delivery, DeliveryAttempt, Message, utcnow
+from mailrs.outbound.arc_seal import seal_forwarded
 from mailrs.outbound.dkim_keys import SigningKey
 from mailrs.outbound.dkim_sign import dkim_sign
 from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
@@ -81,6 +82,7 @@ def relay_message(queue_id: str) -> list[Step]:
             groups[delivery.domain].append((delivery.id, delivery.address))
         sender, message_id = message.mail_from, message.id
         data = message_bytes(ctx.settings, ctx.spool, message)
+        data = seal_forwarded(session, ctx.settings, message, data)
         keys = _dkim_keys(ctx, session, sender)
     pause_point("relay", queue_id)
     data = dkim_sign(ctx.settings, sender, data, keys)

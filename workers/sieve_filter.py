@@ -19,8 +19,10 @@ from email.policy import default as default_policy
 from sqlalchemy.orm import Session
 
 from mailrs.db.models import Delivery, Message, utcnow
+from mailrs.outbound.arc_seal import SIEVE_REDIRECT_MARK as REDIRECT_MARK
 from mailrs.queue.accept import Envelope, accept_derived
 from mailrs.queue.canvas import VALIDATE, Step
+from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.spool import derived_queue_id
 from mailrs.queue.states import DeliveryState
 from mailrs.sieve.actions import Outcome
@@ -36,7 +38,6 @@ from workers.progress import record
 
 log = logging.getLogger(__name__)
 INBOX = "INBOX"
-REDIRECT_MARK = "X-Mailrs-Sieve-Redirected"
 LETTERS = {"\\seen": "S", "\\answered": "R", "\\flagged": "F", "\\deleted": "T", "\\draft": "D"}
 
 
@@ -143,7 +144,8 @@ def follow_up(
         return steps  # the bounce path tells the sender
     data: bytes | None = None
     for index, redirect in enumerate(outcome.redirects):
-        data = data if data is not None else ctx.spool.read(message.queue_id)
+        # what we checked on arrival travels with the copy (relay seals it with ARC)
+        data = data if data is not None else message_bytes(ctx.settings, ctx.spool, message)
         head = data[:65536].lower()
         if f"{REDIRECT_MARK.lower()}: {user.lower()}".encode() in head:
             record(session, message, "sieve", f"{user}: redirect loop, not redirected")

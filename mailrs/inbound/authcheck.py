@@ -5,7 +5,8 @@
 is pyspf, the reference implementation, on the MAIL FROM identity (``postmaster@HELO``
 when MAIL FROM is empty); DKIM (RFC 6376) is dkimpy, one result per signature; DMARC
 (RFC 7489) is evaluated here, with the organizational domain from the Public Suffix List
-(``publicsuffixlist``). DMARC policy is reported, never enforced.
+(``publicsuffixlist``); ARC (RFC 8617) chains are validated by ``mailrs.inbound.arc``.
+DMARC policy is reported here; ``dmarc_enforce`` and the route stage act on it.
 
 Every DNS query goes through the given dnspython resolver (``mx.make_resolver``), each
 with a timeout, and all of them share one time budget; a DNS failure gives
@@ -17,10 +18,9 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
@@ -34,16 +34,14 @@ import dns.resolver
 import spf
 from publicsuffixlist import PublicSuffixList
 
+from mailrs.inbound.arc import ArcResult, check_arc
 from mailrs.inbound.authresults import comment, quote
+from mailrs.inbound.dns_lookup import DnsTemporaryError, Lookup
 
 DEFAULT_BUDGET_SECS = 20.0  # RFC 7208 section 4.6.4 suggests at least 20 s for SPF
 MAX_SIGNATURES = 5  # DKIM signatures verified per message; further ones are "neutral"
 HEAD_LIMIT = 256 * 1024
 POLICIES = ("none", "quarantine", "reject")
-
-
-class DnsTemporaryError(Exception):
-    """A lookup failed for a reason that may go away (timeout, SERVFAIL, budget spent)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ class AuthResults:
     dkim: tuple[DkimResult, ...]
     dmarc: DmarcResult
     from_domain: str
+    arc: ArcResult = ArcResult("none")
 
     @property
     def dkim_result(self) -> str:
@@ -100,7 +99,7 @@ class AuthResults:
         return self.dkim[0].result if self.dkim else "none"
 
     def value(self) -> str:
-        """The field body: ``authserv-id; spf=...; dkim=...; dmarc=...`` (RFC 8601)."""
+        """The field body: ``authserv-id; spf=...; dkim=...; arc=...; dmarc=...`` (RFC 8601)."""
         parts = [quote(self.authserv_id)]
         s = self.spf
         checked = s.domain if s.identity == "helo" else s.sender  # smtp.helo is the name
@@ -114,6 +113,7 @@ class AuthResults:
             if sig.signature:
                 text += f" header.b={quote(sig.signature)}"
             parts.append(text)
+        parts.append(f"arc={self.arc.result}{comment(self.arc.comment_text())}")
         d = self.dmarc
         note = d.reason
         if d.policy:
@@ -141,63 +141,18 @@ def authenticate_message(
     budget_secs: float = DEFAULT_BUDGET_SECS,
 ) -> AuthResults:
     """Check SPF, DKIM and DMARC of one received message; never raises for DNS trouble."""
-    lookup = _Lookup(resolver, time.monotonic() + budget_secs)
+    lookup = Lookup.with_budget(resolver, budget_secs)
     spf_result = check_spf(lookup, client_ip, helo, mail_from)
     dkim_results = check_dkim(lookup, data)
     from_domain, from_error = header_from_domain(data)
     dmarc_result = check_dmarc(lookup, from_domain, from_error, spf_result, dkim_results)
-    return AuthResults(authserv_id, spf_result, dkim_results, dmarc_result, from_domain)
-
-
-# --- DNS ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Lookup:
-    """DNS through one resolver, with a deadline shared by every query of one check."""
-
-    resolver: dns.resolver.Resolver
-    deadline: float
-    cache: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def records(self, name: str, rdtype: str) -> list[Any]:
-        """The rdatas of ``name``/``rdtype``; [] for NXDOMAIN or no data."""
-        key = (name.lower().rstrip("."), rdtype)
-        if key in self.cache:
-            return self.cache[key]
-        left = min(self.remaining(), self.resolver.lifetime)
-        if left <= 0:
-            raise DnsTemporaryError("time budget for DNS lookups spent")
-        try:
-            answer = self.resolver.resolve(
-                dns.name.from_text(key[0]), rdtype, lifetime=left, search=False
-            )
-            found: list[Any] = list(answer)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            found = []
-        except (
-            dns.name.NameTooLong,
-            dns.name.LabelTooLong,
-            dns.name.EmptyLabel,
-            dns.name.IDNAException,
-        ):
-            found = []  # a name that cannot exist has no records
-        except dns.exception.DNSException as exc:
-            raise DnsTemporaryError(f"DNS lookup of {key[0]} {rdtype} failed: {exc}") from None
-        self.cache[key] = found
-        return found
-
-    def txt(self, name: str) -> list[bytes]:
-        """Each TXT record of ``name``, its strings joined."""
-        return [b"".join(r.strings) for r in self.records(name, "TXT")]
+    arc_result = check_arc(lookup, data)
+    return AuthResults(authserv_id, spf_result, dkim_results, dmarc_result, from_domain, arc_result)
 
 
 # --- SPF ---------------------------------------------------------------------------------
 
-_spf_lookup: contextvars.ContextVar[_Lookup | None] = contextvars.ContextVar(
+_spf_lookup: contextvars.ContextVar[Lookup | None] = contextvars.ContextVar(
     "mailrs_spf_lookup", default=None
 )
 _library_lookup = spf.DNSLookup
@@ -231,7 +186,7 @@ spf.DNSLookup = _spf_dns
 
 
 @contextmanager
-def _spf_resolver(lookup: _Lookup) -> Iterator[None]:
+def _spf_resolver(lookup: Lookup) -> Iterator[None]:
     token = _spf_lookup.set(lookup)
     try:
         yield
@@ -239,7 +194,7 @@ def _spf_resolver(lookup: _Lookup) -> Iterator[None]:
         _spf_lookup.reset(token)
 
 
-def check_spf(lookup: _Lookup, client_ip: str, helo: str, mail_from: str) -> SpfResult:
+def check_spf(lookup: Lookup, client_ip: str, helo: str, mail_from: str) -> SpfResult:
     """RFC 7208 check_host() for MAIL FROM, or for the HELO name when MAIL FROM is empty."""
     helo = helo.strip().rstrip(".")
     if mail_from:
@@ -270,7 +225,7 @@ def check_spf(lookup: _Lookup, client_ip: str, helo: str, mail_from: str) -> Spf
 _SIG_TAG = re.compile(rb"(?:^|;)\s*([dsb])\s*=\s*([^;]*)")
 
 
-def check_dkim(lookup: _Lookup, data: bytes) -> tuple[DkimResult, ...]:
+def check_dkim(lookup: Lookup, data: bytes) -> tuple[DkimResult, ...]:
     """One result per DKIM-Signature (top first); () when the message has none."""
     try:
         verifier = dkim.DKIM(data, minkey=1024)
@@ -297,7 +252,7 @@ def _signature_tags(raw: bytes) -> tuple[str, str, str]:
     return tags.get("d", "").lower(), tags.get("s", ""), tags.get("b", "")[:8]
 
 
-def _verify_one(lookup: _Lookup, data: bytes, idx: int) -> tuple[str, str]:
+def _verify_one(lookup: Lookup, data: bytes, idx: int) -> tuple[str, str]:
     """(result, reason) for signature ``idx``."""
     verifier = dkim.DKIM(data, minkey=1024)
     try:
@@ -389,7 +344,7 @@ def parse_dmarc_record(text: str) -> dict[str, str] | None:
 
 
 def check_dmarc(
-    lookup: _Lookup,
+    lookup: Lookup,
     from_domain: str,
     from_error: str,
     spf_result: SpfResult,
@@ -427,7 +382,7 @@ def check_dmarc(
     return DmarcResult(result, from_domain, policy, record_domain, percent, spf_ok, dkim_ok, reason)
 
 
-def _find_record(lookup: _Lookup, domain: str, org: str) -> tuple[dict[str, str] | None, str]:
+def _find_record(lookup: Lookup, domain: str, org: str) -> tuple[dict[str, str] | None, str]:
     """The DMARC record of the domain, else of its organizational domain."""
     for where in dict.fromkeys((domain, org)):
         records = [
