@@ -27,6 +27,7 @@ task_routes = {
     "mailrs.relay": {"queue": "relay"},
     "mailrs.bounce": {"queue": "bounce"},
     "mailrs.sweep": {"queue": "inbound"},
+    "mailrs.dmarc_reports": {"queue": "inbound"},
 }
 
 broker_connection_retry_on_startup = True
@@ -34,7 +35,11 @@ broker_connection_timeout = 3
 
 # For sites that run `celery -A mailrs beat`: sweep for stalled messages and due retries
 # every minute (each worker also sweeps on its own; see workers/sweeper.py).
-beat_schedule = {"mailrs-sweep": {"task": "mailrs.sweep", "schedule": 60.0}}
+beat_schedule = {
+    "mailrs-sweep": {"task": "mailrs.sweep", "schedule": 60.0},
+    # DMARC aggregate reports (only queued when [spam] dmarc_send_reports is on)
+    "mailrs-dmarc-reports": {"task": "mailrs.dmarc_reports", "schedule": 3600.0},
+}
 # Task events (for Flower) come from the [celery] task_events key on a Redis or RabbitMQ
 # broker; see mailrs/broker.py (the embedded broker has no event fan-out).
 

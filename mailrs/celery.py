@@ -28,6 +28,7 @@ app = Celery(
         "workers.relay",
         "workers.bounce",
         "workers.sweeper",
+        "workers.dmarc_reports",
         "workers.stopping",
         "workers.metrics",
     ],

@@ -260,6 +260,7 @@ class MailHandler:
             refusal = await asyncio.to_thread(
                 dmarc_refusal,
                 self.settings,
+                self.db,
                 accepted.client_addr,
                 accepted.helo,
                 accepted.mail_from,

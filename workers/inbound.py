@@ -9,10 +9,12 @@ from __future__ import annotations
 from functools import cache
 
 import dns.resolver
+from sqlalchemy.orm import Session
 
 from mailrs.config import RelaySettings, Settings
 from mailrs.db.models import Message
 from mailrs.inbound.authcheck import authenticate_message
+from mailrs.inbound.dmarc_results import disposition, record_result
 from mailrs.inbound.trust import authserv_id, from_outside, trusted_body
 from mailrs.outbound.mx import make_resolver
 
@@ -22,8 +24,14 @@ def _resolver(relay: RelaySettings) -> dns.resolver.Resolver:
     return make_resolver(relay)
 
 
-def authentication_results(settings: Settings, message: Message, body: bytes) -> str:
-    """Our ``Authentication-Results:`` field for a message from outside, else ''."""
+def authentication_results(
+    settings: Settings, session: Session, message: Message, body: bytes
+) -> str:
+    """Our ``Authentication-Results:`` field for a message from outside, else ''.
+
+    The DMARC outcome is decided here too: ``message.dmarc_disposition`` (route files
+    ``quarantine`` to Junk) and a ``dmarc_results`` row for the aggregate report.
+    """
     if not from_outside(settings, message):
         return ""
     results = authenticate_message(
@@ -33,5 +41,15 @@ def authentication_results(settings: Settings, message: Message, body: bytes) ->
         mail_from=message.mail_from,
         resolver=_resolver(settings.relay),
         authserv_id=authserv_id(settings, message),
+    )
+    outcome = disposition(results.dmarc, settings.spam.dmarc_enforce)
+    message.dmarc_disposition = outcome[0] if results.dmarc.result == "fail" else ""
+    record_result(
+        session,
+        results,
+        queue_id=message.queue_id,
+        source_ip=message.client_addr,
+        envelope_from=message.mail_from,
+        outcome=outcome,
     )
     return results.header()

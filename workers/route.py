@@ -95,7 +95,8 @@ def _create_deliveries(
     junk: bool,
     resolutions: dict[str, Resolution | None],
 ) -> None:
-    folder = "Junk" if message.spam_verdict == "spam" and junk else "INBOX"
+    quarantined = message.spam_verdict == "spam" or message.dmarc_disposition == "quarantine"
+    folder = "Junk" if quarantined and junk else "INBOX"
     seen: set[tuple[str, str]] = set()
     summary = []
     for rcpt in message.recipients:

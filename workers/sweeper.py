@@ -27,6 +27,7 @@ from mailrs.queue.canvas import SWEEP
 from mailrs.queue.orphans import collect_orphans
 from mailrs.queue.sweep import sweep_once
 from workers.context import worker_context
+from workers.dmarc_reports import send_if_due
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ def _sweep_safely(grace_secs: int) -> None:
         collect_orphans(ctx.db, ctx.spool, ctx.settings.celery.sweep_grace_secs)
     except Exception:
         log.exception("sweeper: orphan collection failed")
+    try:
+        send_if_due()
+    except Exception:
+        log.exception("sweeper: DMARC reports failed")
 
 
 def _sweep_loop(interval: float, grace_secs: int) -> None:

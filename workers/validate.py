@@ -67,7 +67,7 @@ def validate_messages(queue_ids: Sequence[str]) -> list[str]:
                 continue
             defects = find_defects(data)
             hostname = message.received_by or ctx.settings.smtp.hostname
-            headers = authentication_results(ctx.settings, message, data)
+            headers = authentication_results(ctx.settings, session, message, data)
             headers += received_header(message, hostname)
             if defects:
                 headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"

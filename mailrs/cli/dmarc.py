@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from mailrs.cli.options import config_option, load_or_fail
 from mailrs.db.engine import Database
-from mailrs.db.models import DmarcReport
-from mailrs.inbound.dmarc_reports import MAX_XML_BYTES, ReportError, parse_report, store_report
+from mailrs.inbound.dmarc_reports import (
+    MAX_XML_BYTES,
+    ReportError,
+    parse_report,
+    recent_reports,
+    store_report,
+)
 
 
 @click.group("dmarc")
@@ -54,10 +57,7 @@ def dmarc_reports(config_path: str | None, domain: str, limit: int) -> None:
     db = Database.from_settings(load_or_fail(config_path))
     try:
         with db.session() as session:
-            query = select(DmarcReport).options(selectinload(DmarcReport.records))
-            if domain:
-                query = query.where(DmarcReport.domain == domain.lower())
-            reports = session.scalars(query.order_by(DmarcReport.end.desc()).limit(limit)).all()
+            reports = recent_reports(session, domain, limit)
             for report in reports:
                 span = f"{report.begin:%Y-%m-%d %H:%M} .. {report.end:%Y-%m-%d %H:%M} UTC"
                 click.echo(
@@ -73,3 +73,29 @@ def dmarc_reports(config_path: str | None, domain: str, limit: int) -> None:
                 click.echo("no reports")
     finally:
         db.dispose()
+
+
+@dmarc_group.command("send-reports")
+@config_option
+def dmarc_send_reports(config_path: str | None) -> None:
+    """Send the aggregate reports of the finished days now (the workers do it daily)."""
+    from mailrs.celery import configure
+    from mailrs.inbound.dns_lookup import DnsTemporaryError
+    from mailrs.outbound.dmarc_send import queue_due_reports
+    from mailrs.queue.canvas import publish
+    from mailrs.queue.spool import Spool
+
+    settings = load_or_fail(config_path)
+    db = Database.from_settings(settings)
+    try:
+        queued = queue_due_reports(db, Spool(settings.spool_path), settings)
+    except DnsTemporaryError as exc:
+        raise click.ClickException(f"DNS lookup failed, nothing sent: {exc}") from None
+    finally:
+        db.dispose()
+    if queued:
+        try:
+            publish(configure(settings), queued)
+        except Exception as exc:  # the workers' sweep sends them once the broker is back
+            click.echo(f"queued; the broker is unreachable ({exc}), the workers will send them")
+    click.echo(f"{len(queued)} report(s) queued")

@@ -158,6 +158,8 @@ class Message(Base):
     spam_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     spam_verdict: Mapped[str] = mapped_column(String(16), default="")
     spam_symbols: Mapped[str] = mapped_column(Text, default="")
+    # what the From domain's DMARC policy did to it: none | quarantine (filed to Junk)
+    dmarc_disposition: Mapped[str] = mapped_column(String(16), default="", server_default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -392,3 +394,29 @@ class DmarcRecord(Base):
     header_from: Mapped[str] = mapped_column(String(253))
 
     report: Mapped[DmarcReport] = relationship(back_populates="records")
+
+
+class DmarcResult(Base):
+    """One DMARC evaluation of a received message: a row of our aggregate reports to send."""
+
+    __tablename__ = "dmarc_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    queue_id: Mapped[str] = mapped_column(String(32), default="")  # "" when refused in SMTP
+    source_ip: Mapped[str] = mapped_column(String(64))
+    header_from: Mapped[str] = mapped_column(String(253))
+    envelope_from: Mapped[str] = mapped_column(String(253), default="")
+    policy_domain: Mapped[str] = mapped_column(String(253), index=True)  # where the record is
+    # the published record as we read it (policy_published of the report)
+    record: Mapped[str] = mapped_column(Text, default="")
+    disposition: Mapped[str] = mapped_column(String(16))  # none | quarantine | reject
+    dkim_aligned: Mapped[str] = mapped_column(String(8))  # pass | fail
+    spf_aligned: Mapped[str] = mapped_column(String(8))
+    override: Mapped[str] = mapped_column(String(16), default="")  # e.g. sampled_out
+    # the uninterpreted results: "d=example.org s=sel result=pass" per DKIM signature
+    dkim_results: Mapped[str] = mapped_column(Text, default="")
+    spf_domain: Mapped[str] = mapped_column(String(253), default="")
+    spf_scope: Mapped[str] = mapped_column(String(8), default="mfrom")
+    spf_result: Mapped[str] = mapped_column(String(16), default="none")
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -78,6 +78,7 @@ class DmarcResult:
     spf_aligned: bool = False
     dkim_aligned: bool = False
     reason: str = ""
+    record: str = ""  # the record's tags as read ("v=DMARC1; p=reject; rua=..."), for reports
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,10 @@ def check_dmarc(
     reason = ""
     if result == "fail":
         reason = "neither SPF nor DKIM passed aligned with the From domain"
-    return DmarcResult(result, from_domain, policy, record_domain, percent, spf_ok, dkim_ok, reason)
+    record = "; ".join(f"{name}={value}" for name, value in tags.items())
+    return DmarcResult(
+        result, from_domain, policy, record_domain, percent, spf_ok, dkim_ok, reason, record
+    )
 
 
 def _find_record(lookup: Lookup, domain: str, org: str) -> tuple[dict[str, str] | None, str]:

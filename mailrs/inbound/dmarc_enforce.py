@@ -7,14 +7,15 @@ records the full results later (and files ``p=quarantine`` failures to Junk, as 
 from __future__ import annotations
 
 import ipaddress
-import random
 from functools import cache
 
 import dns.resolver
 
 from mailrs.config import RelaySettings, Settings
+from mailrs.db.engine import Database
 from mailrs.inbound.authcheck import authenticate_message
 from mailrs.inbound.authresults import without_own_results
+from mailrs.inbound.dmarc_results import REJECT, record_result, sampled_in
 from mailrs.outbound.mx import make_resolver
 
 REJECT_BUDGET_SECS = 20.0  # DNS time allowed while the client waits for our answer
@@ -39,13 +40,18 @@ def _from_outside(settings: Settings, client_addr: str, auth_user: str | None) -
 
 def dmarc_refusal(
     settings: Settings,
+    db: Database,
     client_addr: str,
     helo: str,
     mail_from: str,
     auth_user: str | None,
     data: bytes,
 ) -> str | None:
-    """The 550 reply for mail whose From domain's DMARC policy is reject and that fails it."""
+    """The 550 reply for mail whose From domain's DMARC policy is reject and that fails it.
+
+    A refusal is recorded in ``dmarc_results`` for the aggregate report (the pipeline
+    records the messages it accepts).
+    """
     if not settings.spam.dmarc_enforce:
         return None
     if not _from_outside(settings, client_addr, auth_user):
@@ -61,8 +67,18 @@ def dmarc_refusal(
         budget_secs=REJECT_BUDGET_SECS,
     )
     dmarc = results.dmarc
-    if dmarc.result != "fail" or dmarc.policy != "reject":
+    if dmarc.result != "fail" or dmarc.policy != REJECT:
         return None
-    if dmarc.percent < 100 and random.randrange(100) >= dmarc.percent:
+    if not sampled_in(dmarc.percent):
         return None  # pct sampling (RFC 7489 6.6.4): this one is let through
+    with db.session() as session:
+        record_result(
+            session,
+            results,
+            queue_id="",
+            source_ip=client_addr,
+            envelope_from=mail_from,
+            outcome=(REJECT, ""),
+        )
+        session.commit()
     return f"550 5.7.1 Message rejected by the DMARC policy of {dmarc.from_domain}"

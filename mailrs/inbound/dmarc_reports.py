@@ -18,7 +18,7 @@ from email.policy import default as default_policy
 from xml.etree import ElementTree
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailrs.db.models import DmarcRecord, DmarcReport
 
@@ -184,3 +184,12 @@ def store_report(session: Session, report: Report) -> bool:
     ]
     session.add(row)
     return True
+
+
+def recent_reports(session: Session, domain: str = "", limit: int = 20) -> list[DmarcReport]:
+    """The newest imported reports (with their rows), optionally about one domain."""
+    query = select(DmarcReport).options(selectinload(DmarcReport.records))
+    if domain:
+        query = query.where(DmarcReport.domain == domain.strip().lower())
+    query = query.order_by(DmarcReport.end.desc(), DmarcReport.id.desc())
+    return list(session.scalars(query.limit(max(1, min(limit, 500)))).all())

@@ -7,8 +7,13 @@ import smtplib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from support.dns import DnsServer
 from support.smtp import ALICE, smtp_server
+
+from mailrs.config import Settings
+from mailrs.db.engine import Database
+from mailrs.db.models import DmarcResult
 
 ZONE = [
     'remote.test TXT "v=spf1 ip4:192.0.2.0/24 -all"',
@@ -56,3 +61,21 @@ def test_reject_policy_is_enforced_only_when_asked(
                     )
                 else:
                     assert client.sendmail(f"x@{domain}", [ALICE], _mail(domain)) == {}
+        refusals = _refusals(server.settings)
+        assert refusals == (
+            [("remote.test", "127.0.0.1", "reject", "fail", "fail")] if enforce else []
+        )
+
+
+def _refusals(settings: Settings) -> list[tuple[str, str, str, str, str]]:
+    """The refusals smtpd recorded for the aggregate report (queue id "")."""
+    db = Database.from_settings(settings)
+    try:
+        with db.session() as session:
+            rows = session.scalars(select(DmarcResult).where(DmarcResult.queue_id == "")).all()
+            return [
+                (r.header_from, r.source_ip, r.disposition, r.dkim_aligned, r.spf_aligned)
+                for r in rows
+            ]
+    finally:
+        db.dispose()

@@ -13,11 +13,19 @@ from support.web import ALICE, BOB, api_token, log_in, page_csrf
 from mailrs.accounts.aliases import add_alias
 from mailrs.accounts.users import find_user, set_admin
 from mailrs.db.models import LoginEvent, Message, MessageEvent, utcnow
+from mailrs.inbound.dmarc_reports import parse_report, store_report
 from mailrs.queue.spool import new_queue_id
 from mailrs.queue.states import MessageState
 
 CAROL = "carol@example.test"
-PAGES = ["/admin/users", "/admin/aliases", "/admin/queue", "/admin/pipeline", "/admin/logins"]
+PAGES = [
+    "/admin/users",
+    "/admin/aliases",
+    "/admin/queue",
+    "/admin/pipeline",
+    "/admin/logins",
+    "/admin/dmarc",
+]
 
 
 @pytest.fixture
@@ -56,6 +64,29 @@ def test_admin_pages_for_the_admin(client: FlaskClient, queued: str) -> None:
     assert re.search(r"<td>deferred</td><td>1</td>", pipeline)
     assert "192.0.2.9" in client.get("/admin/logins").get_data(as_text=True)
     assert client.get("/admin/queue/NOTAQUEUEID").status_code == 404
+
+
+def test_admin_dmarc_page_shows_the_imported_reports(app: Flask, client: FlaskClient) -> None:
+    database = app.extensions["mailrs"].database
+    report = (
+        b"<feedback><report_metadata><org_name>acme.test</org_name><email>r@acme.test</email>"
+        b"<report_id>rep-77</report_id><date_range><begin>1764547200</begin>"
+        b"<end>1764633599</end></date_range></report_metadata><policy_published>"
+        b"<domain>example.test</domain><p>reject</p></policy_published><record><row>"
+        b"<source_ip>198.51.100.23</source_ip><count>12</count><policy_evaluated>"
+        b"<disposition>reject</disposition><dkim>fail</dkim><spf>fail</spf>"
+        b"</policy_evaluated></row><identifiers><header_from>example.test</header_from>"
+        b"</identifiers></record></feedback>"
+    )
+    with database.session() as session:
+        set_admin(session, ALICE, True)
+        store_report(session, parse_report(report))
+        session.commit()
+    log_in(client, ALICE)
+    page = client.get("/admin/dmarc").get_data(as_text=True)
+    assert "example.test (p=reject) from acme.test" in page and "rep-77" in page
+    assert re.search(r"<td>198\.51\.100\.23</td><td>12</td><td>reject</td>", page)
+    assert "rep-77" not in client.get("/admin/dmarc?domain=other.test").get_data(as_text=True)
 
 
 def test_admin_forms_change_things(app: Flask, client: FlaskClient, queued: str) -> None:

@@ -1,5 +1,6 @@
-"""The admin area's pages under /admin: users, domains, aliases, the queue, pipeline figures
-and the login audit. Every page and form is for admins only (403 for anyone else)."""
+"""The admin area's pages under /admin: users, domains, aliases, the queue, pipeline figures,
+the login audit and the DMARC reports received. Every page and form is for admins only
+(403 for anyone else)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from mailrs.inbound.dmarc_reports import recent_reports
 from web.admin import domain_operations as domain_ops
 from web.admin import operations as ops
 from web.admin.guard import page_admin
@@ -223,3 +225,11 @@ def pipeline() -> ResponseReturnValue:
 def logins() -> ResponseReturnValue:
     """The login audit: the latest web and API login attempts."""
     return _page("logins.html", events=ops.login_audit(get_db_session()))
+
+
+@bp.get("/dmarc")
+def dmarc() -> ResponseReturnValue:
+    """DMARC aggregate reports others sent about our domains (``mailrs dmarc import``)."""
+    domain = request.args.get("domain", "")[:253]
+    reports = recent_reports(get_db_session(), domain, 50)
+    return _page("dmarc.html", reports=reports, domain=domain)
