@@ -73,6 +73,7 @@ class LazyGroup(MailrsGroup):
         "export": "mailrs.cli.transfer:export",
         "managesieve": "mailrs.cli.managesieve:managesieve",
         "dmarc": "mailrs.cli.dmarc:dmarc_group",
+        "spam": "mailrs.cli.spam:spam_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -20,6 +20,8 @@ class SpamSettings(Section):
     threshold: float = 5.0
     junk_folder: bool = True
     rspamd_url: str = "http://127.0.0.1:11333"
+    rspamd_controller_url: str = "http://127.0.0.1:11334"  # where moves to/from Junk teach it
+    rspamd_password: str = ""  # the controller's password (its "enable_password"), if any
     timeout_secs: float = 15.0
     check_sender_auth: bool = True
     trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
@@ -36,8 +38,10 @@ class SpamSettings(Section):
             raise ConfigError("spam.filter: must name a filter (builtin, rspamd or none)")
         if self.timeout_secs <= 0:
             raise ConfigError(f"spam.timeout_secs: must be greater than 0, got {self.timeout_secs}")
-        if not self.rspamd_url.startswith(("http://", "https://")):
-            raise ConfigError(f"spam.rspamd_url: expected an http(s) URL, got {self.rspamd_url!r}")
+        for name in ("rspamd_url", "rspamd_controller_url"):
+            if not getattr(self, name).startswith(("http://", "https://")):
+                url = getattr(self, name)
+                raise ConfigError(f"spam.{name}: expected an http(s) URL, got {url!r}")
         for network in self.trusted_networks:
             try:
                 ipaddress.ip_network(network, strict=False)

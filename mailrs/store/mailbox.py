@@ -28,6 +28,7 @@ from types import TracebackType
 
 from mailrs.config import Settings
 from mailrs.errors import MailboxNotFound, MessageNotFound
+from mailrs.inbound.spam.learning import learn_copies
 from mailrs.store.events import (
     Expunged,
     FlagsChanged,
@@ -414,6 +415,7 @@ class MailboxService:
         # MOVE into the mailbox itself is a copy (a new UID, RFC 6851 3.3) and an expunge
         to_self = source == destination
         store, address = self.store, self.address
+        copied: list[tuple[str, str]] = []  # (key, file name): Junk moves teach the classifier
         for ref in refs:
             try:
                 if move and not to_self:
@@ -428,7 +430,9 @@ class MailboxService:
                 continue
             uidvalidity, uid = self.index.add(destination, stored, ref.keywords, ref.zone)
             pairs.append((ref.uid, uid))
+            copied.append((stored.key, stored.filename))
         modseq = self.index.remove(source, moved) if moved else None
+        learn_copies(self.settings, store, address, source, destination, copied)
         if pairs:
             self.publish(NewMail(folder=destination, uids=tuple(p[1] for p in pairs)))
         if moved:

@@ -1,4 +1,5 @@
-"""The built-in scorer: header heuristics plus the Authentication-Results when present.
+"""The built-in scorer: header heuristics, the Authentication-Results when present, and
+the recipient's own Bayesian classifier (``bayes_rules``) once it has learnt enough.
 
 Each rule adds a few points, as SpamAssassin's header rules do; ``spam.threshold``
 (default 5) turns the sum into a verdict. Passing SPF/DKIM/DMARC lowers the score.
@@ -12,6 +13,7 @@ from email.policy import default as default_policy
 
 from mailrs.config import Settings
 from mailrs.inbound.spam import SpamEnvelope, SpamResult
+from mailrs.inbound.spam.bayes_rules import bayes_rules
 
 SPAMMY_WORDS = re.compile(
     r"\b(viagra|cialis|lottery|winner|you have won|bitcoin|crypto giveaway|casino|"
@@ -82,6 +84,7 @@ class HeuristicFilter:
             rules.append(("AUTHENTICATED", -5.0))
         trusted = self.settings.smtp.hostname.lower()
         rules.extend(_auth_results(msg.get_all("Authentication-Results") or [], trusted))
+        rules.extend(bayes_rules(self.settings, data, envelope.recipients))
         seen: dict[str, float] = {}
         for name, points in rules:
             seen.setdefault(name, points)

@@ -73,3 +73,30 @@ def parse_reply(body: bytes) -> SpamResult:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RspamdError(f"unreadable rspamd reply: {body[:200]!r}") from exc
     return SpamResult(round(score, 2), tuple(names[:MAX_SYMBOLS]), str(reply.get("action", "")))
+
+
+def learn(settings: Settings, data: bytes, spam: bool) -> None:
+    """Tell rspamd's controller (``spam.rspamd_controller_url``) what the user decided.
+
+    ``POST /learnspam`` or ``/learnham`` with the message; rspamd answers 208 when it has
+    learnt that message already, which is fine too.
+    """
+    url = urllib.parse.urlsplit(settings.spam.rspamd_controller_url)
+    https = url.scheme == "https"
+    cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn = cls(url.hostname or "127.0.0.1", url.port or 11334, timeout=settings.spam.timeout_secs)
+    path = url.path.rstrip("/") + ("/learnspam" if spam else "/learnham")
+    try:
+        conn.putrequest("POST", path)
+        if settings.spam.rspamd_password:
+            conn.putheader("Password", settings.spam.rspamd_password)
+        conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data)
+        response = conn.getresponse()
+        body = response.read(MAX_REPLY)
+    except (OSError, http.client.HTTPException) as exc:
+        raise RspamdError(f"rspamd controller at {url.netloc}: {exc}") from exc
+    finally:
+        conn.close()
+    if response.status not in (200, 208):
+        raise RspamdError(f"rspamd learn answered HTTP {response.status}: {body[:200]!r}")
