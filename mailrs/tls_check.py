@@ -1,4 +1,5 @@
-"""``mailrs config check``'s look at the TLS files: each configured pair exists and loads.
+"""``mailrs config check``'s look at the TLS files: each configured pair exists and loads
+(and the pair that signs the Apple profile can sign).
 
 In production a missing pair is an error (smtpd and imapd would fail at start-up). In
 development smtpd makes a self-signed pair when it is missing, so only a pair that is
@@ -42,4 +43,13 @@ def check_tls_files(settings: Settings) -> list[str]:
         except ConfigError as exc:
             raise ConfigError(f"{section}: {exc}") from None
         checked.append(f"{section} TLS {cert}")
+    public = settings.public
+    if public.profile_cert_path:
+        from mailrs.accounts.profile_signing import load_signer
+
+        try:
+            load_signer(public.profile_cert_path, public.profile_key_path)
+        except ConfigError as exc:
+            raise ConfigError(f"public.profile_cert_path/profile_key_path: {exc}") from None
+        checked.append(f"profile signing {public.profile_cert_path}")
     return checked

@@ -6,6 +6,8 @@ request body is a 400. The answers themselves are built in ``mailrs.accounts``.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Flask, Response, abort, request
 
 from mailrs.accounts.client_setup import (
@@ -16,12 +18,14 @@ from mailrs.accounts.client_setup import (
 )
 from mailrs.accounts.dns_records import mta_sts_policy
 from mailrs.accounts.endpoints import endpoints
+from mailrs.accounts.profile_signing import current_signer, sign_profile
 from mailrs.accounts.users import is_local_domain
 from mailrs.addresses import normalize_user_address
-from mailrs.errors import InvalidAddress
+from mailrs.errors import ConfigError, InvalidAddress
 from web.resources import get_db_session, get_resources
 
 bp = Blueprint("autoconfig", __name__)
+log = logging.getLogger(__name__)
 
 XML = "application/xml; charset=utf-8"
 APPLE_PROFILE = "application/x-apple-aspen-config"
@@ -86,10 +90,22 @@ def outlook() -> Response:
 
 @bp.get("/apple/mailrs.mobileconfig")
 def apple() -> Response:
-    """An Apple configuration profile for ``email``; the device asks only for the password."""
+    """An Apple configuration profile for ``email``; the device asks only for the password.
+
+    Signed with the mail host's certificate when one is configured (the device then shows
+    it as verified); a pair that cannot sign is logged and the profile goes out unsigned.
+    """
     address = _address(request.args.get("email"))
     _known_domain(address.rpartition("@")[2])
-    body = apple_profile(endpoints(get_resources().settings), address)
+    settings = get_resources().settings
+    body = apple_profile(endpoints(settings), address)
+    try:
+        signer = current_signer(settings)
+    except ConfigError as exc:
+        log.error("Apple profile sent unsigned: %s", exc)
+        signer = None
+    if signer is not None:
+        body = sign_profile(signer, body)
     response = Response(body, content_type=APPLE_PROFILE)
     response.headers["Content-Disposition"] = 'attachment; filename="mailrs.mobileconfig"'
     return response

@@ -8,10 +8,12 @@ ports are derived: the host from ``smtp.hostname``, the ports from the listen ad
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Self
 
-from mailrs.config.fields import Section
+from mailrs.config.fields import Section, absolute
 from mailrs.errors import ConfigError
 
 MTA_STS_MODES = ("none", "testing", "enforce")
@@ -34,6 +36,8 @@ class PublicSettings(Section):
     mta_sts_mode: str = "testing"
     mta_sts_max_age: int = 604800
     dmarc_policy: str = "quarantine"
+    profile_cert_path: str = ""  # signs the Apple profile; else the [imap] TLS pair
+    profile_key_path: str = ""
 
     def validate(self) -> None:
         """Ports in range, names without spaces, known policy words."""
@@ -52,8 +56,20 @@ class PublicSettings(Section):
             )
         if self.mta_sts_max_age <= 0:
             raise ConfigError("public.mta_sts_max_age: must be greater than 0")
+        if bool(self.profile_cert_path) != bool(self.profile_key_path):
+            raise ConfigError(
+                "public.profile_cert_path: set both profile_cert_path and profile_key_path"
+            )
         if self.dmarc_policy not in DMARC_POLICIES:
             raise ConfigError(
                 f"public.dmarc_policy: must be one of {', '.join(DMARC_POLICIES)}, "
                 f"got {self.dmarc_policy!r}"
             )
+
+    def resolved(self, base: Path) -> Self:
+        """The profile signing pair's paths made absolute."""
+        return dataclasses.replace(
+            self,
+            profile_cert_path=absolute(base, self.profile_cert_path),
+            profile_key_path=absolute(base, self.profile_key_path),
+        )

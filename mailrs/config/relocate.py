@@ -21,6 +21,8 @@ PATH_KEYS = (
     ("imap", "tls_cert_path"),
     ("imap", "tls_key_path"),
     ("relay", "dkim_key_path"),
+    ("public", "profile_cert_path"),
+    ("public", "profile_key_path"),
 )
 
 

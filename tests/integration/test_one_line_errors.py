@@ -129,6 +129,23 @@ def test_config_check_loads_the_tls_files_of_a_production_config(tmp_path: Path)
     assert ok.returncode == 0, ok.stderr
     assert f"{config}: OK (production mode)" in ok.stdout
     assert "smtp TLS" in ok.stdout
+    # The pair that signs the Apple profile must be a certificate with its own key.
+    _, other_key = write_selfsigned(tmp_path / "other", "mail.example.test")
+    text = config.read_text()
+    config.write_text(
+        text + f'[public]\nprofile_cert_path = "tls/cert.pem"\nprofile_key_path = "{other_key}"\n'
+    )
+    mismatch = one_line(run(check, tmp_path, bare_env()))
+    assert mismatch == (
+        f"Error: {config}: public.profile_cert_path/profile_key_path: {other_key} is not the "
+        f"key of {tmp_path / 'tls/cert.pem'}"
+    )
+    config.write_text(
+        text + '[public]\nprofile_cert_path = "tls/cert.pem"\nprofile_key_path = "tls/key.pem"\n'
+    )
+    signing = run(check, tmp_path, bare_env())
+    assert signing.returncode == 0, signing.stderr
+    assert f"profile signing {tmp_path / 'tls/cert.pem'}: loads" in signing.stdout
 
 
 def test_json_log_format_from_the_environment(tmp_path: Path) -> None:

@@ -1,17 +1,28 @@
 """Client set-up from the web app: Thunderbird autoconfig, Outlook autodiscover, the Apple
-profile and the MTA-STS policy, each checked against the config it was built from."""
+profile (unsigned, and signed: verified by ``openssl smime``) and the MTA-STS policy, each
+checked against the config it was built from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import plistlib
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask.testing import FlaskClient
+from support.services import require_tool
 from support.web import ALICE, append_config, build_app
+
+from mailrs.tls import write_selfsigned
 
 PUBLIC = """
 [public]
@@ -159,3 +170,104 @@ def test_mta_sts_policy_is_served_on_the_mta_sts_host(client: FlaskClient) -> No
     assert client.get("/.well-known/mta-sts.txt").status_code == 404
     other = client.get("/.well-known/mta-sts.txt", headers={"Host": "mta-sts.other.test"})
     assert other.status_code == 404
+
+
+def _ca_and_leaf(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA, and an RSA leaf for mail.example.test it signed: (ca.pem, chain.pem, key.pem)."""
+    now = dt.datetime.now(dt.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("Test Root"))
+        .issuer_name(name("Test Root"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name("mail.example.test"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "chain.pem").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return folder / "ca.pem", folder / "chain.pem", folder / "key.pem"
+
+
+def _openssl_verify(signed: bytes, ca: Path, folder: Path) -> bytes:
+    """What ``openssl smime -verify`` finds inside a DER profile trusted through ``ca``."""
+    require_tool("openssl")
+    path = folder / "signed.mobileconfig"
+    path.write_bytes(signed)
+    done = subprocess.run(
+        ["openssl", "smime", "-verify", "-inform", "der", "-in", str(path), "-CAfile", str(ca),
+         "-purpose", "any"],
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and b"Verification successful" in done.stderr, done.stderr
+    return done.stdout
+
+
+def test_apple_profile_is_signed_with_the_configured_pair(
+    config_path: Path, tmp_path: Path
+) -> None:
+    ca, chain, key = _ca_and_leaf(tmp_path)
+    append_config(
+        config_path,
+        PUBLIC + f'profile_cert_path = "{chain}"\nprofile_key_path = "{key}"\n',
+    )
+    app = build_app(config_path)
+    try:
+        client = app.test_client()
+        response = client.get("/apple/mailrs.mobileconfig", query_string={"email": ALICE})
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "application/x-apple-aspen-config"
+        assert not response.data.startswith(b"<?xml")  # DER, not the bare plist
+        inside = _openssl_verify(response.data, ca, tmp_path)
+        profile = plistlib.loads(inside)
+        assert profile["PayloadContent"][0]["EmailAddress"] == ALICE
+        certs = pkcs7.load_der_pkcs7_certificates(response.data)
+        subjects = sorted(c.subject.rfc4514_string() for c in certs)
+        assert subjects == ["CN=Test Root", "CN=mail.example.test"]  # the chain goes along
+    finally:
+        app.extensions["mailrs"].database.dispose()
+
+
+def test_apple_profile_falls_back_to_the_imap_pair_and_to_unsigned(
+    config_path: Path, tmp_path: Path
+) -> None:
+    cert, key = write_selfsigned(tmp_path / "tls", "mail.example.test")  # EC, self-signed
+    text = config_path.read_text()
+    assert text.count("[imap]\n") == 1
+    pair = f'tls_cert_path = "{cert}"\ntls_key_path = "{key}"\n'
+    config_path.write_text(text.replace("[imap]\n", "[imap]\n" + pair))
+    append_config(config_path, PUBLIC)
+    app = build_app(config_path)
+    try:
+        client = app.test_client()
+        signed = client.get("/apple/mailrs.mobileconfig", query_string={"email": ALICE}).data
+        assert plistlib.loads(_openssl_verify(signed, cert, tmp_path))["PayloadVersion"] == 1
+        cert.write_text("not a certificate any more\n")  # a broken renewal: unsigned, logged
+        unsigned = client.get("/apple/mailrs.mobileconfig", query_string={"email": ALICE})
+        assert unsigned.status_code == 200
+        assert plistlib.loads(unsigned.data)["PayloadContent"][0]["EmailAddress"] == ALICE
+    finally:
+        app.extensions["mailrs"].database.dispose()
