@@ -33,6 +33,7 @@ from mailrs.sieve.storage import active_script
 from mailrs.sieve.vacation import build_reply, claim_reply, may_answer
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import StoredMessage
+from mailrs.store.pending_keywords import clean_keywords, set_pending
 from workers.context import WorkerContext
 from workers.progress import record
 
@@ -48,6 +49,7 @@ class Store:
     folder: str
     letters: str = ""
     create: bool = False
+    keywords: str = ""  # IMAP keywords ($Label...), seen by IMAP FETCH FLAGS
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,10 @@ def plan(
         letters = "".join(
             sorted({LETTERS[f.lower()] for f in target.flags if f.lower() in LETTERS})
         )
+        keywords = clean_keywords([f for f in target.flags if f.lower() not in LETTERS])
         # the implicit keep of a message route filed as spam stays in Junk
         name = folder if target.mailbox.upper() == INBOX else target.mailbox
-        stores.append(Store(name, letters, target.create))
+        stores.append(Store(name, letters, target.create, keywords))
     return Plan(tuple(stores), outcome)
 
 
@@ -108,10 +111,13 @@ def write_plan(
         if folder.upper() != INBOX and not mailbox.exists(folder):
             # RFC 5228 4.1: a fileinto that fails (no folder, no :create) keeps the message
             folder = mailbox.create_folder(folder) if store.create else INBOX
+        name = key if index == 0 else f"{key}S{index}"
+        if store.keywords:  # before the file: the index sync that finds it takes them
+            set_pending(mailbox.store.user_dir(mailbox.address), name, store.keywords)
         stored = mailbox.deliver(
             data,
             folder,
-            key=key if index == 0 else f"{key}S{index}",
+            key=name,
             mtime=mtime,
             check_existing=retry,
             flags=store.letters,

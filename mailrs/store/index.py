@@ -31,6 +31,7 @@ from mailrs.store.fulltext import Content
 from mailrs.store.indexdb import open_index, set_aside, write_transaction, writer_lock
 from mailrs.store.maildir import MaildirStore, StoredMessage
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
+from mailrs.store.pending_keywords import take_pending
 from mailrs.store.records import IndexedMessage, MailboxState, MailboxStatus
 from mailrs.store.scan import folder_stamp, scan_folder, stat_if_needed
 
@@ -224,9 +225,11 @@ class MailIndex:
             key=lambda m: (m.mtime, m.key),
         )
         new = [m for m in new if m.mtime >= 0]
+        pending = take_pending(self.store.user_dir(self.address), [m.key for m in new])
         for message in new:
             modseq += 1
-            self._insert(db, name, uidnext, message, "", modseq, message.subdir == "new")
+            keywords = pending.get(message.key, "")
+            self._insert(db, name, uidnext, message, keywords, modseq, message.subdir == "new")
             uidnext += 1
             changed = True
         if changed:

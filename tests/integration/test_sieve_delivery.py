@@ -3,6 +3,7 @@ with the vacation reply relayed to a real SMTP sink found through a loopback DNS
 
 from __future__ import annotations
 
+import imaplib
 import smtplib
 from pathlib import Path
 
@@ -28,7 +29,7 @@ pytestmark = [
 BOB = "bob@example.test"
 SCRIPT = """require ["fileinto", "imap4flags", "vacation", "mailbox"];
 if header :contains "subject" "report" {
-    fileinto :create :flags ["\\\\Seen", "\\\\Flagged"] "Reports";
+    fileinto :create :flags ["\\\\Seen", "\\\\Flagged", "$Report"] "Reports";
 }
 vacation :days 1 :subject "Out of office" "I am away until Monday.";
 """
@@ -68,6 +69,13 @@ def test_script_files_flags_and_answers_once(tmp_path: Path, dns: DnsServer) -> 
             client.sendmail("news@remote.test", [BOB], _mail("digest", "List-Id: <n.remote>\r\n"))
         assert wait_until(lambda: counts() == (2, 1), timeout=60), (counts(), up.output)
         assert wait_until(lambda: len(sink.messages) >= 1, timeout=60), up.output
+        imap_host, imap_port = parse_hostport(settings.imap.listen_addr)
+        with imaplib.IMAP4(imap_host, imap_port, timeout=30) as imap:  # keywords over IMAP
+            imap.login(BOB, "bob password")
+            imap.select("Reports")
+            status, data = imap.fetch("1", "(FLAGS)")
+            assert status == "OK" and b"$Report" in data[0], data
+            assert b"\\Seen" in data[0] and b"\\Flagged" in data[0], data
     (reply,) = sink.messages
     assert reply.mail_from in ("", "<>") and reply.rcpt_tos == ["alice@remote.test"]
     assert b"Auto-Submitted: auto-replied (vacation)" in reply.data
