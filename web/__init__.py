@@ -19,6 +19,7 @@ from web import (
     auth,
     autoconfig,
     chat,
+    contacts,
     filters,
     folders,
     health,
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(mail_actions.bp)
     app.register_blueprint(folders.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(contacts.bp)
     autoconfig.init_app(app)
     app.register_blueprint(filters.bp)
     api.init_app(app)

@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from mailrs.errors import MailrsError
 from web.api import download_response, json_error
 from web.assistant import history
+from web.contacts import refresh_contacts
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
 from web.mailservice.conversations import conversation_page, thread_of
 from web.mailservice.drafts import (
@@ -326,7 +327,7 @@ def _prefill(mailbox: UserMailbox) -> tuple[Draft, dict[str, str]]:
     resumed = draft_uid(request.args.get("draft"))
     if resumed is not None:
         return load_draft(mailbox, resumed), {"draft": str(resumed)}
-    return Draft(to=()), hidden
+    return Draft(to=loose_addresses(request.args.get("to", "")[:2000])), hidden
 
 
 def _typed_draft(base: Draft, attachments: tuple[Upload, ...] = ()) -> Draft:
@@ -376,6 +377,7 @@ def compose() -> ResponseReturnValue:
     mailbox = _mailbox()
     base, hidden = _prefill(mailbox)
     if request.method == "GET":
+        refresh_contacts()  # completion offers the people of the newest mail too
         return render_template("compose.html", draft=base, hidden=hidden, error=None), 200, NO_STORE
     form = request.form
     replaces = draft_uid(form.get("draft"))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.contacts import delete_all_contacts
 from mailrs.accounts.passwords import hash_password, verify_password
 from mailrs.accounts.sessions import end_all_sessions
 from mailrs.addresses import normalize_user_address
@@ -77,6 +78,7 @@ def delete_user(session: Session, store: MaildirStore, address: str, purge: bool
     if user is None:
         raise UserNotFound(f"no user {address}")
     end_all_sessions(session, user.uid, commit=False)
+    delete_all_contacts(session, user.uid, commit=False)
     session.delete(user)
     session.commit()
     if purge:

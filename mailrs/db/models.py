@@ -420,3 +420,33 @@ class DmarcResult(Base):
     spf_scope: Mapped[str] = mapped_column(String(8), default="mfrom")
     spf_result: Mapped[str] = mapped_column(String(16), default="none")
     reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Contact(Base):
+    """One address in a user's contacts: saved by hand, imported, or collected from mail."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("owner_uid", "email", name="uq_contacts_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_uid: Mapped[str] = mapped_column(String(32), index=True)  # users.uid
+    email: Mapped[str] = mapped_column(String(254))  # lower-cased
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    saved: Mapped[bool] = mapped_column(Boolean, default=False)  # by hand or vCard import
+    times: Mapped[int] = mapped_column(Integer, default=0)  # messages exchanged seen
+    last_used: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactHarvest(Base):
+    """How far the collecting of contacts has read a user's folder (the highest UID seen)."""
+
+    __tablename__ = "contact_harvests"
+    __table_args__ = (UniqueConstraint("owner_uid", "folder", name="uq_contact_harvests"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_uid: Mapped[str] = mapped_column(String(32), index=True)
+    folder: Mapped[str] = mapped_column(String(512))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)

@@ -7,50 +7,17 @@ MAILRS_SCREENSHOTS=1)."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.browser import CHROMIUM, DOCS, launch, log_in
 from support.services import require_tool
-from support.web import ALICE, PASSWORDS, build_app, raw_message
-from werkzeug.serving import make_server
+from support.web import ALICE
 
 from mailrs.store.mailbox import MailboxService
 from mailrs.store.maildir import MaildirStore
 
-CHROMIUM = "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 pytestmark = pytest.mark.slow
-
-
-def threaded(subject: str, n: int, body: str) -> bytes:
-    """Message ``n`` of a conversation about ``subject``."""
-    refs = " ".join(f"<t{i}@remote.test>" for i in range(1, n))
-    extra = f"References: {refs}\r\nIn-Reply-To: <t{n - 1}@remote.test>\r\n" if n > 1 else ""
-    raw = raw_message(("Re: " if n > 1 else "") + subject, body=body, day=n, extra=extra)
-    return raw.replace(b"Message-ID: <", f"Message-ID: <t{n}@remote.test>\r\nX-Old-Id: <".encode())
-
-
-@pytest.fixture
-def site(config_path: Path) -> Iterator[tuple[str, MaildirStore]]:
-    """The app on a free port with Alice's mail: a conversation of 4 and a few others."""
-    app = build_app(config_path)
-    store: MaildirStore = app.extensions["mailrs"].store
-    for n in range(1, 5):
-        store.deliver(ALICE, threaded("Project Phoenix kickoff", n, f"Step {n} of the plan."))
-    for n, subject in enumerate(("Invoice March", "Garden party", "Train tickets"), start=10):
-        sender = "Bob Stone <bob@remote.test>" if n == 11 else "Carol <carol@remote.test>"
-        store.deliver(ALICE, raw_message(subject, sender=sender, body="bring a cake", day=n))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", store
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["mailrs"].database.dispose()
 
 
 def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
@@ -59,15 +26,9 @@ def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
     base, store = site
     keep = os.environ.get("MAILRS_SCREENSHOTS") == "1"
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/login")
-        page.fill("#email", ALICE)
-        page.fill("#password", PASSWORDS[ALICE])
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        log_in(page, base)
 
         # conversations: one row for the four messages, opened with the older ones collapsed
         rows = page.locator(".messages .message")
