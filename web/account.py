@@ -1,4 +1,5 @@
-"""The account settings page: usage and quota, active sessions, ending them, the password."""
+"""The account settings page: name and signature, usage and quota, active sessions, ending
+them, the password."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
+from mailrs.accounts.preferences import get_preferences, set_preferences
 from mailrs.accounts.quota import format_size, quota_of
 from mailrs.accounts.sessions import end_all_sessions, end_session, list_sessions
 from mailrs.accounts.users import MAX_PASSWORD, set_password
@@ -28,6 +30,7 @@ def settings() -> ResponseReturnValue:
     used = mailbox_usage(get_resources().store, current_user.address)
     page = render_template(
         "settings.html",
+        preferences=get_preferences(db, current_user.uid),
         sessions=rows,
         current_sid=current_user.sid,
         usage=format_size(used),
@@ -35,6 +38,25 @@ def settings() -> ResponseReturnValue:
         percent=None if not limit else min(100, round(100 * used / limit)),
     )
     return page, 200, NO_STORE
+
+
+@bp.post("/settings/identity")
+@login_required
+def identity() -> ResponseReturnValue:
+    """Save the display name (From of mail sent) and the signature (added in compose)."""
+    form = request.form
+    try:
+        set_preferences(
+            get_db_session(),
+            current_user.uid,
+            form.get("display_name", ""),
+            form.get("signature", ""),
+        )
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("account.settings")), 303
+    flash("Name and signature saved.", "info")
+    return redirect(url_for("account.settings"))
 
 
 @bp.post("/settings/sessions/<sid>/revoke")

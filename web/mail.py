@@ -7,6 +7,7 @@ listed message file (its header block, at most 64 KiB), never a whole message.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import email.utils
 
@@ -25,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from mailrs.accounts.preferences import get_preferences, with_signature
 from mailrs.errors import MailrsError
 from web.api import download_response, json_error
 from web.assistant import history
@@ -378,6 +380,9 @@ def compose() -> ResponseReturnValue:
     base, hidden = _prefill(mailbox)
     if request.method == "GET":
         refresh_contacts()  # completion offers the people of the newest mail too
+        if "draft" not in hidden:  # a resumed draft has its signature already
+            signature = get_preferences(get_db_session(), current_user.uid).signature
+            base = dataclasses.replace(base, text=with_signature(base.text, signature))
         return render_template("compose.html", draft=base, hidden=hidden, error=None), 200, NO_STORE
     form = request.form
     replaces = draft_uid(form.get("draft"))

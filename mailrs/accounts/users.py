@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailrs.accounts.contacts import delete_all_contacts
 from mailrs.accounts.passwords import hash_password, verify_password
+from mailrs.accounts.preferences import delete_preferences
 from mailrs.accounts.sessions import end_all_sessions
 from mailrs.addresses import normalize_user_address
 from mailrs.db.models import Domain, User
@@ -79,6 +80,7 @@ def delete_user(session: Session, store: MaildirStore, address: str, purge: bool
         raise UserNotFound(f"no user {address}")
     end_all_sessions(session, user.uid, commit=False)
     delete_all_contacts(session, user.uid, commit=False)
+    delete_preferences(session, user.uid)
     session.delete(user)
     session.commit()
     if purge:

@@ -450,3 +450,14 @@ class ContactHarvest(Base):
     folder: Mapped[str] = mapped_column(String(512))
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
+
+
+class UserPreferences(Base):
+    """A user's webmail identity: the name in From of mail sent and the signature."""
+
+    __tablename__ = "user_preferences"
+
+    owner_uid: Mapped[str] = mapped_column(String(32), primary_key=True)  # users.uid
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    signature: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

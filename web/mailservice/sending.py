@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from celery import Celery
 from sqlalchemy.orm import Session
 
+from mailrs.accounts.preferences import display_name_for
 from mailrs.accounts.resolve import resolve_recipient
 from mailrs.addresses import parse_address
 from mailrs.config import Settings
@@ -81,7 +82,7 @@ def send_draft(
     if not sender_allowed(session, address, address, settings.smtp.sender_policy):
         raise SendRefused(f"{address} may not send as {address}")
     check_recipients(session, settings, draft.recipients)
-    message = build_message(draft, address)
+    message = build_message(draft, address, display_name_for(session, address))
     raw = complete_headers(message.as_bytes(), settings.smtp.hostname)
     if len(raw) > settings.smtp.max_message_size:
         raise SendRefused(f"the message is larger than {settings.smtp.max_message_size} bytes")
