@@ -74,9 +74,21 @@
       }
       sizes.textContent = text;
     });
-    form.addEventListener("submit", function () {
+    var submitting = false;
+    form.addEventListener("submit", function (event) {
+      if (submitting) { event.preventDefault(); return; }  // no second send on a double click
+      submitting = true;
       if (timer) clearTimeout(timer);
-      document.getElementById("send-button").setAttribute("aria-busy", "true");
+      var button = event.submitter && event.submitter.id === "save-draft"
+        ? event.submitter : document.getElementById("send-button");
+      button.setAttribute("aria-busy", "true");
+      button.textContent = button.id === "save-draft" ? "Saving…" : "Sending…";
+      status.textContent = button.id === "save-draft" ? "Saving the draft…" : "Sending…";
+      form.setAttribute("aria-busy", "true");
+      // disabled after the form's data is taken, so the pressed button's value still goes
+      setTimeout(function () {
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      }, 0);
     });
   });
 })();

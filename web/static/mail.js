@@ -98,8 +98,20 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
       });
     });
-    document.querySelectorAll("form[data-busy]").forEach(function (form) {
-      form.addEventListener("submit", function () { form.classList.add("busy"); });
+    // Every change (bulk actions, move, delete, flag, import...) shows that it is under way:
+    // the pressed button gets a spinner (aria-busy) and the form's buttons wait.
+    document.querySelectorAll("form[method=post]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (event.defaultPrevented) return;
+        if (form.getAttribute("aria-busy") === "true") { event.preventDefault(); return; }
+        form.setAttribute("aria-busy", "true");
+        form.classList.add("busy");
+        var button = event.submitter || form.querySelector("button[type=submit]");
+        if (button) button.setAttribute("aria-busy", "true");
+        setTimeout(function () {
+          form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        }, 0);
+      });
     });
   });
 })();
