@@ -3,6 +3,7 @@ headless Chromium (the Debian binary, never a downloaded one) and a logged-in pa
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +13,22 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from mailrs.store.maildir import MaildirStore
+from support.services import require_file
 from support.web import ALICE, PASSWORDS, build_app, raw_message
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# axe-core from npm, outside the repository (.ci/run: npm install --prefix ~/.cache/mailrs-axe)
+AXE_DIR = Path(os.environ.get("MAILRS_AXE_DIR", Path.home() / ".cache" / "mailrs-axe"))
+
+
+def axe_script() -> str:
+    """The source of axe-core's axe.min.js, to inject into pages."""
+    path = require_file(
+        str(AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"),
+        f"npm install --prefix {AXE_DIR} axe-core@4",
+    )
+    return Path(path).read_text(encoding="utf-8")
 
 
 def threaded(subject: str, n: int, body: str) -> bytes:

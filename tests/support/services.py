@@ -35,3 +35,13 @@ def require_tool(name: str) -> str:
     if REQUIRE_SERVICES:
         pytest.fail(message + " (MAILRS_TEST_REQUIRE_SERVICES=1)")
     pytest.skip(message)
+
+
+def require_file(path: str, how: str) -> str:
+    """A file a test needs (``how`` says how to get it); skip (or fail, in CI) when missing."""
+    if os.path.isfile(path):
+        return path
+    message = f"{path} is missing ({how})"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " (MAILRS_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
