@@ -1,16 +1,15 @@
 """The webmail flows in headless Chromium (Playwright) against the Flask app served on a
 free port: conversation view, a bulk action and its undo, draft autosave, folder create/
 rename/delete, search with filters, the assistant panel collapsed; and the layout at 390,
-768, 1280 and 1920 px (screenshots in the test's tmp dir, and in docs/screenshots when
-MAILRS_SCREENSHOTS=1)."""
+768, 1280 and 1920 px (screenshots in the test's tmp dir; the README's pictures come from
+test_webmail_layout.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from support.browser import CHROMIUM, DOCS, launch, log_in
+from support.browser import CHROMIUM, launch, log_in
 from support.services import require_tool
 from support.web import ALICE
 
@@ -24,7 +23,6 @@ def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
     require_tool(CHROMIUM)
     sync_api = pytest.importorskip("playwright.sync_api")
     base, store = site
-    keep = os.environ.get("MAILRS_SCREENSHOTS") == "1"
     with sync_api.sync_playwright() as pw:
         browser = launch(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -38,17 +36,12 @@ def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
             page.set_viewport_size({"width": width, "height": 900})
             shot = tmp_path / f"inbox-{width}.png"
             page.screenshot(path=str(shot), full_page=True)
-            if keep and width in (390, 1280):
-                DOCS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(DOCS / f"inbox-{width}.png"))
         page.set_viewport_size({"width": 1280, "height": 900})
         page.click("text=Project Phoenix kickoff")
         assert page.locator("details.thread-message").count() == 4
         page.goto(f"{base}/")  # now read: only the newest stays open
         page.click("text=Project Phoenix kickoff")
         assert page.locator("details.thread-message[open]").count() == 1
-        if keep:
-            page.screenshot(path=str(DOCS / "conversation-1280.png"))
 
         # bulk: select two rows, archive, undo
         page.goto(f"{base}/")
@@ -76,8 +69,6 @@ def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
             (draft,) = service.messages("Drafts")
             assert "D" in draft.flags
             assert b"Unfinished thoughts" in service.read_uid("Drafts", draft.uid)
-        if keep:
-            page.screenshot(path=str(DOCS / "compose-1280.png"))
 
         # folders: create, rename, delete
         page.goto(f"{base}/folders")
@@ -101,8 +92,6 @@ def test_webmail_flows(site: tuple[str, MaildirStore], tmp_path: Path) -> None:
         page.wait_for_selector(".messages")
         assert page.locator(".messages .message").count() == 1
         assert "Garden party" in page.locator(".messages").inner_text()
-        if keep:
-            page.screenshot(path=str(DOCS / "search-1280.png"))
         # the assistant panel collapses, and stays collapsed after a reload
         page.goto(f"{base}/")
         page.click("#chat-toggle")
