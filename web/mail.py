@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import email.utils
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -31,6 +31,7 @@ from mailrs.errors import MailrsError
 from web.api import download_response, json_error
 from web.assistant import history
 from web.contacts import refresh_contacts
+from web.mail_format import date_label, file_size, mail_date, relative_date
 from web.mailservice.compose import Draft, Upload, forward_draft, parse_addresses, reply_draft
 from web.mailservice.conversations import conversation_page, thread_of
 from web.mailservice.drafts import (
@@ -44,6 +45,7 @@ from web.mailservice.errors import BadInput, NotFound, ServiceError, from_core
 from web.mailservice.mailbox import TRASH, UserMailbox, folder_name
 from web.mailservice.reading import attachment_bytes, leaf_parts, parse, view_message
 from web.mailservice.search import Query, search
+from web.mailservice.search_threads import group_results
 from web.mailservice.sending import send_draft
 from web.resources import get_db_session, get_resources, open_mailbox
 
@@ -83,52 +85,16 @@ def _page_number() -> int:
         return 1
 
 
-def date_label(when: dt.datetime) -> str:
-    """A date as the lists show it, e.g. ``3 Mar 2025, 14:05``."""
-    return f"{when.day} {when:%b %Y, %H:%M}"
+for _name, _filter in (
+    ("datelabel", date_label),
+    ("reldate", relative_date),
+    ("maildate", mail_date),
+    ("filesize", file_size),
+):
+    bp.add_app_template_filter(_filter, _name)
 
 
-@bp.app_template_filter("datelabel")
-def _datelabel(when: dt.datetime) -> str:
-    return date_label(when)
-
-
-def relative_date(when: dt.datetime, now: dt.datetime | None = None) -> str:
-    """A date relative to now: ``14:05`` today, ``Mon`` this week, ``3 Mar``, ``3 Mar 2024``."""
-    now = now or dt.datetime.now(when.tzinfo or dt.UTC)
-    if when.date() == now.date():
-        return f"{when:%H:%M}"
-    if dt.timedelta(0) < now - when < dt.timedelta(days=6):
-        return f"{when:%a}"
-    if when.year == now.year:
-        return f"{when.day} {when:%b}"
-    return f"{when.day} {when:%b %Y}"
-
-
-@bp.app_template_filter("maildate")
-def mail_date(value: str) -> str:
-    """A Date: header as ``Mon 3 Mar 2025, 14:05 +0100``; the raw text when unparsable."""
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return value
-    zone = when.strftime("%z") if when.tzinfo else ""
-    return f"{when:%a} {when.day} {when:%b %Y, %H:%M} {zone}".strip()
-
-
-@bp.app_template_filter("filesize")
-def file_size(size: int) -> str:
-    """A byte count for people: ``512 bytes``, ``14 KB``, ``2.5 MB``."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-@bp.app_template_filter("reldate")
-def _reldate(when: dt.datetime) -> str:
-    return relative_date(when)
+VIEWS = ("conversations", "list")
 
 
 def _list_view() -> str:
@@ -229,6 +195,11 @@ def _search_query() -> Query:
     )
 
 
+def _search_url(args: dict[str, str]) -> str:
+    """The search page with these query arguments."""
+    return url_for("mail.search_page") + "?" + urlencode(args)
+
+
 @bp.get("/search")
 @login_required
 def search_page() -> ResponseReturnValue:
@@ -236,8 +207,17 @@ def search_page() -> ResponseReturnValue:
     mailbox = _mailbox()
     query = _search_query()
     results = [] if query.empty else search(mailbox, query)
+    view = _list_view()
+    threads = group_results(mailbox, results) if view == "conversations" else None
     body = render_template(
-        "search.html", results=results, query=query, folders=mailbox.folders(), folder=""
+        "search.html",
+        results=results,
+        threads=threads,
+        view=view,
+        toggle={v: _search_url({**request.args, "view": v}) for v in VIEWS},
+        query=query,
+        folders=mailbox.folders(),
+        folder="",
     )
     return body, 200, NO_STORE
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from support.web import ALICE, html_message, raw_message
 
 from mailrs.store.maildir import MaildirStore
-from web.mail import file_size, mail_date, relative_date
+from web.mail_format import file_size, mail_date, relative_date
 from web.mailservice.conversations import group, head_of
 
 pytestmark = pytest.mark.web_app(config="[auth]\nbase_delay_secs = 0.0", logged_in=True)

@@ -79,3 +79,34 @@ def test_bad_search_inputs_are_400(client: FlaskClient, mail: MaildirStore) -> N
     assert client.get("/search?q=x&folder=..%2Fetc").status_code == 400
     page = client.get("/search").get_data(as_text=True)
     assert 'name="attachment"' in page and "No message matches" not in page
+
+
+def test_results_are_conversations_with_a_message_view(
+    client: FlaskClient, store: MaildirStore
+) -> None:
+    store.create_user(ALICE)
+    for n in range(1, 4):
+        extra = "In-Reply-To: <b1@remote.test>\r\nReferences: <b1@remote.test>\r\n" if n > 1 else ""
+        raw = raw_message(
+            ("Re: " if n > 1 else "") + "Budget", body=f"budget v{n}", day=n, extra=extra
+        )
+        store.deliver(
+            ALICE,
+            raw.replace(b"Message-ID: <", f"Message-ID: <b{n}@remote.test>\r\nX-Id: <".encode()),
+        )
+    store.deliver(ALICE, raw_message("Unrelated budget", body="budget too", day=9))
+    html = client.get("/search?q=budget").get_data(as_text=True)
+    assert "4 messages in 2 conversations" in html
+    assert subjects(client, "q=budget") == ["Unrelated budget", "Re: Budget"]
+    assert '<span class="count" aria-label="3 messages">3</span>' in html and "3 match" in html
+    assert re.search(r'href="/conversation/\d+\?folder=INBOX"', html)
+    assert subjects(client, "q=budget&view=list") == [
+        "Unrelated budget",
+        "Re: Budget",
+        "Re: Budget",
+        "Budget",
+    ]
+    assert subjects(client, "q=v2") == ["Re: Budget"]  # one match still shows its conversation
+    assert '<span class="count" aria-label="3 messages">3</span>' in client.get(
+        "/search?q=v2&view=conversations"
+    ).get_data(as_text=True)

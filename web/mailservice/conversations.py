@@ -146,7 +146,7 @@ class ConversationPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _indexed_heads(
+def indexed_heads(
     mailbox: UserMailbox, folder: str
 ) -> tuple[dict[int, IndexedMessage], dict[int, Head], dict[int, float]]:
     """The folder's messages, their heads and their dates, from the index."""
@@ -220,7 +220,7 @@ def conversation_page(
 ) -> ConversationPage:
     """One page of a folder's conversations, newest activity first; ``page`` is clamped."""
     name = folder_name(folder)
-    messages, heads, dates = _indexed_heads(mailbox, name)
+    messages, heads, dates = indexed_heads(mailbox, name)
     groups = group(heads.values())
     for uids in groups:
         uids.sort(key=lambda uid: (dates[uid], uid))
@@ -241,7 +241,7 @@ def thread_of(mailbox: UserMailbox, folder: str, uid: int) -> list[tuple[str, in
     Outside Sent, the user's own replies kept in Sent are part of it too.
     """
     name = folder_name(folder)
-    messages, heads, dates = _indexed_heads(mailbox, name)
+    messages, heads, dates = indexed_heads(mailbox, name)
     if uid not in messages:
         raise NotFound(f"no message {uid} in {name!r}")
     uids = next(g for g in group(heads.values()) if uid in g)
@@ -249,7 +249,7 @@ def thread_of(mailbox: UserMailbox, folder: str, uid: int) -> list[tuple[str, in
     if name != SENT and SENT in {info.name for info in mailbox.folders()}:
         ids = {heads[u].message_id for u in uids if heads[u].message_id}
         ids |= {p for u in uids for p in heads[u].parents}
-        _, sent_heads, sent_dates = _indexed_heads(mailbox, SENT)
+        _, sent_heads, sent_dates = indexed_heads(mailbox, SENT)
         for head in sent_heads.values():
             if head.message_id in ids or ids.intersection(head.parents):
                 found.append((sent_dates[head.uid], SENT, head.uid))
