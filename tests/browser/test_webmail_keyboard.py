@@ -1,6 +1,7 @@
 """Keyboard shortcuts, undo and loading states in Chromium: / j k on the list, r a f # on a
-message, e on a conversation; a delete or move from the message page is undone from
-the notice; Send and the bulk buttons show that they are busy and cannot be pressed twice."""
+message, e on a conversation; a delete or move from the message page, and a row dragged
+onto a folder, are undone from the notice; Send and the bulk buttons show that they are
+busy and cannot be pressed twice."""
 
 from __future__ import annotations
 
@@ -79,6 +80,13 @@ def test_shortcuts_undo_and_busy_buttons(site: tuple[str, MaildirStore]) -> None
         page.click("#flag-button")
         page.wait_for_selector("text=1 message flagged.")
         assert page.locator(".messages .marker.flag").count() == 1
+
+        # drag a row onto a folder: it moves there, with Undo
+        page.drag_and_drop(".messages .message:has-text('Invoice March')", "a[data-folder=Junk]")
+        page.wait_for_selector("text=1 message moved to Junk.")
+        assert inbox_count(store, "Junk") == 1
+        page.click("#undo-button")
+        page.wait_for_selector("text=1 message back in INBOX.")
 
         # 'e' on a conversation archives all four of its messages
         page.click("text=Project Phoenix kickoff")

@@ -225,7 +225,7 @@ def test_unread_messages_are_marked(logged_in: FlaskClient, store: MaildirStore)
     store.set_flags(ADDRESS, "INBOX", read.key, "S")
     store.deliver(ADDRESS, message("Brand new", day=2), mtime=1_700_000_100)
     html = logged_in.get("/").get_data(as_text=True)
-    items = re.findall(r'<li class="([^"]*)">(.*?)</li>', html, re.S)
+    items = re.findall(r'<li class="([^"]*)"[^>]*>(.*?)</li>', html, re.S)
     assert [(classes, "Brand new" in body) for classes, body in items] == [
         ("message unread", True),
         ("message", False),

@@ -93,6 +93,39 @@
         });
       });
     }
+    // Drag rows onto a folder of the list: the dragged row (or the selection it is part
+    // of) moves there through the bulk form, with the usual Undo.
+    var bulk = document.getElementById("bulk-form");
+    if (bulk) {
+      document.querySelectorAll(".messages .message[draggable=true]").forEach(function (row) {
+        row.addEventListener("dragstart", function (event) {
+          var box = row.querySelector("input.select");
+          if (!box.checked) {
+            bulk.querySelectorAll("input.select").forEach(function (b) { b.checked = false; });
+            box.checked = true;
+          }
+          event.dataTransfer.effectAllowed = "move";
+          event.dataTransfer.setData("text/plain", box.value);
+        });
+      });
+      var current = bulk.querySelector("input[name=folder]").value;
+      document.querySelectorAll(".folder-list a[data-folder]").forEach(function (link) {
+        var target = link.getAttribute("data-folder");
+        if (target === current) return;
+        link.addEventListener("dragover", function (event) {
+          event.preventDefault();
+          link.classList.add("drop-target");
+        });
+        link.addEventListener("dragleave", function () { link.classList.remove("drop-target"); });
+        link.addEventListener("drop", function (event) {
+          event.preventDefault();
+          link.classList.remove("drop-target");
+          bulk.querySelector("select[name=to]").value = target;
+          var button = bulk.querySelector("button[value=move]");
+          if (bulk.requestSubmit) bulk.requestSubmit(button); else button.click();
+        });
+      });
+    }
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
         if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
