@@ -154,6 +154,10 @@ class UserMail:
             self._remember(result)
         return result
 
+    async def vanished_since(self, mailbox: str, modseq: int) -> list[int] | None:
+        """UIDs expunged after ``modseq`` (QRESYNC); None when not recorded that far back."""
+        return await asyncio.to_thread(self.service.vanished_since, mailbox, modseq)
+
     async def status(self, mailbox: str) -> MailboxStatus:
         """The counters of a mailbox (STATUS)."""
         return await asyncio.to_thread(self.service.status, mailbox)

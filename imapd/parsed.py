@@ -33,11 +33,22 @@ class AuthenticateArgs:
 
 
 @dataclass(frozen=True)
+class Qresync:
+    """SELECT's ``(QRESYNC (uidvalidity modseq [known-uids] [(seqs uids)]))`` (RFC 7162)."""
+
+    uidvalidity: int
+    modseq: int
+    known_uids: SequenceSet | None = None
+    seq_match: tuple[SequenceSet, SequenceSet] | None = None
+
+
+@dataclass(frozen=True)
 class MailboxArgs:
     """A command whose one argument is a mailbox name (as sent: modified UTF-7)."""
 
     mailbox: str
     condstore: bool = False  # SELECT/EXAMINE mailbox (CONDSTORE)
+    qresync: Qresync | None = None  # SELECT/EXAMINE mailbox (QRESYNC (...))
 
 
 @dataclass(frozen=True)
@@ -132,11 +143,12 @@ class FetchItem:
 
 @dataclass(frozen=True)
 class FetchArgs:
-    """FETCH sequence-set items [(CHANGEDSINCE n)]."""
+    """FETCH sequence-set items [(CHANGEDSINCE n [VANISHED])]."""
 
     sequence: SequenceSet
     items: tuple[FetchItem, ...]
     changedsince: int | None = None
+    vanished: bool = False  # UID FETCH's VANISHED modifier (RFC 7162 3.2.6)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from imapd.parsed import (
     LoginArgs,
     MailboxArgs,
     NoArgs,
+    Qresync,
     RenameArgs,
     SequenceArgs,
     StatusArgs,
@@ -74,22 +75,53 @@ def _mailbox(cur: Cursor) -> MailboxArgs:
     return MailboxArgs(mailbox)
 
 
+def _qresync(cur: Cursor) -> Qresync:
+    """``(uidvalidity mod-sequence [known-uids] [(known-seqs known-uids)])`` (RFC 7162)."""
+    cur.char("(", "expected '(' after QRESYNC")
+    uidvalidity = cur.number()
+    if uidvalidity == 0:
+        raise cur.error("UIDVALIDITY is a non-zero number")
+    cur.sp()
+    modseq = arguments.modseq(cur)
+    known = match = None
+    if cur.maybe(" ") and cur.peek() != ord("("):
+        known = arguments.sequence_set(cur)
+        if known.saved:
+            raise cur.error("expected known UIDs")
+        cur.maybe(" ")
+    if cur.maybe("("):
+        seqs = arguments.sequence_set(cur)
+        cur.sp()
+        uids = arguments.sequence_set(cur)
+        cur.char(")", "expected ')' after the sequence match data")
+        if seqs.saved or uids.saved:
+            raise cur.error("expected a sequence set")
+        match = (seqs, uids)
+    cur.char(")", "expected ')' after the QRESYNC parameters")
+    return Qresync(uidvalidity, modseq, known, match)
+
+
 def _select(cur: Cursor) -> MailboxArgs:
     cur.sp()
     mailbox = cur.astring("a mailbox name")
     condstore = False
+    qresync = None
     if cur.maybe(" "):
         cur.char("(", "expected select parameters")
         while True:
             word = cur.atom().upper()
-            if word != "CONDSTORE":
+            if word == "CONDSTORE":
+                condstore = True
+            elif word == "QRESYNC" and qresync is None:
+                cur.sp()
+                qresync = _qresync(cur)
+            else:
                 raise cur.error(f"unknown select parameter {word[:40]}")
-            condstore = True
             if not cur.maybe(" "):
                 break
         cur.char(")")
     cur.end()
-    return MailboxArgs(mailbox, condstore)
+    return MailboxArgs(mailbox, condstore, qresync)
 
 
 def _rename(cur: Cursor) -> RenameArgs:
@@ -266,16 +298,25 @@ def _fetch(cur: Cursor) -> FetchArgs:
     cur.sp()
     items = arguments.fetch_attributes(cur)
     changedsince = None
+    vanished = False
     if cur.maybe(" "):
         cur.char("(", "expected FETCH modifiers")
-        word = cur.atom().upper()
-        if word != "CHANGEDSINCE":
-            raise cur.error(f"unknown FETCH modifier {word[:40]}")
-        cur.sp()
-        changedsince = arguments.modseq(cur)
+        while True:
+            word = cur.atom().upper()
+            if word == "CHANGEDSINCE" and changedsince is None:
+                cur.sp()
+                changedsince = arguments.modseq(cur)
+            elif word == "VANISHED" and not vanished:
+                vanished = True
+            else:
+                raise cur.error(f"unknown FETCH modifier {word[:40]}")
+            if not cur.maybe(" "):
+                break
         cur.char(")")
     cur.end()
-    return FetchArgs(sequence, items, changedsince)
+    if vanished and changedsince is None:
+        raise cur.error("VANISHED needs CHANGEDSINCE")
+    return FetchArgs(sequence, items, changedsince, vanished)
 
 
 def _store(cur: Cursor) -> StoreArgs:

@@ -66,9 +66,10 @@ class MessageView:
 
 @dataclass(frozen=True)
 class Expunge:
-    """``* n EXPUNGE``."""
+    """``* n EXPUNGE`` (``* VANISHED uid`` once QRESYNC is enabled)."""
 
     seq: int
+    uid: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class SelectedMailbox:
     recent: set[int] = field(default_factory=set)  # UIDs recent to this session
     highestmodseq: int = 1
     condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
+    qresync: bool = False  # QRESYNC enabled: expunges are announced as VANISHED
     seen_modseq: int = 0  # the index modseq last folded in
     announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
     saved: set[int] = field(default_factory=set)  # UIDs of the SEARCHRES ``$`` result
@@ -179,7 +181,7 @@ class SelectedMailbox:
         kept = []
         for message in self.messages:
             if message.uid in gone:
-                updates.append(Expunge(seq))
+                updates.append(Expunge(seq, message.uid))
                 self.recent.discard(message.uid)
             else:
                 kept.append(message)
@@ -204,7 +206,7 @@ class SelectedMailbox:
                 if view.expunged or view.uid not in alive:
                     self.recent.discard(view.uid)
                     del self.messages[seq - 1]
-                    updates.append(Expunge(seq))
+                    updates.append(Expunge(seq, view.uid))
         for seq, view in enumerate(self.messages, start=1):
             if view.uid not in alive:
                 view.expunged = True
@@ -247,6 +249,7 @@ class Session:
     selected: SelectedMailbox | None = None
     tls: bool = False
     condstore: bool = False  # enabled by ENABLE CONDSTORE or a CONDSTORE command
+    qresync: bool = False  # enabled by ENABLE QRESYNC (RFC 7162; implies CONDSTORE)
 
     def login(self, address: str) -> None:
         """Enter the authenticated state as ``address``."""

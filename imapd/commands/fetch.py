@@ -12,12 +12,14 @@ from imapd.backend import FlagUpdate, MessageRef
 from imapd.binary import decoded_part, literal8
 from imapd.bodystructure import body_structure
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
+from imapd.commands.resync import vanished_uids
 from imapd.envelope import envelope
 from imapd.errors import BadCommand, CommandFailed
 from imapd.message_parts import partial, select_fields
 from imapd.parsed import Command, FetchArgs, FetchItem, Section
 from imapd.protocol import SEEN_LETTER, Code, flags_from_letters
-from imapd.responses import Atom, Value, encode, internaldate
+from imapd.responses import Atom, Value, encode, internaldate, untagged
+from imapd.sequences import compress
 from imapd.session import MessageView, SelectedMailbox
 from mailrs.store.mime import Part, find_part, parse
 
@@ -129,7 +131,13 @@ async def fetch(ctx: Context, command: Command) -> Completion:
         numbers = box.select(args.sequence, command.uid)
     except ValueError as exc:
         raise BadCommand(f"invalid sequence set: {exc}") from None
+    if args.vanished and not (command.uid and ctx.session.qresync):
+        raise BadCommand("VANISHED needs UID FETCH and QRESYNC enabled")
     items = list(dict.fromkeys(args.items))
+    if args.vanished and args.changedsince is not None:  # RFC 7162 3.2.6
+        gone = await vanished_uids(ctx, box, args.changedsince, args.sequence)
+        if gone:
+            await ctx.out.send(untagged("VANISHED", "(EARLIER)", compress(gone)))
     if command.uid and UID_ITEM not in items:
         items.insert(0, UID_ITEM)
     if args.changedsince is not None:

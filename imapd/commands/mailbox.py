@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from imapd import listpattern
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
-from imapd.errors import CommandFailed
+from imapd.commands.resync import resync_lines
+from imapd.errors import BadCommand, CommandFailed
 from imapd.parsed import Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
@@ -27,6 +28,7 @@ from imapd.responses import (
     status_line,
     untagged,
 )
+from imapd.sequences import compress
 from imapd.session import (
     Exists,
     Expunge,
@@ -168,6 +170,11 @@ def flags_announcement(box: SelectedMailbox, keywords: Iterable[str]) -> bytes:
 
 async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
     args = args_of(command, MailboxArgs)
+    if args.qresync is not None and not ctx.session.qresync:
+        raise BadCommand("QRESYNC must be enabled first (ENABLE QRESYNC)")
+    if ctx.session.selected is not None and ctx.session.qresync:
+        # RFC 7162 3.2.11: the end of the old mailbox's responses
+        await ctx.out.send(status_line(None, Status.OK, "Previous mailbox closed", Code.CLOSED))
     ctx.session.deselect()  # a failed SELECT leaves no mailbox selected
     name = mailbox_name(args.mailbox)
     if args.condstore:
@@ -175,6 +182,7 @@ async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
     result = await ctx.user_mail().sync(name, claim_recent=not readonly)
     box = SelectedMailbox.open(result.state, readonly, result.recent)
     box.condstore = ctx.session.condstore
+    box.qresync = ctx.session.qresync
     permanent = [] if readonly else [*SYSTEM_FLAGS, *sorted(box.announced.values()), "\\*"]
     permanent_text = "Read-only mailbox" if readonly else "Flags permitted"
     lines = [
@@ -195,6 +203,8 @@ async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
         status_line(None, Status.OK, permanent_text, Code.PERMANENTFLAGS, flag_list(permanent)),
         status_line(None, Status.OK, "Highest", Code.HIGHESTMODSEQ, str(box.highestmodseq)),
     ]
+    if args.qresync is not None and args.qresync.uidvalidity == box.uidvalidity:
+        lines += await resync_lines(ctx, box, args.qresync)
     await ctx.out.send(b"".join(lines))
     ctx.session.select(box)
     if readonly:
@@ -298,6 +308,26 @@ async def status_line_of(ctx: Context, name: str, wanted: tuple[str, ...]) -> by
     return untagged("STATUS", astring(mutf7.encode(name)), f"({items})")
 
 
+def updates_bytes(box: SelectedMailbox, updates: list[Update]) -> bytes:
+    """The untagged responses for updates; with QRESYNC, each run of expunges is one
+    ``* VANISHED uid-set`` (RFC 7162 3.2.10) instead of ``* n EXPUNGE`` lines."""
+    if not box.qresync:
+        return b"".join(update_line(u) for u in updates)
+    out: list[bytes] = []
+    gone: list[int] = []
+    for update in updates:
+        if isinstance(update, Expunge):
+            gone.append(update.uid)
+            continue
+        if gone:
+            out.append(untagged("VANISHED", compress(gone)))
+            gone = []
+        out.append(update_line(update))
+    if gone:
+        out.append(untagged("VANISHED", compress(gone)))
+    return b"".join(out)
+
+
 def update_line(update: Update) -> bytes:
     """The untagged response that announces one change."""
     match update:
@@ -337,8 +367,7 @@ async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
     if updates:
         shown = [k for u in updates if isinstance(u, FlagsChanged) for k in u.keywords.split()]
         shown += [k for m in box.messages if m.uid >= known_uidnext for k in m.keyword_list]
-        lines = [flags_announcement(box, shown), *(update_line(u) for u in updates)]
-        await ctx.out.send(b"".join(lines))
+        await ctx.out.send(flags_announcement(box, shown) + updates_bytes(box, updates))
 
 
 COMMANDS: dict[str, CommandSpec] = {

@@ -55,14 +55,20 @@ async def namespace(ctx: Context, command: Command) -> Completion:
 
 
 async def enable(ctx: Context, command: Command) -> Completion:
-    """ENABLE (RFC 5161): CONDSTORE is the one extension that needs enabling here."""
+    """ENABLE (RFC 5161): CONDSTORE, and QRESYNC (which implies CONDSTORE, RFC 7162)."""
     args = args_of(command, AtomsArgs)
+    session = ctx.session
     enabled = []
-    if "CONDSTORE" in args.names and not ctx.session.condstore:
-        ctx.session.condstore = True
-        if ctx.session.selected is not None:
-            ctx.session.selected.condstore = True
+    if "CONDSTORE" in args.names and not session.condstore:
         enabled.append("CONDSTORE")
+    if "QRESYNC" in args.names and not session.qresync:
+        session.qresync = True
+        enabled.append("QRESYNC")
+    if enabled:
+        session.condstore = True
+        if session.selected is not None:
+            session.selected.condstore = True
+            session.selected.qresync = session.qresync
     await ctx.out.send(untagged("ENABLED", *enabled))
     return Completion("ENABLE completed")
 

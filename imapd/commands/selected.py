@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
-from imapd.commands.mailbox import mailbox_name, report_changes, update_line
+from imapd.commands.mailbox import mailbox_name, report_changes, updates_bytes
 from imapd.errors import BadCommand, CommandFailed
 from imapd.parsed import Command, CopyArgs, SequenceArgs
 from imapd.protocol import Code, Status
@@ -45,8 +45,11 @@ async def expunge(ctx: Context, command: Command) -> Completion:
     removed = await _expunge(ctx, box, uids)
     updates = box.remove_uids(removed)
     if updates:
-        await ctx.out.send(b"".join(update_line(u) for u in updates))
-    return Completion(f"{command.key} completed")
+        await ctx.out.send(updates_bytes(box, updates))
+    if not box.condstore:
+        return Completion(f"{command.key} completed")
+    await report_changes(ctx)  # RFC 7162 3.1.8: the tagged OK names the HIGHESTMODSEQ
+    return Completion(f"{command.key} completed", Code.HIGHESTMODSEQ, str(box.highestmodseq))
 
 
 async def close(ctx: Context, command: Command) -> Completion:
@@ -119,7 +122,7 @@ async def copy(ctx: Context, command: Command) -> Completion:
     if pairs:
         lines.append(status_line(None, Status.OK, "Moved", Code.COPYUID, code_data))
     updates = box.remove_uids(p[0] for p in pairs)
-    lines += [update_line(u) for u in updates]
+    lines.append(updates_bytes(box, updates))
     await ctx.out.send(b"".join(lines))
     return Completion(f"{command.key} completed")
 

@@ -218,7 +218,7 @@ class MailIndex:
                 changed = True
         if gone:
             modseq += 1
-            self._drop(db, name, gone)
+            self._drop(db, name, gone, modseq)
             changed = True
         new = sorted(
             (stat_if_needed(folder, m) for k, m in on_disk.items() if k not in indexed),
@@ -267,10 +267,32 @@ class MailIndex:
         )
 
     @staticmethod
-    def _drop(db: sqlite3.Connection, name: str, uids: list[int]) -> None:
+    def _drop(
+        db: sqlite3.Connection, name: str, uids: list[int], modseq: int | None = None
+    ) -> None:
+        """Delete messages; with ``modseq``, remember them as expunged at that modseq."""
         for uid in uids:
             db.execute("DELETE FROM messages WHERE mailbox = ? AND uid = ?", (name, uid))
             fulltext.drop_content(db, name, uid)
+        if modseq is not None:
+            db.executemany(
+                "INSERT OR REPLACE INTO vanished (mailbox, uid, modseq) VALUES (?, ?, ?)",
+                [(name, uid, modseq) for uid in uids],
+            )
+
+    def vanished_since(self, mailbox: str, modseq: int) -> list[int] | None:
+        """UIDs expunged after ``modseq`` (QRESYNC), ascending; None when the record of
+        expunges does not reach back that far (the index predates it)."""
+        name = normalize_mailbox_name(mailbox)
+        db = self._conn()
+        row = db.execute("SELECT vanished_from FROM mailboxes WHERE name = ?", (name,)).fetchone()
+        if row is None or modseq < row[0]:
+            return None
+        rows = db.execute(
+            "SELECT uid FROM vanished WHERE mailbox = ? AND modseq > ? ORDER BY uid",
+            (name, modseq),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def state(self, mailbox: str) -> MailboxState:
         """The indexed state of a mailbox as it is now (no scan)."""
@@ -417,7 +439,7 @@ class MailIndex:
         name = normalize_mailbox_name(mailbox)
         with self._write() as db:
             _, _, modseq = self._mailbox_row(db, name)
-            self._drop(db, name, list(uids))
+            self._drop(db, name, list(uids), modseq + 1)
             db.execute("UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq + 1, name))
         return modseq + 1
 
@@ -433,8 +455,24 @@ class MailIndex:
                     " VALUES (?, ?, ?, ?)",
                     (new_name, uidvalidity, uidnext, modseq),
                 )
+                moved = [
+                    r[0] for r in db.execute("SELECT uid FROM messages WHERE mailbox = ?", (INBOX,))
+                ]
                 db.execute("UPDATE messages SET mailbox = ? WHERE mailbox = ?", (new_name, INBOX))
                 fulltext.rename_content(db, INBOX, new_name)
+                db.execute("DELETE FROM vanished WHERE mailbox = ?", (new_name,))
+                db.execute(
+                    "INSERT INTO vanished SELECT ?, uid, modseq FROM vanished WHERE mailbox = ?",
+                    (new_name, INBOX),
+                )
+                if moved:  # INBOX keeps its UIDVALIDITY: its messages are expunged there
+                    db.executemany(
+                        "INSERT OR REPLACE INTO vanished (mailbox, uid, modseq) VALUES (?, ?, ?)",
+                        [(INBOX, uid, modseq + 1) for uid in moved],
+                    )
+                    db.execute(
+                        "UPDATE mailboxes SET highestmodseq = ? WHERE name = ?", (modseq + 1, INBOX)
+                    )
                 db.execute("UPDATE mailboxes SET scan_stamp = '' WHERE name = ?", (INBOX,))
                 return
             renames = [(old_name, new_name)]
@@ -444,6 +482,8 @@ class MailIndex:
                     renames.append((name, new_name + name[len(old_name) :]))
             for before, after in renames:
                 db.execute("UPDATE messages SET mailbox = ? WHERE mailbox = ?", (after, before))
+                db.execute("DELETE FROM vanished WHERE mailbox = ?", (after,))
+                db.execute("UPDATE vanished SET mailbox = ? WHERE mailbox = ?", (after, before))
                 fulltext.rename_content(db, before, after)
                 db.execute("DELETE FROM mailboxes WHERE name = ?", (after,))
                 db.execute("UPDATE mailboxes SET name = ? WHERE name = ?", (after, before))
@@ -459,6 +499,7 @@ class MailIndex:
         with self._write() as db:
             uids = [r[0] for r in db.execute("SELECT uid FROM messages WHERE mailbox = ?", (name,))]
             self._drop(db, name, uids)
+            db.execute("DELETE FROM vanished WHERE mailbox = ?", (name,))
             db.execute("DELETE FROM mailboxes WHERE name = ?", (name,))
 
     # -- subscriptions ----------------------------------------------------------------------
@@ -526,5 +567,6 @@ class MailIndex:
                         for r in db.execute("SELECT uid FROM messages WHERE mailbox = ?", (name,))
                     ]
                     self._drop(db, name, uids)
+                    db.execute("DELETE FROM vanished WHERE mailbox = ?", (name,))
                     db.execute("DELETE FROM mailboxes WHERE name = ?", (name,))
         return {name: len(self.sync(name, force=True).messages) for name in known}

@@ -36,13 +36,23 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE (mailbox, key)
 );
 CREATE TABLE IF NOT EXISTS subscriptions (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS vanished (
+    mailbox TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, uid)
+);
 """
 _ADDED_COLUMNS = (
     ("messages", "keywords", "TEXT NOT NULL DEFAULT ''"),
     ("mailboxes", "scan_stamp", "TEXT NOT NULL DEFAULT ''"),
     ("messages", "zone", "INTEGER"),
     ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
+    ("mailboxes", "vanished_from", "INTEGER NOT NULL DEFAULT 0"),
 )
+# Run once, right after a column is added to an existing file: the expunges before
+# this upgrade were not recorded, so the record of each mailbox starts at its modseq now.
+_ON_ADD = {"vanished_from": "UPDATE mailboxes SET vanished_from = highestmodseq"}
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -55,6 +65,8 @@ def _connect(path: Path) -> sqlite3.Connection:
             present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
             if column not in present:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                if column in _ON_ADD:
+                    db.execute(_ON_ADD[column])
     except BaseException:
         db.close()
         raise

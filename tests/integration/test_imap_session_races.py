@@ -24,13 +24,17 @@ pytestmark = [pytest.mark.imap_server(), pytest.mark.slow]
 class CheckedSession:
     """A raw session that tracks what it was told and checks every untagged line."""
 
-    def __init__(self, harness: ServerHarness, folder: str) -> None:
+    def __init__(self, harness: ServerHarness, folder: str, qresync: bool = False) -> None:
         self.conn = RawClient(harness.server.host, harness.server.port, timeout=30)
         self.counter = 0
         self.announced: set[str] = set()
         self.exists = 0
         self.problems: list[str] = []
+        self.qresync = qresync
+        self.vanished = 0  # messages announced gone by VANISHED
         self.run(f'LOGIN {ALICE} "{PASSWORD}"')
+        if qresync:
+            self.run("ENABLE QRESYNC")
         self.run(f"SELECT {folder}")
 
     def run(self, text: str, literal: bytes | None = None) -> list[bytes]:
@@ -57,7 +61,16 @@ class CheckedSession:
 
     def _check(self, line: bytes, name: bytes, uid: bool, text: str) -> None:
         parts = line.split(b" ", 3)
-        if line.startswith(b"* FLAGS "):
+        if line.startswith(b"* VANISHED ") and not line.startswith(b"* VANISHED (EARLIER)"):
+            if not self.qresync:
+                self._problem(text, line, "VANISHED without QRESYNC enabled")
+            if name in NO_EXPUNGE and not uid:
+                self._problem(text, line, "VANISHED during a sequence-number command")
+            self.vanished += _count(line.split(b" ", 2)[2])
+            self.exists -= _count(line.split(b" ", 2)[2])
+            if self.exists < 0:
+                self._problem(text, line, "VANISHED more messages than the session had")
+        elif line.startswith(b"* FLAGS "):
             found = FLAGS_ITEM.search(line)
             assert found is not None
             self.announced = {f.decode().lower() for f in found.group(1).split()}
@@ -68,6 +81,8 @@ class CheckedSession:
                     self._problem(text, line, "EXISTS shrank without EXPUNGE")
                 self.exists = number
             elif kind == b"EXPUNGE":
+                if self.qresync:
+                    self._problem(text, line, "EXPUNGE once QRESYNC is enabled")
                 if name in NO_EXPUNGE and not uid:
                     self._problem(text, line, "EXPUNGE during a sequence-number command")
                 if not 1 <= number <= self.exists:
@@ -89,6 +104,14 @@ class CheckedSession:
         self.conn.close()
 
 
+def _count(uid_set: bytes) -> int:
+    total = 0
+    for item in uid_set.split(b","):
+        first, _, last = item.partition(b":")
+        total += abs(int(last or first) - int(first)) + 1
+    return total
+
+
 def test_racing_sessions_only_see_legal_responses(harness: ServerHarness) -> None:
     setup = CheckedSession(harness, "INBOX")
     setup.run("CREATE Race")
@@ -96,6 +119,7 @@ def test_racing_sessions_only_see_legal_responses(harness: ServerHarness) -> Non
         setup.run("APPEND Race", sample_message(f"race {n}"))
     setup.close()
     adder, storer, watcher = (CheckedSession(harness, "Race") for _ in range(3))
+    resyncing = CheckedSession(harness, "Race", qresync=True)  # VANISHED, not EXPUNGE
     errors: list[BaseException] = []
 
     def adding() -> None:
@@ -126,14 +150,18 @@ def test_racing_sessions_only_see_legal_responses(harness: ServerHarness) -> Non
     watched = 0
     while any(t.is_alive() for t in threads):
         watcher.run("NOOP")
+        resyncing.run("FETCH 1:* (FLAGS)" if watched % 2 else "NOOP")
         watched += 1
     for thread in threads:
         thread.join()
     assert not errors, errors
-    for session in (adder, storer, watcher):
+    for session in (adder, storer, watcher, resyncing):
         session.run("NOOP")
         assert session.problems == [], session.problems[:5]
+        found = session.run("SEARCH ALL")[0].split()[2:]
+        assert len(found) == session.exists  # its count kept in step with the mailbox
         # every keyword now in the mailbox has been announced to every session
         assert {f"$k{n}" for n in range(ROUNDS)} <= session.announced
         session.close()
+    assert resyncing.vanished >= ROUNDS // 25  # every expunge reached it as VANISHED
     print(f"{ROUNDS} rounds, watcher ran {watched} NOOPs, no illegal response")

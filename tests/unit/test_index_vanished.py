@@ -1,0 +1,71 @@
+"""The index's record of expunged UIDs (QRESYNC, RFC 7162): kept, moved and dropped."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from support.imap import ALICE, sample_message
+
+from mailrs.store.index import MailIndex
+from mailrs.store.maildir import MaildirStore
+
+
+def _index(store: MaildirStore, count: int) -> MailIndex:
+    store.create_user(ALICE)
+    for n in range(count):
+        store.deliver(ALICE, sample_message(f"m{n}"), mtime=1_700_000_000 + n)
+    index = MailIndex(store, ALICE)
+    index.sync("INBOX")
+    return index
+
+
+def test_expunges_are_recorded_with_their_modseq(store: MaildirStore) -> None:
+    index = _index(store, 4)
+    before = index.state("INBOX").highestmodseq
+    assert index.vanished_since("INBOX", before) == []
+    first = index.remove("INBOX", [2])
+    index.remove("INBOX", [4])
+    assert index.vanished_since("INBOX", before) == [2, 4]
+    assert index.vanished_since("INBOX", first) == [4]
+    assert index.vanished_since("Nowhere", 0) is None
+
+
+def test_a_file_removed_outside_is_recorded_by_the_scan(store: MaildirStore) -> None:
+    index = _index(store, 3)
+    before = index.state("INBOX").highestmodseq
+    victim = next(m for m in index.state("INBOX").messages if m.uid == 2)
+    path = store.folder_path(ALICE, "INBOX")
+    for sub in ("new", "cur"):
+        for file in (path / sub).glob(victim.key + "*"):
+            file.unlink()
+    after = index.sync("INBOX")
+    assert [m.uid for m in after.messages] == [1, 3]
+    assert index.vanished_since("INBOX", before) == [2]
+
+
+def test_rename_moves_the_record_and_delete_drops_it(store: MaildirStore) -> None:
+    index = _index(store, 3)
+    start = index.state("INBOX").highestmodseq
+    index.remove("INBOX", [1])
+    index.rename("INBOX", "Old")  # INBOX keeps its UIDVALIDITY: its messages vanished there
+    assert index.vanished_since("Old", start) == [1]
+    assert index.vanished_since("INBOX", start) == [1, 2, 3]
+    index.rename("Old", "Older")
+    assert index.vanished_since("Older", start) == [1]
+    assert index.vanished_since("Old", 0) is None
+    index.forget("Older")
+    assert index.vanished_since("Older", 0) is None
+
+
+def test_an_older_index_file_starts_its_record_at_the_upgrade(store: MaildirStore) -> None:
+    index = _index(store, 2)
+    index.remove("INBOX", [1])
+    index.close()
+    with sqlite3.connect(index.path) as db:  # the file as the release before wrote it
+        db.execute("DROP TABLE vanished")
+        db.execute("ALTER TABLE mailboxes DROP COLUMN vanished_from")
+    upgraded = MailIndex(store, ALICE)
+    highest = upgraded.state("INBOX").highestmodseq
+    assert upgraded.vanished_since("INBOX", highest - 1) is None  # unknown that far back
+    assert upgraded.vanished_since("INBOX", highest) == []
+    upgraded.close()
