@@ -44,8 +44,8 @@ def test_refresh_reports_expunges_in_descending_order_then_new_messages() -> Non
     box = SelectedMailbox.open(state((1, ""), (2, ""), (3, ""), (4, "")), False, [])
     updates = box.refresh(state((1, ""), (3, "S"), (6, ""), (7, "")), new_recent=[6, 7])
     assert updates == [
-        Expunge(4),
-        Expunge(2),
+        Expunge(4, 4),
+        Expunge(2, 2),
         FlagsChanged(2, 3, "S", False),
         Exists(4),
         Recent(2),
