@@ -377,6 +377,17 @@ def _enable(cur: Cursor) -> AtomsArgs:
     return AtomsArgs(tuple(names))
 
 
+def _cancelupdate(cur: Cursor) -> AtomsArgs:
+    """``CANCELUPDATE "tag" *(SP "tag")`` (RFC 5267): the tags as sent."""
+    tags = []
+    while cur.maybe(" "):
+        tags.append(cur.string("a search tag"))
+    if not tags:
+        raise cur.error("CANCELUPDATE needs at least one tag")
+    cur.end()
+    return AtomsArgs(tuple(tags))
+
+
 def _compress(cur: Cursor) -> AtomsArgs:
     cur.sp()
     mechanism = cur.atom().upper()
@@ -441,6 +452,7 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "NAMESPACE": _no_args,
     "ID": _id,
     "ENABLE": _enable,
+    "CANCELUPDATE": _cancelupdate,
     "COMPRESS": _compress,
     "GETQUOTA": _mailbox,
     "GETQUOTAROOT": _mailbox,

@@ -54,7 +54,7 @@ def parse_search(cur: Cursor) -> SearchArgs:
     return SearchArgs(charset, parse_keys(cur), returns)
 
 
-RETURN_OPTIONS = ("MIN", "MAX", "ALL", "COUNT", "SAVE")
+RETURN_OPTIONS = ("MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE")
 
 
 def _partial_range(cur: Cursor) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from imapd.parsed import SearchKey
 from imapd.sequences import SequenceSet
 from mailrs.store.index import IndexedMessage, MailboxState
 
@@ -102,6 +103,16 @@ type Update = Expunge | Exists | Recent | FlagsChanged
 
 
 @dataclass
+class SearchContext:
+    """A live search (CONTEXT=SEARCH, RFC 5267): its tag, keys and the UIDs it matches."""
+
+    tag: str
+    uid: bool
+    criteria: SearchKey
+    result: set[int]
+
+
+@dataclass
 class SelectedMailbox:
     """The selected mailbox: its identity and the message snapshot."""
 
@@ -117,6 +128,7 @@ class SelectedMailbox:
     seen_modseq: int = 0  # the index modseq last folded in
     announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
     saved: set[int] = field(default_factory=set)  # UIDs of the SEARCHRES ``$`` result
+    contexts: dict[str, SearchContext] = field(default_factory=dict)  # live searches by tag
     _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
 
     @property

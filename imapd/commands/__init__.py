@@ -14,6 +14,7 @@ from imapd.commands import (
     append,
     auth,
     compression,
+    context,
     fetch,
     idle,
     listext,
@@ -46,6 +47,7 @@ COMMANDS: dict[str, CommandSpec] = {
     **idle.COMMANDS,
     **misc.COMMANDS,
     **compression.COMMANDS,
+    **context.COMMANDS,
 }
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}
@@ -89,6 +91,8 @@ async def _execute(ctx: Context, command: Command) -> bytes:
         selected = ctx.session.state is State.SELECTED
         if selected and command.name not in _NO_REPORT and command.name not in _NO_EXPUNGE:
             await report_changes(ctx)
+        if selected:
+            await context.search_updates(ctx)  # CONTEXT=SEARCH: what changed in live results
     except ConnectionError:
         raise  # the client is gone: nothing to answer
     except Exception as exc:  # the error boundary: every failure becomes BAD or NO

@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context
+from imapd.commands.context import search_updates
 from imapd.commands.mailbox import report_changes
 from imapd.errors import BadCommand
 from imapd.parsed import Command
@@ -54,6 +55,7 @@ async def idle(ctx: Context, command: Command) -> Completion:
                 wake.clear()
                 if ctx.session.selected is not None:
                     await report_changes(ctx)
+                    await search_updates(ctx)
                 waker = asyncio.create_task(wake.wait())
                 done, _ = await asyncio.wait(
                     {reader, waker}, timeout=_poll_secs(ctx), return_when=asyncio.FIRST_COMPLETED

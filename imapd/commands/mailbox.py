@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from imapd import listpattern
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
+from imapd.commands.context import removed_lines
 from imapd.commands.resync import resync_lines
 from imapd.errors import BadCommand, CommandFailed
 from imapd.parsed import Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
@@ -311,20 +312,22 @@ async def status_line_of(ctx: Context, name: str, wanted: tuple[str, ...]) -> by
 def updates_bytes(box: SelectedMailbox, updates: list[Update]) -> bytes:
     """The untagged responses for updates; with QRESYNC, each run of expunges is one
     ``* VANISHED uid-set`` (RFC 7162 3.2.10) instead of ``* n EXPUNGE`` lines."""
+    gone = {u.uid for u in updates if isinstance(u, Expunge)}
+    head = removed_lines(box, gone)  # REMOVEFROM while the old numbers still hold
     if not box.qresync:
-        return b"".join(update_line(u) for u in updates)
-    out: list[bytes] = []
-    gone: list[int] = []
+        return head + b"".join(update_line(u) for u in updates)
+    out: list[bytes] = [head]
+    vanished: list[int] = []
     for update in updates:
         if isinstance(update, Expunge):
-            gone.append(update.uid)
+            vanished.append(update.uid)
             continue
-        if gone:
-            out.append(untagged("VANISHED", compress(gone)))
-            gone = []
+        if vanished:
+            out.append(untagged("VANISHED", compress(vanished)))
+            vanished = []
         out.append(update_line(update))
-    if gone:
-        out.append(untagged("VANISHED", compress(gone)))
+    if vanished:
+        out.append(untagged("VANISHED", compress(vanished)))
     return b"".join(out)
 
 

@@ -15,9 +15,9 @@ from imapd.errors import BadCommand, CommandFailed
 from imapd.esearch import esearch_line, saved_result
 from imapd.parsed import Command, Returns, SearchArgs, SearchKey
 from imapd.protocol import FLAG_TO_LETTER, Code
-from imapd.responses import untagged
+from imapd.responses import quoted, untagged
 from imapd.sequences import SequenceSet
-from imapd.session import MessageView, SelectedMailbox
+from imapd.session import MessageView, SearchContext, SelectedMailbox
 
 CHARSETS = ("US-ASCII", "UTF-8")
 DAY = 86400
@@ -219,6 +219,16 @@ def answer(
     return esearch_line(command.tag, command.uid, numbers, returns, sorted_result, modseq)
 
 
+MAX_CONTEXTS = 16  # live searches (CONTEXT=SEARCH) per session
+
+
+def keep(box: SelectedMailbox, tag: str, uid: bool, criteria: SearchKey, uids: set[int]) -> None:
+    """Start (or replace) the live search of ``tag``; NO [NOUPDATE] when there are too many."""
+    if tag not in box.contexts and len(box.contexts) >= MAX_CONTEXTS:
+        raise CommandFailed("Too many live searches", Code.NOUPDATE, quoted(tag).decode())
+    box.contexts[tag] = SearchContext(tag, uid, criteria, set(uids))
+
+
 def forget_saved(ctx: Context, returns: Returns | None) -> None:
     """Empty ``$`` before a search that saves: a failed one leaves it empty (RFC 5182)."""
     if returns is not None and "SAVE" in returns.options:
@@ -237,6 +247,8 @@ async def search(ctx: Context, command: Command) -> Completion:
     if uses_modseq:
         ctx.session.condstore = box.condstore = True
     if args.returns is not None:
+        if "UPDATE" in args.returns.options:  # CONTEXT=SEARCH (RFC 5267)
+            keep(box, command.tag, command.uid, args.criteria, {m.uid for _, m in found})
         line = answer(ctx, command, args.returns, found, modseq=modseq)
         if line is not None:
             await ctx.out.send(line)

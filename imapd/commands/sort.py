@@ -19,6 +19,7 @@ from typing import Any
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.search import answer, check_charset, forget_saved, matching
+from imapd.errors import BadCommand
 from imapd.parsed import Command, SortArgs, ThreadArgs
 from imapd.responses import untagged
 from imapd.session import MessageView
@@ -133,6 +134,8 @@ def sort_order(
 async def sort(ctx: Context, command: Command) -> Completion:
     """SORT / UID SORT (criteria) charset search-keys."""
     args = args_of(command, SortArgs)
+    if args.returns is not None and "UPDATE" in args.returns.options:
+        raise BadCommand("RETURN (UPDATE) is offered for SEARCH only (CONTEXT=SEARCH)")
     forget_saved(ctx, args.returns)
     check_charset(args.charset)
     found = await matching(ctx, ctx.selected(), args.search)
