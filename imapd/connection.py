@@ -18,6 +18,8 @@ from collections.abc import Callable
 from imapd.backend import Backend
 from imapd.commands import execute
 from imapd.commands.base import Context
+from imapd.commands.idle import poll_secs, wake_source
+from imapd.commands.notify import notify_changes
 from imapd.compress import start_compression
 from imapd.errors import ImapError, InputTooLarge, ParseError, reply_for
 from imapd.framing import CommandReader, Limits
@@ -118,6 +120,8 @@ class Connection:
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.peer_ip = peer[0] if isinstance(peer, tuple) else ""
         self.session = Session(tls=tls)
+        self._busy = asyncio.Lock()  # held while a command runs or NOTIFY reports
+        self._watcher: asyncio.Task[None] | None = None  # follows events for NOTIFY
         self.context = Context(
             self.session,
             backend,
@@ -222,12 +226,15 @@ class Connection:
         try:
             command = parse_command(data)
         except ParseError as exc:
-            await self._refuse(exc)
+            async with self._busy:
+                await self._refuse(exc)
             return True
-        self.out.cork()
-        reply = await execute(self.context, command)
-        await self.out.send(reply)
-        await self.out.flush()
+        async with self._busy:
+            self.out.cork()
+            reply = await execute(self.context, command)
+            await self.out.send(reply)
+            await self.out.flush()
+        self._follow_notify()
         if command.name == "STARTTLS" and reply.startswith(command.tag.encode() + b" OK"):
             if self.line_ready():
                 log.warning("plaintext sent after STARTTLS by %s; closing", self.peer)
@@ -245,6 +252,34 @@ class Connection:
             self.context.compressed = True
         return True
 
+    def _follow_notify(self) -> None:
+        """Start following the user's events after NOTIFY SET; stop after NOTIFY NONE."""
+        wanted = self.session.notify is not None and self.session.state is not State.LOGOUT
+        if wanted and self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch())
+        elif not wanted and self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+
+    async def _watch(self) -> None:
+        """NOTIFY between commands (RFC 5465): report changes as events arrive."""
+        try:
+            async with wake_source(self.context) as wake:
+                while self.session.notify is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), poll_secs(self.context))
+                    wake.clear()
+                    async with self._busy:
+                        if self.session.notify is None:
+                            break
+                        await notify_changes(self.context)
+                        await self.out.flush()
+        except ConnectionError:
+            self.writer.close()  # the command loop sees the end of input and finishes
+        except Exception:
+            log.exception("NOTIFY for %s failed", self.peer)
+            self.writer.close()
+
     async def _refuse(self, exc: ImapError) -> None:
         """Answer a command that could not be read or parsed (untagged if no tag was seen)."""
         reply = reply_for(exc)
@@ -252,6 +287,8 @@ class Connection:
 
     async def _close(self) -> None:
         """Close the socket first (no await before it, so a cancel cannot skip it)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
         with contextlib.suppress(Exception):
             self.out.write_pending()
             self.writer.close()

@@ -229,6 +229,24 @@ class AtomsArgs:
 
 
 @dataclass(frozen=True)
+class NotifyGroup:
+    """One NOTIFY event group: a mailbox filter, its mailboxes and the events wanted."""
+
+    kind: str  # SELECTED SELECTED-DELAYED INBOXES PERSONAL SUBSCRIBED SUBTREE MAILBOXES
+    mailboxes: tuple[str, ...]  # SUBTREE / MAILBOXES names as sent
+    events: tuple[str, ...]  # () for NONE
+    fetch: tuple[FetchItem, ...] = ()  # MessageNew's FETCH items (selected mailbox only)
+
+
+@dataclass(frozen=True)
+class NotifyArgs:
+    """NOTIFY SET [STATUS] groups (RFC 5465), or NOTIFY NONE (``groups`` None)."""
+
+    groups: tuple[NotifyGroup, ...] | None
+    status: bool = False
+
+
+@dataclass(frozen=True)
 class IdArgs:
     """ID (field value ...) or ID NIL."""
 
@@ -252,6 +270,7 @@ type Args = (
     | SortArgs
     | ThreadArgs
     | AtomsArgs
+    | NotifyArgs
     | IdArgs
 )
 

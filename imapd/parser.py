@@ -16,6 +16,7 @@ from collections.abc import Callable
 from imapd import arguments
 from imapd.cursor import ATOM_CHARS, Cursor, peek_tag
 from imapd.errors import UnknownCommand
+from imapd.notify_grammar import parse_notify
 from imapd.parsed import (
     AppendArgs,
     AppendItem,
@@ -453,6 +454,7 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "ID": _id,
     "ENABLE": _enable,
     "CANCELUPDATE": _cancelupdate,
+    "NOTIFY": parse_notify,
     "COMPRESS": _compress,
     "GETQUOTA": _mailbox,
     "GETQUOTAROOT": _mailbox,

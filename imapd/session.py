@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from imapd.parsed import SearchKey
+from imapd.parsed import NotifyArgs, SearchKey
 from imapd.sequences import SequenceSet
 from mailrs.store.index import IndexedMessage, MailboxState
 
@@ -253,6 +253,17 @@ class SelectedMailbox:
 
 
 @dataclass
+class NotifyState:
+    """What NOTIFY SET asked for (RFC 5465) and what the session last saw of other mailboxes."""
+
+    args: NotifyArgs
+    names: set[str]  # every mailbox
+    subscribed: set[str]
+    counts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    # name -> (MESSAGES, UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ) as last reported
+
+
+@dataclass
 class Session:
     """The state of one connection."""
 
@@ -262,6 +273,7 @@ class Session:
     tls: bool = False
     condstore: bool = False  # enabled by ENABLE CONDSTORE or a CONDSTORE command
     qresync: bool = False  # enabled by ENABLE QRESYNC (RFC 7162; implies CONDSTORE)
+    notify: NotifyState | None = None  # NOTIFY SET (RFC 5465)
 
     def login(self, address: str) -> None:
         """Enter the authenticated state as ``address``."""

@@ -20,6 +20,7 @@ from imapd.commands import (
     listext,
     mailbox,
     misc,
+    notify,
     search,
     selected,
     sort,
@@ -48,6 +49,7 @@ COMMANDS: dict[str, CommandSpec] = {
     **misc.COMMANDS,
     **compression.COMMANDS,
     **context.COMMANDS,
+    **notify.COMMANDS,
 }
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}

@@ -19,13 +19,14 @@ from collections.abc import AsyncIterator
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context
 from imapd.commands.context import search_updates
 from imapd.commands.mailbox import report_changes
+from imapd.commands.notify import notify_changes
 from imapd.errors import BadCommand
 from imapd.parsed import Command
 from imapd.responses import continuation
 
 
 @contextlib.asynccontextmanager
-async def _wake_source(ctx: Context) -> AsyncIterator[asyncio.Event]:
+async def wake_source(ctx: Context) -> AsyncIterator[asyncio.Event]:
     hub = ctx.backend.events
     if hub is None or ctx.session.address is None:
         yield asyncio.Event()  # never set: polling only
@@ -34,7 +35,7 @@ async def _wake_source(ctx: Context) -> AsyncIterator[asyncio.Event]:
         yield wake
 
 
-def _poll_secs(ctx: Context) -> float:
+def poll_secs(ctx: Context) -> float:
     """How often to look without an event: rarely while the event feed is up."""
     hub = ctx.backend.events
     if hub is not None and hub.healthy:
@@ -47,18 +48,20 @@ async def idle(ctx: Context, command: Command) -> Completion:
     channel = ctx.channel
     if channel is None:
         raise BadCommand("IDLE is not available here")
-    async with _wake_source(ctx) as wake:
+    async with wake_source(ctx) as wake:
         await ctx.out.send(continuation("idling"))
         reader = asyncio.create_task(channel.read_line(ctx.policy.max_idle_secs))
         try:
             while True:
                 wake.clear()
+                if ctx.session.notify is not None:
+                    await notify_changes(ctx)  # NOTIFY: other mailboxes too
                 if ctx.session.selected is not None:
                     await report_changes(ctx)
                     await search_updates(ctx)
                 waker = asyncio.create_task(wake.wait())
                 done, _ = await asyncio.wait(
-                    {reader, waker}, timeout=_poll_secs(ctx), return_when=asyncio.FIRST_COMPLETED
+                    {reader, waker}, timeout=poll_secs(ctx), return_when=asyncio.FIRST_COMPLETED
                 )
                 waker.cancel()
                 if reader in done:
