@@ -93,6 +93,7 @@ class AppendItem:
     parts: tuple[bytes | str, ...]
     zone: int | None = None  # the date-time's zone, minutes east of UTC
     binary: bool = False
+    utf8: bool = False  # ``UTF8 (literal8)`` (RFC 6855)
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,16 @@ def _lsub(cur: Cursor) -> ListArgs:
     return ListArgs(reference, pattern)
 
 
-STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE")
+STATUS_ITEMS = (
+    "MESSAGES",
+    "RECENT",
+    "UIDNEXT",
+    "UIDVALIDITY",
+    "UNSEEN",
+    "HIGHESTMODSEQ",
+    "SIZE",
+    "DELETED",
+)
 
 
 def _status(cur: Cursor) -> StatusArgs:
@@ -269,6 +278,14 @@ def _append_item(cur: Cursor) -> AppendItem:
     if cur.peek() == ord('"'):
         date, zone = arguments.date_time(cur)
         cur.sp()
+    if cur.peek() in (ord("U"), ord("u")):  # UTF8 (literal8), RFC 6855
+        if cur.atom().upper() != "UTF8":
+            raise cur.error("expected the message as a literal, UTF8 or CATENATE")
+        cur.sp()
+        cur.char("(", "expected '(' after UTF8")
+        data, binary = _append_data(cur)
+        cur.char(")", "expected ')' after the UTF8 message")
+        return AppendItem(flags, date, (data,), zone, binary, utf8=True)
     if cur.peek() in (ord("C"), ord("c")):
         if cur.atom().upper() != "CATENATE":
             raise cur.error("expected the message as a literal or CATENATE")

@@ -6,10 +6,12 @@ from enum import StrEnum
 
 CAPABILITIES: tuple[str, ...] = (
     "IMAP4rev1",
+    "IMAP4rev2",
     "LITERAL+",
     "SASL-IR",
     "ID",
     "ENABLE",
+    "UTF8=ACCEPT",
     "IDLE",
     "NAMESPACE",
     "UNSELECT",

@@ -40,12 +40,17 @@ def can_quote(text: str) -> bool:
     return all(0 < ord(ch) < 0x80 and ch not in "\r\n" for ch in text)
 
 
-def quoted(text: str) -> bytes:
-    """A quoted string; raises ValueError if the text cannot be quoted."""
-    if not can_quote(text):
+def can_quote_utf8(text: str) -> bool:
+    """True if ``text`` fits in a UTF-8 quoted string (RFC 6855, 9051): no CR, LF or NUL."""
+    return not any(ch in "\r\n\0" for ch in text)
+
+
+def quoted(text: str, utf8: bool = False) -> bytes:
+    """A quoted string (UTF-8 allowed with ``utf8``); ValueError if it cannot be quoted."""
+    if not (can_quote(text) or (utf8 and can_quote_utf8(text))):
         raise ValueError("text cannot be sent as a quoted string")
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return b'"' + escaped.encode("ascii") + b'"'
+    return b'"' + escaped.encode("utf-8") + b'"'
 
 
 def literal(data: bytes) -> bytes:
@@ -53,14 +58,16 @@ def literal(data: bytes) -> bytes:
     return b"{%d}\r\n" % len(data) + data
 
 
-def string(text: str) -> bytes:
+def string(text: str, utf8: bool = False) -> bytes:
     """A string: quoted when possible, else a UTF-8 literal."""
-    return quoted(text) if can_quote(text) else literal(text.encode("utf-8"))
+    if can_quote(text) or (utf8 and can_quote_utf8(text)):
+        return quoted(text, utf8)
+    return literal(text.encode("utf-8"))
 
 
-def astring(text: str) -> bytes:
-    """An astring: a bare atom when safe, else a string."""
-    return text.encode("ascii") if is_atom(text) else string(text)
+def astring(text: str, utf8: bool = False) -> bytes:
+    """An astring: a bare atom when safe, else a string (UTF-8 quoted with ``utf8``)."""
+    return text.encode("ascii") if is_atom(text) else string(text, utf8)
 
 
 def encode(value: Value) -> bytes:
@@ -119,9 +126,9 @@ def fetch_line(seq: int, items: Sequence[tuple[str, Value]]) -> bytes:
     return b"* %d FETCH (" % seq + body + b")" + CRLF
 
 
-def list_line(attributes: Iterable[str], delimiter: str, name: str) -> bytes:
+def list_line(attributes: Iterable[str], delimiter: str, name: str, utf8: bool = False) -> bytes:
     """``* LIST (attributes) "delimiter" name``."""
-    return untagged("LIST", flag_list(attributes), quoted(delimiter), astring(name))
+    return untagged("LIST", flag_list(attributes), quoted(delimiter), astring(name, utf8))
 
 
 def internaldate(epoch: float, zone: int | None = None) -> str:

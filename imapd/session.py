@@ -125,6 +125,7 @@ class SelectedMailbox:
     highestmodseq: int = 1
     condstore: bool = False  # CONDSTORE enabled: FETCH responses carry MODSEQ
     qresync: bool = False  # QRESYNC enabled: expunges are announced as VANISHED
+    no_recent: bool = False  # IMAP4rev2: no \\Recent flag and no RECENT responses
     seen_modseq: int = 0  # the index modseq last folded in
     announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
     saved: set[int] = field(default_factory=set)  # UIDs of the SEARCHRES ``$`` result
@@ -240,11 +241,12 @@ class SelectedMailbox:
         added = [MessageView.from_index(m) for m in state.messages if m.uid not in known]
         added = [m for m in added if m.uid >= (self.messages[-1].uid if self.messages else 0)]
         recent_before = len(self.recent)
-        self.recent.update(uid for uid in new_recent if uid in alive)
+        if not self.no_recent:
+            self.recent.update(uid for uid in new_recent if uid in alive)
         if added:
             self.messages.extend(added)  # the index hands out UIDs in ascending order
             updates.append(Exists(len(self.messages)))
-        if added or len(self.recent) != recent_before:
+        if (added or len(self.recent) != recent_before) and not self.no_recent:
             updates.append(Recent(len(self.recent)))
         self.uidnext = max(self.uidnext, state.uidnext)
         self.highestmodseq = max(self.highestmodseq, state.highestmodseq)
@@ -261,6 +263,7 @@ class NotifyState:
     subscribed: set[str]
     counts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     # name -> (MESSAGES, UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ) as last reported
+    utf8: bool = False  # names in UTF-8 (UTF8=ACCEPT or IMAP4rev2 enabled)
 
 
 @dataclass
@@ -273,6 +276,8 @@ class Session:
     tls: bool = False
     condstore: bool = False  # enabled by ENABLE CONDSTORE or a CONDSTORE command
     qresync: bool = False  # enabled by ENABLE QRESYNC (RFC 7162; implies CONDSTORE)
+    utf8: bool = False  # UTF-8 mailbox names: ENABLE UTF8=ACCEPT (RFC 6855) or IMAP4rev2
+    rev2: bool = False  # ENABLE IMAP4rev2 (RFC 9051): no \\Recent, SEARCH answers ESEARCH
     notify: NotifyState | None = None  # NOTIFY SET (RFC 5465)
 
     def login(self, address: str) -> None:

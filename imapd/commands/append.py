@@ -16,7 +16,7 @@ from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context,
 from imapd.commands.fetch import section_bytes
 from imapd.commands.mailbox import mailbox_name, split_flags
 from imapd.cursor import Cursor
-from imapd.errors import CommandFailed
+from imapd.errors import BadCommand, CommandFailed
 from imapd.message_parts import crlf_lines
 from imapd.parsed import AppendArgs, AppendItem, Command, Section
 from imapd.protocol import Code
@@ -125,7 +125,9 @@ async def _build(ctx: Context, item: AppendItem) -> bytes:
 async def append(ctx: Context, command: Command) -> Completion:
     """APPEND mailbox 1*([(flags)] [date-time] literal|literal8|CATENATE (...))."""
     args = args_of(command, AppendArgs)
-    name = mailbox_name(args.mailbox)
+    if any(item.utf8 for item in args.items) and not ctx.session.utf8:
+        raise BadCommand("APPEND UTF8 needs ENABLE UTF8=ACCEPT (RFC 6855)")
+    name = ctx.mailbox_name(args.mailbox)
     mail = ctx.user_mail()
     if not await mail.exists(name):
         raise CommandFailed("No such mailbox", Code.TRYCREATE)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from imapd.backend import Backend, UserMail
 from imapd.errors import BadCommand
+from imapd.names import canonical_name, wire_name
 from imapd.parsed import Command
 from imapd.policy import ServerPolicy
 from imapd.protocol import Code, capabilities
@@ -77,6 +78,14 @@ class Context:
     def login_allowed(self) -> bool:
         """True when LOGIN / AUTHENTICATE may be used on this connection now."""
         return self.policy.login_allowed(self.session.tls, self.peer_ip)
+
+    def mailbox_name(self, wire: str) -> str:
+        """The canonical name of a mailbox name sent by the client."""
+        return canonical_name(wire, self.session.utf8)
+
+    def wire_name(self, name: str) -> str:
+        """A mailbox name as this client is sent it (modified UTF-7 or UTF-8)."""
+        return wire_name(name, self.session.utf8)
 
     def capabilities(self) -> tuple[str, ...]:
         """The capabilities to announce now."""

@@ -20,7 +20,6 @@ from imapd.commands.mailbox import (
 from imapd.parsed import Command, ListArgs
 from imapd.protocol import SPECIAL_USE
 from imapd.responses import list_line
-from mailrs.store import mutf7
 from mailrs.store.names import DELIMITER
 
 _NOT_SELECTABLE = {"\\Noselect", "\\NonExistent"}
@@ -30,8 +29,8 @@ def _matches(patterns: list[str], wire: str) -> bool:
     return any(listpattern.matches(pattern, wire) for pattern in patterns)
 
 
-def _line(attributes: list[str], wire: str, childinfo: bool) -> bytes:
-    line = list_line(attributes, DELIMITER, wire)
+def _line(attributes: list[str], wire: str, childinfo: bool, utf8: bool) -> bytes:
+    line = list_line(attributes, DELIMITER, wire, utf8)
     if childinfo:  # RECURSIVEMATCH: a subscribed name below this one (RFC 5258 section 3.5)
         line = line[:-2] + b' ("CHILDINFO" ("SUBSCRIBED"))\r\n'
     return line
@@ -57,7 +56,7 @@ async def list_extended(ctx: Context, command: Command) -> Completion:
     candidates = existing | subscribed | implied_parents(existing | subscribed)
     lines: list[bytes] = []
     for name in sorted(candidates, key=list_order):
-        wire = mutf7.encode(name)
+        wire = ctx.wire_name(name)
         if not _matches(patterns, wire):
             continue
         below = [c for c in chosen if c.startswith(name + DELIMITER)]
@@ -75,7 +74,7 @@ async def list_extended(ctx: Context, command: Command) -> Completion:
             attributes = ["\\NonExistent"]
         if show_subscribed and name in subscribed:
             attributes.append("\\Subscribed")
-        lines.append(_line(attributes, wire, childinfo))
+        lines.append(_line(attributes, wire, childinfo, ctx.session.utf8))
         if args.status_items and not _NOT_SELECTABLE & set(attributes):
             lines.append(await status_line_of(ctx, name, args.status_items))
     await ctx.out.send(b"".join(lines))

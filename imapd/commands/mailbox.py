@@ -10,6 +10,7 @@ from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context,
 from imapd.commands.context import removed_lines
 from imapd.commands.resync import resync_lines
 from imapd.errors import BadCommand, CommandFailed
+from imapd.names import canonical_name
 from imapd.parsed import Command, ListArgs, MailboxArgs, RenameArgs, StatusArgs
 from imapd.protocol import (
     FLAG_TO_LETTER,
@@ -39,17 +40,12 @@ from imapd.session import (
     Update,
 )
 from mailrs.errors import InvalidMailboxName, MailboxNotFound
-from mailrs.store import mutf7
-from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
+from mailrs.store.names import DELIMITER, INBOX
 
 
 def mailbox_name(wire: str) -> str:
     """The canonical mailbox name for a name sent by a client (modified UTF-7)."""
-    try:
-        decoded = mutf7.decode(wire)
-    except ValueError as exc:
-        raise InvalidMailboxName(str(exc)) from None
-    return normalize_mailbox_name(decoded)
+    return canonical_name(wire)
 
 
 def split_flags(flags: tuple[str, ...] | list[str]) -> tuple[str, str]:
@@ -102,14 +98,14 @@ async def list_mailboxes(ctx: Context, command: Command) -> Completion:
     names = set(await ctx.user_mail().list_mailboxes())
     lines = []
     for name in sorted(names | implied_parents(names), key=list_order):
-        wire = mutf7.encode(name)
+        wire = ctx.wire_name(name)
         if not listpattern.matches(pattern, wire):
             continue
         if name in names:
             attributes = mailbox_attributes(name, names)
         else:
             attributes = ["\\Noselect", "\\HasChildren"]
-        lines.append(list_line(attributes, DELIMITER, wire))
+        lines.append(list_line(attributes, DELIMITER, wire, ctx.session.utf8))
     await ctx.out.send(b"".join(lines))
     return Completion("LIST completed")
 
@@ -123,7 +119,7 @@ async def lsub(ctx: Context, command: Command) -> Completion:
     subscribed = set(await mail.subscriptions())
     lines = []
     for name in sorted(subscribed | implied_parents(subscribed), key=list_order):
-        wire = mutf7.encode(name)
+        wire = ctx.wire_name(name)
         if not args.pattern or not listpattern.matches(pattern, wire):
             continue
         if name not in subscribed:
@@ -132,12 +128,16 @@ async def lsub(ctx: Context, command: Command) -> Completion:
             # RFC 3501 6.3.9: a "%" that stops above subscribed names shows their parent
             # as \Noselect, unless one of those names is listed itself.
             below = [s for s in subscribed if s.startswith(name + DELIMITER)]
-            if any(listpattern.matches(pattern, mutf7.encode(s)) for s in below):
+            if any(listpattern.matches(pattern, ctx.wire_name(s)) for s in below):
                 continue
             attributes = ["\\Noselect"]
         else:
             attributes = [] if name in existing else ["\\Noselect"]
-        lines.append(list_line(attributes, DELIMITER, wire).replace(b"* LIST", b"* LSUB", 1))
+        lines.append(
+            list_line(attributes, DELIMITER, wire, ctx.session.utf8).replace(
+                b"* LIST", b"* LSUB", 1
+            )
+        )
     await ctx.out.send(b"".join(lines))
     return Completion("LSUB completed")
 
@@ -173,26 +173,28 @@ async def _open(ctx: Context, command: Command, readonly: bool) -> Completion:
     args = args_of(command, MailboxArgs)
     if args.qresync is not None and not ctx.session.qresync:
         raise BadCommand("QRESYNC must be enabled first (ENABLE QRESYNC)")
-    if ctx.session.selected is not None and ctx.session.qresync:
-        # RFC 7162 3.2.11: the end of the old mailbox's responses
+    if ctx.session.selected is not None and (ctx.session.qresync or ctx.session.rev2):
+        # RFC 7162 3.2.11, RFC 9051 7.1: the end of the old mailbox's responses
         await ctx.out.send(status_line(None, Status.OK, "Previous mailbox closed", Code.CLOSED))
     ctx.session.deselect()  # a failed SELECT leaves no mailbox selected
-    name = mailbox_name(args.mailbox)
+    name = ctx.mailbox_name(args.mailbox)
     if args.condstore:
         ctx.session.condstore = True
     result = await ctx.user_mail().sync(name, claim_recent=not readonly)
     box = SelectedMailbox.open(result.state, readonly, result.recent)
     box.condstore = ctx.session.condstore
     box.qresync = ctx.session.qresync
+    if ctx.session.rev2:  # RFC 9051: no \\Recent
+        box.no_recent, box.recent = True, set()
     permanent = [] if readonly else [*SYSTEM_FLAGS, *sorted(box.announced.values()), "\\*"]
     permanent_text = "Read-only mailbox" if readonly else "Flags permitted"
-    lines = [
-        _flags_line(box),
-        untagged(str(box.exists), "EXISTS"),
-        untagged(str(len(box.recent)), "RECENT"),
-    ]
+    lines = [_flags_line(box), untagged(str(box.exists), "EXISTS")]
+    if ctx.session.rev2:  # RFC 9051 6.3.2: a LIST response names the mailbox
+        lines.append(list_line([], DELIMITER, ctx.wire_name(name), utf8=True))
+    else:
+        lines.append(untagged(str(len(box.recent)), "RECENT"))
     unseen = box.first_unseen()
-    if unseen is not None:
+    if unseen is not None and not ctx.session.rev2:
         lines.append(
             status_line(
                 None, Status.OK, f"Message {unseen} is first unseen", Code.UNSEEN, str(unseen)
@@ -227,7 +229,7 @@ async def create(ctx: Context, command: Command) -> Completion:
     """CREATE mailbox (a trailing delimiter is dropped; missing parents are made)."""
     args = args_of(command, MailboxArgs)
     wire = args.mailbox[:-1] if args.mailbox.endswith(DELIMITER) else args.mailbox
-    name = mailbox_name(wire)
+    name = ctx.mailbox_name(wire)
     if name == INBOX:
         raise CommandFailed("INBOX always exists", Code.ALREADYEXISTS)
     await ctx.user_mail().create(name)
@@ -236,7 +238,7 @@ async def create(ctx: Context, command: Command) -> Completion:
 
 async def delete(ctx: Context, command: Command) -> Completion:
     """DELETE mailbox (never INBOX)."""
-    name = mailbox_name(args_of(command, MailboxArgs).mailbox)
+    name = ctx.mailbox_name(args_of(command, MailboxArgs).mailbox)
     if name == INBOX:
         raise CommandFailed("INBOX cannot be deleted", Code.CANNOT)
     box = ctx.session.selected
@@ -249,7 +251,7 @@ async def delete(ctx: Context, command: Command) -> Completion:
 async def rename(ctx: Context, command: Command) -> Completion:
     """RENAME old new (INBOX: its messages move to the new mailbox)."""
     args = args_of(command, RenameArgs)
-    old, new = mailbox_name(args.old), mailbox_name(args.new)
+    old, new = ctx.mailbox_name(args.old), ctx.mailbox_name(args.new)
     mail = ctx.user_mail()
     if not await mail.exists(old):
         raise MailboxNotFound(f"no mailbox {old!r}")
@@ -261,7 +263,7 @@ async def rename(ctx: Context, command: Command) -> Completion:
 
 async def subscribe(ctx: Context, command: Command) -> Completion:
     """SUBSCRIBE mailbox."""
-    name = mailbox_name(args_of(command, MailboxArgs).mailbox)
+    name = ctx.mailbox_name(args_of(command, MailboxArgs).mailbox)
     if not await ctx.user_mail().exists(name):
         raise MailboxNotFound(f"no mailbox {name!r}")
     await ctx.user_mail().subscribe(name)
@@ -272,7 +274,7 @@ async def unsubscribe(ctx: Context, command: Command) -> Completion:
     """UNSUBSCRIBE mailbox."""
     wire = args_of(command, MailboxArgs).mailbox
     try:
-        name = mailbox_name(wire)
+        name = ctx.mailbox_name(wire)
     except InvalidMailboxName:
         name = wire
     if not await ctx.user_mail().unsubscribe(name):
@@ -283,7 +285,7 @@ async def unsubscribe(ctx: Context, command: Command) -> Completion:
 async def status(ctx: Context, command: Command) -> Completion:
     """STATUS mailbox (items)."""
     args = args_of(command, StatusArgs)
-    name = mailbox_name(args.mailbox)
+    name = ctx.mailbox_name(args.mailbox)
     await ctx.out.send(await status_line_of(ctx, name, args.items))
     return Completion("STATUS completed")
 
@@ -299,6 +301,7 @@ async def status_line_of(ctx: Context, name: str, wanted: tuple[str, ...]) -> by
         "UNSEEN": counters.unseen,
         "HIGHESTMODSEQ": counters.highestmodseq,
         "SIZE": counters.size,
+        "DELETED": counters.deleted,
     }
     box = ctx.session.selected
     if box is not None and box.name == name:
@@ -306,7 +309,7 @@ async def status_line_of(ctx: Context, name: str, wanted: tuple[str, ...]) -> by
     if "HIGHESTMODSEQ" in wanted:
         ctx.session.condstore = True
     items = " ".join(f"{item} {values[item]}" for item in dict.fromkeys(wanted))
-    return untagged("STATUS", astring(mutf7.encode(name)), f"({items})")
+    return untagged("STATUS", astring(ctx.wire_name(name), ctx.session.utf8), f"({items})")
 
 
 def updates_bytes(box: SelectedMailbox, updates: list[Update]) -> bytes:

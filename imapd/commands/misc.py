@@ -4,12 +4,11 @@ ones: NAMESPACE, ENABLE, GETQUOTA and GETQUOTAROOT."""
 from __future__ import annotations
 
 from imapd.commands.base import ANY_STATE, AUTHENTICATED, CommandSpec, Completion, Context, args_of
-from imapd.commands.mailbox import mailbox_name, report_changes
+from imapd.commands.mailbox import report_changes
 from imapd.errors import CommandFailed
 from imapd.parsed import AtomsArgs, Command, IdArgs, MailboxArgs
 from imapd.protocol import Code, Status
 from imapd.responses import astring, encode, status_line, untagged
-from mailrs.store import mutf7
 from mailrs.store.names import DELIMITER
 
 SERVER_ID = ("name", "mailrs", "vendor", "mailrs", "support-url", None)
@@ -64,6 +63,14 @@ async def enable(ctx: Context, command: Command) -> Completion:
     if "QRESYNC" in args.names and not session.qresync:
         session.qresync = True
         enabled.append("QRESYNC")
+    if "IMAP4REV2" in args.names and not session.rev2:  # RFC 9051
+        session.rev2 = session.utf8 = True
+        enabled.append("IMAP4rev2")
+    if "UTF8=ACCEPT" in args.names and not session.utf8:  # RFC 6855
+        session.utf8 = True
+        enabled.append("UTF8=ACCEPT")
+    elif "UTF8=ACCEPT" in args.names and "IMAP4rev2" in enabled:
+        enabled.append("UTF8=ACCEPT")
     if enabled:
         session.condstore = True
         if session.selected is not None:
@@ -93,14 +100,14 @@ async def getquota(ctx: Context, command: Command) -> Completion:
 
 async def getquotaroot(ctx: Context, command: Command) -> Completion:
     """GETQUOTAROOT mailbox (RFC 2087)."""
-    name = mailbox_name(args_of(command, MailboxArgs).mailbox)
+    name = ctx.mailbox_name(args_of(command, MailboxArgs).mailbox)
     if not await ctx.user_mail().exists(name):
         raise CommandFailed("No such mailbox", Code.NONEXISTENT)
     limit = await ctx.backend.quota(ctx.user_mail().address)
     lines = [
         untagged(
             "QUOTAROOT",
-            astring(mutf7.encode(name)),
+            astring(ctx.wire_name(name), ctx.session.utf8),
             *([encode(QUOTA_ROOT)] if limit is not None else []),
         )
     ]

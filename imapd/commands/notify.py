@@ -16,8 +16,9 @@ from __future__ import annotations
 from imapd.commands import fetch as fetch_command
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.commands.context import search_updates
-from imapd.commands.mailbox import mailbox_name, report_changes
+from imapd.commands.mailbox import report_changes
 from imapd.errors import CommandFailed
+from imapd.names import canonical_name, wire_name
 from imapd.notify_grammar import SELECTED_FILTERS
 from imapd.parsed import Command, FetchArgs, NotifyArgs, NotifyGroup
 from imapd.protocol import Code
@@ -25,7 +26,6 @@ from imapd.responses import astring, list_line, untagged
 from imapd.sequences import SequenceSet
 from imapd.session import NotifyState
 from mailrs.errors import MailboxNotFound
-from mailrs.store.mutf7 import encode as wire_name
 from mailrs.store.names import DELIMITER, INBOX
 from mailrs.store.records import MailboxStatus
 
@@ -41,15 +41,15 @@ def _matches(group: NotifyGroup, name: str, state: NotifyState) -> bool:
         return name == INBOX
     if group.kind == "SUBSCRIBED":
         return name in state.subscribed
-    targets = [_canonical(m) for m in group.mailboxes]
+    targets = [_canonical(m, state.utf8) for m in group.mailboxes]
     if group.kind == "MAILBOXES":
         return name in targets
     return any(name == t or name.startswith(t + DELIMITER) for t in targets)  # SUBTREE
 
 
-def _canonical(wire: str) -> str:
+def _canonical(wire: str, utf8: bool) -> str:
     try:
-        return mailbox_name(wire)
+        return canonical_name(wire, utf8)
     except ValueError:
         return wire
 
@@ -62,12 +62,12 @@ def _events_for(state: NotifyState, name: str) -> tuple[str, ...] | None:
     return None
 
 
-def _status_line(name: str, counters: MailboxStatus, events: tuple[str, ...]) -> bytes:
+def _status_line(name: str, counters: MailboxStatus, events: tuple[str, ...], utf8: bool) -> bytes:
     items = f"MESSAGES {counters.messages} UIDNEXT {counters.uidnext}"
     items += f" UIDVALIDITY {counters.uidvalidity}"
     if "FlagChange" in events:
         items += f" HIGHESTMODSEQ {counters.highestmodseq}"
-    return untagged("STATUS", astring(wire_name(name)), f"({items})")
+    return untagged("STATUS", astring(wire_name(name, utf8), utf8), f"({items})")
 
 
 def _counts(counters: MailboxStatus) -> tuple[int, int, int, int]:
@@ -95,14 +95,14 @@ async def _other_mailboxes(ctx: Context, state: NotifyState, initial: bool) -> l
         state.counts[name] = now
         if initial:
             if state.args.status:
-                lines.append(_status_line(name, counters, events))
+                lines.append(_status_line(name, counters, events, state.utf8))
             continue
         if (
             before is None
             or now[:3] != before[:3]
             or ("FlagChange" in events and now[3] != before[3])
         ):
-            lines.append(_status_line(name, counters, events))
+            lines.append(_status_line(name, counters, events, state.utf8))
     return lines
 
 
@@ -115,12 +115,12 @@ async def _names_and_subscriptions(ctx: Context, state: NotifyState) -> list[byt
         events = _events_for(state, name) or ()
         if "MailboxName" in events:
             attributes = [] if name in names else ["\\NonExistent"]
-            lines.append(list_line(attributes, DELIMITER, wire_name(name)))
+            lines.append(list_line(attributes, DELIMITER, wire_name(name, state.utf8), state.utf8))
     for name in sorted(subscribed ^ state.subscribed):
         events = _events_for(state, name) or ()
         if "SubscriptionChange" in events:
             attributes = ["\\Subscribed"] if name in subscribed else []
-            lines.append(list_line(attributes, DELIMITER, wire_name(name)))
+            lines.append(list_line(attributes, DELIMITER, wire_name(name, state.utf8), state.utf8))
     state.names, state.subscribed = names, subscribed
     return lines
 
@@ -162,7 +162,8 @@ async def notify(ctx: Context, command: Command) -> Completion:
     if unsupported:
         raise CommandFailed("Event not supported", Code.BADEVENT, "(" + " ".join(SUPPORTED) + ")")
     mail = ctx.user_mail()
-    state = NotifyState(args, set(await mail.list_mailboxes()), set(await mail.subscriptions()))
+    names, subscribed = set(await mail.list_mailboxes()), set(await mail.subscriptions())
+    state = NotifyState(args, names, subscribed, utf8=ctx.session.utf8)
     lines = await _other_mailboxes(ctx, state, initial=True)
     if lines:
         await ctx.out.send(b"".join(lines))

@@ -238,6 +238,8 @@ def forget_saved(ctx: Context, returns: Returns | None) -> None:
 async def search(ctx: Context, command: Command) -> Completion:
     """SEARCH / UID SEARCH [RETURN (...)] [CHARSET name] keys."""
     args = args_of(command, SearchArgs)
+    if args.returns is None and ctx.session.rev2:  # RFC 9051 6.4.4: always ESEARCH
+        args = SearchArgs(args.charset, args.criteria, Returns(("ALL",)))
     forget_saved(ctx, args.returns)
     check_charset(args.charset)
     box = ctx.selected()

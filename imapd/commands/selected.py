@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
-from imapd.commands.mailbox import mailbox_name, report_changes, updates_bytes
+from imapd.commands.mailbox import report_changes, updates_bytes
 from imapd.errors import BadCommand, CommandFailed
 from imapd.parsed import Command, CopyArgs, SequenceArgs
 from imapd.protocol import Code, Status
@@ -90,7 +90,7 @@ async def copy(ctx: Context, command: Command) -> Completion:
         numbers = box.select(args.sequence, command.uid)
     except ValueError as exc:
         raise BadCommand(f"invalid sequence set: {exc}") from None
-    destination = mailbox_name(args.mailbox)
+    destination = ctx.mailbox_name(args.mailbox)
     mail = ctx.user_mail()
     if not await mail.exists(destination):
         raise CommandFailed("No such mailbox", Code.TRYCREATE)

@@ -334,13 +334,16 @@ class MailIndex:
         uidvalidity, uidnext, modseq = db.execute(
             "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
         ).fetchone()
-        count, unseen, recent, size = db.execute(
+        count, unseen, recent, size, deleted = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(instr(flags, 'S') = 0), 0),"
-            " COALESCE(SUM(recent), 0), COALESCE(SUM(size), 0)"
+            " COALESCE(SUM(recent), 0), COALESCE(SUM(size), 0),"
+            " COALESCE(SUM(instr(flags, 'T') > 0), 0)"
             " FROM messages WHERE mailbox = ?",
             (name,),
         ).fetchone()
-        return MailboxStatus(name, uidvalidity, uidnext, modseq, count, unseen, recent, size)
+        return MailboxStatus(
+            name, uidvalidity, uidnext, modseq, count, unseen, recent, size, deleted
+        )
 
     def claim_recent(self, mailbox: str) -> list[int]:
         """Take the \\Recent messages for one session: later sessions see them as old."""

@@ -51,6 +51,7 @@ class MailboxStatus:
     unseen: int
     recent: int
     size: int
+    deleted: int = 0  # messages flagged \\Deleted (IMAP4rev2's STATUS DELETED)
 
 
 @dataclass(frozen=True)
