@@ -156,7 +156,7 @@ class UserMail:
 
     async def vanished_since(self, mailbox: str, modseq: int) -> list[int] | None:
         """UIDs expunged after ``modseq`` (QRESYNC); None when not recorded that far back."""
-        return await asyncio.to_thread(self.service.vanished_since, mailbox, modseq)
+        return await asyncio.to_thread(self.service.index.vanished_since, mailbox, modseq)
 
     async def status(self, mailbox: str) -> MailboxStatus:
         """The counters of a mailbox (STATUS)."""

@@ -31,13 +31,13 @@ from imapd.parsed import (
     LoginArgs,
     MailboxArgs,
     NoArgs,
-    Qresync,
     RenameArgs,
     SequenceArgs,
     StatusArgs,
     StoreArgs,
 )
 from imapd.search_parser import parse_search, parse_sort, parse_thread
+from imapd.select_grammar import parse_select
 
 # -- grammar of each command ---------------------------------------------------------------
 
@@ -74,55 +74,6 @@ def _mailbox(cur: Cursor) -> MailboxArgs:
     mailbox = cur.astring("a mailbox name")
     cur.end()
     return MailboxArgs(mailbox)
-
-
-def _qresync(cur: Cursor) -> Qresync:
-    """``(uidvalidity mod-sequence [known-uids] [(known-seqs known-uids)])`` (RFC 7162)."""
-    cur.char("(", "expected '(' after QRESYNC")
-    uidvalidity = cur.number()
-    if uidvalidity == 0:
-        raise cur.error("UIDVALIDITY is a non-zero number")
-    cur.sp()
-    modseq = arguments.modseq(cur)
-    known = match = None
-    if cur.maybe(" ") and cur.peek() != ord("("):
-        known = arguments.sequence_set(cur)
-        if known.saved:
-            raise cur.error("expected known UIDs")
-        cur.maybe(" ")
-    if cur.maybe("("):
-        seqs = arguments.sequence_set(cur)
-        cur.sp()
-        uids = arguments.sequence_set(cur)
-        cur.char(")", "expected ')' after the sequence match data")
-        if seqs.saved or uids.saved:
-            raise cur.error("expected a sequence set")
-        match = (seqs, uids)
-    cur.char(")", "expected ')' after the QRESYNC parameters")
-    return Qresync(uidvalidity, modseq, known, match)
-
-
-def _select(cur: Cursor) -> MailboxArgs:
-    cur.sp()
-    mailbox = cur.astring("a mailbox name")
-    condstore = False
-    qresync = None
-    if cur.maybe(" "):
-        cur.char("(", "expected select parameters")
-        while True:
-            word = cur.atom().upper()
-            if word == "CONDSTORE":
-                condstore = True
-            elif word == "QRESYNC" and qresync is None:
-                cur.sp()
-                qresync = _qresync(cur)
-            else:
-                raise cur.error(f"unknown select parameter {word[:40]}")
-            if not cur.maybe(" "):
-                break
-        cur.char(")")
-    cur.end()
-    return MailboxArgs(mailbox, condstore, qresync)
 
 
 def _rename(cur: Cursor) -> RenameArgs:
@@ -444,8 +395,8 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "STARTTLS": _no_args,
     "AUTHENTICATE": _authenticate,
     "LOGIN": _login,
-    "SELECT": _select,
-    "EXAMINE": _select,
+    "SELECT": parse_select,
+    "EXAMINE": parse_select,
     "CREATE": _mailbox,
     "DELETE": _mailbox,
     "RENAME": _rename,

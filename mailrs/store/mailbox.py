@@ -225,10 +225,6 @@ class MailboxService:
         state = self.index.sync_changes(mailbox, modseq, uidnext)
         return None if state is None else self._claim(state, claim_recent)
 
-    def vanished_since(self, mailbox: str, modseq: int) -> list[int] | None:
-        """UIDs expunged after ``modseq`` (None: the index's record does not go back so far)."""
-        return self.index.vanished_since(mailbox, modseq)
-
     def _claim(self, state: MailboxState, claim_recent: bool) -> SyncResult:
         """The \\Recent messages of a session: claimed for good on SELECT, only shown on EXAMINE.
 
