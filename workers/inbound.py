@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from mailrs.config import RelaySettings, Settings
 from mailrs.db.models import Message
 from mailrs.inbound.authcheck import authenticate_message
-from mailrs.inbound.dmarc_results import disposition, record_result
+from mailrs.inbound.dmarc_results import disposition, record_result, trusted_forwarder
 from mailrs.inbound.trust import authserv_id, from_outside, trusted_body
 from mailrs.outbound.mx import make_resolver
 
@@ -42,7 +42,8 @@ def authentication_results(
         resolver=_resolver(settings.relay),
         authserv_id=authserv_id(settings, message),
     )
-    outcome = disposition(results.dmarc, settings.spam.dmarc_enforce)
+    forwarded = trusted_forwarder(results, settings.spam.arc_trusted_sealers)
+    outcome = disposition(results.dmarc, settings.spam.dmarc_enforce, forwarded)
     message.dmarc_disposition = outcome[0] if results.dmarc.result == "fail" else ""
     record_result(
         session,

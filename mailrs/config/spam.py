@@ -26,6 +26,8 @@ class SpamSettings(Section):
     check_sender_auth: bool = True
     trusted_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     dmarc_enforce: bool = False  # refuse p=reject failures with 550 5.7.1 at the end of DATA
+    # ARC sealers (d= of the newest ARC-Seal) whose valid chain overrides a DMARC failure
+    arc_trusted_sealers: tuple[str, ...] = ()
     dmarc_send_reports: bool = False  # send daily aggregate reports to the domains' rua
     dmarc_report_from: str = ""  # their sender; default noreply-dmarc@<first local domain>
 

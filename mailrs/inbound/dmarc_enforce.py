@@ -15,7 +15,7 @@ from mailrs.config import RelaySettings, Settings
 from mailrs.db.engine import Database
 from mailrs.inbound.authcheck import authenticate_message
 from mailrs.inbound.authresults import without_own_results
-from mailrs.inbound.dmarc_results import REJECT, record_result, sampled_in
+from mailrs.inbound.dmarc_results import REJECT, record_result, sampled_in, trusted_forwarder
 from mailrs.outbound.mx import make_resolver
 
 REJECT_BUDGET_SECS = 20.0  # DNS time allowed while the client waits for our answer
@@ -69,6 +69,8 @@ def dmarc_refusal(
     dmarc = results.dmarc
     if dmarc.result != "fail" or dmarc.policy != REJECT:
         return None
+    if trusted_forwarder(results, settings.spam.arc_trusted_sealers):
+        return None  # a forwarder we trust sealed it: the pipeline records the override
     if not sampled_in(dmarc.percent):
         return None  # pct sampling (RFC 7489 6.6.4): this one is let through
     with db.session() as session:

@@ -3,7 +3,8 @@
 ``disposition`` decides, for a message the pipeline accepted, whether the From domain's
 policy files it to Junk: a failure under ``p=quarantine`` (``pct`` sampled, RFC 7489
 section 6.6.4), or under ``p=reject`` when smtpd did not refuse it (enforcement off:
-our local policy; on: sampled out by ``pct``). ``record_result`` keeps one
+our local policy; on: sampled out by ``pct``), unless a valid ARC chain sealed by one of
+``spam.arc_trusted_sealers`` vouches for it. ``record_result`` keeps one
 ``dmarc_results`` row per evaluated message, refusals at the end of DATA included, for
 ``mailrs.outbound.dmarc_aggregate``.
 """
@@ -27,10 +28,21 @@ def sampled_in(percent: int) -> bool:
     return percent >= 100 or random.randrange(100) < percent
 
 
-def disposition(dmarc: DmarcResult, enforcing: bool) -> tuple[str, str]:
-    """(disposition, override reason) for a message we accepted (RFC 7489 appendix C)."""
+def trusted_forwarder(results: AuthResults, sealers: tuple[str, ...]) -> bool:
+    """A valid ARC chain whose newest seal is from a forwarder we trust (RFC 8617 7.2)."""
+    arc = results.arc
+    return arc.result == "pass" and bool(arc.sealers) and arc.sealers[0] in sealers
+
+
+def disposition(dmarc: DmarcResult, enforcing: bool, forwarded: bool = False) -> tuple[str, str]:
+    """(disposition, override reason) for a message we accepted (RFC 7489 appendix C).
+
+    ``forwarded``: the chain of a trusted ARC sealer vouches for it; the policy is waived.
+    """
     if dmarc.result != "fail" or dmarc.policy not in (QUARANTINE, REJECT):
         return NONE, ""
+    if forwarded:
+        return NONE, "trusted_forwarder"
     if dmarc.policy == REJECT:  # refused at the end of DATA unless sampled out or not enforced
         return QUARANTINE, "sampled_out" if enforcing else "local_policy"
     if not sampled_in(dmarc.percent):

@@ -29,6 +29,7 @@ from mailrs.accounts.users import add_user
 from mailrs.celery import configure
 from mailrs.config import RelaySettings, Settings, load_settings
 from mailrs.inbound.authcheck import AuthResults, authenticate_message
+from mailrs.inbound.dmarc_results import disposition, trusted_forwarder
 from mailrs.outbound.arc_seal import arc_seal
 from mailrs.outbound.dkim_keys import SigningKey
 from mailrs.outbound.mx import make_resolver
@@ -40,6 +41,8 @@ ZONE = [
     "mx.other.test A 127.0.0.1",
     'sender.test TXT "v=spf1 ip4:192.0.2.0/24 -all"',
     '_dmarc.sender.test TXT "v=DMARC1; p=none"',
+    'strict.test TXT "v=spf1 -all"',
+    '_dmarc.strict.test TXT "v=DMARC1; p=reject"',
 ]
 pytestmark = pytest.mark.dns_zone(ZONE)
 OUTSIDE_IP = "192.0.2.10"
@@ -226,3 +229,21 @@ def test_a_sieve_redirect_to_a_remote_address_is_sealed(
     assert forged not in got.data  # the sender's forgery in our name did not travel
     cv, _results, reason = dkim.arc_verify(got.data, dnsfunc=published.txt)
     assert cv == dkim.CV_Pass, reason
+
+
+def test_a_trusted_sealers_chain_waives_a_dmarc_failure(
+    relay_env: Relay, resolver: dns.resolver.Resolver
+) -> None:
+    """A list forwarded by example.test breaks the author's SPF: the seal vouches for it."""
+    data = MAIL.replace(b"carol@sender.test", b"carol@strict.test")
+    arrived = check(resolver, data, "mx.example.test")
+    with relay_env.db.session() as session:
+        (key,) = [k for k in _keys(session, relay_env) if k.algorithm == b"rsa-sha256"]
+    sealed = arc_seal(arrived.header().encode() + data, key, "mx.example.test")
+    here = check(resolver, sealed, "mx.next.test")
+    assert here.dmarc.result == "fail" and here.dmarc.policy == "reject"
+    assert here.arc.result == "pass" and here.arc.sealers == ("example.test",)
+    trusted = trusted_forwarder(here, ("example.test",))
+    assert trusted and disposition(here.dmarc, True, trusted) == ("none", "trusted_forwarder")
+    assert not trusted_forwarder(here, ("other.test",))
+    assert disposition(here.dmarc, False, False) == ("quarantine", "local_policy")
