@@ -13,7 +13,8 @@ from pathlib import Path
 
 ALICE = "alice@example.test"
 ALICE_PASSWORD = "correct horse battery"
-START_TIMEOUT = 60.0  # generous: under a loaded machine imapd can take long to start; not a timing assertion
+# generous: under a loaded machine imapd can take long to start; not a timing assertion
+START_TIMEOUT = 60.0
 LISTENING = re.compile(r"^IMAP server listening on (.+):(\d+)$")
 
 
