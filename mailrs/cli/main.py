@@ -73,6 +73,8 @@ class LazyGroup(MailrsGroup):
         "export": "mailrs.cli.transfer:export",
         "managesieve": "mailrs.cli.managesieve:managesieve",
         "dmarc": "mailrs.cli.dmarc:dmarc_group",
+        "pipeline": "mailrs.cli.audit:pipeline",
+        "logins": "mailrs.cli.audit:logins",
         "spam": "mailrs.cli.spam:spam_group",
     }
 

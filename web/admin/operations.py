@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.aliases import add_alias, delete_alias, list_aliases
+from mailrs.accounts.login_audit import recent_logins
 from mailrs.accounts.quota import format_size, parse_quota, set_quota
 from mailrs.accounts.users import (
     add_user,
@@ -25,7 +25,7 @@ from mailrs.accounts.users import (
     set_disabled,
     set_password,
 )
-from mailrs.db.models import LoginEvent, Message
+from mailrs.db.models import Message
 from mailrs.errors import InvalidAddress, UserExists, UserNotFound
 from mailrs.queue.admin import NotInQueue, delete_message, find_message, list_messages, republish
 from mailrs.queue.figures import pipeline_figures
@@ -33,8 +33,6 @@ from mailrs.queue.spool import Spool
 from mailrs.queue.states import DONE
 from mailrs.store.usage import mailbox_usage
 from web.resources import get_resources
-
-MAX_AUDIT = 500
 
 
 class AdminInputError(ValueError):
@@ -245,9 +243,6 @@ def pipeline(session: Session, hours: int = 24) -> dict[str, Any]:
 
 def login_audit(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     """The latest web and API login attempts, newest first."""
-    rows = session.scalars(
-        select(LoginEvent).order_by(LoginEvent.id.desc()).limit(max(1, min(limit, MAX_AUDIT)))
-    )
     return [
         {
             "at": _iso(e.at),
@@ -256,5 +251,5 @@ def login_audit(session: Session, limit: int = 200) -> list[dict[str, Any]]:
             "via": e.via,
             "outcome": e.outcome,
         }
-        for e in rows
+        for e in recent_logins(session, limit)
     ]
