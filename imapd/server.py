@@ -24,6 +24,7 @@ from mailrs.db.engine import Database
 from mailrs.errors import ConfigError
 from mailrs.logs import setup_logging
 from mailrs.metrics.exposition import serve_own_endpoint
+from mailrs.metrics.instruments import instruments
 from mailrs.metrics.process import setup as setup_metrics
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
@@ -73,6 +74,9 @@ class ImapServer:
             return True
 
         refuse = self._per_ip[ip] > self.policy.max_connections_per_ip
+        instruments().imapd_connections.labels(
+            "imaps" if tls else "imap", "refused" if refuse else "accepted"
+        ).inc()
         try:
             connection = Connection(
                 reader, writer, self.backend, self.limits, self.timeout, self.policy, tls, on_login

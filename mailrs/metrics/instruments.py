@@ -18,6 +18,7 @@ class Instruments:
     smtpd_connections: Counter
     smtpd_messages: Counter
     smtpd_recipients_refused: Counter
+    imapd_connections: Counter
     imapd_commands: Counter
     imapd_command_seconds: Histogram
     imapd_logins: Counter
@@ -47,6 +48,11 @@ def instruments() -> Instruments:
             "mailrs_smtpd_recipients_refused",
             "RCPT TO commands refused, by reason.",
             ["reason"],
+        ),
+        imapd_connections=Counter(
+            "mailrs_imapd_connections",
+            "IMAP connections by listener (imap, imaps) and whether they were accepted or refused.",
+            ["listener", "result"],
         ),
         imapd_commands=Counter(
             "mailrs_imapd_commands",
@@ -100,6 +106,7 @@ EXPORTED = (
     "mailrs_smtpd_connections_total",
     "mailrs_smtpd_messages_total",
     "mailrs_smtpd_recipients_refused_total",
+    "mailrs_imapd_connections_total",
     "mailrs_imapd_commands_total",
     "mailrs_imapd_command_duration_seconds",
     "mailrs_imapd_logins_total",

@@ -91,6 +91,7 @@ def test_metrics_move_with_traffic(tmp_path: Path) -> None:
     assert moved("mailrs_smtpd_connections_total", listener="mx", result="accepted") >= 1
     assert moved("mailrs_smtpd_messages_total", result="accepted", reason="queued") == 1
     assert moved("mailrs_smtpd_recipients_refused_total", reason="no_such_user") == 1
+    assert moved("mailrs_imapd_connections_total", listener="imap", result="accepted") == 1
     assert moved("mailrs_imapd_logins_total", result="ok") == 1
     assert moved("mailrs_imapd_logins_total", result="failed") == 1
     assert moved("mailrs_imapd_commands_total", command="SELECT", status="OK") == 1
