@@ -33,3 +33,12 @@ def test_every_expression_names_an_exported_metric() -> None:
         used.update(names)
     families = {n.removesuffix(s) for n in used for s in HISTOGRAM_SUFFIXES if n.endswith(s)}
     assert set(EXPORTED) <= used | families  # and every exported metric has a panel
+
+
+def test_the_readme_names_only_exported_metrics() -> None:
+    readme = (DASHBOARD.parents[1] / "README.md").read_text()
+    section = readme.split("#### Metrics and the Grafana dashboard", 1)[1].split("\n## ", 1)[0]
+    names = set(METRIC.findall(section))
+    assert set(EXPORTED) <= names  # every metric documented
+    for name in names:
+        assert exported(name), name  # and no metric it does not export
