@@ -20,6 +20,7 @@ worker_prefetch_multiplier = 4
 task_default_queue = "inbound"
 task_queues = [Queue("inbound"), Queue("deliver"), Queue("relay"), Queue("bounce")]
 task_routes = {
+    "mailrs.pipeline": {"queue": "inbound"},
     "mailrs.validate": {"queue": "inbound"},
     "mailrs.spam_check": {"queue": "inbound"},
     "mailrs.route": {"queue": "inbound"},

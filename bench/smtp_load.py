@@ -63,6 +63,7 @@ class Result:
     pss_idle: int = 0
     pss_idle_by_process: list[tuple[str, int]] = field(default_factory=list)
     cpu_secs: float = 0.0
+    cpu_by_process: list[tuple[str, float]] = field(default_factory=list)
 
     def row(self) -> list[str]:
         """The table row."""
@@ -204,21 +205,38 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def cpu_secs(roots: list[int]) -> float:
+def cpu_secs(roots: list[int], children: bool = True) -> float:
     """CPU seconds (user + system) used so far by every process below ``roots``.
 
     Counts each living process's own time plus the time of its children that already
     exited and were waited for (cutime/cstime), so short-lived helpers are included.
+    With ``children=False``, only the own time of the processes in ``roots``.
     """
     ticks = 0
-    for pid in {p for root in roots for p in descendants(root)}:
+    pids = {p for root in roots for p in descendants(root)} if children else set(roots)
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        ticks += sum(int(v) for v in fields[11 : 15 if children else 13])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def start_profilers(pids: list[int], folder: Path, server: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy on every process for the first 20 s of the load: one collapsed-stack file each
+    (``<folder>/<server>-<pid>-<name>.txt``; sum the counts by function to compare)."""
+    tool = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    folder.mkdir(parents=True, exist_ok=True)
+    started = []
+    for pid in pids:
+        label = "-".join(process_name(pid).split()[:4]).replace("/", "_")
+        out = folder / f"{server.split()[0]}-{label}.txt"
+        argv = [tool, "record", "--pid", str(pid), "--duration", "20", "--rate", "50"]
+        argv += ["--format", "raw", "--nonblocking", "--threads", "-o", str(out)]
+        started.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return started
 
 
 def process_name(pid: int) -> str:
@@ -284,8 +302,10 @@ def measure(
     result.pss_idle = pss_kib(tree)
     result.pss_idle_by_process = [(process_name(p), pss_kib([p])) for p in tree]
     cpu_before = cpu_secs(roots)
+    cpu_each_before = {p: cpu_secs([p], children=False) for p in tree}
     memory = PeakMemory(receive, deliver)
     memory.start()
+    profilers = start_profilers(tree, args.profile, name) if args.profile else []
     started = time.perf_counter()
     if args.load == "smtp-source":
         run_smtp_source(port, args, result)
@@ -298,7 +318,13 @@ def measure(
     if count_new(new_dir) >= result.accepted:
         result.delivered_secs = time.perf_counter() - started
     result.cpu_secs = cpu_secs(roots) - cpu_before
+    result.cpu_by_process = [
+        (process_name(p), cpu_secs([p], children=False) - before)
+        for p, before in cpu_each_before.items()
+    ]
     memory.stop()
+    for profiler in profilers:
+        profiler.wait()
     result.pss_receive, result.pss_deliver = memory.peak_receive, memory.peak_deliver
     return result
 
@@ -601,6 +627,12 @@ def main() -> int:
     )
     parser.add_argument("--settle", type=float, default=3.0, help="seconds idle before the load")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy every mailrs process for 20 s of the load (collapsed stacks in DIR)",
+    )
+    parser.add_argument(
         "--postgres",
         metavar="URL",
         help="use a fresh schema in this PostgreSQL database instead of SQLite, e.g. "
@@ -617,6 +649,7 @@ def main() -> int:
         os.chmod(tmp, 0o755)  # Postfix's own processes (user postfix) must reach their files
         args.database_url = database_url
         results.append(run_mailrs(Path(tmp) / "mailrs", args))
+        args.profile = None  # Postfix is C: nothing for py-spy
         if not args.skip_postfix:
             postfix = run_postfix(Path(tmp) / "postfix", args)
             if postfix is not None:
@@ -635,6 +668,10 @@ def main() -> int:
         print(f"idle PSS of {result.name}, per process (MiB):")
         for name, kib in result.pss_idle_by_process:
             print(f"  {kib / 1024:6.1f}  {name}")
+        if result.accepted and result.cpu_by_process:
+            print(f"CPU ms per message of {result.name}, per process:")
+            for name, secs in result.cpu_by_process:
+                print(f"  {secs * 1000 / result.accepted:6.2f}  {name}")
     if len(results) == 2 and results[0].delivered_secs and results[1].delivered_secs:
         ours = results[0].accepted / results[0].delivered_secs
         theirs = results[1].accepted / results[1].delivered_secs
@@ -642,6 +679,7 @@ def main() -> int:
             results[1].accepted / results[1].accept_secs
         )
         print(f"ratio to Postfix: delivered {ours / theirs:.2f}, accepted {accept_ratio:.2f}")
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     errors = sum(r.errors for r in results)
     if errors:
         print(f"errors: {errors} (replies other than 250)")

@@ -21,6 +21,7 @@ from mailrs.logs import JsonFormatter
 app = Celery(
     "mailrs",
     include=[
+        "workers.pipeline",
         "workers.validate",
         "workers.spam",
         "workers.route",

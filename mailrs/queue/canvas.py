@@ -1,22 +1,25 @@
-"""The message pipeline's canvas, by task name, so any process can start it.
+"""The message pipeline's tasks, by name, so any process can start them.
 
 ``smtpd`` publishes through this module without importing ``workers``; the tasks behind
 these names live in ``workers``. Every task takes queue ids as its arguments (one or a
-batch) and is idempotent for each of them: validate → spam_check → route run as one
-chain for the messages that arrived together (smtpd publishes what one group commit
-accepted as one chain); route then sends deliver for the batch's local recipients, and
-relay (remote recipients) and bounce (DSNs due) per message. A batch costs the broker
-four hops whatever its size, and each message still has its own row, history and
-queue id in the task's arguments (Flower shows them).
+batch) and is idempotent for each of them. The messages that arrived together (what one
+group commit of smtpd accepted) go out as one ``mailrs.pipeline`` task, which runs
+validate → spam_check → route → deliver in one worker (``workers.pipeline``); relay
+(remote recipients) and bounce (DSNs due) follow per message. A batch costs the broker
+one hop whatever its size, and each message still has its own row, history and queue
+id in the task's arguments (Flower shows them). The single-stage tasks stay
+registered: deliver is sent alone for a retry, and tasks of an older version still
+queued at an upgrade run as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from celery import Celery, chain
+from celery import Celery
 from celery.canvas import Signature
 
+PIPELINE = "mailrs.pipeline"
 VALIDATE = "mailrs.validate"
 SPAM_CHECK = "mailrs.spam_check"
 ROUTE = "mailrs.route"
@@ -24,7 +27,6 @@ DELIVER = "mailrs.deliver"
 RELAY = "mailrs.relay"
 BOUNCE = "mailrs.bounce"
 SWEEP = "mailrs.sweep"
-STAGES = (VALIDATE, SPAM_CHECK, ROUTE)
 BATCHED = (VALIDATE, DELIVER)
 """Stages whose follow-up tasks take a whole batch; relay and bounce go one per message."""
 MAX_BATCH = 100
@@ -40,13 +42,17 @@ def batches(queue_ids: Sequence[str], size: int = MAX_BATCH) -> list[tuple[str, 
 
 
 def pipeline_signature(app: Celery, queue_ids: str | Sequence[str]) -> Signature:
-    """The chain of stages for one message or a batch, each task taking the queue ids."""
+    """The pipeline task for one message or a batch, taking the queue ids."""
     ids = (queue_ids,) if isinstance(queue_ids, str) else tuple(queue_ids)
-    return chain(*(app.signature(name, args=ids, immutable=True) for name in STAGES))
+    return app.signature(PIPELINE, args=ids, immutable=True)
 
 
 def publish(app: Celery, queue_ids: str | Sequence[str]) -> None:
-    """Send the pipeline of one message or of a batch (raises if the broker is unreachable)."""
+    """Send the pipeline of one message or of a batch (raises if the broker is unreachable).
+
+    A message's first task is always the pipeline: it starts with validate, the stage
+    that only a new message needs, and skips what a message has done already.
+    """
     ids = [queue_ids] if isinstance(queue_ids, str) else list(queue_ids)
     for batch in batches(ids):
         pipeline_signature(app, batch).apply_async(retry=False)

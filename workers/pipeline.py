@@ -1,0 +1,41 @@
+"""The pipeline of a batch in one task: validate → spam_check → route → deliver.
+
+smtpd (and every other publisher, through ``mailrs.queue.canvas.publish``) sends one
+``mailrs.pipeline`` task for the messages that arrived together. It runs the stages one
+after the other in this process, each as it would run as its own task: each loads the
+batch, commits its results for every message, and is idempotent per message, so a task
+killed half way and run again (``acks_late``, or the sweeper's re-publish) resumes each
+message where it stands. What one batch used to cost in broker hops (a chain of three
+tasks, then deliver) is one task; each message keeps its own row, history and retry
+state, and its queue id is in the task's arguments (Flower shows them). Relay and bounce
+still go one task per message (they wait on the network), as do retries of deliver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mailrs.celery import app
+from mailrs.queue.canvas import DELIVER, PIPELINE, Step, dispatch
+from workers.deliver import deliver_messages
+from workers.route import route_messages
+from workers.spam import spam_check_messages
+from workers.validate import validate_messages
+
+
+def run_pipeline(queue_ids: Sequence[str]) -> list[Step]:
+    """Every stage up to the Maildir for a batch; returns the tasks still to send."""
+    validate_messages(queue_ids)
+    spam_check_messages(queue_ids)
+    steps = route_messages(queue_ids)
+    local = [queue_id for name, queue_id in steps if name == DELIVER]
+    rest = [step for step in steps if step[0] != DELIVER]
+    if local:
+        rest += deliver_messages(local)
+    return rest
+
+
+@app.task(name=PIPELINE, ignore_result=True)
+def pipeline(*queue_ids: str) -> None:
+    """Celery task: the whole pipeline for one message or a batch."""
+    dispatch(app, run_pipeline(queue_ids))
