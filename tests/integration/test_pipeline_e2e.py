@@ -212,9 +212,7 @@ def test_flower_lists_the_pipeline_tasks(tmp_path: Path, dns: DnsServer) -> None
         def finished() -> dict[str, str]:
             tasks = _flower_tasks(port).values()
             return {
-                str(t.get("args")): str(t.get("name"))
-                for t in tasks
-                if t.get("state") == "SUCCESS"
+                str(t.get("args")): str(t.get("name")) for t in tasks if t.get("state") == "SUCCESS"
             }
 
         def seen(queue_ids: list[str]) -> bool:
