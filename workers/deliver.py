@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from functools import cache
+from pathlib import Path
 
 from celery import Task
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from mailrs.store.events import NewMail, publish_event
 from mailrs.store.filenames import stable_name
 from mailrs.store.mailbox import MailboxService
-from mailrs.store.maildir import StoredMessage
+from mailrs.store.maildir import StoredMessage, sync_folders
 from mailrs.store.usage import mailbox_usage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
@@ -230,18 +231,27 @@ def _writers(pid: int) -> ThreadPoolExecutor:
 
 
 def _write_all(ctx: WorkerContext, jobs: list[_Copy]) -> list[_Written | Exception]:
-    """Write every copy, in parallel threads: each waits for its own fsyncs, which the
-    file system overlaps, so a batch costs little more disk time than one message."""
+    """Write every copy, in parallel threads (the file system overlaps their file
+    fsyncs), then fsync each folder that got new names once for the whole batch: a copy
+    counts as written only when its file and its name are both on disk."""
 
-    def attempt(job: _Copy) -> _Written | Exception:
+    def attempt(job: _Copy) -> tuple[_Written | Exception, list[Path]]:
+        unsynced: list[Path] = []
         try:
-            return _write(ctx, job)
+            return _write(ctx, job, unsynced), unsynced
         except Exception as exc:  # one recipient's trouble never stops the others
-            return exc
+            return exc, unsynced
 
     if len(jobs) <= 1:
-        return [attempt(job) for job in jobs]
-    return list(_writers(os.getpid()).map(attempt, jobs))
+        attempts = [attempt(job) for job in jobs]
+    else:
+        attempts = list(_writers(os.getpid()).map(attempt, jobs))
+    failed = sync_folders(folder for _, folders in attempts for folder in folders)
+    outcomes: list[_Written | Exception] = []
+    for outcome, folders in attempts:
+        errors = [failed[folder] for folder in folders if folder in failed]
+        outcomes.append(errors[0] if errors and not isinstance(outcome, Exception) else outcome)
+    return outcomes
 
 
 def _note_outcome(session: Session, job: _Copy, outcome: _Written | Exception) -> bool:
@@ -266,13 +276,15 @@ def _note_outcome(session: Session, job: _Copy, outcome: _Written | Exception) -
     return True
 
 
-def _write(ctx: WorkerContext, job: _Copy) -> _Written:
-    """Write a delivery's copies under fixed names; a vanished Maildir (or Junk) is recreated."""
+def _write(ctx: WorkerContext, job: _Copy, unsynced: list[Path]) -> _Written:
+    """Write a delivery's copies under fixed names; a vanished Maildir (or Junk) is recreated.
+
+    The folders that got new names are added to ``unsynced`` (synced by the caller)."""
     message = job.message
     mtime = message.received_at.timestamp()
     name = stable_name(mtime, f"{message.queue_id}D{job.delivery.id}", message.received_by)
     mailbox = MailboxService(ctx.store, job.address, source="deliver")  # opens no index
-    return write_plan(mailbox, job.plan, job.data, name, mtime, job.retry)
+    return write_plan(mailbox, job.plan, job.data, name, mtime, job.retry, unsynced)
 
 
 @app.task(name=DELIVER, bind=True, ignore_result=True)

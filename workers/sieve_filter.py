@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -102,9 +103,17 @@ def plan(
 
 
 def write_plan(
-    mailbox: MailboxService, plan: Plan, data: bytes, key: str, mtime: float, retry: bool
+    mailbox: MailboxService,
+    plan: Plan,
+    data: bytes,
+    key: str,
+    mtime: float,
+    retry: bool,
+    unsynced: list[Path] | None = None,
 ) -> list[tuple[str, StoredMessage]]:
-    """Write every copy of a plan (a missing folder without ``:create`` falls back to INBOX)."""
+    """Write every copy of a plan (a missing folder without ``:create`` falls back to INBOX).
+
+    With ``unsynced``, the folders whose new names still need an fsync are added to it."""
     written = []
     for index, store in enumerate(plan.stores):
         folder = store.folder
@@ -121,6 +130,7 @@ def write_plan(
             mtime=mtime,
             check_existing=retry,
             flags=store.letters,
+            unsynced=unsynced,
         )
         written.append((folder, stored))
     return written

@@ -24,6 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
 
 from mailrs.config import Settings
@@ -321,16 +322,18 @@ class MailboxService:
         mtime: float | None = None,
         check_existing: bool = False,
         flags: str = "",
+        unsynced: list[Path] | None = None,
     ) -> StoredMessage:
         """Write a delivered message under ``key`` (tmp, fsync, new/ or with ``flags`` cur/).
 
         A repeated delivery with the same ``key`` finds the first copy (``check_existing``:
         in cur/ too); a missing Maildir is created. The index picks the file up at its next
-        sync; the caller publishes ``NewMail`` (the pipeline does, per batch)."""
+        sync; the caller publishes ``NewMail`` (the pipeline does, per batch). With
+        ``unsynced`` the folder's fsync is left to the caller (``MaildirStore.deliver``)."""
 
         def put() -> StoredMessage:
             return self.store.deliver(
-                self.address, data, mailbox, flags, key, mtime, check_existing
+                self.address, data, mailbox, flags, key, mtime, check_existing, unsynced
             )
 
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -59,6 +60,17 @@ class StoredMessage:
     def relpath(self) -> str:
         """Path relative to the folder directory."""
         return f"{self.subdir}/{self.filename}"
+
+
+def sync_folders(folders: Iterable[Path]) -> dict[Path, OSError]:
+    """fsync each folder once (the names linked into it become durable); the failures."""
+    failed: dict[Path, OSError] = {}
+    for folder in dict.fromkeys(folders):
+        try:
+            _fsync_dir(folder)
+        except OSError as exc:
+            failed[folder] = exc
+    return failed
 
 
 def _fsync_dir(path: Path) -> None:
@@ -169,12 +181,17 @@ class MaildirStore:
         key: str | None = None,
         mtime: float | None = None,
         check_existing: bool = False,
+        unsynced: list[Path] | None = None,
     ) -> StoredMessage:
         """Write a message atomically: tmp, fsync, then link into new/ (cur/ with flags).
 
         With an explicit ``key`` the delivery is idempotent: a second delivery with the
         same key into new/ never makes a second file, and with ``check_existing`` a file
         with that key already in cur/ (flags changed since) is found and returned.
+        The file's bytes are on disk before its name appears; the folder that holds the
+        name is then fsynced, unless ``unsynced`` is given: the folder is added to it and
+        the caller syncs each folder once for a batch (``sync_folders``) before it
+        records the copies as delivered.
         """
         folder = self.folder_path(address, mailbox)
         base = key or unique_name()
@@ -203,7 +220,10 @@ class MaildirStore:
                 stat = final.stat()  # the same key delivered concurrently: keep the first copy
         finally:
             os.unlink(tmp_path)
-        _fsync_dir(folder / subdir)
+        if unsynced is None:
+            _fsync_dir(folder / subdir)
+        else:
+            unsynced.append(folder / subdir)
         return StoredMessage(filename, final_name, subdir, flags, stat.st_size, stat.st_mtime)
 
     def list_messages(self, address: str, mailbox: str = INBOX) -> list[StoredMessage]:

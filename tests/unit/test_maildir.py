@@ -17,7 +17,7 @@ from mailrs.errors import (
 )
 from mailrs.store.filenames import split_filename, stable_name
 from mailrs.store.index import MailIndex
-from mailrs.store.maildir import MaildirStore
+from mailrs.store.maildir import MaildirStore, sync_folders
 from mailrs.store.names import folder_dirname, normalize_mailbox_name
 
 USER = "alice@example.test"
@@ -50,6 +50,26 @@ def test_delivery_is_atomic_and_named_per_spec(user_store: MaildirStore) -> None
     assert stored.key.endswith(f",S={len(RAW)}")
     assert (root / "new" / stored.filename).read_bytes() == RAW
     assert user_store.read(USER, "INBOX", stored.key) == RAW
+
+
+def test_a_batch_leaves_the_folder_sync_to_its_caller(user_store: MaildirStore) -> None:
+    """``unsynced``: each copy's file is whole and visible, and the folder that got its
+    name is handed back (once per copy) for one fsync per batch."""
+    unsynced: list[Path] = []
+    first = user_store.deliver(USER, RAW, key="k1", unsynced=unsynced)
+    second = user_store.deliver(USER, RAW + b"x", key="k2", unsynced=unsynced)
+    new = user_store.user_dir(USER) / "new"
+    assert unsynced == [new, new]
+    assert (new / first.filename).read_bytes() == RAW
+    assert (new / second.filename).read_bytes() == RAW + b"x"
+    assert not list((user_store.user_dir(USER) / "tmp").iterdir())
+    assert sync_folders(unsynced) == {}
+
+
+def test_a_folder_that_cannot_be_synced_is_reported(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    failed = sync_folders([tmp_path, gone, gone])
+    assert list(failed) == [gone] and isinstance(failed[gone], FileNotFoundError)
 
 
 def test_unique_names_for_many_deliveries(user_store: MaildirStore) -> None:
