@@ -5,10 +5,11 @@ smtpd (and every other publisher, through ``mailrs.queue.canvas.publish``) sends
 after the other in this process, each as it would run as its own task: each loads the
 batch, commits its results for every message, and is idempotent per message, so a task
 killed half way and run again (``acks_late``, or the sweeper's re-publish) resumes each
-message where it stands. What one batch used to cost in broker hops (a chain of three
-tasks, then deliver) is one task; each message keeps its own row, history and retry
-state, and its queue id is in the task's arguments (Flower shows them). Relay and bounce
-still go one task per message (they wait on the network), as do retries of deliver.
+message where it stands (validate and spam_check share one transaction: a message goes
+from received to checked in one commit). What one batch used to cost in broker hops (a
+chain of three tasks, then deliver) is one task; each message keeps its own row, history
+and retry state, and its queue id is in the task's arguments (Flower shows them). Relay
+and bounce still go one task per message (they wait on the network).
 """
 
 from __future__ import annotations
@@ -17,16 +18,27 @@ from collections.abc import Sequence
 
 from mailrs.celery import app
 from mailrs.queue.canvas import DELIVER, PIPELINE, Step, dispatch
+from mailrs.queue.states import MessageState
+from workers.context import worker_context
 from workers.deliver import deliver_messages
 from workers.route import route_messages
-from workers.spam import spam_check_messages
-from workers.validate import validate_messages
+from workers.spam import spam_check_loaded
+from workers.validate import load_in_states, validate_loaded
+
+
+def check_messages(queue_ids: Sequence[str]) -> None:
+    """validate then spam_check for a batch, in one transaction (one load, one commit)."""
+    ctx = worker_context()
+    with ctx.db.session() as session:
+        messages = load_in_states(session, queue_ids, MessageState.RECEIVED, MessageState.VALIDATED)
+        validate_loaded(ctx, session, messages)
+        spam_check_loaded(ctx, session, messages)
+        session.commit()
 
 
 def run_pipeline(queue_ids: Sequence[str]) -> list[Step]:
     """Every stage up to the Maildir for a batch; returns the tasks still to send."""
-    validate_messages(queue_ids)
-    spam_check_messages(queue_ids)
+    check_messages(queue_ids)
     steps = route_messages(queue_ids)
     local = [queue_id for name, queue_id in steps if name == DELIVER]
     rest = [step for step in steps if step[0] != DELIVER]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailrs.db.models import Delivery, Message, MessageEvent, utcnow
 from mailrs.queue.canvas import BOUNCE, Step
@@ -156,11 +157,16 @@ def _schedule_retry(
 def _finish(session: Session, message: Message, now: dt.datetime) -> None:
     done = sum(d.state in DONE for d in message.deliveries)
     state = MessageState.DELIVERED if done else MessageState.FAILED
+    # Core UPDATE, no search of the session for objects to synchronise (that made a
+    # batch's finishes quadratic); this message's own attributes are set below.
     result = session.execute(
         update(Message)
         .where(Message.id == message.id, Message.finished_at.is_(None))
-        .values(state=state, finished_at=now, next_attempt_at=None)
+        .values(state=state, finished_at=now, next_attempt_at=None),
+        execution_options={"synchronize_session": False},
     )
+    for name, value in (("state", state), ("finished_at", now), ("next_attempt_at", None)):
+        set_committed_value(message, name, value)
     for rcpt in message.recipients:
         mine = [d for d in message.deliveries if d.rcpt_idx == rcpt.idx]
         rcpt.state = (

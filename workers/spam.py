@@ -11,8 +11,7 @@ import logging
 from collections.abc import Sequence
 from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mailrs.celery import app
 from mailrs.config import Settings
@@ -22,9 +21,10 @@ from mailrs.inbound.spam import SpamEnvelope, SpamFilter, is_spam, load_filter, 
 from mailrs.queue.canvas import SPAM_CHECK
 from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.states import MessageState
-from workers.context import worker_context
+from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import record
+from workers.validate import load_in_states
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,24 @@ def spam_check_messages(queue_ids: Sequence[str]) -> list[str]:
     """Run the spam stage for a batch in one transaction; idempotent per message."""
     ctx = worker_context()
     with ctx.db.session() as session:
-        messages = session.scalars(
-            select(Message)
-            .where(Message.queue_id.in_(list(queue_ids)), Message.state == MessageState.VALIDATED)
-            .order_by(Message.id)
-            .options(selectinload(Message.recipients))
-        ).all()  # the others are unknown, not validated yet, or already past this stage
-        for message in messages:
-            pause_point("spam_check", message.queue_id)
-            try:
-                data = message_bytes(ctx.settings, ctx.spool, message)
-            except SpoolError as exc:  # one lost file must not hold up the batch
-                log.error("spam check %s: %s", message.queue_id, exc)
-                continue
-            _check(ctx.settings, session, message, data)
+        # the others are unknown, not validated yet, or already past this stage
+        spam_check_loaded(ctx, session, load_in_states(session, queue_ids, MessageState.VALIDATED))
         session.commit()
     return list(queue_ids)
+
+
+def spam_check_loaded(ctx: WorkerContext, session: Session, messages: Sequence[Message]) -> None:
+    """The spam stage for messages loaded in ``session`` (validated ones; not committed)."""
+    for message in messages:
+        if message.state != MessageState.VALIDATED:
+            continue
+        pause_point("spam_check", message.queue_id)
+        try:
+            data = message_bytes(ctx.settings, ctx.spool, message)
+        except SpoolError as exc:  # one lost file must not hold up the batch
+            log.error("spam check %s: %s", message.queue_id, exc)
+            continue
+        _check(ctx.settings, session, message, data)
 
 
 def _check(settings: Settings, session: Session, message: Message, data: bytes) -> None:

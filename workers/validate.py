@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from email.policy import default as default_policy
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from mailrs.celery import app
 from mailrs.db.models import Message
@@ -24,7 +24,7 @@ from mailrs.errors import SpoolError
 from mailrs.queue.canvas import VALIDATE
 from mailrs.queue.states import MessageState
 from mailrs.queue.trace import received_header
-from workers.context import worker_context
+from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.inbound import authentication_results
 from workers.progress import record
@@ -48,36 +48,52 @@ def find_defects(data: bytes) -> list[str]:
     return sorted(set(defects))[:MAX_DEFECTS]
 
 
+def load_in_states(
+    session: Session, queue_ids: Sequence[str], *states: MessageState
+) -> list[Message]:
+    """The messages of a batch that are in one of these states, with their recipients."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.queue_id.in_(list(queue_ids)), Message.state.in_(states))
+            .order_by(Message.id)
+            .options(selectinload(Message.recipients))  # the Received: header's "for"
+        )
+    )
+
+
 def validate_messages(queue_ids: Sequence[str]) -> list[str]:
     """Run the validate stage for a batch in one transaction; idempotent per message."""
     ctx = worker_context()
     with ctx.db.session() as session:
-        messages = session.scalars(
-            select(Message)
-            .where(Message.queue_id.in_(list(queue_ids)), Message.state == MessageState.RECEIVED)
-            .order_by(Message.id)
-            .options(selectinload(Message.recipients))  # the Received: header's "for"
-        ).all()  # the others are unknown, or already past this stage
-        for message in messages:
-            pause_point("validate", message.queue_id)
-            try:
-                data = ctx.spool.read(message.queue_id)
-            except SpoolError as exc:  # one lost file must not hold up the batch
-                log.error("validate %s: %s", message.queue_id, exc)
-                continue
-            defects = find_defects(data)
-            hostname = message.received_by or ctx.settings.smtp.hostname
-            headers = authentication_results(ctx.settings, session, message, data)
-            headers += received_header(message, hostname)
-            if defects:
-                headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"
-            message.added_headers = headers
-            message.defects = ",".join(defects)
-            message.state = MessageState.VALIDATED
-            detail = f"defects: {message.defects}" if defects else "ok"
-            record(session, message, "validated", detail)
+        # the others are unknown, or already past this stage
+        validate_loaded(ctx, session, load_in_states(session, queue_ids, MessageState.RECEIVED))
         session.commit()
     return list(queue_ids)
+
+
+def validate_loaded(ctx: WorkerContext, session: Session, messages: Sequence[Message]) -> None:
+    """The validate stage for messages loaded in ``session`` (received ones; not committed)."""
+    for message in messages:
+        if message.state != MessageState.RECEIVED:
+            continue
+        pause_point("validate", message.queue_id)
+        try:
+            data = ctx.spool.read(message.queue_id)
+        except SpoolError as exc:  # one lost file must not hold up the batch
+            log.error("validate %s: %s", message.queue_id, exc)
+            continue
+        defects = find_defects(data)
+        hostname = message.received_by or ctx.settings.smtp.hostname
+        headers = authentication_results(ctx.settings, session, message, data)
+        headers += received_header(message, hostname)
+        if defects:
+            headers += f"X-Mailrs-Defects: {', '.join(defects)}\r\n"
+        message.added_headers = headers
+        message.defects = ",".join(defects)
+        message.state = MessageState.VALIDATED
+        detail = f"defects: {message.defects}" if defects else "ok"
+        record(session, message, "validated", detail)
 
 
 def validate_message(queue_id: str) -> str:
