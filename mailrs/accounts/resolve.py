@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from mailrs.accounts.users import find_user, is_local_domain
-from mailrs.addresses import parse_address
-from mailrs.db.models import Alias
+from mailrs.accounts.users import is_local_domain
+from mailrs.addresses import normalize_user_address, parse_address
+from mailrs.db.models import Alias, User
 from mailrs.errors import InvalidAddress
 
 MAX_DEPTH = 8
@@ -71,7 +71,7 @@ def resolve_recipient(
                 remote_targets.append(target)
             return True
         for candidate in _candidates(local.lower(), domain):
-            user = find_user(session, candidate)
+            user = _account(session, candidate)
             if user is not None and not user.disabled:
                 if user.address not in local_targets:
                     local_targets.append(user.address)
@@ -104,6 +104,17 @@ def resolve_recipient(
     if not known and not local_targets and not remote_targets:
         return None
     return Resolution(tuple(local_targets), tuple(remote_targets))
+
+
+def _account(session: Session, address: str) -> Row[str, bool] | None:
+    """(address, disabled) of the account, as ``find_user`` finds it, without an ORM object
+    (this runs at every RCPT)."""
+    try:
+        normalized = normalize_user_address(address)
+    except InvalidAddress:
+        return None
+    query = select(User.address, User.disabled).where(User.address == normalized)
+    return session.execute(query).first()
 
 
 def _candidates(local: str, domain: str) -> list[str]:
