@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from mailrs.broker.options import check_broker
+from mailrs.broker.check import check_broker
 from web.resources import get_resources
 
 bp = Blueprint("health", __name__)

@@ -46,18 +46,3 @@ def _broker_options(settings: Settings) -> dict[str, Any]:
         # (smtpd) would more than halve its publish rate, so they stay off.
         "worker_send_task_events": settings.celery.task_events,
     }
-
-
-def check_broker(settings: Settings, timeout: float = 2.0) -> str:
-    """'ok' if the broker answers, otherwise a short reason."""
-    if settings.embedded_broker:
-        folder = settings.broker_dir / "queue"
-        return "ok" if folder.is_dir() else f"embedded broker folder {folder} is missing"
-    from kombu import Connection
-
-    try:
-        with Connection(settings.celery.broker_url, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
-        return "ok"
-    except Exception as exc:  # any transport error means "unreachable"
-        return f"unreachable: {type(exc).__name__}"

@@ -12,8 +12,13 @@ database drivers is imported in the master). Argon2 runs in gevent's thread pool
 
 from __future__ import annotations
 
+import os
+
 worker_class = "gevent"
-workers = 2
+# One gevent worker serves hundreds of requests and chat sockets (each a greenlet) and
+# costs ~70 MiB; a second one doubled the web app's memory for no need on a small site.
+# WEB_CONCURRENCY (gunicorn's own variable) or --workers N raise it.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_connections = 2000  # open sockets (chats included) per worker
 timeout = 30  # seconds a worker may stay silent before the master restarts it
 graceful_timeout = 5  # seconds to finish requests after SIGTERM; chats are cut then

@@ -36,12 +36,19 @@ class MailrsGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; SQLAlchemy errors become a ClickException."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         try:
             return super().invoke(ctx)
-        except SQLAlchemyError as exc:
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
             raise click.ClickException(database_error(exc, ctx.meta.get(CONFIG_META, ""))) from None
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """True for a SQLAlchemy error; SQLAlchemy itself is not imported to ask (a command
+    that never loaded it, like ``mailrs up``'s supervisor, cannot have raised one)."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.SQLAlchemyError)
 
 
 def _migrate(settings: Settings) -> str | None:

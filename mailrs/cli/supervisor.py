@@ -102,14 +102,16 @@ def accepts_connections(host: str, port: int) -> bool:
         return False
 
 
-def _broker_wait(settings: Settings) -> Callable[[], str | None]:
-    """A check naming why the worker cannot reach its broker (None when it can)."""
+def _broker_wait(settings: Settings, config_path: Path) -> Callable[[], str | None]:
+    """A check naming why the worker cannot reach its broker (None when it can).
+
+    A broker server is checked from a child process, so kombu is never loaded here."""
 
     def check() -> str | None:
-        from mailrs.broker.options import check_broker
+        from mailrs.broker.check import OK, check_broker_apart
 
-        verdict = check_broker(settings)
-        return None if verdict == "ok" else verdict
+        verdict = check_broker_apart(settings, config_path)
+        return None if verdict == OK else verdict
 
     return check
 
@@ -183,7 +185,7 @@ def plan_services(settings: Settings, config_path: Path) -> list[Service]:
             f"Celery worker ({broker})",
             [py, "-m", "mailrs", "worker", "--config", cfg],
             ready_text="ready.",
-            waits_for=_broker_wait(settings),
+            waits_for=_broker_wait(settings, config_path),
         ),
     ]
 

@@ -34,15 +34,24 @@ class CelerySettings(Section):
         ):
             if url and "://" not in url:
                 raise ConfigError(f"{url_name}: expected a URL, got {url!r}")
-        from celery.app.backends import BACKEND_ALIASES
-        from kombu.transport import TRANSPORT_ALIASES
-
         broker = self.broker_url
-        if broker and _scheme(broker) not in TRANSPORT_ALIASES:
-            raise ConfigError(f"celery.broker_url: unknown broker transport in {broker!r}")
+        if broker and _scheme(broker) not in COMMON_TRANSPORTS:
+            from kombu.transport import TRANSPORT_ALIASES
+
+            if _scheme(broker) not in TRANSPORT_ALIASES:
+                raise ConfigError(f"celery.broker_url: unknown broker transport in {broker!r}")
         backend = self.result_backend
-        if backend and _scheme(backend) not in BACKEND_ALIASES:
-            raise ConfigError(f"celery.result_backend: unknown result backend in {backend!r}")
+        if backend and _scheme(backend) not in COMMON_BACKENDS:
+            from celery.app.backends import BACKEND_ALIASES
+
+            if _scheme(backend) not in BACKEND_ALIASES:
+                raise ConfigError(f"celery.result_backend: unknown result backend in {backend!r}")
+
+
+COMMON_TRANSPORTS = frozenset({"redis", "rediss", "amqp", "amqps", "pyamqp", "memory"})
+"""Schemes kombu always knows: checking them needs no import of kombu (``mailrs up``'s
+supervisor and the services that need no broker client load the config too)."""
+COMMON_BACKENDS = frozenset({"redis", "rediss", "rpc", "db", "database", "cache", "file"})
 
 
 def _scheme(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from support.processes import (
     Proc,
     mailrs_argv,
     mailrs_up,
+    running,
     service_env,
     wait_until,
 )
@@ -99,3 +101,26 @@ def test_sigterm_during_startup_stops_cleanly(tmp_path: Path) -> None:
         proc.stop()
     assert "mailrs: stopping" in proc.output and "mailrs is up" not in proc.output
     assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
+
+
+HEAVY = ("sqlalchemy", "kombu", "celery", "aiosmtpd", "flask", "argon2", "email")
+
+
+@pytest.mark.slow
+def test_the_supervisor_imports_no_application_library(tmp_path: Path) -> None:
+    """``mailrs up`` only starts and watches processes: its own import log (``-X
+    importtime``; the services it starts are not traced) names none of the libraries
+    the services load, so it stays a few MiB."""
+    config = write_config(tmp_path)
+    argv = [sys.executable, "-X", "importtime", "-m", "mailrs", "up", "--config", str(config)]
+    with running(argv, "mailrs is up", env=service_env(config), cwd=tmp_path, timeout=120) as up:
+        up.popen.send_signal(signal.SIGTERM)
+        assert up.popen.wait(timeout=60) == 0
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in up.output.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "mailrs.cli.supervisor" in imported  # the log is there
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert heavy == [], heavy
