@@ -36,8 +36,9 @@ from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from mailrs.store.events import NewMail, publish_event
 from mailrs.store.filenames import stable_name
+from mailrs.store.folder_sync import sync_folders
 from mailrs.store.mailbox import MailboxService
-from mailrs.store.maildir import StoredMessage, sync_folders
+from mailrs.store.maildir import StoredMessage
 from mailrs.store.usage import mailbox_usage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point

@@ -327,20 +327,15 @@ class MailboxService:
         """Write a delivered message under ``key`` (tmp, fsync, new/ or with ``flags`` cur/).
 
         A repeated delivery with the same ``key`` finds the first copy (``check_existing``:
-        in cur/ too); a missing Maildir is created. The index picks the file up at its next
-        sync; the caller publishes ``NewMail`` (the pipeline does, per batch). With
-        ``unsynced`` the folder's fsync is left to the caller (``MaildirStore.deliver``)."""
+        in cur/ too); a missing Maildir is created; ``unsynced``: see ``MaildirStore.deliver``.
+        The index picks the file up at its next sync; the caller publishes ``NewMail``."""
 
-        def put() -> StoredMessage:
-            return self.store.deliver(
-                self.address, data, mailbox, flags, key, mtime, check_existing, unsynced
-            )
-
+        args = (self.address, data, mailbox, flags, key, mtime, check_existing, unsynced)
         try:
-            return put()
+            return self.store.deliver(*args)
         except MailboxNotFound:
             self.store.create_user(self.address)  # a vanished Maildir (or Junk) comes back
-            return put()
+            return self.store.deliver(*args)
 
     # -- flags ----------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +35,7 @@ from mailrs.store.filenames import (
     split_filename,
     unique_name,
 )
+from mailrs.store.folder_sync import fsync_dir
 from mailrs.store.names import (
     INBOX,
     SPECIAL_FOLDERS,
@@ -60,25 +60,6 @@ class StoredMessage:
     def relpath(self) -> str:
         """Path relative to the folder directory."""
         return f"{self.subdir}/{self.filename}"
-
-
-def sync_folders(folders: Iterable[Path]) -> dict[Path, OSError]:
-    """fsync each folder once (the names linked into it become durable); the failures."""
-    failed: dict[Path, OSError] = {}
-    for folder in dict.fromkeys(folders):
-        try:
-            _fsync_dir(folder)
-        except OSError as exc:
-            failed[folder] = exc
-    return failed
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _make_maildir(path: Path) -> None:
@@ -221,7 +202,7 @@ class MaildirStore:
         finally:
             os.unlink(tmp_path)
         if unsynced is None:
-            _fsync_dir(folder / subdir)
+            fsync_dir(folder / subdir)
         else:
             unsynced.append(folder / subdir)
         return StoredMessage(filename, final_name, subdir, flags, stat.st_size, stat.st_mtime)

@@ -16,8 +16,9 @@ from mailrs.errors import (
     MessageNotFound,
 )
 from mailrs.store.filenames import split_filename, stable_name
+from mailrs.store.folder_sync import sync_folders
 from mailrs.store.index import MailIndex
-from mailrs.store.maildir import MaildirStore, sync_folders
+from mailrs.store.maildir import MaildirStore
 from mailrs.store.names import folder_dirname, normalize_mailbox_name
 
 USER = "alice@example.test"
