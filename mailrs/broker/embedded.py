@@ -75,7 +75,7 @@ class Channel(filesystem.Channel):
             return sorted(os.listdir(self.data_folder_in))
         except FileNotFoundError:
             with contextlib.suppress(OSError):
-                os.makedirs(self.data_folder_in, exist_ok=True)
+                _make_folder(self.data_folder_in)
             return []
 
     def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:  # type: ignore[override]
@@ -109,7 +109,10 @@ class Channel(filesystem.Channel):
     def _get(self, queue: str) -> Any:  # type: ignore[override]
         """Claim the oldest message of ``queue`` by renaming it; read it; delete it."""
         wanted = f"{queue}.msg"
-        claimed_dir = self._claimed_folder()
+        try:
+            claimed_dir = self._claimed_folder()
+        except OSError:  # the broker folder is being removed right now: nothing to get yet
+            raise Empty() from None
         for name in self._listing():
             if name.startswith(".") or name.partition(".")[2] != wanted:
                 continue
@@ -130,8 +133,19 @@ class Channel(filesystem.Channel):
     def _claimed_folder(self) -> str:
         """The folder claimed messages are moved to (made again if it has gone)."""
         folder = os.path.join(os.path.dirname(self.data_folder_in.rstrip("/")), "claimed")
-        os.makedirs(folder, exist_ok=True)
+        _make_folder(folder)
         return folder
+
+
+def _make_folder(path: str) -> None:
+    """``makedirs``, again when a parent is removed meanwhile (by someone's rmtree)."""
+    for _ in range(5):
+        try:
+            os.makedirs(path, exist_ok=True)
+            return
+        except FileNotFoundError:
+            continue
+    os.makedirs(path, exist_ok=True)
 
 
 class Transport(filesystem.Transport):
