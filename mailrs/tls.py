@@ -30,9 +30,17 @@ def server_context(cert_path: str | Path, key_path: str | Path) -> ssl.SSLContex
     return context
 
 
-def client_context(verify: bool = True) -> ssl.SSLContext:
-    """A client-side SSLContext (TLS 1.2+); ``verify=False`` for opportunistic STARTTLS."""
+def client_context(verify: bool = True, ca_file: str = "") -> ssl.SSLContext:
+    """A client-side SSLContext (TLS 1.2+); ``verify=False`` for opportunistic STARTTLS.
+
+    ``ca_file`` adds trusted roots to the system's (a private CA, or a test one).
+    """
     context = ssl.create_default_context()
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot load CA file {ca_file}: {exc}") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if not verify:
         context.check_hostname = False

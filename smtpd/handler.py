@@ -23,6 +23,7 @@ from mailrs.db.engine import Database
 from mailrs.errors import InvalidAddress, SpoolError
 from mailrs.metrics.instruments import instruments
 from mailrs.queue.accept import Envelope as AcceptedEnvelope
+from mailrs.queue.envelope_params import MailParams, RcptParams
 from mailrs.queue.spool import Spool
 from mailrs.queue.submission import complete_headers, sender_allowed
 from mailrs.queue.trace import protocol_name
@@ -31,6 +32,7 @@ from smtpd import replies
 from smtpd.auth import SmtpAuthenticator
 from smtpd.backlog import Backlog
 from smtpd.handoff import Handoff
+from smtpd.protocol import MailEnvelope
 from smtpd.quotas import fits_someone, resolution_full
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
@@ -130,7 +132,9 @@ class MailHandler:
             for line in responses[:-1]
             if self.settings.smtp.enable_auth or not line.startswith("250-AUTH")
         ]
-        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-CHUNKING"]
+        extra = ["250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-CHUNKING", "250-DSN"]
+        if session.ssl is not None:  # RFC 8689: only offered over TLS
+            extra.append("250-REQUIRETLS")
         return [*offered, *extra, responses[-1]]
 
     async def handle_MAIL(
@@ -244,6 +248,9 @@ class MailHandler:
             data = complete_headers(data, self.settings.smtp.hostname)
         tls = tls_description(session)
         protocol = protocol_name(session.extended_smtp, envelope.smtp_utf8, bool(tls), bool(user))
+        params = envelope.params if isinstance(envelope, MailEnvelope) else MailParams()
+        per_rcpt = envelope.rcpt_params if isinstance(envelope, MailEnvelope) else {}
+        rcpt_params = [per_rcpt.get(r.lower(), RcptParams()) for r in envelope.rcpt_tos]
         accepted = AcceptedEnvelope(
             mail_from=normalize_sender(envelope.mail_from),
             recipients=tuple(envelope.rcpt_tos),
@@ -253,6 +260,11 @@ class MailHandler:
             received_by=self.settings.smtp.hostname,
             protocol=protocol,
             tls=tls,
+            ret=params.ret,
+            envid=params.envid,
+            require_tls=params.require_tls,
+            notify=tuple(p.notify for p in rcpt_params),
+            orcpt=tuple(p.orcpt for p in rcpt_params),
         )
         if self.settings.spam.dmarc_enforce and not user:
             from mailrs.inbound.dmarc_enforce import dmarc_refusal  # DNS libraries: only if on

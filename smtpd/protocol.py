@@ -22,12 +22,28 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 
 from mailrs.metrics.instruments import instruments
+from mailrs.queue.envelope_params import (
+    MailParams,
+    ParamError,
+    RcptParams,
+    parse_mail_params,
+    parse_rcpt_params,
+)
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
 from smtpd.recipients import clean_text
 from smtpd.shutdown import Sessions
 
 log = logging.getLogger("smtpd")
+
+
+class MailEnvelope(Envelope):
+    """aiosmtpd's envelope with the DSN and REQUIRETLS parameters (RFC 3461, RFC 8689)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params = MailParams()
+        self.rcpt_params: dict[str, RcptParams] = {}  # by lower-cased recipient
 
 
 @dataclass(frozen=True)
@@ -343,6 +359,59 @@ class MailSMTP(SMTP):
         await self.push("250 OK" if status is None else status)
         if self._draining:
             self.cut_off()
+
+    # -- DSN and REQUIRETLS parameters (aiosmtpd upper-cases and refuses them) ---------
+
+    def _create_envelope(self) -> MailEnvelope:
+        return MailEnvelope()
+
+    def _split_params(self, keyword: str, arg: str | None) -> tuple[str, list[str]] | None:
+        """``(command up to the address, parameter words)``, or None if aiosmtpd should judge."""
+        stripped = self._strip_command_keyword(keyword, arg or "")
+        if stripped is None or self.session is None or not self.session.extended_smtp:
+            return None
+        address, params = self._getaddr(stripped)
+        if address is None or not params or not (arg or "").endswith(params):
+            return None
+        return (arg or "")[: len(arg or "") - len(params)].rstrip(), params.split()
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        """MAIL with RET, ENVID and REQUIRETLS taken out (case kept) before aiosmtpd parses it."""
+        split = self._split_params("FROM:", arg)
+        envelope = self.envelope
+        if split is None or not isinstance(envelope, MailEnvelope) or envelope.mail_from:
+            await super().smtp_MAIL(arg)
+            return
+        head, words = split
+        try:
+            params, rest = parse_mail_params(words)
+        except ParamError as exc:
+            await self.push(exc.reply)
+            return
+        if params.require_tls and (self.session is None or self.session.ssl is None):
+            await self.push(replies.REQUIRETLS_NEEDS_TLS)
+            return
+        await super().smtp_MAIL(" ".join([head, *rest]))
+        if envelope.mail_from:
+            envelope.params = params
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        """RCPT with NOTIFY and ORCPT taken out (case kept) before aiosmtpd parses it."""
+        split = self._split_params("TO:", arg)
+        envelope = self.envelope
+        if split is None or not isinstance(envelope, MailEnvelope) or not envelope.mail_from:
+            await super().smtp_RCPT(arg)
+            return
+        head, words = split
+        try:
+            params, rest = parse_rcpt_params(words)
+        except ParamError as exc:
+            await self.push(exc.reply)
+            return
+        before = len(envelope.rcpt_tos)
+        await super().smtp_RCPT(" ".join([head, *rest]))
+        if len(envelope.rcpt_tos) > before:
+            envelope.rcpt_params[envelope.rcpt_tos[-1].lower()] = params
 
     async def smtp_RSET(self, arg: str) -> None:
         """RSET; an abandoned transaction is logged."""

@@ -1,4 +1,7 @@
-"""Stage 5, bounce: report failures (and long delays) to the envelope sender with a DSN.
+"""Stage 5, bounce: report failures, long delays and asked-for successes with a DSN.
+
+What is reported follows each recipient's NOTIFY (``workers.reports_due``), the DSN
+carries the sender's ENVID and ORCPTs and returns the whole message for RET=FULL.
 
 The DSN (``mailrs.outbound.dsn``) is spooled and recorded as a new message from ``<>`` in the
 same transaction that marks the failures as reported, under a queue id derived from the
@@ -21,19 +24,26 @@ from mailrs.queue.accept import Envelope, accept_derived
 from mailrs.queue.canvas import BOUNCE, VALIDATE, Step, dispatch
 from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import derived_queue_id
-from mailrs.queue.states import DeliveryState, MessageState
+from mailrs.queue.states import DeliveryKind, DeliveryState, MessageState
 from workers.context import WorkerContext, worker_context
 from workers.progress import load_message, record, settle, warning_due
+from workers.reports_due import delay_wanted, orcpt_of, reports_due
 
 
-def _entry(delivery: Delivery, action: str) -> DsnRecipient:
+def _entry(message: Message, delivery: Delivery, action: str) -> DsnRecipient:
+    fallback = {"failed": "5.0.0", "delayed": "4.0.0"}.get(action, "2.0.0")
     return DsnRecipient(
         address=delivery.address,
         action=action,
-        status=delivery.status or ("5.0.0" if action == "failed" else "4.0.0"),
+        status=delivery.status or fallback,
         diagnostic=delivery.last_error,
         remote_mta=delivery.remote_mta,
+        original=orcpt_of(message, delivery),
     )
+
+
+def _success_action(delivery: Delivery) -> str:
+    return "delivered" if delivery.kind == DeliveryKind.LOCAL else "relayed"
 
 
 def bounce_message(queue_id: str) -> list[Step]:
@@ -49,18 +59,25 @@ def bounce_message(queue_id: str) -> list[Step]:
         ):
             return []
         now = utcnow()
-        failed = [
-            d for d in message.deliveries if d.state == DeliveryState.FAILED and not d.dsn_sent
-        ]
-        if failed and message.mail_from:
-            kind = "F" + ",".join(str(d.id) for d in failed)
-            steps += _send_dsn(ctx, session, message, [_entry(d, "failed") for d in failed], kind)
-        for delivery in failed:
+        due = reports_due(message)
+        if due.failed:
+            kind = "F" + ",".join(str(d.id) for d in due.failed)
+            entries = [_entry(message, d, "failed") for d in due.failed]
+            steps += _send_dsn(ctx, session, message, entries, kind)
+        if due.succeeded:
+            kind = "S" + ",".join(str(d.id) for d in due.succeeded)
+            entries = [_entry(message, d, _success_action(d)) for d in due.succeeded]
+            steps += _send_dsn(ctx, session, message, entries, kind)
+        for delivery in [*due.failed, *due.succeeded, *due.silent]:
             delivery.dsn_sent = True
         if warning_due(ctx, message, now):
-            deferred = [d for d in message.deliveries if d.state == DeliveryState.DEFERRED]
+            deferred = [
+                d
+                for d in message.deliveries
+                if d.state == DeliveryState.DEFERRED and delay_wanted(message, d)
+            ]
             until = message.received_at + dt.timedelta(seconds=ctx.settings.relay.max_lifetime_secs)
-            entries = [_entry(d, "delayed") for d in deferred]
+            entries = [_entry(message, d, "delayed") for d in deferred]
             steps += _send_dsn(ctx, session, message, entries, "W", until)
             message.warned_at = now
         session.commit()
@@ -75,7 +92,11 @@ def _send_dsn(
     kind: str,
     retry_until: dt.datetime | None = None,
 ) -> list[Step]:
-    """Accept a DSN into the caller's transaction (committed with the marks); idempotent."""
+    """Accept a DSN into the caller's transaction (committed with the marks); idempotent.
+
+    RET=FULL returns the whole message, except one sent with REQUIRETLS: its report goes
+    with REQUIRETLS too and carries the headers only (RFC 8689 5).
+    """
     dsn_id = derived_queue_id(message.queue_id, kind)
     hostname = ctx.settings.smtp.hostname
     envelope = Envelope(
@@ -84,8 +105,9 @@ def _send_dsn(
         client_addr="127.0.0.1",
         helo=hostname,
         received_by=hostname,
+        require_tls=message.require_tls,
     )
-    action = "delayed" if retry_until else "failed"
+    action = entries[0].action if entries else "failed"
     note = f"DSN ({action}) for {message.queue_id}"
     data = build_dsn(
         hostname,
@@ -95,6 +117,8 @@ def _send_dsn(
         entries,
         ctx.spool.read(message.queue_id),
         retry_until=retry_until,
+        envid=message.dsn_envid,
+        full=message.dsn_ret == "FULL" and not message.require_tls,
     )
     if not accept_derived(session, ctx.spool, dsn_id, envelope, data, note):
         return []  # made by an earlier run

@@ -24,6 +24,7 @@ from mailrs.queue.retry import backoff_secs
 from mailrs.queue.states import BUSY, DONE, DeliveryState, MessageState, RecipientState
 from workers.context import WorkerContext
 from workers.metrics import count_event
+from workers.reports_due import delay_wanted, reports_due
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ def warning_due(ctx: WorkerContext, message: Message, now: dt.datetime) -> bool:
         message.mail_from != ""
         and message.warned_at is None
         and age_secs(message, now) >= ctx.settings.relay.delay_warning_secs
-        and any(d.state == DeliveryState.DEFERRED for d in message.deliveries)
+        and any(
+            d.state == DeliveryState.DEFERRED and delay_wanted(message, d)
+            for d in message.deliveries
+        )
     )
 
 
@@ -115,14 +119,17 @@ def conclude(ctx: WorkerContext, session: Session, message: Message) -> tuple[li
     if deferred and not busy and age_secs(message, now) >= ctx.settings.relay.max_lifetime_secs:
         _expire(session, message, deferred)
         deferred = []
-    unreported = [d for d in deliveries if d.state == DeliveryState.FAILED and not d.dsn_sent]
-    if unreported and message.mail_from == "":
-        for delivery in unreported:
-            delivery.dsn_sent = True  # never a bounce to the null sender
-        record(session, message, "bounce", "not sent: the sender is <> (no bounce loop)")
-        unreported = []
+    due = reports_due(message)
+    if due.silent:
+        for delivery in due.silent:
+            delivery.dsn_sent = True
+        if message.mail_from == "":  # never a bounce to the null sender
+            record(session, message, "bounce", "not sent: the sender is <> (no bounce loop)")
+        else:
+            names = ", ".join(d.address for d in due.silent)
+            record(session, message, "bounce", f"not sent: NOTIFY asks no failure report ({names})")
     steps: list[Step] = []
-    if unreported or (not busy and warning_due(ctx, message, now)):
+    if due.failed or due.succeeded or (not busy and warning_due(ctx, message, now)):
         steps.append((BOUNCE, queue_id))
     if busy or steps:
         return steps, False

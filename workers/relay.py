@@ -28,13 +28,14 @@ from mailrs.outbound.arc_seal import seal_forwarded
 from mailrs.outbound.dkim_keys import SigningKey
 from mailrs.outbound.dkim_sign import dkim_sign
 from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
-from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, send
+from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, Request, send
 from mailrs.queue.canvas import RELAY, Step, dispatch
 from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import load_message, record, settle
+from workers.reports_due import notify_of, orcpt_of
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 10
@@ -48,6 +49,7 @@ class Result:
     status: str
     detail: str
     remote_mta: str = ""
+    dsn_passed: bool = False  # the next hop took the DSN request: it reports from now on
 
 
 def relay_message(queue_id: str) -> list[Step]:
@@ -81,6 +83,7 @@ def relay_message(queue_id: str) -> list[Step]:
         for delivery in todo:
             groups[delivery.domain].append((delivery.id, delivery.address))
         sender, message_id = message.mail_from, message.id
+        request = _request(message, todo)
         data = message_bytes(ctx.settings, ctx.spool, message)
         data = seal_forwarded(session, ctx.settings, message, data)
         keys = _dkim_keys(ctx, session, sender)
@@ -88,10 +91,21 @@ def relay_message(queue_id: str) -> list[Step]:
     data = dkim_sign(ctx.settings, sender, data, keys)
     for domain, targets in groups.items():
         results, attempts = relay_domain(
-            ctx.settings, domain, sender, [a for _, a in targets], data
+            ctx.settings, domain, sender, [a for _, a in targets], data, request
         )
         _store(ctx, message_id, targets, results, attempts)
     return settle(ctx, queue_id)
+
+
+def _request(message: Message, todo: list[Delivery]) -> Request:
+    """The DSN request and REQUIRETLS flag that go on with the message."""
+    return Request(
+        ret=message.dsn_ret,
+        envid=message.dsn_envid,
+        require_tls=message.require_tls,
+        notify={d.address: notify_of(message, d) for d in todo},
+        orcpt={d.address: orcpt_of(message, d) for d in todo},
+    )
 
 
 def _dkim_keys(ctx: WorkerContext, session: Session, sender: str) -> list[SigningKey]:
@@ -125,6 +139,8 @@ def _store(
                 "" if result.state == DeliveryState.RELAYED else result.detail[:2000]
             )
             delivery.remote_mta = result.remote_mta[:255]
+            if result.dsn_passed:
+                delivery.dsn_sent = True  # the next hop reports success itself
             delivery.updated_at = utcnow()
             record(session, message, result.state, f"{delivery.address}: {result.detail}")
         for attempt in attempts:
@@ -133,14 +149,21 @@ def _store(
         session.commit()
 
 
-def _connections(settings: Settings, domain: str) -> list[tuple[MailHost, Connection]]:
-    """The hosts to try for a domain: the smarthost, or the domain's MX hosts in order."""
+def _connections(
+    settings: Settings, domain: str, verify: bool = False
+) -> list[tuple[MailHost, Connection]]:
+    """The hosts to try for a domain: the smarthost, or the domain's MX hosts in order.
+
+    ``verify``: each connection needs STARTTLS and a certificate valid for its host name.
+    """
     relay = settings.relay
     helo = relay.helo_name or settings.smtp.hostname
     common = {
         "helo": helo,
         "connect_timeout": relay.connect_timeout_secs,
         "command_timeout": relay.command_timeout_secs,
+        "verify": verify,
+        "ca_file": relay.tls_ca_file,
     }
     if relay.smarthost:
         host, port = parse_hostport(relay.smarthost, "relay.smarthost")
@@ -162,12 +185,22 @@ def _connections(settings: Settings, domain: str) -> list[tuple[MailHost, Connec
 
 
 def relay_domain(
-    settings: Settings, domain: str, sender: str, recipients: list[str], data: bytes
+    settings: Settings,
+    domain: str,
+    sender: str,
+    recipients: list[str],
+    data: bytes,
+    request: Request | None = None,
 ) -> tuple[dict[str, Result], list[DeliveryAttempt]]:
-    """Try the domain's hosts in order until every recipient has a final answer or none is left."""
+    """Try the domain's hosts in order until every recipient has a final answer or none is left.
+
+    A message sent with REQUIRETLS goes only over TLS with a certificate valid for the
+    host, to a server that offers REQUIRETLS; when no host does, it fails (5.7.30).
+    """
+    request = request or Request()
     attempts: list[DeliveryAttempt] = []
     try:
-        hosts = _connections(settings, domain)
+        hosts = _connections(settings, domain, verify=request.require_tls)
     except MxError as exc:
         state = DeliveryState.FAILED if exc.permanent else DeliveryState.DEFERRED
         code = 550 if exc.permanent else 451
@@ -183,10 +216,12 @@ def relay_domain(
         if not remaining:
             break
         try:
-            outcome = _send_once(conn, sender, remaining, data)
+            outcome = _send_once(conn, sender, remaining, data, request)
         except HostUnavailable as exc:
             status = exc.reply.status if exc.reply else "4.4.1"
             last = Result(DeliveryState.DEFERRED, status, str(exc), host.name)
+            if request.require_tls and (exc.requiretls or exc.tls_failure):
+                last = Result(DeliveryState.FAILED, "5.7.30", _requiretls_refusal(exc), host.name)
             attempts.append(
                 DeliveryAttempt(
                     domain=domain, host=_where(host), outcome="unavailable", detail=str(exc)[:2000]
@@ -195,7 +230,9 @@ def relay_domain(
             log.info("relay to %s via %s: %s", domain, host.name, exc)
             continue
         for rcpt, reply in outcome.accepted.items():
-            results[rcpt] = Result(DeliveryState.RELAYED, reply.status, str(reply), host.name)
+            results[rcpt] = Result(
+                DeliveryState.RELAYED, reply.status, str(reply), host.name, outcome.dsn
+            )
         for rcpt, reply in outcome.permanent.items():
             results[rcpt] = Result(DeliveryState.FAILED, reply.status, str(reply), host.name)
         remaining = list(outcome.temporary)
@@ -215,14 +252,22 @@ def relay_domain(
     return results, attempts
 
 
-def _send_once(conn: Connection, sender: str, rcpts: list[str], data: bytes) -> Outcome:
-    """One transaction; a host whose STARTTLS breaks is tried once more in clear text."""
+def _send_once(
+    conn: Connection, sender: str, rcpts: list[str], data: bytes, request: Request
+) -> Outcome:
+    """One transaction; a host whose opportunistic STARTTLS breaks is tried once more in
+    clear text (never when TLS is required)."""
     try:
-        return send(conn, sender, rcpts, data)
+        return send(conn, sender, rcpts, data, request)
     except HostUnavailable as exc:
-        if not (exc.tls_failed and conn.tls == "starttls"):
+        if not (exc.tls_failed and conn.tls == "starttls" and not conn.verify):
             raise
-    return send(replace(conn, tls="none"), sender, rcpts, data)
+    return send(replace(conn, tls="none"), sender, rcpts, data, request)
+
+
+def _requiretls_refusal(exc: HostUnavailable) -> str:
+    """The diagnostic of a REQUIRETLS message no host could take."""
+    return f"550 5.7.30 REQUIRETLS support required: {exc}"
 
 
 def _where(host: MailHost) -> str:

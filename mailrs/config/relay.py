@@ -36,6 +36,7 @@ class RelaySettings(Section):
     delay_warning_secs: float = 4 * 3600.0
     dkim_selector: str = ""
     dkim_key_path: str = ""
+    tls_ca_file: str = ""  # more trusted roots for verified TLS (MTA-STS, REQUIRETLS)
 
     def validate(self) -> None:
         """Port, resolvers, smarthost, timeouts, the retry schedule and DKIM."""

@@ -163,6 +163,9 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    dsn_ret: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    dsn_envid: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    require_tls: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     recipients: Mapped[list[Recipient]] = relationship(
         back_populates="message", order_by="Recipient.idx", cascade="all, delete-orphan"
@@ -195,6 +198,8 @@ class Recipient(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_as: Mapped[str] = mapped_column(String(255), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notify: Mapped[str] = mapped_column(String(32), default="", server_default="")  # RFC 3461
+    orcpt: Mapped[str] = mapped_column(String(512), default="", server_default="")
 
     message: Mapped[Message] = relationship(back_populates="recipients")
 

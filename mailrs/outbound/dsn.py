@@ -1,9 +1,11 @@
-"""Delivery status notifications (RFC 3464): the bounce and the "delayed" warning.
+"""Delivery status notifications (RFC 3464): bounces, "delayed" warnings, success reports.
 
 A DSN is ``multipart/report; report-type=delivery-status`` with three parts: a text for
-people, a ``message/delivery-status`` with one block per message and one per recipient
-(``Final-Recipient``, ``Action``, ``Status``, ``Remote-MTA``, ``Diagnostic-Code``), and
-the original message's headers as ``text/rfc822-headers``. It is sent from the null
+people, a ``message/delivery-status`` with one block per message (``Original-Envelope-Id``
+when the sender gave ENVID) and one per recipient (``Original-Recipient`` from ORCPT,
+``Final-Recipient``, ``Action``, ``Status``, ``Remote-MTA``, ``Diagnostic-Code``), and the
+original message: its headers as ``text/rfc822-headers``, or the whole of it as
+``message/rfc822`` when the sender asked RET=FULL (RFC 3461). It is sent from the null
 sender ``<>`` so that it can never cause another bounce.
 """
 
@@ -24,10 +26,11 @@ class DsnRecipient:
     """One recipient's line in a DSN."""
 
     address: str
-    action: str  # failed | delayed
+    action: str  # failed | delayed | delivered | relayed
     status: str  # RFC 3463, e.g. 5.1.1
     diagnostic: str = ""  # the SMTP reply, e.g. "550 5.1.1 no such user"
     remote_mta: str = ""
+    original: str = ""  # ORCPT as "rfc822;bob@example.org" (RFC 3461 4.2)
 
 
 def _clean(text: str) -> str:
@@ -48,14 +51,18 @@ def build_dsn(
     original: bytes,
     now: dt.datetime | None = None,
     retry_until: dt.datetime | None = None,
+    envid: str = "",
+    full: bool = False,
 ) -> bytes:
-    """The bytes of a DSN to ``sender`` about ``recipients`` of the message ``queue_id``."""
+    """The bytes of a DSN to ``sender`` about ``recipients`` of the message ``queue_id``.
+
+    ``envid`` is the sender's ENVID; ``full`` returns the whole message (RET=FULL) instead
+    of its headers.
+    """
     now = now or dt.datetime.now(dt.UTC)
-    delayed = all(r.action == "delayed" for r in recipients)
+    kind = _kind(recipients)
     boundary = f"=_mailrs_dsn_{secrets.token_hex(12)}"
-    subject = (
-        "Delayed Mail (still being retried)" if delayed else "Undelivered Mail Returned to Sender"
-    )
+    subject = SUBJECTS[kind]
     head = [
         f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>",
         f"To: <{_fold_address(sender)}>",
@@ -66,15 +73,20 @@ def build_dsn(
         "MIME-Version: 1.0",
         f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
     ]
-    human = _human_text(reporting_mta, queue_id, recipients, delayed)
-    per_message = [
+    human = _human_text(reporting_mta, queue_id, recipients, kind)
+    per_message = [f"Original-Envelope-Id: {_clean(envid)}"] if envid else []
+    per_message += [
         f"Reporting-MTA: dns; {reporting_mta}",
         f"X-Mailrs-Queue-ID: {queue_id}",
         f"Arrival-Date: {email.utils.format_datetime(arrival)}",
     ]
     blocks = ["\r\n".join(per_message)]
     for rcpt in recipients:
-        lines = [
+        lines = []
+        if rcpt.original:
+            kind_, _, address = rcpt.original.partition(";")
+            lines.append(f"Original-Recipient: {_clean(kind_)};{_clean(address)}")
+        lines += [
             f"Final-Recipient: rfc822; {_fold_address(rcpt.address)}",
             f"Action: {rcpt.action}",
             f"Status: {rcpt.status}",
@@ -87,7 +99,15 @@ def build_dsn(
         if rcpt.action == "delayed" and retry_until is not None:
             lines.append(f"Will-Retry-Until: {email.utils.format_datetime(retry_until)}")
         blocks.append("\r\n".join(lines))
-    headers = header_block(original)[:MAX_HEADERS].rstrip(b"\r\n")
+    if full:
+        returned = [b"Content-Type: message/rfc822", b"Content-Description: Returned Message"]
+        body = original.rstrip(b"\r\n")
+    else:
+        returned = [
+            b"Content-Type: text/rfc822-headers",
+            b"Content-Description: Returned Message Headers",
+        ]
+        body = header_block(original)[:MAX_HEADERS].rstrip(b"\r\n")
     parts: list[bytes] = [
         "\r\n".join(head).encode(),
         b"",
@@ -107,10 +127,9 @@ def build_dsn(
         ("\r\n\r\n".join(blocks)).encode(),
         b"",
         f"--{boundary}".encode(),
-        b"Content-Type: text/rfc822-headers",
-        b"Content-Description: Undelivered Message Headers",
+        *returned,
         b"",
-        headers,
+        body,
         b"",
         f"--{boundary}--".encode(),
         b"",
@@ -118,10 +137,33 @@ def build_dsn(
     return b"\r\n".join(parts)
 
 
+SUBJECTS = {
+    "failed": "Undelivered Mail Returned to Sender",
+    "delayed": "Delayed Mail (still being retried)",
+    "success": "Successful Mail Delivery Report",
+}
+
+
+def _kind(recipients: list[DsnRecipient]) -> str:
+    """failed, delayed or success: what the DSN as a whole reports."""
+    actions = {r.action for r in recipients}
+    if actions <= {"delivered", "relayed", "expanded"}:
+        return "success"
+    if actions == {"delayed"}:
+        return "delayed"
+    return "failed"
+
+
 def _human_text(
-    reporting_mta: str, queue_id: str, recipients: list[DsnRecipient], delayed: bool
+    reporting_mta: str, queue_id: str, recipients: list[DsnRecipient], kind: str
 ) -> str:
-    if delayed:
+    if kind == "success":
+        intro = (
+            f"This is the mail system at {reporting_mta}.\r\n\r\n"
+            'Your message was delivered to the recipients below ("relayed": handed on\r\n'
+            "to a mail system that sends no further reports).\r\n"
+        )
+    elif kind == "delayed":
         intro = (
             f"This is the mail system at {reporting_mta}.\r\n\r\n"
             "Your message could not be delivered yet to the recipients below. The mail\r\n"
@@ -135,6 +177,6 @@ def _human_text(
         )
     lines = [intro, f"Queue ID: {queue_id}", ""]
     for rcpt in recipients:
-        reason = _clean(rcpt.diagnostic) or rcpt.status
+        reason = rcpt.action if kind == "success" else _clean(rcpt.diagnostic) or rcpt.status
         lines.append(f"<{_fold_address(rcpt.address)}>: {reason}")
     return "\r\n".join(lines)

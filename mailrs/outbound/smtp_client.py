@@ -2,10 +2,13 @@
 
 ``send`` connects, says EHLO, upgrades with STARTTLS when offered (opportunistic: the
 certificate is not verified, as for MX delivery; ``require`` refuses to go on without
-it), authenticates if asked, and sends MAIL, one RCPT per recipient and DATA. Replies
-are sorted per recipient into accepted, temporary (4xx) and permanent (5xx). Trouble
-before any recipient could be judged (no connection, a 4xx greeting, a dropped link)
-raises ``HostUnavailable`` so the caller tries the next host.
+it; ``verify`` asks for a certificate valid for the host name, as MTA-STS and
+REQUIRETLS do), authenticates if asked, and sends MAIL, one RCPT per recipient and DATA.
+The message's DSN request (RET, ENVID, NOTIFY, ORCPT) is passed on when the server
+offers DSN, and REQUIRETLS only to a server that offers it. Replies are sorted per
+recipient into accepted, temporary (4xx) and permanent (5xx). Trouble before any
+recipient could be judged (no connection, a 4xx greeting, a dropped link, a TLS
+requirement not met) raises ``HostUnavailable`` so the caller tries the next host.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mailrs.queue.envelope_params import orcpt_param, xtext_encode
 from mailrs.tls import client_context
 
 STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -50,18 +55,33 @@ class Outcome:
 
     host: str
     tls: bool = False
+    dsn: bool = False  # the server offered DSN: the request went on with the message
     accepted: dict[str, Reply] = field(default_factory=dict)
     temporary: dict[str, Reply] = field(default_factory=dict)
     permanent: dict[str, Reply] = field(default_factory=dict)
 
 
 class HostUnavailable(Exception):
-    """This host could not take the message now (connection, greeting, TLS, 4xx MAIL)."""
+    """This host could not take the message now (connection, greeting, TLS, 4xx MAIL).
 
-    def __init__(self, reason: str, reply: Reply | None = None, tls_failed: bool = False) -> None:
+    ``tls_failure`` names a TLS requirement the host did not meet, in TLS-RPT's words
+    (RFC 8460 4.3: ``starttls-not-supported``, ``certificate-host-mismatch``, ...);
+    ``requiretls`` is set when it does not offer REQUIRETLS to a message that needs it.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        reply: Reply | None = None,
+        tls_failed: bool = False,
+        tls_failure: str = "",
+        requiretls: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reply = reply
         self.tls_failed = tls_failed
+        self.tls_failure = tls_failure
+        self.requiretls = requiretls
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,29 @@ class Connection:
     password: str = ""
     connect_timeout: float = 30.0
     command_timeout: float = 300.0
+    verify: bool = False  # STARTTLS required and the certificate valid for ``host``
+    ca_file: str = ""  # more trusted roots for ``verify``
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a message asks of the next hop: its DSN parameters and REQUIRETLS."""
+
+    ret: str = ""
+    envid: str = ""
+    require_tls: bool = False
+    notify: Mapping[str, str] = field(default_factory=dict)  # by recipient
+    orcpt: Mapping[str, str] = field(default_factory=dict)  # by recipient
+
+
+CERT_FAILURES = {
+    10: "certificate-expired",  # X509_V_ERR_CERT_HAS_EXPIRED
+    62: "certificate-host-mismatch",  # X509_V_ERR_HOSTNAME_MISMATCH
+    18: "certificate-not-trusted",  # self-signed
+    19: "certificate-not-trusted",  # self-signed in chain
+    20: "certificate-not-trusted",  # unknown issuer
+    21: "certificate-not-trusted",  # cannot verify the first certificate
+}
 
 
 def _reply(code: int, text: bytes | str) -> Reply:
@@ -85,13 +128,19 @@ def _reply(code: int, text: bytes | str) -> Reply:
     return Reply(code, " ".join(text.split())[:500])
 
 
-def send(conn: Connection, sender: str, recipients: list[str], data: bytes) -> Outcome:
+def send(
+    conn: Connection,
+    sender: str,
+    recipients: list[str],
+    data: bytes,
+    request: Request | None = None,
+) -> Outcome:
     """Run one transaction; raises HostUnavailable if no recipient could be judged."""
     outcome = Outcome(host=conn.host)
     client = _connect(conn)
     try:
         _session(client, conn, outcome)
-        _transaction(client, sender, recipients, data, outcome)
+        _transaction(client, sender, recipients, data, outcome, request or Request())
     except (smtplib.SMTPServerDisconnected, OSError) as exc:
         raise HostUnavailable(f"{conn.host}[{conn.address}]: connection lost: {exc}") from None
     except smtplib.SMTPException as exc:  # any other protocol surprise: try the next host
@@ -106,7 +155,11 @@ def send(conn: Connection, sender: str, recipients: list[str], data: bytes) -> O
 
 def _connect(conn: Connection) -> smtplib.SMTP:
     cls = smtplib.SMTP_SSL if conn.tls == "implicit" else smtplib.SMTP
-    kwargs = {"context": client_context(verify=False)} if conn.tls == "implicit" else {}
+    kwargs = (
+        {"context": client_context(verify=conn.verify, ca_file=conn.ca_file)}
+        if conn.tls == "implicit"
+        else {}
+    )
     client = cls(local_hostname=conn.helo, timeout=conn.connect_timeout, **kwargs)  # type: ignore[arg-type]
     client._host = conn.host  # type: ignore[attr-defined]  # the TLS server name (SNI)
     where = f"{conn.host}[{conn.address}]:{conn.port}"
@@ -131,11 +184,24 @@ def _session(client: smtplib.SMTP, conn: Connection, outcome: Outcome) -> None:
         if code != 250:
             raise HostUnavailable(f"{conn.host}: HELO refused: {_reply(code, text)}")
     outcome.tls = conn.tls == "implicit"
+    if conn.verify and not client.has_extn("starttls"):
+        raise HostUnavailable(
+            f"{conn.host}: TLS is required but STARTTLS is not offered",
+            tls_failure="starttls-not-supported",
+        )
     if conn.tls in ("starttls", "require") and client.has_extn("starttls"):
         try:
-            client.starttls(context=client_context(verify=False))
+            client.starttls(context=client_context(verify=conn.verify, ca_file=conn.ca_file))
+        except ssl.SSLCertVerificationError as exc:
+            failure = CERT_FAILURES.get(exc.verify_code, "validation-failure")
+            raise HostUnavailable(
+                f"{conn.host}: certificate refused: {exc.verify_message}", tls_failure=failure
+            ) from None
         except (TimeoutError, ssl.SSLError, smtplib.SMTPException) as exc:
-            raise HostUnavailable(f"{conn.host}: STARTTLS failed: {exc}", tls_failed=True) from None
+            failure = "validation-failure" if conn.verify else ""
+            raise HostUnavailable(
+                f"{conn.host}: STARTTLS failed: {exc}", tls_failed=True, tls_failure=failure
+            ) from None
         client.ehlo()
         outcome.tls = True
     if conn.tls == "require" and not outcome.tls:
@@ -153,9 +219,27 @@ def _session(client: smtplib.SMTP, conn: Connection, outcome: Outcome) -> None:
 
 
 def _transaction(
-    client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes, outcome: Outcome
+    client: smtplib.SMTP,
+    sender: str,
+    recipients: list[str],
+    data: bytes,
+    outcome: Outcome,
+    request: Request,
 ) -> None:
     options: list[str] = []
+    if request.require_tls:
+        if not (outcome.tls and client.has_extn("requiretls")):
+            raise HostUnavailable(
+                f"{outcome.host}: the message needs REQUIRETLS, which this server does not offer",
+                Reply(550, "5.7.30 REQUIRETLS support required"),
+                requiretls=True,
+            )
+        options.append("REQUIRETLS")
+    outcome.dsn = client.has_extn("dsn")
+    if outcome.dsn and request.ret:
+        options.append(f"RET={request.ret}")
+    if outcome.dsn and request.envid:
+        options.append(f"ENVID={xtext_encode(request.envid)}")
     if client.has_extn("size"):
         options.append(f"SIZE={len(data)}")
     if client.has_extn("8bitmime") and any(b > 127 for b in data):
@@ -176,7 +260,12 @@ def _transaction(
         return
     taken = []
     for rcpt in recipients:
-        code, text = client.rcpt(rcpt)
+        rcpt_options = []
+        if outcome.dsn and request.notify.get(rcpt):
+            rcpt_options.append(f"NOTIFY={request.notify[rcpt]}")
+        if outcome.dsn and request.orcpt.get(rcpt):
+            rcpt_options.append(orcpt_param(request.orcpt[rcpt]))
+        code, text = client.rcpt(rcpt, rcpt_options)
         reply = _reply(code, text)
         if code in (250, 251, 252):
             taken.append(rcpt)

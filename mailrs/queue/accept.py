@@ -36,6 +36,11 @@ class Envelope:
     received_by: str = ""
     protocol: str = ""  # ESMTP, ESMTPSA, UTF8SMTPS, ... (RFC 3848, RFC 6531)
     tls: str = ""  # e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384 256" when the session used TLS
+    ret: str = ""  # DSN RET (RFC 3461): "", FULL or HDRS
+    envid: str = ""  # DSN ENVID, decoded
+    require_tls: bool = False  # MAIL FROM ... REQUIRETLS (RFC 8689)
+    notify: tuple[str, ...] = ()  # DSN NOTIFY per recipient ("" when not given)
+    orcpt: tuple[str, ...] = ()  # DSN ORCPT per recipient ("type;address", "" when not given)
 
 
 def check_envelope(envelope: Envelope) -> None:
@@ -105,7 +110,14 @@ def add_rows(session: Session, spooled: list[tuple[str, Envelope, int, str]]) ->
     session.execute(
         insert(Recipient),
         [
-            {"message_id": message_id, "idx": i, "address": rcpt, "updated_at": now}
+            {
+                "message_id": message_id,
+                "idx": i,
+                "address": rcpt,
+                "updated_at": now,
+                "notify": envelope.notify[i] if i < len(envelope.notify) else "",
+                "orcpt": envelope.orcpt[i] if i < len(envelope.orcpt) else "",
+            }
             for message_id, (_, envelope, _, _) in zip(ids, spooled, strict=True)
             for i, rcpt in enumerate(envelope.recipients)
         ],
@@ -140,4 +152,7 @@ def _message_values(
         "auth_user": envelope.auth_user,
         "protocol": envelope.protocol,
         "tls": envelope.tls,
+        "dsn_ret": envelope.ret,
+        "dsn_envid": envelope.envid,
+        "require_tls": envelope.require_tls,
     }

@@ -129,7 +129,8 @@ def test_rcpt_before_mail_and_bad_syntax(server: Server) -> None:
         raw.command(b"MAIL FROM:<sender@remote.test>")
         assert raw.command(b"RCPT TO:alice").startswith(status(replies.BAD_ADDRESS_SYNTAX))
         assert raw.command(b"RCPT TO:<>").startswith(status(replies.BAD_ADDRESS_SYNTAX))
-        assert raw.command(b"RCPT TO:<alice@example.test> NOTIFY=NEVER").startswith(b"555 5.5.4")
+        assert raw.command(b"RCPT TO:<alice@example.test> NOTIFY=MAYBE").startswith(b"501 5.5.4")
+        assert raw.command(b"RCPT TO:<alice@example.test> COLOR=RED").startswith(b"555 5.5.4")
 
 
 def test_swaks_sees_the_same_answers(server: Server) -> None:

@@ -2,8 +2,10 @@
 
 Replies can be set per recipient (``rcpt_replies``), for MAIL (``mail_reply``) and DATA
 (``data_reply``), and for the first N transactions only (``fail_first``: that many
-sessions get ``fail_reply`` to MAIL). STARTTLS and AUTH are optional. Every accepted
-message is kept in ``messages`` with its envelope and whether TLS and AUTH were used.
+sessions get ``fail_reply`` to MAIL). STARTTLS and AUTH are optional, and so are the DSN
+and REQUIRETLS extensions (``dsn``, ``requiretls``: offered in EHLO, their MAIL and RCPT
+parameters kept in ``Received.params``). Every accepted message is kept in ``messages``
+with its envelope and whether TLS and AUTH were used.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from mailrs.tls import server_context, write_selfsigned
 
@@ -30,6 +32,7 @@ class Received:
     data: bytes
     tls: bool
     auth: str | None
+    params: list[str] = field(default_factory=list)  # DSN / REQUIRETLS words of MAIL and RCPT
 
 
 @dataclass
@@ -43,9 +46,59 @@ class Script:
     fail_reply: str = "451 4.3.0 try again later"
 
 
+EXTENSION_WORDS = ("RET=", "ENVID=", "NOTIFY=", "ORCPT=", "REQUIRETLS")
+
+
+class _ExtendedSMTP(SMTP):
+    """aiosmtpd with DSN and REQUIRETLS parameters taken off MAIL and RCPT (and kept)."""
+
+    sink: SmtpSink
+
+    def _take(self, arg: str | None, offered: tuple[str, ...]) -> str | None:
+        if not arg:
+            return arg
+        words = arg.split(" ")
+        taken = [w for w in words[1:] if w.upper().startswith(offered)]
+        if taken:
+            self.envelope.params = [*getattr(self.envelope, "params", []), *taken]  # type: ignore[union-attr]
+        return " ".join(w for w in words if w not in taken)
+
+    def _offered(self) -> tuple[str, ...]:
+        words: tuple[str, ...] = ()
+        if self.sink.dsn:
+            words += EXTENSION_WORDS[:4]
+        if self.sink.requiretls:
+            words += EXTENSION_WORDS[4:]
+        return words
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        await super().smtp_MAIL(self._take(arg, self._offered()))
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        await super().smtp_RCPT(self._take(arg, self._offered()))
+
+
+class _Controller(Controller):
+    sink: SmtpSink
+
+    def factory(self) -> SMTP:
+        server = _ExtendedSMTP(self.handler, **self.SMTP_kwargs)
+        server.sink = self.sink
+        return server
+
+
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        extra = ["250-DSN"] if self.sink.dsn else []
+        if self.sink.requiretls and session.ssl is not None:
+            extra.append("250-REQUIRETLS")
+        return [*responses[:-1], *extra, responses[-1]]
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -83,6 +136,7 @@ class _Handler:
                     envelope.original_content or envelope.content,
                     session.ssl is not None,
                     auth,
+                    list(getattr(envelope, "params", [])),
                 )
             )
         return "250 2.0.0 queued as SINK"
@@ -98,14 +152,21 @@ class SmtpSink:
         tls_dir: Path | None = None,
         credentials: tuple[str, str] | None = None,
         smtputf8: bool = True,
+        dsn: bool = False,
+        requiretls: bool = False,
+        tls_pair: tuple[Path, Path] | None = None,
     ) -> None:
         self.port = port
+        self.dsn = dsn
+        self.requiretls = requiretls
         self.script = script or Script()
         self.messages: list[Received] = []
         self.transactions = 0
         self.lock = threading.Lock()
         context: ssl.SSLContext | None = None
-        if tls_dir is not None:
+        if tls_pair is not None:
+            context = server_context(*tls_pair)
+        elif tls_dir is not None:
             cert, key = write_selfsigned(tls_dir, "sink.test")
             context = server_context(cert, key)
         kwargs: dict[str, Any] = {}
@@ -121,7 +182,7 @@ class SmtpSink:
                 return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
             kwargs.update(authenticator=authenticate, auth_require_tls=tls_dir is not None)
-        self.controller = Controller(
+        self.controller = _Controller(
             _Handler(self),
             hostname="127.0.0.1",
             port=port,
@@ -131,6 +192,7 @@ class SmtpSink:
             enable_SMTPUTF8=smtputf8,
             **kwargs,
         )
+        self.controller.sink = self
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
