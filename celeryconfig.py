@@ -29,6 +29,7 @@ task_routes = {
     "mailrs.bounce": {"queue": "bounce"},
     "mailrs.sweep": {"queue": "inbound"},
     "mailrs.dmarc_reports": {"queue": "inbound"},
+    "mailrs.tlsrpt": {"queue": "relay"},
 }
 
 broker_connection_retry_on_startup = True
@@ -40,6 +41,8 @@ beat_schedule = {
     "mailrs-sweep": {"task": "mailrs.sweep", "schedule": 60.0},
     # DMARC aggregate reports (only queued when [spam] dmarc_send_reports is on)
     "mailrs-dmarc-reports": {"task": "mailrs.dmarc_reports", "schedule": 3600.0},
+    # yesterday's TLS-RPT reports (RFC 8460), each domain's at most once
+    "mailrs-tlsrpt": {"task": "mailrs.tlsrpt", "schedule": 6 * 3600.0},
 }
 # Task events (for Flower) come from the [celery] task_events key on a Redis or RabbitMQ
 # broker; see mailrs/broker.py (the embedded broker has no event fan-out).

@@ -29,6 +29,7 @@ app = Celery(
         "workers.relay",
         "workers.bounce",
         "workers.sweeper",
+        "workers.tlsrpt",
         "workers.dmarc_reports",
         "workers.stopping",
         "workers.metrics",

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from functools import partial
 
 from celery import Task
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from mailrs.outbound.dkim_keys import SigningKey
 from mailrs.outbound.dkim_sign import dkim_sign
 from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
 from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, Request, send
+from mailrs.outbound.tls_results import TlsLog, store_results
 from mailrs.queue.canvas import RELAY, Step, dispatch
 from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
@@ -36,6 +38,7 @@ from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import load_message, record, settle
 from workers.reports_due import notify_of, orcpt_of
+from workers.tls_policy import plan_hosts, send_logged, sts_log, tls_optional
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 10
@@ -85,15 +88,18 @@ def relay_message(queue_id: str) -> list[Step]:
         sender, message_id = message.mail_from, message.id
         request = _request(message, todo)
         data = message_bytes(ctx.settings, ctx.spool, message)
+        optional = not message.require_tls and tls_optional(data)
         data = seal_forwarded(session, ctx.settings, message, data)
         keys = _dkim_keys(ctx, session, sender)
     pause_point("relay", queue_id)
     data = dkim_sign(ctx.settings, sender, data, keys)
     for domain, targets in groups.items():
+        tls_log = sts_log(ctx, domain)
+        rcpts = [a for _, a in targets]
         results, attempts = relay_domain(
-            ctx.settings, domain, sender, [a for _, a in targets], data, request
+            ctx.settings, domain, sender, rcpts, data, request, tls_log, optional
         )
-        _store(ctx, message_id, targets, results, attempts)
+        _store(ctx, message_id, targets, results, attempts, tls_log)
     return settle(ctx, queue_id)
 
 
@@ -123,8 +129,9 @@ def _store(
     targets: list[tuple[int, str]],
     results: dict[str, Result],
     attempts: list[DeliveryAttempt],
+    tls_log: TlsLog | None = None,
 ) -> None:
-    """Every recipient's result and the domain's attempts, in one transaction."""
+    """Every recipient's result, the domain's attempts and TLS outcomes, in one transaction."""
     with ctx.db.session() as session:
         message = session.get(Message, message_id)
         assert message is not None
@@ -146,6 +153,8 @@ def _store(
         for attempt in attempts:
             attempt.message_id = message_id
             session.add(attempt)
+        if tls_log is not None:
+            store_results(session, tls_log)
         session.commit()
 
 
@@ -191,10 +200,14 @@ def relay_domain(
     recipients: list[str],
     data: bytes,
     request: Request | None = None,
+    tls_log: TlsLog | None = None,
+    optional: bool = False,
 ) -> tuple[dict[str, Result], list[DeliveryAttempt]]:
     """Try the domain's hosts in order until every recipient has a final answer or none is left.
 
-    A message sent with REQUIRETLS goes only over TLS with a certificate valid for the
+    The domain's MTA-STS policy (in ``tls_log``) decides which hosts and how
+    (``workers.tls_policy``; ``optional``: the message says ``TLS-Required: No``). A
+    message sent with REQUIRETLS goes only over TLS with a certificate valid for the
     host, to a server that offers REQUIRETLS; when no host does, it fails (5.7.30).
     """
     request = request or Request()
@@ -209,17 +222,31 @@ def relay_domain(
         )
         detail = f"{code} {exc.status} {exc}"
         return {r: Result(state, exc.status, detail) for r in recipients}, attempts
+    plan = plan_hosts(hosts, tls_log, request.require_tls, optional)
+    if not plan:
+        reason = f"no MX host of {domain} is named by its MTA-STS policy"
+        state, status = (
+            (DeliveryState.FAILED, "5.7.30")
+            if request.require_tls
+            else (DeliveryState.DEFERRED, "4.7.5")
+        )
+        attempts.append(DeliveryAttempt(domain=domain, host="", outcome=state.value, detail=reason))
+        code = 550 if state == DeliveryState.FAILED else 451
+        return {r: Result(state, status, f"{code} {status} {reason}") for r in recipients}, attempts
     results: dict[str, Result] = {}
     remaining = list(recipients)
     last = Result(DeliveryState.DEFERRED, "4.4.1", "no host could be reached")
-    for host, conn in hosts:
+    for host, conn, strict in plan:
         if not remaining:
             break
+        attempt = partial(_send_once, sender=sender, rcpts=remaining, data=data, request=request)
         try:
-            outcome = _send_once(conn, sender, remaining, data, request)
+            outcome = send_logged(host, conn, strict, attempt, tls_log)
         except HostUnavailable as exc:
             status = exc.reply.status if exc.reply else "4.4.1"
             last = Result(DeliveryState.DEFERRED, status, str(exc), host.name)
+            if exc.tls_failure:  # a policy's TLS requirement not met: retried later
+                last = Result(DeliveryState.DEFERRED, "4.7.5", str(exc), host.name)
             if request.require_tls and (exc.requiretls or exc.tls_failure):
                 last = Result(DeliveryState.FAILED, "5.7.30", _requiretls_refusal(exc), host.name)
             attempts.append(

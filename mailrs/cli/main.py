@@ -82,6 +82,7 @@ class LazyGroup(MailrsGroup):
         "dmarc": "mailrs.cli.dmarc:dmarc_group",
         "pipeline": "mailrs.cli.audit:pipeline",
         "logins": "mailrs.cli.audit:logins",
+        "tlsrpt": "mailrs.cli.tlsrpt:tlsrpt_group",
         "spam": "mailrs.cli.spam:spam_group",
     }
 

@@ -37,9 +37,15 @@ class RelaySettings(Section):
     dkim_selector: str = ""
     dkim_key_path: str = ""
     tls_ca_file: str = ""  # more trusted roots for verified TLS (MTA-STS, REQUIRETLS)
+    mta_sts: bool = True  # look up and apply recipient domains' MTA-STS policies
+    mta_sts_https_port: int = 443  # where mta-sts.<domain> serves its policy
 
     def validate(self) -> None:
         """Port, resolvers, smarthost, timeouts, the retry schedule and DKIM."""
+        if not 0 < self.mta_sts_https_port <= 65535:
+            raise ConfigError(
+                f"relay.mta_sts_https_port: out of range 1-65535, got {self.mta_sts_https_port}"
+            )
         if not 0 < self.smtp_port <= 65535:
             raise ConfigError(f"relay.smtp_port: out of range 1-65535, got {self.smtp_port}")
         for server in self.dns_servers:

@@ -362,6 +362,37 @@ class VacationReply(Base):
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class MtaStsPolicy(Base):
+    """A recipient domain's MTA-STS policy (RFC 8461), cached until ``expires_at``."""
+
+    __tablename__ = "mta_sts_policies"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    policy_id: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(8))
+    mx: Mapped[str] = mapped_column(Text)  # one pattern per line
+    max_age: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TlsResult(Base):
+    """One outbound SMTP session's TLS outcome, for the daily TLS-RPT report (RFC 8460)."""
+
+    __tablename__ = "tls_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    policy_domain: Mapped[str] = mapped_column(String(253))
+    policy_type: Mapped[str] = mapped_column(String(16))  # sts | no-policy-found
+    policy_text: Mapped[str] = mapped_column(Text, default="")
+    mx_host: Mapped[str] = mapped_column(String(255), default="")
+    receiving_ip: Mapped[str] = mapped_column(String(64), default="")
+    result: Mapped[str] = mapped_column(String(40))  # success, or an RFC 8460 result type
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
 class DmarcReport(Base):
     """A DMARC aggregate report another receiver sent about our domain (RFC 7489)."""
 

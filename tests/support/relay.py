@@ -36,6 +36,7 @@ class Relay:
     spool: Spool
     dns: DnsServer
     port: int
+    config: Path
 
     def send(
         self,
@@ -97,4 +98,4 @@ def make_relay(tmp_path: Path, dns: DnsServer, **relay_keys: object) -> Relay:
     spool = Spool(settings.spool_path)
     spool.ensure()
     configure(settings)
-    return Relay(settings, db, store, spool, dns, port)
+    return Relay(settings, db, store, spool, dns, port, config)
