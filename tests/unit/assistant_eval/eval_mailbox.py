@@ -280,11 +280,13 @@ def message_bytes(seed: Seed) -> bytes:
     return message.as_bytes()
 
 
-def seed_mailbox(mailbox: UserMailbox) -> dict[tuple[str, int], str]:
+def seed_mailbox(
+    mailbox: UserMailbox, seeds: tuple[Seed, ...] = SEEDS
+) -> dict[tuple[str, int], str]:
     """Store every seed in ``mailbox``; returns (folder, uid) -> seed id."""
     known = {info.name for info in mailbox.folders()}
     refs: dict[tuple[str, int], str] = {}
-    for seed in sorted(SEEDS, key=lambda s: s.date):
+    for seed in sorted(seeds, key=lambda s: s.date):
         if seed.folder not in known:
             mailbox.service.create_folder(seed.folder)
             known.add(seed.folder)
