@@ -1,13 +1,16 @@
 """Words of requests: stop-words, word stems, French/English topic pairs and typo repair.
 
 Topic words are compared folded (no accents, lower case) and stemmed (plural endings
-dropped), and a French word also matches its English pair so "factures" finds "Invoice".
+dropped), and a word also matches its synonyms in either language (``synonyms``) so
+"factures" finds "Invoice".
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+
+from web.assistant.synonyms import SYNONYMS
 
 # words that say nothing about which messages are meant (French and English)
 _STOP_TEXT = """
@@ -36,35 +39,16 @@ toutes concernant propos sujet parlent parle parler mentionnant contenant contie
 quoi quel quelle quels quelles ou est-ce ceux celles celui celle recu recus recue recues
 envoye envoyes m'a m t s l d j n c qu' moi-meme dis dit dire peux peut pourrais pourrait
 veux voudrais aimerais bien ici la-dedans quelque chose choses truc trucs boite
-reception
+reception pull yet opened seen quick rundown arrive arrived arrives arriving came quand
+arrivee arrivees arrives e-mail e-mails nouvelle nouvelles news retrouve retrouver
+retrouves retrouvez dossier sends sending wrote written quelqu'un someone anyone
+peux-tu pourrais-tu can't latest
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
-# French topic word -> English (and the other way round through PAIRS)
-PAIRS = {
-    "facture": "invoice",
-    "reunion": "meeting",
-    "contrat": "contract",
-    "dejeuner": "lunch",
-    "certificat": "certificate",
-    "projet": "project",
-    "devis": "quote",
-    "paiement": "payment",
-    "commande": "order",
-    "soldes": "sale",
-    "photo": "photo",
-    "compte rendu": "minutes",
-    "compte-rendu": "minute",
-    "equipe": "team",
-    "planning": "schedule",
-    "rapport": "report",
-    "serveur": "server",
-    "abonnement": "subscription",
-    "livraison": "delivery",
-    "rendez-vous": "appointment",
-}
-ALTERNATIVES: dict[str, frozenset[str]] = {}
-for _fr, _en in PAIRS.items():
-    ALTERNATIVES[_fr] = ALTERNATIVES[_en] = frozenset((_fr, _en))
+ALTERNATIVES = SYNONYMS
+_IMPERATIVE = re.compile(
+    r"\b(?!rendez-vous)(\w+)-(moi|toi|le|la|les|lui|leur|nous|vous|m'en|t'en)\b", re.IGNORECASE
+)
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
 
 
@@ -91,9 +75,21 @@ def words(plain: str) -> list[str]:
 
 
 def alternatives(word: str) -> frozenset[str]:
-    """The forms a topic word matches: itself and its French/English pair."""
+    """The forms a topic word matches: itself and its synonyms in French and English."""
     base = stem(word)
-    return ALTERNATIVES.get(word, ALTERNATIVES.get(base, frozenset((base,))))
+    found = ALTERNATIVES.get(word, ALTERNATIVES.get(base, frozenset((base,))))
+    return frozenset(stem(w) if " " not in w else w for w in found)
+
+
+def is_contraction(word: str) -> bool:
+    """True for an English negative contraction ("haven't", "didn't"): never a topic."""
+    return word.endswith("n't")
+
+
+def split_imperative(text: str) -> str:
+    """The request with imperative+pronoun written apart ("lis-moi" → "lis moi",
+    "supprime-le" → "supprime le"), so the verb is recognised as the verb."""
+    return _IMPERATIVE.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
 
 
 def repair(word: str, vocabulary: list[str]) -> str:

@@ -14,21 +14,27 @@ from dataclasses import dataclass
 from web.assistant import parsing
 from web.assistant.finder import Criteria
 from web.assistant.language import fold
-from web.assistant.lexicon import STOP_WORDS, repair, stem, words
+from web.assistant.lexicon import STOP_WORDS, is_contraction, repair, stem, words
 from web.assistant.periods import find_period
+from web.assistant.synonyms import PHRASES
 
 FLAG_RULES: tuple[tuple[str, str], ...] = (
     (
         "unread",
-        r"\b(?:non[- ]?lu(?:e)?s?|pas (?:encore )?lu(?:e)?s?|unread|not (?:yet )?read|"
-        r"unopened|new|quoi de neuf)\b",
+        r"\b(?:non[- ]?lu(?:e)?s?|(?:pas|jamais) (?:encore )?(?:lu|ouvert|vu)(?:e)?s?|unread|"
+        r"(?:not|never|haven't|have not|didn't|did not|hasn't) (?:i |you )?(?:yet )?(?:been )?"
+        r"(?:read|opened|open|seen|looked at)(?: yet)?|unopened|unseen|new|quoi de neuf)\b",
     ),
     (
         "flagged",
         r"\b(?:flagged|starred|suivi(?:e)?s?|marque(?:e)?s? (?:comme )?importante?s?|"
         r"with a flag|drapeau|favoris|etoile(?:e)?s?|important ones)\b",
     ),
-    ("newsletter", r"\b(?:newsletters?|lettres? d'information|mailing lists?)\b"),
+    (
+        "newsletter",
+        r"\b(?:newsletters?|lettres? d'information|mailing lists?|promos?|promotions?|"
+        r"promotional|pubs?|publicites?|publicitaires?|marketing|ads|adverts?)\b",
+    ),
     ("urgent", r"\b(?:urgent(?:e)?s?)\b"),
     (
         "attachments",
@@ -51,7 +57,8 @@ FOLDER_RULES: tuple[tuple[str, str], ...] = (
     (
         "Archive",
         r"\b(?:in (?:my |the )?archives?|dans (?:mes |les )?archives?|"
-        r"(?:my|mes|the|les) archives?)\b",
+        r"(?:my|mes|the|les) archives?|(?:dossier|folder) (?:des |d')?archives?|"
+        r"archives? folder)\b",
     ),
     (
         "Sent",
@@ -199,8 +206,14 @@ def describe(
     if sent_by_me and not crit.folders:
         crit.folders = ("Sent",)
     topics = []
+    for phrase in PHRASES:  # "mot de passe", "compte rendu": one topic, not three words
+        hit, plain = _take(plain, rf"\b{re.escape(phrase)}s?\b")
+        if hit:
+            topics.append(phrase)
     for word in words(plain):
         if word in STOP_WORDS or word in command_words or word.endswith("'") or word.isdigit():
+            continue
+        if is_contraction(word):
             continue
         if len(word) < 3 or word in parsing.ORDINALS:
             continue
