@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 from web.assistant import parsing
 from web.assistant.actions import Actions, Conversation, Reply
-from web.assistant.finder import Criteria, Facts
+from web.assistant.finder import Criteria, Facts, topic_matches
 from web.assistant.intents import COMMAND_WORDS, Intent, classify
 from web.assistant.language import detect_language, fold
-from web.assistant.lexicon import repair_verb
+from web.assistant.lexicon import STOP_WORDS, repair_verb, split_imperative, stem, words
 from web.assistant.phrases import say
 from web.assistant.replies import Ref
 from web.assistant.understand import Described, describe, who
@@ -51,7 +51,7 @@ class OfflineEngine:
         """The answer to one typed request (computed at once: ``on_token`` is not used)."""
         conv = self.conversation
         conv.lang = detect_language(text, conv.lang)
-        text = repair_verb(text)
+        text = split_imperative(repair_verb(text))
         intent = classify(text, pending=bool(conv.pending), today=conv.date())
         awaiting, conv.awaiting = conv.awaiting, None
         if awaiting is not None and intent.kind in ("unknown", "pick"):
@@ -125,6 +125,9 @@ class OfflineEngine:
             case "reply":
                 if d and d.to_names:
                     crit.senders += tuple(n for n in d.to_names if "@" not in n)
+                about = self._about(intent, d, body)
+                if about is not None:
+                    return a.prepare_reply(about, body)
                 return self._on_one(intent, d, lambda t: a.prepare_reply(t, body), "reply")
             case "delete":
                 return self._on_one(intent, d, a.prepare_delete)
@@ -136,6 +139,8 @@ class OfflineEngine:
                 return self._on_one(intent, d, lambda t: a.prepare_move(t, folder))
             case "mark_read" | "mark_unread":
                 read = intent.kind == "mark_read"
+                if not read:  # "unread" names the new state, not the messages meant
+                    crit.unread = False
                 if crit.newsletter or (d and re.search(r"\b(all|tous|toutes)\b", fold(text))):
                     crit.unread = crit.unread and not read
                     refs: list[int | str | Ref | None] = [f.ref for f in a.finder.find(crit)]
@@ -175,6 +180,22 @@ class OfflineEngine:
         return Reply(say("unknown", self.conversation.lang), _starters(a))
 
     # -- one message ---------------------------------------------------------------------------
+
+    def _about(self, intent: Intent, d: Described | None, body: str) -> Ref | None:
+        """Of one sender's messages, the one a reply's words are about ("reply to Dave
+        saying Friday works" answers his mail about Friday), when exactly one shares them."""
+        if not body or d is None or d.ambiguous or intent.target is not None:
+            return None
+        if not d.criteria.senders or d.criteria.topics:
+            return None
+        found = self.actions.finder.find(d.criteria)
+        if len({f.summary.sender_address.lower() for f in found}) != 1:
+            return None
+        said = {stem(w) for w in words(fold(body)) if len(w) >= 4 and w not in STOP_WORDS}
+        scored = [(sum(topic_matches(f.words, w) for w in said), f) for f in found]
+        best = max((score for score, _ in scored), default=0)
+        winners = [f for score, f in scored if score == best]
+        return winners[0].ref if best and len(winners) == 1 else None
 
     def _on_one(
         self,
@@ -279,8 +300,6 @@ def _only_folders(crit: Criteria) -> bool:
 
 def _best(found: list[Facts], crit: Criteria) -> list[Facts]:
     """Messages whose subject has every topic word, when there are some."""
-    from web.assistant.finder import topic_matches
-
     if crit.topics:
         in_subject = [
             f for f in found if all(topic_matches(fold(f.summary.subject), t) for t in crit.topics)

@@ -73,30 +73,41 @@ POLITE = (
     r"^(?:(?:please|pls|can you|could you|would you|peux-tu|pourrais-tu|tu peux|svp|stp)[ ,]*)*"
 )
 SEND_START = POLITE + (
-    r"(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose|"
-    r"(?:email|mail)(?!\s+(?:from|de|d'|du|des|about|with|avec|sur)\b))\b"
+    r"(?:(?:envoie|envoyer|ecris|ecrire|redige|send|write|compose)\b|(?:e-?mail|mail)\s+"
+    r"(?=(?:\S+\s+){0,3}(?:saying|that|to say|telling|asking|que|qu')|to\b|a\b|[^:]*:|\s*$)|"
+    r"(?:e-?mail|mail)$)"
 )
 READ_START = POLITE + (
-    r"(?:lis|lire|ouvre|ouvrir|open|read)\b(?!-)|^(?:what does|what did|que dit|que disait)\b.*"
-    r"\b(?:say|dit|disait)\b"
+    r"(?:lis|lire|ouvre|ouvrir|open|read)\b(?!-)|^(?:que dit|que disait|que raconte)\b|"
+    r"^(?:what does|what did)\b.*\b(?:say|says)\b"
 )
 OTHER = r"^(?:non|no|nope)\b.*\b(?:autre|other)\b"
 PICK = r"^(?:and )?(?:the one|that one|celui|celle)\b"
 REFINE = r"^(?:and|et)\b"
 FORWARD = r"\b(?:transfere|transferer|transfere-le|transfere-la|forward|fwd)\b"
-FLAG = r"\b(?:flag|star|signale|suivre)\b|\bmarque\b.*\bimportant"
+FLAG = (
+    r"\b(?:flag|star|signale|suivre)\b|\bmarque\b.*\bimportant|"
+    r"\b(?:mets|mettre|met|ajoute|ajouter|put|add)\b.*\b(?:etoile|drapeau|star|flag)\b"
+)
 COUNT = r"\b(?:how many|combien|number of|nombre de)\b"
 STATS = r"\b(?:who|qui)\b.*\b(?:most|le plus)\b"
 DIGEST = (
     r"\b(?:what did i miss|catch me up|digest|qu'est-ce que j'ai rate|j'ai rate|le point sur|"
-    r"fais le point|my e-?mails|my mails|mes e-?mails|mes mails|mes messages|my messages|"
+    r"fais le point|rundown|overview|recap|brief me|briefing|recapitulatif|recapitule|bilan|"
+    r"tour d'horizon|my e-?mails|my mails|mes e-?mails|mes mails|mes messages|my messages|"
     r"my inbox|ma boite|unread|non lus)\b"
 )
 CATCH_UP = (
     r"\b(?:what did i miss|catch me up|digest|qu'est-ce que j'ai rate|j'ai rate|le point sur|"
-    r"fais le point)\b"
+    r"fais le point|rundown|overview|recap|brief me|briefing|recapitulatif|recapitule|"
+    r"bilan|tour d'horizon)\b"
 )
-GOING_ON = r"\b(?:what'?s going on|what is going on|where are we|ou en est|ou en sont|status of)\b"
+GOING_ON = (
+    r"\b(?:what'?s going on|what is going on|where are we|ou en est|ou en sont|status of|"
+    r"(?:what'?s|what is) (?:the )?(?:latest|news|new|happening) (?:on|with|about)|"
+    r"(?:any )?(?:updates?|news) (?:on|about) the|quoi de neuf (?:sur|pour|avec|du|de la)|"
+    r"(?:des )?nouvelles (?:du|de la|des|sur)|ca avance)\b"
+)
 URGENT = r"\b(?:urgent|urgente|urgents|urgentes|important|importante|importants|priorit\w*)\b"
 THE_URGENT_ONE = (
     r"\b(?:the urgent (?:one|e-?mail|mail|message)|(?:le|l')\s?(?:e-?mail|mail|message) urgent)\b"
@@ -249,9 +260,14 @@ MOVE = (
 MARK = r"\b(marque|marquer|mark|flag as)\b"
 SUMMARIZE = r"\b(resume|resumer|synthese|summarize|summarise|summary|sum up|tl;?dr)\b"
 THREAD = r"\b(fil|conversation|discussion|echange|thread)\b"
-SEARCH = r"\b(recherche|rechercher|cherche|chercher|trouve|trouver|search|find|look for|look up)\b"
+SEARCH = (
+    r"\b(recherche|rechercher|cherche|chercher|trouve|trouver|retrouve|retrouver|search|find|"
+    r"look for|look up|looking for|pull up|dig up|locate|where'?s|where is|ou est|ou sont)\b"
+)
 UNREAD = (
-    r"\b(non[- ]lus?|pas lus?|unread|nouveaux|nouveaux messages|new (e-?mails?|mails?|messages))\b"
+    r"\b(non[- ]lus?|pas (?:encore )?(?:lu|ouvert)e?s?|unread|unopened|nouveaux|nouveaux messages|"
+    r"new (e-?mails?|mails?|messages)|(?:haven't|have not|not|didn't|did not) (?:i |you )?(?:yet )?"
+    r"(?:read|opened|seen))\b"
 )
 READ = (
     r"\b(lis|lire|ouvre|ouvrir|read|open|affiche le|affiche la|montre le|montre la|"
