@@ -26,7 +26,7 @@ from web.mailservice.errors import ServiceError
 
 BODY_AFTER = re.compile(
     r"\b(?:saying|say|that says|tell (?:him|her|them)|en disant|disant|pour (?:lui |leur )?dire"
-    r"(?: que| qu')?|que\s|qu')\s*(.+)$",
+    r"(?: que| qu')?|que\s|qu'|that(?!\s+(?:\w+\s+)?(?:sent|wrote|says|said|came)\b)\s)\s*(.+)$",
     re.IGNORECASE,
 )
 THANKS = re.compile(r"\b(?:pour (?:la|le|les|lui) remercier|to thank (?:her|him|them))\b", re.I)
@@ -130,6 +130,7 @@ class OfflineEngine:
                     return a.prepare_reply(about, body)
                 return self._on_one(intent, d, lambda t: a.prepare_reply(t, body), "reply")
             case "delete":
+                crit.folders = tuple(f for f in crit.folders if f != "Trash")  # where it goes
                 return self._on_one(intent, d, a.prepare_delete)
             case "move":
                 folder = intent.folder

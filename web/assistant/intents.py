@@ -116,142 +116,32 @@ ATTACHMENT_NOUNS = (
     r"\b(?:attachments?|pieces? jointes?|fichiers|files|pdfs?|tableurs?|spreadsheets?|"
     r"images?|pictures?)\b"
 )
+ATTACHMENTS_FIRST = (
+    r"^(?:(?:any|all|the|show(?: me)?(?: the| all)?|list|des|les|quelles?|montre(?:-moi)?"
+    r"(?: les)?|y a-t-il des)\s+)*(?:attachments?|pieces? jointes?|files|fichiers)\s+"
+    r"(?:in|from|of|on|dans|de|des|du|sur)\b"
+)
 MAIL_NOUNS = r"\b(?:e-?mails?|mails?|messages?|courriels?|newsletters?)\b"
 # words that say what to do, never what to look for
-COMMAND_WORDS = frozenset(
-    [
-        "search",
-        "serch",
-        "find",
-        "look",
-        "lookup",
-        "show",
-        "list",
-        "display",
-        "read",
-        "open",
-        "reply",
-        "answer",
-        "respond",
-        "send",
-        "write",
-        "compose",
-        "forward",
-        "delete",
-        "remove",
-        "trash",
-        "erase",
-        "move",
-        "archive",
-        "file",
-        "mark",
-        "flag",
-        "star",
-        "summarize",
-        "summarise",
-        "summary",
-        "sum",
-        "tldr",
-        "digest",
-        "count",
-        "many",
-        "number",
-        "who",
-        "most",
-        "wrote",
-        "write",
-        "writes",
-        "emails",
-        "emailed",
-        "recherche",
-        "rechercher",
-        "cherche",
-        "chercher",
-        "trouve",
-        "trouver",
-        "montre",
-        "montre-moi",
-        "affiche",
-        "liste",
-        "lis",
-        "lire",
-        "ouvre",
-        "ouvre-le",
-        "ouvrir",
-        "reponds",
-        "repondre",
-        "reponds-lui",
-        "envoie",
-        "envoyer",
-        "ecris",
-        "ecrire",
-        "transfere",
-        "transferer",
-        "transfere-le",
-        "supprime",
-        "supprimer",
-        "efface",
-        "effacer",
-        "jette",
-        "deplace",
-        "deplacer",
-        "range",
-        "ranger",
-        "classe",
-        "classer",
-        "archive-le",
-        "marque",
-        "marquer",
-        "signale",
-        "resume",
-        "resumer",
-        "resume-le",
-        "synthese",
-        "combien",
-        "nombre",
-        "ecrit",
-        "plus",
-        "going",
-        "status",
-        "where",
-        "miss",
-        "catch",
-        "rate",
-        "point",
-        "fais",
-        "faire",
-        "dis",
-        "donne",
-        "say",
-        "says",
-        "saying",
-        "disant",
-        "lue",
-        "lues",
-        "comme",
-        "thread",
-        "conversation",
-        "discussion",
-        "echange",
-        "fil",
-        "kickoff-thread",
-        "give",
-        "quelque",
-        "urgent",
-        "important",
-        "tout",
-        "what's",
-        "whats",
-        "anything",
-        "any",
-        "some",
-        "mets",
-        "mettre",
-        "put",
-    ]
-)
+_COMMAND_TEXT = """
+search serch find look lookup show list display read open reply answer respond send write
+compose forward delete remove trash erase move archive file mark flag star summarize
+summarise summary sum tldr digest count many number who most wrote writes emails emailed
+recherche rechercher cherche chercher trouve trouver montre montre-moi affiche liste lis
+lire ouvre ouvre-le ouvrir reponds repondre reponds-lui envoie envoyer ecris ecrire
+transfere transferer transfere-le supprime supprimer efface effacer jette deplace deplacer
+range ranger classe classer archive-le marque marquer signale resume resumer resume-le
+synthese combien nombre ecrit plus going status where miss catch rate point fais faire dis
+donne say says saying disant lue lues comme thread conversation discussion echange fil
+kickoff-thread give quelque urgent important tout what's whats anything any some mets
+mettre put
+"""
+COMMAND_WORDS = frozenset(_COMMAND_TEXT.split())
 REPLY = r"\b(reponds|repondre|reponse a|repond|reply|answer|respond)\b"
-DELETE = r"\b(supprime|supprimer|efface|effacer|jette|jeter|delete|remove|erase)\b"
+DELETE = (
+    r"\b(supprime|supprimer|efface|effacer|jette|jeter|delete|remove|erase|get rid of|"
+    r"throw away|bin it)\b|^(?:(?:please|can you|could you|peux-tu)[ ,]*)*trash\b"
+)
 MOVE = (
     r"\b(deplace|deplacer|range|ranger|classe|classer|move|archiver|file it|mets|mettre|put)\b|"
     r"^(?:(?:please|can you|peux-tu)[ ,]*)*archive\b|\barchive-(?:le|la|les)\b|"
@@ -366,7 +256,11 @@ def _early(text: str, plain: str, target: int | str | None) -> Intent | None:
     flag_words = r"\bmarque(?:e)?s? (?:comme )?important"
     if _has(plain, URGENT) and not _has(plain, MARK) and not _has(plain, flag_words):
         return Intent("urgent")
-    if _has(plain, ATTACHMENT_NOUNS) and not _has(plain, MAIL_NOUNS) and not _has(plain, DELETE):
+    if _has(plain, DELETE):
+        return None
+    if _has(plain, ATTACHMENT_NOUNS) and not _has(plain, MAIL_NOUNS):
+        return Intent("attachments")
+    if _has(plain, ATTACHMENTS_FIRST):  # "any attachments in my unread mail?"
         return Intent("attachments")
     return None
 

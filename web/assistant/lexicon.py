@@ -42,7 +42,7 @@ veux voudrais aimerais bien ici la-dedans quelque chose choses truc trucs boite
 reception pull yet opened seen quick rundown arrive arrived arrives arriving came quand
 arrivee arrivees arrives e-mail e-mails nouvelle nouvelles news retrouve retrouver
 retrouves retrouvez dossier sends sending wrote written quelqu'un someone anyone
-peux-tu pourrais-tu can't latest
+peux-tu pourrais-tu can't latest mentionnent mentionne evoquent evoque citent cite
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 ALTERNATIVES = SYNONYMS

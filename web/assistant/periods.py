@@ -104,8 +104,8 @@ def _named(plain: str, today: dt.date) -> Period | None:
 def find_period(plain: str, today: dt.date) -> Period | None:
     """The period a folded request names, or None."""
     match = re.search(
-        rf"\b(?:between|entre)\s+(?:le\s+)?(\d{{1,2}}(?:er)?|{POINT})\s+"
-        rf"(?:and|et)\s+(?:le\s+)?({POINT})",
+        rf"\b(?:between|entre|from|du|de)\s+(?:le\s+)?(\d{{1,2}}(?:er)?|{POINT})\s+"
+        rf"(?:and|et|to|au|a|until|till|through|jusqu'au|-)\s+(?:le\s+)?({POINT})",
         plain,
     )
     if match:
@@ -148,6 +148,17 @@ def find_period(plain: str, today: dt.date) -> Period | None:
             if start > today:
                 start = start.replace(year=start.year - 1)
             return Period(start, _next_month(start), match.span())
+    match = re.search(
+        rf"\b(?:(?:on|from|de|du)\s+)?(?:last|this past|previous)\s+({WEEKDAYS})\b|"
+        rf"\b(?:(?:de|du|le)\s+)?({WEEKDAYS})\s+(?:dernier|passe)\b",
+        plain,
+    )
+    if match:
+        day = parse_point(match.group(1) or match.group(2), today)
+        if day and day >= today:
+            day -= dt.timedelta(days=7)
+        if day:
+            return Period(day, day + dt.timedelta(days=1), match.span())
     match = re.search(rf"\b(?:on|le)\s+({POINT})", plain)
     if match:
         day = parse_point(match.group(1), today)

@@ -32,8 +32,10 @@ from mailrs.db.engine import Database
 from mailrs.store.maildir import MaildirStore
 
 SEEDED = Seeded(SEEDS, OWNER, TODAY)
-# Passing requests needed per language (the score recorded in the README).
-FLOOR = {"en": 62, "fr": 62}
+# Passing requests needed per batch and language (the score recorded in the README).
+# heldout_*: the first batch; heldout2_*: a second one, written after the first round of
+# fixes and measured before any change made for it.
+FLOOR = {"heldout": {"en": 62, "fr": 62}, "heldout2": {"en": 25, "fr": 26}}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,7 @@ def users(settings: Settings, database: Database, store: MaildirStore) -> Iterat
 def test_heldout_cases_are_well_formed() -> None:
     """At least 30 requests per language, each naming known messages."""
     check_well_formed(load_cases("heldout"), SEEDED, 30)
+    check_well_formed(load_cases("heldout2"), SEEDED, 20)
 
 
 @pytest.mark.timeout(600)
@@ -66,11 +69,13 @@ def test_heldout_set(
 ) -> None:
     """Run every held-out request; print the score; nothing changes before confirmation."""
     bench = Bench(SEEDED, template, tmp_path / "case", settings, database, press_confirm=True)
-    outcomes = [run_case(case, bench) for case in load_cases("heldout")]
-    with capsys.disabled():
-        print("\n" + report(f"assistant held-out set, {dt.date.today().isoformat()}", outcomes))
-    unconfirmed = [o.case["say"] for o in outcomes if o.unconfirmed_change]
-    assert not unconfirmed, f"changed the mailbox before confirmation: {unconfirmed}"
-    for lang, needed in FLOOR.items():
-        got = sum(o.passed for o in outcomes if o.case["lang"] == lang)
-        assert got >= needed, f"{lang}: {got} held-out requests pass, the floor is {needed}"
+    today = dt.date.today().isoformat()
+    for batch, floor in FLOOR.items():
+        outcomes = [run_case(case, bench) for case in load_cases(batch)]
+        with capsys.disabled():
+            print("\n" + report(f"assistant held-out set {batch}, {today}", outcomes))
+        unconfirmed = [o.case["say"] for o in outcomes if o.unconfirmed_change]
+        assert not unconfirmed, f"changed the mailbox before confirmation: {unconfirmed}"
+        for lang, needed in floor.items():
+            got = sum(o.passed for o in outcomes if o.case["lang"] == lang)
+            assert got >= needed, f"{batch} {lang}: {got} requests pass, the floor is {needed}"
