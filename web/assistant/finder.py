@@ -4,6 +4,12 @@ Each message is read through the mailbox service (``UserMailbox``) and kept as
 ``Facts``: its list line, its words (subject, body, sender, attachment names, folded),
 its attachments, and whether it is urgent or a newsletter. ``Criteria`` from the
 request are then checked against those facts, newest first.
+
+Topics go through the full-text index IMAP SEARCH uses (``MailboxService.search_text``
+on the subject, body and sender): each topic word, its synonyms (``lexicon``) and the
+accented spellings of it the user's own mail has ("reunion" also asks for "réunion").
+A hit must then start a word of the message (the index matches any substring), or name
+an attachment.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from email import policy
 from email.parser import BytesHeaderParser
 
 from mailrs.errors import MessageNotFound
+from mailrs.store.records import MessageRef
 from web.assistant.language import fold
 from web.assistant.lexicon import alternatives
 from web.mailservice.errors import ServiceError
@@ -23,6 +30,7 @@ from web.mailservice.mailbox import MessageSummary, UserMailbox
 from web.mailservice.reading import Attachment, header, view_message
 
 RECEIVED = ("INBOX", "Archive")
+TOPIC_COLUMNS = ("subject", "body", "hfrom")
 MAX_PER_FOLDER = 2000
 URGENT_WORDS = re.compile(r"\b(urgent|urgente|asap|immediately|immediatement|critical|critique)\b")
 KINDS = {
@@ -150,12 +158,19 @@ def matches(facts: Facts, criteria: Criteria) -> bool:
     return all(topic_matches(facts.words, t) for t in criteria.topics)
 
 
+def _spellings(words: str, accented: dict[str, set[str]]) -> None:
+    """Note the accented words of a text under their folded form."""
+    for word in re.findall(r"\w*[^\W\d_a-zA-Z]\w*", words):
+        accented.setdefault(fold(word), set()).add(word.lower())
+
+
 class Finder:
     """The facts of a user's messages, read once and kept for the chat."""
 
     def __init__(self, mailbox: UserMailbox) -> None:
         self.mailbox = mailbox
         self._facts: dict[tuple[str, int], Facts] = {}
+        self._accented: dict[str, set[str]] = {}
 
     def folder_names(self) -> list[str]:
         """The user's folders."""
@@ -218,9 +233,46 @@ class Finder:
     def find(self, criteria: Criteria) -> list[Facts]:
         """Messages that fit, newest first."""
         folders = criteria.folders or (("Sent",) if criteria.recipients else RECEIVED)
-        found = [f for folder in folders for f in self.facts(folder) if matches(f, criteria)]
+        found = []
+        for folder in folders:
+            facts = self.facts(folder)
+            if criteria.topics:
+                uids = self.topic_uids(folder, criteria.topics)
+                facts = [f for f in facts if f.summary.uid in uids or _named(f, criteria)]
+            found += [f for f in facts if matches(f, criteria)]
         found.sort(key=lambda f: f.summary.date, reverse=True)
         return found
+
+    def topic_uids(self, folder: str, topics: tuple[str, ...]) -> set[int]:
+        """UIDs of a folder the full-text index finds for every topic (any of its forms)."""
+        service = self.mailbox.service
+        try:
+            service.ensure_content(
+                folder, [MessageRef.of(m) for m in self.mailbox.messages(folder)]
+            )
+        except ServiceError:
+            return set()
+        allowed: set[int] | None = None
+        for topic in topics:
+            hits: set[int] = set()
+            for form in self.spellings(topic):
+                for column in TOPIC_COLUMNS:
+                    hits |= service.search_text(folder, column, form)
+            allowed = hits if allowed is None else allowed & hits
+        return allowed or set()
+
+    def spellings(self, topic: str) -> set[str]:
+        """A topic's forms (synonyms) and the accented spellings of them in the user's mail."""
+        if not self._accented:
+            for folder in RECEIVED:
+                for facts in self.facts(folder):
+                    _spellings(f"{facts.summary.subject} {facts.body}", self._accented)
+        forms = set(alternatives(topic))
+        for form in list(forms):
+            for folded, written in self._accented.items():
+                if folded.startswith(form):
+                    forms |= {w[: len(form)] for w in written}
+        return forms
 
     def contacts(self) -> list[tuple[str, str]]:
         """(folded display name, address) of everyone who wrote to the user."""
@@ -239,6 +291,12 @@ class Finder:
             for facts in self.facts(folder):
                 words.update(re.findall(r"[a-z]{4,}", fold(facts.summary.subject)))
         return sorted(words)
+
+
+def _named(facts: Facts, criteria: Criteria) -> bool:
+    """True when every topic is in an attachment's name (not in the full-text index)."""
+    names = fold(" ".join(a.filename for a in facts.attachments))
+    return bool(names) and all(topic_matches(names, t) for t in criteria.topics)
 
 
 def _with_flags(summary: MessageSummary, flags: tuple[str, ...]) -> MessageSummary:

@@ -25,6 +25,7 @@ from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
+from mailrs.store.records import MessageRef
 from web.assistant.actions import Actions, Conversation, Reply
 from web.assistant.engine import OfflineEngine
 from web.assistant.language import fold
@@ -165,6 +166,9 @@ def build_template(seeded: Seeded, root: Path) -> Path:
     store = MaildirStore(root)
     with UserMailbox(store, seeded.owner) as mailbox:
         refs = seed_mailbox(mailbox, seeded.seeds)
+        for info in mailbox.folders():  # parsed into the full-text index once, for every copy
+            messages = mailbox.messages(info.name)
+            mailbox.service.ensure_content(info.name, [MessageRef.of(m) for m in messages])
     (root / "refs.yaml").write_text(
         yaml.safe_dump([[f, u, i] for (f, u), i in refs.items()]), "utf-8"
     )

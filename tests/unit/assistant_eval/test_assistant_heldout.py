@@ -58,7 +58,7 @@ def test_heldout_cases_are_well_formed() -> None:
     check_well_formed(load_cases("heldout2"), SEEDED, 20)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 def test_heldout_set(
     users: None,
     template: Path,
