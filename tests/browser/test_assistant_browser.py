@@ -1,5 +1,6 @@
-"""The assistant in a real browser: a multi-turn conversation in French with follow-ups
-("ouvre le deuxième", "archive-le") and an action that waits for the confirm button.
+"""The assistant in a real browser: multi-turn conversations with follow-ups and an action
+that waits for the confirm button; in French ("ouvre le deuxième", "archive-le") and in
+English ("the one from Tom Becker", "no, the other one", "reply saying …").
 
 Headless Chromium (Playwright, the Debian chromium binary) against ``mailrs up`` on free
 ports; the mail arrives over SMTP. Nothing moves before the button is pressed.
@@ -26,6 +27,13 @@ MAILS = (
     ("Acme Billing <billing@acme.test>", "Invoice INV-1001", "Invoice INV-1001: 1,250.00 EUR."),
     ("Maria Dupont <maria@partenaire.fr>", "Réunion de jeudi", "Pouvons-nous la déplacer ?"),
     ("Globex Accounts <accounts@globex.test>", "Your Globex invoice", "Invoice G-7781: 980 USD."),
+)
+
+
+TOMS = (
+    ("Tom Wilson <tom.wilson@northwind.test>", "Staging server access", "Could I get access?"),
+    ("Tom Becker <tom@becker-media.test>", "Demo video", "Here is the recording of the demo."),
+    ("IT Security <security@corp.test>", "Reset your password", "Your password expires."),
 )
 
 
@@ -81,5 +89,52 @@ def test_conversation_with_follow_ups_and_a_confirmed_action(tmp_path: Path) -> 
                 assert "Déplacé vers Archive" in answers.nth(3).inner_text()
                 assert wait_until(lambda: len(store.list_messages(ALICE, "Archive")) == 1, 30)
                 assert len(store.list_messages(ALICE)) == 2
+            finally:
+                browser.close()
+
+
+def test_english_conversation_with_corrections_and_a_confirmed_reply(tmp_path: Path) -> None:
+    require_tool(CHROMIUM)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    config = provision(tmp_path, users=(ALICE,))
+    settings = load_settings(config, environ={})
+    store = MaildirStore(settings.maildir_path)
+    base = f"http://{settings.api.listen_addr}"
+
+    with mailrs_up(config, service_env(config)) as up:
+        for sender, subject, body in TOMS:
+            smtp_send(settings.smtp.listen_addr, sender, subject, body)
+        assert wait_until(lambda: len(store.list_messages(ALICE)) == 3, timeout=60), up.output
+
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 860})
+                page.goto(f"{base}/login")
+                page.fill("#email", ALICE)
+                page.fill("#password", "alice password")
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{base}/")
+                page.wait_for_selector('#chat[data-connected="1"]')
+                answers = page.locator(".bubble.assistant.complete")
+
+                def ask(text: str, turn: int) -> str:
+                    page.fill("#chat-input", text)
+                    page.press("#chat-input", "Enter")
+                    answers.nth(turn).wait_for()
+                    return answers.nth(turn).inner_text()
+
+                found = ask("anything from Tom?", 0)
+                assert "2 messages" in found and "Tom Wilson" in found and "Tom Becker" in found
+                assert "Security" not in found
+                assert "recording of the demo" in ask("the one from Tom Becker", 1)
+                assert "Could I get access" in ask("no, the other one", 2)
+                asked = ask("reply saying done, you have access now", 3)
+                assert "tom.wilson@northwind.test" in asked and "you have access now" in asked
+                assert store.list_messages(ALICE, "Sent") == []  # waits for the button
+                page.click("#chat-buttons button:has-text('Send')")
+                answers.nth(4).wait_for()
+                assert "Sent to tom.wilson@northwind.test" in answers.nth(4).inner_text()
+                assert wait_until(lambda: len(store.list_messages(ALICE, "Sent")) == 1, 30)
             finally:
                 browser.close()
