@@ -116,6 +116,12 @@ ATTACHMENT_NOUNS = (
     r"\b(?:attachments?|pieces? jointes?|fichiers|files|pdfs?|tableurs?|spreadsheets?|"
     r"images?|pictures?)\b"
 )
+# "the last 5 emails", "les 3 derniers mails", "mes derniers messages": the newest ones
+LAST_FEW = (
+    r"\b(?:(?:last|latest|newest)\s+\d{1,2}|\d{1,2}\s+(?:derniers|dernieres|plus recents))\b"
+    r"(?!\s*(?:days?|jours?|weeks?|semaines?|months?|mois))|"
+    r"\b(?:derniers|dernieres|plus recents)\s+(?:e-?mails|mails|messages|courriels)\b"
+)
 ATTACHMENTS_FIRST = (
     r"^(?:(?:any|all|the|show(?: me)?(?: the| all)?|list|des|les|quelles?|montre(?:-moi)?"
     r"(?: les)?|y a-t-il des)\s+)*(?:attachments?|pieces? jointes?|files|fichiers)\s+"
@@ -225,6 +231,8 @@ def classify(text: str, pending: bool = False, today: dt.date | None = None) -> 
 
 def _early(text: str, plain: str, target: int | str | None) -> Intent | None:
     """The kinds the first rules do not know: corrections, follow-ups, questions."""
+    if _has(plain, LAST_FEW) and not _has(plain, SEND + "|" + REPLY + "|" + DELETE):
+        return Intent("list")
     if _has(plain, OTHER):
         return Intent("other")
     if _has(plain, PICK):

@@ -68,7 +68,10 @@ FOLDER_RULES: tuple[tuple[str, str], ...] = (
     ("Junk", r"\b(?:spam|junk|indesirables)\b"),
     ("Drafts", r"\b(?:drafts|brouillons)\b"),
 )
-LATEST = r"\b(?:last|latest|newest|most recent|dernier|derniere|plus recent)\b"
+LATEST = (
+    r"\b(?:last|latest|newest|most recent|derniere?s?|plus recente?s?)\b"
+    r"(?:\s+\d{1,2}\b(?!\s*(?:days?|jours?|weeks?|semaines?|months?|mois)))?"
+)
 SENT_BY_ME = r"\b(?:did i send|i sent|have i sent|j'ai envoye|ai-je envoye|que j'ai envoye)\b"
 TO_WORDS = r"(?:to|a|pour|for)"
 
