@@ -34,7 +34,7 @@ from mailrs.config import Settings
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "mailrs:events:"
+CHANNEL_PREFIX = "mailrs:events:"  # then the broker's database number, ":" and the user key
 ROTATE_BYTES = 256 * 1024
 POLL_SECS = 0.05
 MAX_EVENT_BYTES = 3500  # one write() below PIPE_BUF-sized appends stays whole
@@ -159,7 +159,8 @@ def publish_event(settings: Settings, user: str, event: MailboxEvent | dict[str,
         return
     try:
         if _uses_redis(settings):
-            _redis_client(settings.celery.broker_url).publish(CHANNEL_PREFIX + _key(user), line)
+            url = settings.celery.broker_url
+            _redis_client(url).publish(channel(url, _key(user)), line)
         else:
             _append(events_dir(settings), _key(user), line)
     except Exception as exc:  # noqa: BLE001 - events are best effort by design
@@ -257,6 +258,19 @@ def _redis_client(url: str) -> Any:
     return client
 
 
+def channel(url: str, key: str) -> str:
+    """The pub/sub channel of ``key`` on the Redis at ``url``.
+
+    Pub/sub channels belong to the whole server, not to a database: the database number
+    in the name keeps sites (or test runs) that share one Redis server on different
+    databases from hearing each other's events.
+    """
+    import redis
+
+    db = redis.connection.parse_url(url).get("db", 0)
+    return f"{CHANNEL_PREFIX}{db}:{key}"
+
+
 class _RedisSubscription(_Closing):
     def __init__(self, url: str, key: str, pattern: bool = False) -> None:
         import redis
@@ -264,9 +278,9 @@ class _RedisSubscription(_Closing):
         self._client = redis.Redis.from_url(url, socket_connect_timeout=2)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         if pattern:
-            self._pubsub.psubscribe(CHANNEL_PREFIX + key)
+            self._pubsub.psubscribe(channel(url, key))
         else:
-            self._pubsub.subscribe(CHANNEL_PREFIX + key)
+            self._pubsub.subscribe(channel(url, key))
 
     def get(self, timeout: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + max(0.0, timeout)

@@ -64,3 +64,27 @@ def test_publishing_to_an_unreachable_redis_is_logged_not_raised(
     with caplog.at_level(logging.WARNING, logger=events.log.name):
         events.publish_event(unreachable, "alice@example.test", {"kind": "new_mail"})
     assert "could not publish event for alice@example.test" in caplog.text
+
+
+@pytest.mark.redis
+def test_sites_on_other_databases_of_one_redis_do_not_hear_each_other(tmp_path: Path) -> None:
+    ours = _settings(tmp_path, "redis")
+    base, db = ours.celery.broker_url.rsplit("/", 1)
+    # Pub/sub is server-wide: only the channel name tells the databases apart (nothing is
+    # written to the other database).
+    other = Settings(celery=CelerySettings(broker_url=f"{base}/{(int(db) + 1) % 16}"))
+    with (
+        events.subscribe(ours, "alice@example.test") as mine,
+        events.subscribe(other, "alice@example.test") as theirs,
+        events.subscribe_all(other) as all_theirs,  # type: ignore[union-attr]
+    ):
+        events.publish_event(ours, "alice@example.test", {"kind": "new_mail", "folder": "INBOX"})
+        event = mine.get(timeout=10)
+        assert event is not None and event["user"] == "alice@example.test"
+        assert theirs.get(timeout=1) is None
+        assert all_theirs.get(timeout=0.5) is None
+        events.publish_event(other, "alice@example.test", {"kind": "new_mail", "folder": "Sent"})
+        assert theirs.get(timeout=10) == {
+            "kind": "new_mail", "folder": "Sent", "user": "alice@example.test"
+        }
+        assert mine.get(timeout=1) is None
