@@ -56,7 +56,7 @@ def test_conversation_with_follow_ups_and_a_confirmed_action(tmp_path: Path) -> 
     with mailrs_up(config, service_env(config)) as up:
         for sender, subject, body in MAILS:
             smtp_send(settings.smtp.listen_addr, sender, subject, body)
-        assert wait_until(lambda: len(store.list_messages(ALICE)) == 3, timeout=60), up.output
+        assert wait_until(lambda: len(store.list_messages(ALICE)) == 3, timeout=180), up.output
 
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)

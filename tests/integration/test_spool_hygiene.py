@@ -41,7 +41,9 @@ def test_undeletable_spool_file_leaks_nothing_else_and_orphans_are_collected(
 ) -> None:
     chattr = require_tool("chattr")
     config = provision(tmp_path, users=("alice@example.test",))
-    add_config(config, "celery", sweep_grace_secs=10, sweep_interval_secs=1)
+    # A grace far longer than the test: the sweeper collects a file only once the test has
+    # aged it (on a loaded machine the steps below may take well over ten seconds).
+    add_config(config, "celery", sweep_grace_secs=600, sweep_interval_secs=1)
     settings = load_settings(config, environ={})
     smtp = parse_hostport(settings.smtp.listen_addr)
     queue_dir = settings.spool_path / "queue"
@@ -94,8 +96,9 @@ def test_undeletable_spool_file_leaks_nothing_else_and_orphans_are_collected(
                     subprocess.run([chattr, "-i", str(path)], check=True)
                 pinned = []
                 # The sweeper removes them once they are older than its grace period.
-                old = time.time() - 60
-                os.utime(leftover, (old, old))
+                old = time.time() - 3600
+                for path in [*queue_dir.iterdir(), leftover]:
+                    os.utime(path, (old, old))
                 assert wait_until(
                     lambda: not any(queue_dir.iterdir()) and not leftover.exists(), timeout=60
                 ), sorted(queue_dir.iterdir())

@@ -43,7 +43,7 @@ def gunicorn_web(config: Path, workers: int = 1, **env_extra: str) -> Iterator[W
     env = service_env(config, **env_extra)
     with running(argv, ready="Booting worker", env=env, cwd=REPO) as proc:
         base = f"http://{address}"
-        assert wait_until(lambda: request(host, port, "GET", "/login")[0] == 200, 30), proc.output
+        assert wait_until(lambda: request(host, port, "GET", "/login")[0] == 200, 120), proc.output
         yield WebServer(base, host, port, proc)
 
 

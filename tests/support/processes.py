@@ -53,8 +53,11 @@ class Proc:
         with self._cond:
             return "\n".join(self.lines)
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        """Block until a line containing ``text`` appears; fail if the process dies first."""
+    def wait_for(self, text: str, timeout: float = 120.0) -> str:
+        """Block until a line containing ``text`` appears; fail if the process dies first.
+
+        The default is generous: under a parallel run on a loaded machine a start can take
+        many seconds (a hang still fails, and no test asserts on wall time)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -102,7 +105,7 @@ def running(
     ready: str,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
-    timeout: float = 60.0,
+    timeout: float = 120.0,
 ) -> Iterator[Proc]:
     """Run a process until the block ends; it is stopped even if the test fails."""
     proc = Proc(argv, env=env, cwd=cwd)
@@ -136,7 +139,7 @@ def python_m(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
     """Poll ``predicate`` until it is true or the timeout passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -153,7 +156,7 @@ def mailrs_up(config: Path, env: dict[str, str] | None = None):  # type: ignore[
         "mailrs is up",
         env=env or service_env(config),
         cwd=config.parent,
-        timeout=120,
+        timeout=240,
     )
 
 
