@@ -85,6 +85,8 @@ def test_sites_on_other_databases_of_one_redis_do_not_hear_each_other(tmp_path: 
         assert all_theirs.get(timeout=0.5) is None
         events.publish_event(other, "alice@example.test", {"kind": "new_mail", "folder": "Sent"})
         assert theirs.get(timeout=10) == {
-            "kind": "new_mail", "folder": "Sent", "user": "alice@example.test"
+            "kind": "new_mail",
+            "folder": "Sent",
+            "user": "alice@example.test",
         }
         assert mine.get(timeout=1) is None
