@@ -5,6 +5,8 @@ signals), and delivery and bounce outcomes as the pipeline records them (``count
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Task
@@ -46,6 +48,20 @@ def _task_done(
     metrics = instruments()
     metrics.pipeline_stage_seconds.labels(stage).observe(time.monotonic() - started)
     metrics.pipeline_tasks.labels(stage, "success" if state == "SUCCESS" else "failure").inc()
+
+
+@contextmanager
+def stage_timer(stage: str) -> Iterator[None]:
+    """Time one stage run inside a task (the batch pipeline runs several) and count its result."""
+    started = time.monotonic()
+    result = "failure"
+    try:
+        yield
+        result = "success"
+    finally:
+        metrics = instruments()
+        metrics.pipeline_stage_seconds.labels(stage).observe(time.monotonic() - started)
+        metrics.pipeline_tasks.labels(stage, result).inc()
 
 
 def count_event(stage: str, detail: str) -> None:

@@ -21,6 +21,7 @@ from mailrs.queue.canvas import DELIVER, PIPELINE, Step, dispatch
 from mailrs.queue.states import MessageState
 from workers.context import worker_context
 from workers.deliver import deliver_messages
+from workers.metrics import stage_timer
 from workers.route import route_messages
 from workers.spam import spam_check_loaded
 from workers.validate import load_in_states, validate_loaded
@@ -31,19 +32,23 @@ def check_messages(queue_ids: Sequence[str]) -> None:
     ctx = worker_context()
     with ctx.db.session() as session:
         messages = load_in_states(session, queue_ids, MessageState.RECEIVED, MessageState.VALIDATED)
-        validate_loaded(ctx, session, messages)
-        spam_check_loaded(ctx, session, messages)
+        with stage_timer("validate"):
+            validate_loaded(ctx, session, messages)
+        with stage_timer("spam_check"):
+            spam_check_loaded(ctx, session, messages)
         session.commit()
 
 
 def run_pipeline(queue_ids: Sequence[str]) -> list[Step]:
     """Every stage up to the Maildir for a batch; returns the tasks still to send."""
     check_messages(queue_ids)
-    steps = route_messages(queue_ids)
+    with stage_timer("route"):
+        steps = route_messages(queue_ids)
     local = [queue_id for name, queue_id in steps if name == DELIVER]
     rest = [step for step in steps if step[0] != DELIVER]
     if local:
-        rest += deliver_messages(local)
+        with stage_timer("deliver"):
+            rest += deliver_messages(local)
     return rest
 
 
