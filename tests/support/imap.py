@@ -153,6 +153,20 @@ def sample_message(subject: str, body: str = "Hello", sender: str = "bob@example
     ).encode()
 
 
+def tracebacks_in(log: str, context: int = 3) -> str:
+    """The log's tracebacks, each with the lines logged just before it (a long
+    log's tail alone would hide a traceback from early on)."""
+    lines = log.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+    parts = []
+    for start in starts[:5]:
+        end = start + 1
+        while end < len(lines) and (lines[end][:1].isspace() or not lines[end][:4].isdigit()):
+            end += 1
+        parts.append("\n".join(lines[max(0, start - context) : end + 1]))
+    return f"{len(starts)} traceback(s) in the server log:\n" + "\n...\n".join(parts)
+
+
 class ServerHarness:
     """A provisioned data directory (users alice and bob) and an imapd on it.
 
@@ -194,4 +208,4 @@ class ServerHarness:
         """Stop the server and check its log for tracebacks."""
         self.server.stop()
         log = self.server.log_path.read_text()
-        assert "Traceback" not in log, log[-3000:]
+        assert "Traceback" not in log, tracebacks_in(log)
