@@ -5,29 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from web.admin.openapi import admin_paths, admin_schemas
+from web.openapi_ops import ERROR, operation
 
 FOLDER = {"name": "folder", "in": "query", "schema": {"type": "string", "default": "INBOX"}}
 UID = {"name": "uid", "in": "path", "required": True, "schema": {"type": "integer"}}
-ERROR = {"$ref": "#/components/responses/Error"}
 
 
 def _op(summary: str, params: list[dict[str, Any]] | None = None, body: str = "") -> dict:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "parameters": params or [],
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "400": ERROR,
-            "401": ERROR,
-            "404": ERROR,
-        },
-    }
-    if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
-        }
-    return op
+    return operation(summary, params, body)
 
 
 def openapi_document() -> dict[str, Any]:

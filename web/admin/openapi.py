@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from web.openapi_ops import operation
+
 ADDRESS = {"name": "address", "in": "path", "required": True, "schema": {"type": "string"}}
 DOMAIN = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 QUEUE_ID = {"name": "queue_id", "in": "path", "required": True, "schema": {"type": "string"}}
-ERROR = {"$ref": "#/components/responses/Error"}
 
 
 def _query(*names: str, kind: str = "string") -> list[dict[str, Any]]:
@@ -15,24 +16,9 @@ def _query(*names: str, kind: str = "string") -> list[dict[str, Any]]:
 
 
 def _op(summary: str, params: list[dict[str, Any]] | None = None, body: str = "") -> dict:
-    op: dict[str, Any] = {
-        "summary": f"(admin) {summary}",
-        "tags": ["admin"],
-        "parameters": params or [],
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "400": ERROR,
-            "401": ERROR,
-            "403": ERROR,
-            "404": ERROR,
-        },
-    }
-    if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
-        }
-    return op
+    return operation(
+        f"(admin) {summary}", params, body, errors=(400, 401, 403, 404), tags=["admin"]
+    )
 
 
 def admin_paths() -> dict[str, Any]:
