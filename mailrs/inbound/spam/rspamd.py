@@ -44,22 +44,16 @@ class RspamdFilter:
 
     def check(self, data: bytes, envelope: SpamEnvelope) -> SpamResult:
         """Send the message with its envelope; rspamd's score and symbols come back."""
-        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        conn = cls(self.host, self.port, timeout=self.timeout)
-        try:
-            conn.putrequest("POST", self.path)
-            for name, value in self.envelope_headers(envelope):
-                conn.putheader(name, value.replace("\r", "").replace("\n", ""))
-            conn.putheader("Content-Length", str(len(data)))
-            conn.endheaders(data)
-            response = conn.getresponse()
-            body = response.read(MAX_REPLY)
-        except (OSError, http.client.HTTPException) as exc:
-            raise RspamdError(f"rspamd at {self.host}:{self.port}: {exc}") from exc
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise RspamdError(f"rspamd answered HTTP {response.status}: {body[:200]!r}")
+        headers = [
+            (name, value.replace("\r", "").replace("\n", ""))
+            for name, value in self.envelope_headers(envelope)
+        ]
+        where = f"rspamd at {self.host}:{self.port}"
+        status, body = _post(
+            self.https, self.host, self.port, self.timeout, self.path, headers, data, where
+        )
+        if status != 200:
+            raise RspamdError(f"rspamd answered HTTP {status}: {body[:200]!r}")
         return parse_reply(body)
 
 
@@ -82,21 +76,44 @@ def learn(settings: Settings, data: bytes, spam: bool) -> None:
     learnt that message already, which is fine too.
     """
     url = urllib.parse.urlsplit(settings.spam.rspamd_controller_url)
-    https = url.scheme == "https"
-    cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
-    conn = cls(url.hostname or "127.0.0.1", url.port or 11334, timeout=settings.spam.timeout_secs)
     path = url.path.rstrip("/") + ("/learnspam" if spam else "/learnham")
+    headers = [("Password", settings.spam.rspamd_password)] if settings.spam.rspamd_password else []
+    status, body = _post(
+        url.scheme == "https",
+        url.hostname or "127.0.0.1",
+        url.port or 11334,
+        settings.spam.timeout_secs,
+        path,
+        headers,
+        data,
+        f"rspamd controller at {url.netloc}",
+    )
+    if status not in (200, 208):
+        raise RspamdError(f"rspamd learn answered HTTP {status}: {body[:200]!r}")
+
+
+def _post(
+    https: bool,
+    host: str,
+    port: int,
+    timeout: float,
+    path: str,
+    headers: list[tuple[str, str]],
+    data: bytes,
+    where: str,
+) -> tuple[int, bytes]:
+    """POST ``data`` with ``headers``; the status and (at most MAX_REPLY bytes of) body."""
+    cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn = cls(host, port, timeout=timeout)
     try:
         conn.putrequest("POST", path)
-        if settings.spam.rspamd_password:
-            conn.putheader("Password", settings.spam.rspamd_password)
+        for name, value in headers:
+            conn.putheader(name, value)
         conn.putheader("Content-Length", str(len(data)))
         conn.endheaders(data)
         response = conn.getresponse()
-        body = response.read(MAX_REPLY)
+        return response.status, response.read(MAX_REPLY)
     except (OSError, http.client.HTTPException) as exc:
-        raise RspamdError(f"rspamd controller at {url.netloc}: {exc}") from exc
+        raise RspamdError(f"{where}: {exc}") from exc
     finally:
         conn.close()
-    if response.status not in (200, 208):
-        raise RspamdError(f"rspamd learn answered HTTP {response.status}: {body[:200]!r}")
