@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message
@@ -31,7 +31,11 @@ def count_backlog(db: Database, limit: int) -> int:
     """Unfinished messages not waiting for a retry, counted up to ``limit`` (blocking)."""
     backlog = (
         select(Message.id)
-        .where(Message.state.in_(IN_FLIGHT), Message.next_attempt_at.is_(None))
+        .where(
+            Message.state.in_(IN_FLIGHT),
+            # a message the broker refused is marked due, but it is backlog all the same
+            or_(Message.next_attempt_at.is_(None), Message.published_at.is_(None)),
+        )
         .limit(limit)
         .subquery()
     )

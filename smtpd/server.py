@@ -105,18 +105,32 @@ def make_protocol_factory(
     return factory
 
 
-async def startup_sweep(handler: MailHandler, settings: Settings) -> None:
-    """Re-publish messages accepted while the broker was down (once, in a thread)."""
-    from mailrs.queue.sweep import sweep_once
+async def startup_sweep(handler: MailHandler, settings: Settings, stop: asyncio.Event) -> None:
+    """Re-publish what a dead receiver or a down broker left (in a thread), twice.
 
-    try:
-        sent = await asyncio.to_thread(
-            sweep_once, handler.celery_app, handler.db, settings.celery.sweep_grace_secs
-        )
-    except Exception as exc:  # the workers' sweeper will try again
-        log.warning("startup sweep failed: %s: %s", type(exc).__name__, exc)
-        return
-    log.info("startup sweep: re-published %d message(s)", sent)
+    The first pass takes what the broker refused (marked due) and anything received
+    more than ``HANDOFF_SECS`` ago; the second, ``HANDOFF_SECS`` later, takes the messages
+    a receiver that died just before this start had committed but not published (a sweep
+    never takes a younger unpublished message: a live receiver may be publishing it).
+    """
+    from mailrs.queue.sweep import HANDOFF_SECS, sweep_once
+
+    for attempt in range(2):
+        if attempt:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HANDOFF_SECS)
+                return  # stopping
+        try:
+            sent = await asyncio.to_thread(
+                sweep_once, handler.celery_app, handler.db, settings.celery.sweep_grace_secs
+            )
+        except Exception as exc:  # the workers' sweeper will try again
+            log.warning("startup sweep failed: %s: %s", type(exc).__name__, exc)
+            return
+        if not attempt:
+            log.info("startup sweep: re-published %d message(s)", sent)
+        elif sent:
+            log.info("startup sweep, second pass: re-published %d message(s)", sent)
 
 
 async def serve(settings: Settings) -> int:
@@ -157,8 +171,8 @@ async def serve(settings: Settings) -> int:
         servers.append(server)
         bound = server.sockets[0].getsockname()
         print(f"{labels[listener.name]} listening on {bound[0]}:{bound[1]}", flush=True)
-    sweep = asyncio.create_task(startup_sweep(handler, settings))
     stop = asyncio.Event()
+    sweep = asyncio.create_task(startup_sweep(handler, settings, stop))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()

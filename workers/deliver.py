@@ -32,6 +32,7 @@ from mailrs.config import Settings
 from mailrs.db.models import Delivery, Message, User, utcnow
 from mailrs.errors import SpoolError
 from mailrs.queue.canvas import DELIVER, Step, dispatch
+from mailrs.queue.claims import Claims
 from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from mailrs.store.events import NewMail, publish_event
@@ -44,37 +45,55 @@ from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import conclude, load_messages, record, settle
 from workers.sieve_filter import Plan, follow_up, plan, write_plan
+from workers.transitions import claim_deliveries
 
 log = logging.getLogger(__name__)
 WRITE_THREADS = 8
 
 
-def deliver_messages(queue_ids: Sequence[str]) -> list[Step]:
+def deliver_messages(queue_ids: Sequence[str], claims: Claims | None = None) -> list[Step]:
     """Deliver every pending local target of a batch; returns the tasks still to run.
 
-    Two commits for the whole batch: the "delivering" marks (with the attempt count a
-    re-run reads to look for an earlier copy), then every result with each message's
-    finish. A message that also has remote targets settles on its own afterwards,
-    since a relay may be running on it.
+    ``claims``: the caller's claims on these messages (``mailrs.queue.claims``); without
+    them the messages are claimed here, and those another runner holds are left to it.
     """
+    if claims is None:
+        with Claims(worker_context().spool) as mine:
+            return _deliver_claimed(mine.take(queue_ids))
+    return _deliver_claimed(claims.take(queue_ids))
+
+
+def _deliver_claimed(queue_ids: Sequence[str]) -> list[Step]:
+    """``deliver_messages`` for claimed messages.
+
+    Two commits for the whole batch: the "delivering" marks (compare-and-set, with the
+    attempt count a re-run reads to look for an earlier copy), then every result with
+    each message's finish. Under a claim a delivery found "delivering" was left by a dead
+    runner: it is taken over (and its earlier copy looked for). A message that also has
+    remote targets settles on its own afterwards, since a relay may be running on it.
+    """
+    if not queue_ids:
+        return []
     ctx = worker_context()
     events: list[tuple[str, NewMail]] = []
     steps: list[Step] = []
     shared: list[str] = []
     with ctx.db.session() as session:
         work: list[tuple[Message, list[tuple[Delivery, bool]]]] = []
+        now = utcnow()
         for message in load_messages(session, queue_ids):
             if message.finished_at is not None or message.state != MessageState.ROUTED:
                 continue  # finished, or route has not run yet
-            pending = []
-            for delivery in message.deliveries:
-                if delivery.kind != DeliveryKind.LOCAL or delivery.state in FINAL:
-                    continue
-                pending.append((delivery, delivery.attempts > 0))
-                delivery.attempts += 1
-                delivery.state = DeliveryState.DELIVERING
-                delivery.updated_at = utcnow()
-            work.append((message, pending))
+            open_ = [
+                d
+                for d in message.deliveries
+                if d.kind == DeliveryKind.LOCAL and d.state not in FINAL
+            ]
+            earlier = {d.id: d.attempts > 0 for d in open_}  # a copy may exist
+            won = claim_deliveries(session, open_, now)
+            if len(won) < len(open_) and not won:
+                continue  # another runner has them all
+            work.append((message, [(d, earlier[d.id]) for d in won]))
         if not work:
             return []
         session.commit()

@@ -18,37 +18,51 @@ from collections.abc import Sequence
 
 from mailrs.celery import app
 from mailrs.queue.canvas import DELIVER, PIPELINE, Step, dispatch
+from mailrs.queue.claims import Claims
 from mailrs.queue.states import MessageState
 from workers.context import worker_context
 from workers.deliver import deliver_messages
 from workers.metrics import stage_timer
 from workers.route import route_messages
 from workers.spam import spam_check_loaded
+from workers.transitions import commit_stage
 from workers.validate import load_in_states, validate_loaded
 
 
 def check_messages(queue_ids: Sequence[str]) -> None:
-    """validate then spam_check for a batch, in one transaction (one load, one commit)."""
+    """validate then spam_check for a batch, in one transaction (one load, one commit).
+
+    Each message is written only if its row is still as loaded (``commit_stage``).
+    """
     ctx = worker_context()
     with ctx.db.session() as session:
         messages = load_in_states(session, queue_ids, MessageState.RECEIVED, MessageState.VALIDATED)
-        with stage_timer("validate"):
-            validate_loaded(ctx, session, messages)
-        with stage_timer("spam_check"):
-            spam_check_loaded(ctx, session, messages)
-        session.commit()
+        loaded = {m.id: m.state for m in messages}
+        with session.no_autoflush:  # nothing written before commit_stage's checks
+            with stage_timer("validate"):
+                validate_loaded(ctx, session, messages)
+            with stage_timer("spam_check"):
+                spam_check_loaded(ctx, session, messages)
+        commit_stage(session, messages, loaded)
 
 
 def run_pipeline(queue_ids: Sequence[str]) -> list[Step]:
-    """Every stage up to the Maildir for a batch; returns the tasks still to send."""
-    check_messages(queue_ids)
-    with stage_timer("route"):
-        steps = route_messages(queue_ids)
-    local = [queue_id for name, queue_id in steps if name == DELIVER]
-    rest = [step for step in steps if step[0] != DELIVER]
-    if local:
-        with stage_timer("deliver"):
-            rest += deliver_messages(local)
+    """Every stage up to the Maildir for a batch; returns the tasks still to send.
+
+    The messages another runner holds (``mailrs.queue.claims``) are left to it.
+    """
+    with Claims(worker_context().spool) as claims:
+        mine = claims.take(queue_ids)
+        if not mine:
+            return []
+        check_messages(mine)
+        with stage_timer("route"):
+            steps = route_messages(mine)
+        local = [queue_id for name, queue_id in steps if name == DELIVER]
+        rest = [step for step in steps if step[0] != DELIVER]
+        if local:
+            with stage_timer("deliver"):
+                rest += deliver_messages(local, claims)
     return rest
 
 

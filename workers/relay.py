@@ -32,6 +32,7 @@ from mailrs.outbound.mx import MailHost, MxError, mail_hosts, make_resolver
 from mailrs.outbound.smtp_client import Connection, HostUnavailable, Outcome, Request, send
 from mailrs.outbound.tls_results import TlsLog, store_results
 from mailrs.queue.canvas import RELAY, Step, dispatch
+from mailrs.queue.claims import Claims
 from mailrs.queue.message_bytes import message_bytes
 from mailrs.queue.states import FINAL, DeliveryKind, DeliveryState, MessageState
 from workers.context import WorkerContext, worker_context
@@ -39,6 +40,7 @@ from workers.faults import pause_point
 from workers.progress import load_message, record, settle
 from workers.reports_due import notify_of, orcpt_of
 from workers.tls_policy import plan_hosts, send_logged, sts_log, tls_optional
+from workers.transitions import claim_deliveries
 
 log = logging.getLogger(__name__)
 MAX_HOSTS = 10
@@ -56,7 +58,18 @@ class Result:
 
 
 def relay_message(queue_id: str) -> list[Step]:
-    """Relay every open remote target of a message; returns the tasks still to run."""
+    """Relay every open remote target of a message; returns the tasks still to run.
+
+    Nothing when another runner holds the message (``mailrs.queue.claims``): it settles it.
+    """
+    with Claims(worker_context().spool) as claims:
+        if not claims.take([queue_id]):
+            return []
+        return _relay_claimed(queue_id)
+
+
+def _relay_claimed(queue_id: str) -> list[Step]:
+    """``relay_message`` for a claimed message: the targets are claimed compare-and-set."""
     ctx = worker_context()
     now = utcnow()
     lease = dt.timedelta(seconds=max(ctx.settings.celery.sweep_grace_secs, 1))
@@ -77,11 +90,10 @@ def relay_message(queue_id: str) -> list[Step]:
         ]
         if not todo:
             return settle(ctx, queue_id)
-        for delivery in todo:
-            delivery.state = DeliveryState.DELIVERING
-            delivery.attempts += 1
-            delivery.updated_at = now
+        todo = claim_deliveries(session, todo, now)
         session.commit()
+        if not todo:
+            return []  # another runner took them: it settles the message
         groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for delivery in todo:
             groups[delivery.domain].append((delivery.id, delivery.address))

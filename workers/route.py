@@ -24,6 +24,7 @@ from mailrs.queue.states import BUSY, DeliveryKind, DeliveryState, MessageState
 from workers.context import worker_context
 from workers.faults import pause_point
 from workers.progress import load_messages, record, settle
+from workers.transitions import advance
 
 UNKNOWN_STATUS = "5.1.1"
 
@@ -37,9 +38,14 @@ def route_messages(queue_ids: Sequence[str]) -> list[Step]:
         messages = [m for m in load_messages(session, queue_ids) if m.finished_at is None]
         resolutions: dict[str, Resolution | None] = {}
         changed = False
+        lost = set()
         for message in messages:
             if message.state == MessageState.CHECKED:
                 pause_point("route", message.queue_id)
+                # claimed first: a runner that finds it routed already makes nothing
+                if not advance(session, message, MessageState.CHECKED, MessageState.ROUTED):
+                    lost.add(message.id)
+                    continue
                 _create_deliveries(
                     session,
                     message,
@@ -47,10 +53,10 @@ def route_messages(queue_ids: Sequence[str]) -> list[Step]:
                     settings.spam.junk_folder,
                     resolutions,
                 )
-                message.state = MessageState.ROUTED
                 changed = True
         if changed:
             session.commit()
+        messages = [m for m in messages if m.id not in lost]  # the winner sends their tasks
         now = utcnow()
         for message in messages:
             if message.state != MessageState.ROUTED:

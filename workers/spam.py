@@ -24,6 +24,7 @@ from mailrs.queue.states import MessageState
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.progress import record
+from workers.transitions import commit_stage
 from workers.validate import load_in_states
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,11 @@ def spam_check_messages(queue_ids: Sequence[str]) -> list[str]:
     ctx = worker_context()
     with ctx.db.session() as session:
         # the others are unknown, not validated yet, or already past this stage
-        spam_check_loaded(ctx, session, load_in_states(session, queue_ids, MessageState.VALIDATED))
-        session.commit()
+        messages = load_in_states(session, queue_ids, MessageState.VALIDATED)
+        loaded = {m.id: m.state for m in messages}
+        with session.no_autoflush:  # nothing written before commit_stage's checks
+            spam_check_loaded(ctx, session, messages)
+        commit_stage(session, messages, loaded)
     return list(queue_ids)
 
 

@@ -28,6 +28,7 @@ from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
 from workers.inbound import authentication_results
 from workers.progress import record
+from workers.transitions import commit_stage
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ def validate_messages(queue_ids: Sequence[str]) -> list[str]:
     ctx = worker_context()
     with ctx.db.session() as session:
         # the others are unknown, or already past this stage
-        validate_loaded(ctx, session, load_in_states(session, queue_ids, MessageState.RECEIVED))
-        session.commit()
+        messages = load_in_states(session, queue_ids, MessageState.RECEIVED)
+        loaded = {m.id: m.state for m in messages}
+        with session.no_autoflush:  # nothing written before commit_stage's checks
+            validate_loaded(ctx, session, messages)
+        commit_stage(session, messages, loaded)
     return list(queue_ids)
 
 

@@ -8,7 +8,9 @@ first chain the broker refuses stops the run (the broker is down: the messages a
 in the spool and the sweeper sends them later). One UPDATE then marks every message
 that went out: ``published_at`` is now, and a retry that was due when publishing began
 is forgotten; a retry scheduled since (a fast worker already deferred the message
-again) is kept.
+again) is kept. The messages the broker refused and that were never published are
+marked due now, so the next sweep (smtpd's start-up sweep too) takes them at once
+instead of waiting for ``mailrs.queue.sweep.HANDOFF_SECS``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def publish_and_mark(celery_app: Celery, db: Database, queue_ids: Sequence[str])
         except Exception as exc:  # they are on the broker; a sweep may publish them again
             log.warning("cannot mark %d message(s) published: %s", len(sent), exc)
             marked = False
+    if len(sent) < len(ids):
+        try:
+            _mark_due(db, ids[len(sent) :])
+        except Exception as exc:  # the sweep still finds them once HANDOFF_SECS old
+            log.warning("cannot mark %d unpublished message(s) due: %s", len(ids) - len(sent), exc)
     return Published(tuple(sent), tuple(ids[len(sent) :]), error, marked)
 
 
@@ -72,5 +79,21 @@ def _mark_published(db: Database, queue_ids: list[str], started: dt.datetime) ->
                 published_at=utcnow(),
                 next_attempt_at=case((due_then, null()), else_=Message.next_attempt_at),
             )
+        )
+        session.commit()
+
+
+def _mark_due(db: Database, queue_ids: list[str]) -> None:
+    """Messages never published and not scheduled: due now (a sweep takes them at once)."""
+    with db.session() as session:
+        session.execute(
+            update(Message)
+            .where(
+                Message.queue_id.in_(queue_ids),
+                Message.published_at.is_(None),
+                Message.next_attempt_at.is_(None),
+                Message.finished_at.is_(None),
+            )
+            .values(next_attempt_at=utcnow())
         )
         session.commit()

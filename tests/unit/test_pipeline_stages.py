@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from support.pipeline import drive
 
 from mailrs.accounts.aliases import add_alias
@@ -13,11 +14,11 @@ from mailrs.accounts.users import add_user
 from mailrs.celery import app, configure
 from mailrs.config import Settings
 from mailrs.db.engine import Database
-from mailrs.db.models import Message
+from mailrs.db.models import Message, utcnow
 from mailrs.queue.accept import Envelope, accept_message
 from mailrs.queue.canvas import DELIVER, RELAY
 from mailrs.queue.spool import Spool
-from mailrs.queue.sweep import sweep_once, unfinished_messages
+from mailrs.queue.sweep import HANDOFF_SECS, sweep_once, unfinished_messages
 from mailrs.store.events import NewMail, subscribe
 from mailrs.store.maildir import MaildirStore
 from workers.deliver import deliver_message
@@ -185,7 +186,18 @@ def test_sweeper_republishes_unfinished_messages(
     done = accept(database, pipeline, "alice@example.test")
     drive(done)
     stalled = accept(database, pipeline, "carol@example.test")
+    # Never published and just received: its receiver is about to publish it, so no
+    # sweep takes it yet, whatever the grace (two pipelines would run side by side).
+    assert unfinished_messages(database, grace_secs=0) == []
+    with database.session() as session:  # the receiver died before publishing it
+        session.execute(
+            update(Message)
+            .where(Message.queue_id == stalled)
+            .values(received_at=utcnow() - dt.timedelta(seconds=HANDOFF_SECS + 1))
+        )
+        session.commit()
     assert unfinished_messages(database, grace_secs=0) == [stalled]
+    assert unfinished_messages(database, grace_secs=3600) == [stalled]
     assert sweep_once(app, database, grace_secs=0) == 1
     queued = list((settings.broker_dir / "queue").iterdir())
     assert len(queued) == 1  # the chain's first task, carrying the rest of the chain

@@ -16,6 +16,8 @@ from mailrs.queue.accept import Envelope, accept_message
 from mailrs.queue.canvas import MAX_BATCH
 from mailrs.queue.publish import publish_and_mark
 from mailrs.queue.spool import Spool, new_queue_id
+from mailrs.queue.sweep import unfinished_messages
+from smtpd.backlog import count_backlog
 
 
 @pytest.fixture
@@ -101,3 +103,22 @@ def test_broker_down_leaves_the_rows_for_the_sweeper(
     assert published.sent == () and published.unsent == (queue_id,)
     assert published.error is not None
     assert times(database, queue_id) == (None, due)  # still unpublished and due
+
+
+def test_broker_down_marks_a_new_message_due_for_the_next_sweep(
+    settings: Settings, database: Database, spool: Spool
+) -> None:
+    app = configure(settings)
+    queue_id = accept(database, spool)
+    assert unfinished_messages(database, grace_secs=3600) == []  # its receiver publishes it
+    shutil.rmtree(settings.broker_dir)
+    settings.broker_dir.write_text("a file where its folder should be")
+
+    assert publish_and_mark(app, database, [queue_id]).unsent == (queue_id,)
+
+    published_at, due = times(database, queue_id)
+    assert published_at is None and due is not None and due <= utcnow()
+    # A sweep takes it at once (smtpd's start-up sweep after a broker outage), and it
+    # still counts as backlog: the pipeline has not got it.
+    assert unfinished_messages(database, grace_secs=3600) == [queue_id]
+    assert count_backlog(database, 10) == 1
