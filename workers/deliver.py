@@ -12,6 +12,7 @@ IDLE and the web, off the task's path.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Sequence
@@ -59,22 +60,25 @@ def deliver_messages(queue_ids: Sequence[str], claims: Claims | None = None) -> 
     """
     if claims is None:
         with Claims(worker_context().spool) as mine:
-            return _deliver_claimed(mine.take(queue_ids))
-    return _deliver_claimed(claims.take(queue_ids))
+            return _deliver_claimed(mine.take(queue_ids), mine)
+    return _deliver_claimed(claims.take(queue_ids), claims)
 
 
-def _deliver_claimed(queue_ids: Sequence[str]) -> list[Step]:
-    """``deliver_messages`` for claimed messages.
+def _deliver_claimed(queue_ids: Sequence[str], claims: Claims) -> list[Step]:
+    """``deliver_messages`` for the messages ``claims`` let this runner work on.
 
     Two commits for the whole batch: the "delivering" marks (compare-and-set, with the
     attempt count a re-run reads to look for an earlier copy), then every result with
-    each message's finish. Under a claim a delivery found "delivering" was left by a dead
-    runner: it is taken over (and its earlier copy looked for). A message that also has
-    remote targets settles on its own afterwards, since a relay may be running on it.
+    each message's finish. A delivery found "delivering" under this runner's lock was
+    left by a dead runner and is taken over at once (its earlier copy looked for);
+    without the lock (a spool without working locks) only once it is older than
+    ``celery.sweep_grace_secs``, as relay's. A message that also has remote targets
+    settles on its own afterwards, since a relay may be running on it.
     """
     if not queue_ids:
         return []
     ctx = worker_context()
+    stale = utcnow() - dt.timedelta(seconds=max(ctx.settings.celery.sweep_grace_secs, 1))
     events: list[tuple[str, NewMail]] = []
     steps: list[Step] = []
     shared: list[str] = []
@@ -84,10 +88,13 @@ def _deliver_claimed(queue_ids: Sequence[str]) -> list[Step]:
         for message in load_messages(session, queue_ids):
             if message.finished_at is not None or message.state != MessageState.ROUTED:
                 continue  # finished, or route has not run yet
+            locked = claims.holds(message.queue_id)
             open_ = [
                 d
                 for d in message.deliveries
-                if d.kind == DeliveryKind.LOCAL and d.state not in FINAL
+                if d.kind == DeliveryKind.LOCAL
+                and d.state not in FINAL
+                and (locked or d.state != DeliveryState.DELIVERING or d.updated_at <= stale)
             ]
             earlier = {d.id: d.attempts > 0 for d in open_}  # a copy may exist
             won = claim_deliveries(session, open_, now)

@@ -58,6 +58,10 @@ class Claims:
             mine.append(queue_id)
         return mine
 
+    def holds(self, queue_id: str) -> bool:
+        """True when this runner holds the message's lock (not merely found no file)."""
+        return queue_id in self._held
+
     def release(self) -> None:
         """Let go of every claim (closing the file drops its lock)."""
         held, self._held = self._held, {}

@@ -1,11 +1,11 @@
 """Two runners of one message at once (a sweep re-published it while its pipeline ran).
 
-Real SQLite database, real Maildir, a real SMTP sink as the smarthost. Each message goes
-to a local account and, through an alias, to a remote address. Whatever the
-interleaving: one copy in the Maildir, one relay, the trace and spam headers once, each
-stage's history event once. First whole runners race (claims and compare-and-set
-together); then the stages race without claims, to show that the compare-and-set
-transitions alone keep each stage to one runner.
+Real database (SQLite, and PostgreSQL), real Maildir, a real SMTP sink as the
+smarthost. Each message goes to a local account and, through an alias, to a remote
+address. Whatever the interleaving: one copy in the Maildir, one relay, the trace and
+spam headers once, each stage's history event once. First whole runners race (claims
+and compare-and-set together); then the stages race holding no claim, to show that the
+compare-and-set transitions alone keep each stage to one runner.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from support.config import free_port, migrate
+from support.db import postgres_schema_url
 from support.pipeline import add_config
 from support.smtp_sink import SmtpSink
 
@@ -31,6 +32,7 @@ from mailrs.db.engine import Database
 from mailrs.db.models import Message
 from mailrs.queue.accept import Envelope, accept_message
 from mailrs.queue.canvas import RELAY, Step
+from mailrs.queue.claims import Claims
 from mailrs.queue.spool import Spool
 from mailrs.queue.states import MessageState
 from mailrs.store.maildir import MaildirStore
@@ -71,8 +73,13 @@ class Race:
         return [self.store.read(ALICE, "INBOX", m.key) for m in self.store.list_messages(ALICE)]
 
 
-@pytest.fixture
-def race(config_path: Path, migrated_template: Path) -> Iterator[Race]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def race(
+    request: pytest.FixtureRequest, config_path: Path, migrated_template: Path
+) -> Iterator[Race]:
+    if request.param == "postgres":  # the scale-out configuration: row locks, read committed
+        schemas = postgres_schema_url()
+        add_config(config_path, "database", url=next(schemas))
     port = free_port()
     add_config(config_path, "relay", smarthost=f"127.0.0.1:{port}", smarthost_tls="none")
     settings = load_settings(config_path, environ={})
@@ -90,6 +97,8 @@ def race(config_path: Path, migrated_template: Path) -> Iterator[Race]:
     with SmtpSink(port) as sink:
         yield Race(db, spool, store, sink)
     db.dispose()
+    if request.param == "postgres":
+        next(schemas, None)  # drops the schema
 
 
 def run_steps(steps: list[Step]) -> None:
@@ -151,7 +160,7 @@ def test_stages_without_claims_still_run_once_per_message(race: Race) -> None:
         twice(check_messages, [queue_id])
         routes = twice(route_messages, [queue_id])
         assert sorted(map(len, routes)) in ([0, 2], [2, 2]), routes  # deliver and relay
-        twice(_deliver_claimed, [queue_id])
+        twice(_deliver_claimed, [queue_id], Claims(race.spool))  # holding no lock
         twice(_relay_claimed, queue_id)
     assert_once_each(race, queue_ids)
 
@@ -175,7 +184,7 @@ def test_a_stage_finished_by_another_runner_meanwhile_is_not_written_again(race:
         session.rollback()
     with race.db.session() as session:  # the deliveries: deliver's and relay's claims
         (message,) = load_messages(session, [queue_id])
-        _deliver_claimed([queue_id])
+        _deliver_claimed([queue_id], Claims(race.spool))
         _relay_claimed(queue_id)
         assert claim_deliveries(session, message.deliveries, message.received_at) == []
         session.rollback()
