@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from imapd.arguments import section as parse_section
+from imapd.binary import stored_form
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.commands.fetch import section_bytes
 from imapd.commands.mailbox import mailbox_name, split_flags
 from imapd.cursor import Cursor
 from imapd.errors import BadCommand, CommandFailed
-from imapd.message_parts import crlf_lines
 from imapd.parsed import AppendArgs, AppendItem, Command, Section
 from imapd.protocol import Code
 from imapd.sequences import compress
@@ -108,7 +108,7 @@ def check_size(size: int, limit: int = MAX_MESSAGE_BYTES) -> None:
 
 
 async def _build(ctx: Context, item: AppendItem) -> bytes:
-    """One message's bytes: its parts joined, line ends made CRLF."""
+    """One message's bytes: its parts joined, as stored (``stored_form``)."""
     chunks = []
     size = 0
     for part in item.parts:
@@ -119,7 +119,7 @@ async def _build(ctx: Context, item: AppendItem) -> bytes:
     data = b"".join(chunks)
     if not data:
         raise CommandFailed("Empty message", Code.CANNOT)
-    return crlf_lines(data)  # so RFC822.SIZE and every FETCH are CRLF text
+    return stored_form(data)  # CRLF text, so RFC822.SIZE and every FETCH agree
 
 
 async def append(ctx: Context, command: Command) -> Completion:

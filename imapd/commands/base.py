@@ -11,7 +11,8 @@ from imapd.errors import BadCommand
 from imapd.names import canonical_name, wire_name
 from imapd.parsed import Command
 from imapd.policy import ServerPolicy
-from imapd.protocol import Code, capabilities
+from imapd.protocol import Code, Status, capabilities
+from imapd.responses import status_line
 from imapd.session import SelectedMailbox, Session, State
 
 
@@ -74,6 +75,17 @@ class Context:
         if self.session.selected is None:
             raise RuntimeError("no mailbox is selected")
         return self.session.selected
+
+    async def enable_condstore(self) -> None:
+        """Turn CONDSTORE on for a CONDSTORE-enabling command in the selected state;
+        the first time, RFC 7162 3.1 wants an untagged OK [HIGHESTMODSEQ] in its answer."""
+        box = self.selected()
+        if box.condstore:
+            return
+        self.session.condstore = box.condstore = True
+        await self.out.send(
+            status_line(None, Status.OK, "Highest", Code.HIGHESTMODSEQ, str(box.highestmodseq))
+        )
 
     def login_allowed(self) -> bool:
         """True when LOGIN / AUTHENTICATE may be used on this connection now."""

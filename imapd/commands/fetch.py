@@ -141,7 +141,7 @@ async def fetch(ctx: Context, command: Command) -> Completion:
     if command.uid and UID_ITEM not in items:
         items.insert(0, UID_ITEM)
     if args.changedsince is not None:
-        ctx.session.condstore = box.condstore = True
+        await ctx.enable_condstore()
         numbers = [n for n in numbers if box.message(n).modseq > args.changedsince]
     if (
         box.condstore
@@ -150,7 +150,7 @@ async def fetch(ctx: Context, command: Command) -> Completion:
     ):
         items.append(MODSEQ_ITEM)
     if MODSEQ_ITEM in items:
-        ctx.session.condstore = box.condstore = True
+        await ctx.enable_condstore()
     needs_body = any(i.section is not None or i.name in _BODY_ITEMS for i in items)
     sets_seen = not box.readonly and any(
         (i.section is not None and not i.peek) or i.name in _SETS_SEEN for i in items

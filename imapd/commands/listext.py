@@ -59,8 +59,16 @@ async def list_extended(ctx: Context, command: Command) -> Completion:
         wire = ctx.wire_name(name)
         if not _matches(patterns, wire):
             continue
-        below = [c for c in chosen if c.startswith(name + DELIMITER)]
-        childinfo = recursive and by_subscription and bool(below)
+        # CHILDINFO tells of a subscribed name below that the patterns did not list
+        # itself (RFC 5258 3.5; a child listed on its own needs no parent line)
+        childinfo = (
+            recursive
+            and by_subscription
+            and any(
+                c.startswith(name + DELIMITER) and not _matches(patterns, ctx.wire_name(c))
+                for c in chosen
+            )
+        )
         filtered = by_subscription or special_only or name in existing
         if name not in chosen and not childinfo and filtered:
             continue

@@ -203,6 +203,18 @@ async def matching(
     ]
 
 
+def _result_modseq(found: list[tuple[int, MessageView]], returns: Returns | None) -> int | None:
+    """RFC 7162 3.1.5: a lone MIN or MAX names its message's MODSEQ, else the highest."""
+    if not found:
+        return None
+    options = set(returns.options) - {"SAVE"} if returns is not None else set()
+    if options == {"MIN"}:
+        return found[0][1].modseq
+    if options == {"MAX"}:
+        return found[-1][1].modseq
+    return max(m.modseq for _, m in found)
+
+
 def answer(
     ctx: Context,
     command: Command,
@@ -245,9 +257,9 @@ async def search(ctx: Context, command: Command) -> Completion:
     box = ctx.selected()
     found = await matching(ctx, box, args.criteria)
     uses_modseq = any(k.op == "MODSEQ" for k in _walk(args.criteria))
-    modseq = max((m.modseq for _, m in found), default=None) if uses_modseq else None
+    modseq = _result_modseq(found, args.returns) if uses_modseq else None
     if uses_modseq:
-        ctx.session.condstore = box.condstore = True
+        await ctx.enable_condstore()
     if args.returns is not None:
         if "UPDATE" in args.returns.options:  # CONTEXT=SEARCH (RFC 5267)
             keep(box, command.tag, command.uid, args.criteria, {m.uid for _, m in found})

@@ -13,6 +13,7 @@ import email.header
 import email.utils
 import unicodedata
 from dataclasses import dataclass
+from email import _header_value_parser as rfc5322
 from functools import cmp_to_key
 from typing import Any
 
@@ -52,30 +53,39 @@ class Headers:
         """A field's value ("" when absent)."""
         return self.fields.get(name, "")
 
-    def mailbox(self, name: str) -> str:
-        """The addr-mailbox (local part) of the field's first address, case-folded."""
+    def first_address(self, name: str) -> tuple[str, str, str]:
+        """The field's first address as (display name, local part, domain); a group
+        counts as its name, as its ENVELOPE group marker does (RFC 5256, RFC 5957)."""
         value = self.get(name)
         if not value:
-            return ""
+            return "", "", ""
         try:
-            address = email.utils.getaddresses([value])[0][1]
-        except (IndexError, ValueError):
-            return ""
-        return address.rpartition("@")[0].upper() if "@" in address else address.upper()
+            parsed, _ = rfc5322.get_address_list(value)
+            token: Any = parsed.addresses[0][0]
+        except Exception:
+            return "", "", ""
+        if getattr(token, "token_type", None) == "group":
+            group = str(token.display_name or "").strip()
+            return group, group, ""
+        display = str(getattr(token, "display_name", None) or "")
+        if not display and getattr(token, "comments", None):
+            display = " ".join(token.comments)  # "user@domain (Real Name)"
+        local = str(getattr(token, "local_part", None) or "")
+        domain = str(getattr(token, "domain", None) or "")
+        return display, local, domain
+
+    def mailbox(self, name: str) -> str:
+        """The addr-mailbox (local part) of the field's first address, case-folded."""
+        return self.first_address(name)[1].upper()
 
     def display(self, name: str) -> str:
         """RFC 5957: the first address's display name (RFC 2047 decoded), else its
         addr-spec, compared as i;unicode-casemap does (case-folded, NFKD)."""
-        value = self.get(name)
-        if not value:
-            return ""
-        try:
-            display, address = email.utils.getaddresses([value])[0]
-        except (IndexError, ValueError):
-            return ""
+        display, local, domain = self.first_address(name)
         if display:
             with contextlib.suppress(ValueError, LookupError, UnicodeError):
                 display = str(email.header.make_header(email.header.decode_header(display)))
+        address = f"{local}@{domain}" if domain else local
         return unicodedata.normalize("NFKD", (display.strip() or address).casefold())
 
     def sent(self, fallback: float) -> float:

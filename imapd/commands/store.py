@@ -30,7 +30,7 @@ async def store(ctx: Context, command: Command) -> Completion:
     except ValueError as exc:
         raise BadCommand(f"invalid sequence set: {exc}") from None
     if args.unchangedsince is not None:
-        ctx.session.condstore = box.condstore = True
+        await ctx.enable_condstore()
     letters, keywords = split_flags(args.flags)
     changes: list[FlagUpdate] = []
     modified: list[int] = []
