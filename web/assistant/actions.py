@@ -15,8 +15,9 @@ from web.assistant.core import LIST_SIZE, CoreActions
 from web.assistant.finder import Criteria, Facts, Finder, topic_matches
 from web.assistant.language import fold
 from web.assistant.phrases import say, say_n, short_date, state_word
-from web.assistant.replies import Conversation, Pending, Ref, Reply
-from web.assistant.summarize import summarize_text, thread_key
+from web.assistant.replies import Clarification, Conversation, Pending, Ref, Reply
+from web.assistant.summarize import bare_subject, summarize_text, thread_key
+from web.assistant.wording import count_of, day_month, of
 from web.mailservice.compose import Draft, parse_addresses
 from web.mailservice.mailbox import UserMailbox
 from web.mailservice.reading import view_message
@@ -24,6 +25,7 @@ from web.mailservice.sending import Outbox
 
 __all__ = ["Actions", "Conversation", "Pending", "Ref", "Reply"]
 DIGEST_SIZE = 8
+MAX_CHOICES = 5
 
 
 class Actions(CoreActions):
@@ -82,23 +84,59 @@ class Actions(CoreActions):
             return found[0].ref
         return found
 
-    def clarify(self, candidates: list[Facts], then: Callable[[Ref], Reply]) -> Reply:
-        """Ask which of several messages is meant; the answer (a name or number) goes on."""
-        shown = candidates[:5]
-        self.conv.shown = [f.ref for f in shown]
-        choices = "; ".join(
-            f"{i}. {f.summary.sender_name} — {f.summary.subject}" for i, f in enumerate(shown, 1)
-        )
+    def clarify(
+        self, candidates: list[Facts], then: Callable[[Ref], Reply], threads: bool = False
+    ) -> Reply:
+        """Ask which of several messages (or, with ``threads``, which of the threads they
+        start) is meant; the answer (a number, an ordinal, a name, subject words) goes on."""
+        if threads:
+            refs, labels, lines = self._thread_choices(candidates)
+        else:
+            by_sender = {f.summary.sender_address.lower(): f for f in reversed(candidates)}
+            if len(by_sender) > 1:  # two Marcs: one choice per person, their newest message
+                candidates = [f for f in candidates if f in by_sender.values()]
+            shown = candidates[:MAX_CHOICES]
+            refs = [f.ref for f in shown]
+            labels = [
+                fold(f"{f.summary.sender_name} {f.summary.sender_address} {f.summary.subject}")
+                for f in shown
+            ]
+            lines = [
+                f"{f.summary.sender_name} — {f.summary.subject} "
+                f"({short_date(f.summary.date, self.lang)})"
+                for f in shown
+            ]
+        self.conv.shown, self.conv.current = refs, None
+        self.conv.clarifying = Clarification(refs, labels, then)
+        choices = "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+        return Reply(say("clarify_thread" if threads else "clarify", self.lang, choices=choices))
 
-        def answer(text: str) -> Reply:
-            plain = fold(text)
-            for i, facts in enumerate(shown, 1):
-                if fold(facts.summary.sender_name) in plain or plain.strip(" .") == str(i):
-                    return then(facts.ref)
-            return then(shown[0].ref) if len(shown) == 1 else self.clarify(shown, then)
-
-        self.conv.awaiting = answer
-        return Reply(say("clarify", self.lang, choices=choices))
+    def _thread_choices(self, candidates: list[Facts]) -> tuple[list[Ref], list[str], list[str]]:
+        """One choice per thread the candidates belong to, newest thread first."""
+        keys = list(dict.fromkeys(thread_key(f.summary.subject) for f in candidates))
+        keys = keys[:MAX_CHOICES]
+        members: dict[str, list[Facts]] = {key: [] for key in keys}
+        for folder in ("INBOX", "Archive", "Sent"):
+            for facts in self.finder.facts(folder):
+                key = thread_key(facts.summary.subject)
+                if key in members:
+                    members[key].append(facts)
+        refs, labels, lines = [], [], []
+        for key in keys:
+            parts = sorted(members[key], key=lambda f: f.summary.date, reverse=True)
+            received = [f for f in parts if f.summary.folder != "Sent"] or parts
+            newest = received[0]
+            people = ", ".join(dict.fromkeys(f.summary.sender_name for f in reversed(parts)))
+            subject = bare_subject(newest.summary.subject)
+            addresses = " ".join(f.summary.sender_address for f in parts)
+            refs.append(newest.ref)
+            labels.append(fold(f"{subject} {people} {addresses}"))
+            when = day_month(parts[0].summary.date, self.lang, self.conv.date())
+            lines.append(
+                f"“{subject}” — {count_of(len(parts), 'message', self.lang)}, {people} "
+                f"({say('last_on', self.lang, date=when)})"
+            )
+        return refs, labels, lines
 
     # -- answers about the mailbox ---------------------------------------------------------
 
@@ -190,7 +228,7 @@ class Actions(CoreActions):
             parts += [f for f in self.finder.facts(folder) if thread_key(f.summary.subject) == key]
         parts.sort(key=lambda f: f.summary.date)
         people = ", ".join(dict.fromkeys(f.summary.sender_name for f in parts))
-        subject = thread_key(view.subject) and view.subject.split(":")[-1].strip()
+        subject = bare_subject(view.subject)
         lines = [say_n("thread_head", self.lang, len(parts), subject=subject, people=people)]
         for facts in parts:
             when = short_date(facts.summary.date, self.lang)
@@ -249,8 +287,9 @@ class Actions(CoreActions):
             self.mailbox.set_flags(*ref, add="F")
             return Reply(say("flagged", self.lang, subject=subject))
 
+        of_sender = of(summary.sender_name, self.lang)
         return self._pending(
-            run, say("flag_confirm", self.lang, subject=subject, sender=summary.sender_name)
+            run, say("flag_confirm", self.lang, subject=subject, of_sender=of_sender)
         )
 
     def prepare_mark(self, targets: list[int | str | Ref | None], read: bool = True) -> Reply:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from web.assistant.phrases import label, say, say_n, short_date
 from web.assistant.replies import Conversation, Pending, Ref, Reply
 from web.assistant.summarize import summarize_text, thread_key
+from web.assistant.wording import count_of, long_date, of
 from web.mailservice.compose import Draft, parse_addresses, reply_draft
 from web.mailservice.errors import ServiceError
 from web.mailservice.mailbox import MessageSummary, UserMailbox
@@ -73,7 +74,8 @@ class CoreActions:
                 say("list_empty", self.lang, folder=page.folder),
                 [self.button("unread", "unread_text")],
             )
-        head = say("list_head", self.lang, count=len(rows), folder=page.folder, total=page.total)
+        shown = count_of(len(rows), "shown", self.lang)
+        head = say("list_head", self.lang, shown=shown, folder=page.folder, total=page.total)
         return self._show(head, rows)
 
     def unread(self, since: dt.date | None = None) -> Reply:
@@ -114,11 +116,14 @@ class CoreActions:
         if self.conv.shown:
             if 1 <= target <= len(self.conv.shown):
                 return self.conv.shown[target - 1]
-            return Reply(say("no_such", self.lang, n=target, count=len(self.conv.shown)))
+            shown = count_of(len(self.conv.shown), "shown", self.lang)
+            return Reply(say("no_such", self.lang, n=target, shown=shown))
         newest = list(reversed(self.mailbox.messages("INBOX")))
         if 1 <= target <= len(newest):
             return ("INBOX", newest[target - 1].uid)
-        return Reply(say("no_such", self.lang, n=target, count=len(newest)))
+        return Reply(
+            say("no_such", self.lang, n=target, shown=count_of(len(newest), "shown", self.lang))
+        )
 
     def _summary(self, ref: Ref) -> MessageSummary:
         return self.mailbox.summary(ref[0], self.mailbox.get(*ref))
@@ -147,16 +152,17 @@ class CoreActions:
         if isinstance(ref, Reply):
             return ref
         view = view_message(self.mailbox.raw(*ref))
-        when = view.date or self._summary(ref).date.strftime("%d/%m/%Y %H:%M")
+        when = long_date(self._summary(ref).date, self.lang)
         self.mailbox.set_flags(*ref, add="S")
         self.conv.current = ref
         body = view.text.strip()
         if len(body) > READ_CHARS:
             body = body[:READ_CHARS].rsplit(" ", 1)[0] + " …"
         subject = view.subject or say("no_subject", self.lang)
-        head = ("De" if self.lang == "fr" else "From") + f": {view.sender}\n"
-        head += ("Objet" if self.lang == "fr" else "Subject") + f": {subject}\n"
-        head += f"Date: {when}\n\n"
+        colon = " :" if self.lang == "fr" else ":"  # French puts a space before the colon
+        head = ("De" if self.lang == "fr" else "From") + f"{colon} {view.sender}\n"
+        head += ("Objet" if self.lang == "fr" else "Subject") + f"{colon} {subject}\n"
+        head += f"Date{colon} {when}\n\n"
         return Reply(head + body, self._after_read_buttons())
 
     def mark(self, target: int | str | Ref | None, read: bool = True) -> Reply:
@@ -182,9 +188,9 @@ class CoreActions:
         view = view_message(self.mailbox.raw(*ref))
         subject = view.subject or say("no_subject", self.lang)
         if not thread:
-            head = say(
-                "summary_head", self.lang, subject=subject, sender=view.sender, date=view.date
-            )
+            when = long_date(self._summary(ref).date, self.lang)
+            of_sender = of(view.sender, self.lang)
+            head = say("summary_head", self.lang, subject=subject, of_sender=of_sender, date=when)
             return Reply(f"{head}\n{summarize_text(view.text) or '…'}", self._after_read_buttons())
         key = thread_key(view.subject)
         parts: list[tuple[float, str, str]] = []
@@ -289,8 +295,9 @@ class CoreActions:
                 [self.button("list", "list_text")],
             )
 
+        of_sender = of(summary.sender_name, self.lang)
         return self._pending(
-            run, say("delete_confirm", self.lang, subject=subject, sender=summary.sender_name)
+            run, say("delete_confirm", self.lang, subject=subject, of_sender=of_sender)
         )
 
     def prepare_move(self, target: int | str | Ref | None, folder: str | None) -> Reply:

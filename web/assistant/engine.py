@@ -15,12 +15,14 @@ from collections.abc import Callable
 
 from web.assistant import parsing
 from web.assistant.actions import Actions, Conversation, Reply
+from web.assistant.clarify import choose
 from web.assistant.finder import Criteria, Facts, topic_matches
 from web.assistant.intents import COMMAND_WORDS, Intent, classify
 from web.assistant.language import detect_language, fold
 from web.assistant.lexicon import STOP_WORDS, repair_verb, split_imperative, stem, words
 from web.assistant.phrases import say
 from web.assistant.replies import Ref
+from web.assistant.summarize import thread_key
 from web.assistant.understand import Described, describe, who
 from web.mailservice.errors import ServiceError
 
@@ -32,7 +34,7 @@ BODY_AFTER = re.compile(
 THANKS = re.compile(r"\b(?:pour (?:la|le|les|lui) remercier|to thank (?:her|him|them))\b", re.I)
 TOPIC_CUES = (
     r"\b(?:e-?mails?|mails?|messages?|courriels?|about|sur|concernant|au sujet|regarding|"
-    r"where|ou est|any|des|les)\b"
+    r"where|ou est|any|des|les|write|wrote|written|emailed|ecrit)\b"
 )
 
 
@@ -53,6 +55,13 @@ class OfflineEngine:
         conv.lang = detect_language(text, conv.lang)
         text = split_imperative(repair_verb(text))
         intent = classify(text, pending=bool(conv.pending), today=conv.date())
+        question, conv.clarifying = conv.clarifying, None
+        if question is not None and _answers(intent, text):
+            chosen = choose(text, question)
+            if chosen is not None:
+                conv.clarifying = None
+                conv.shown = list(question.refs)
+                return self._guarded(lambda: question.then(chosen))
         awaiting, conv.awaiting = conv.awaiting, None
         if awaiting is not None and intent.kind in ("unknown", "pick"):
             return self._guarded(lambda: awaiting(text.strip()))
@@ -214,6 +223,12 @@ class OfflineEngine:
         described = not dataclasses.replace(crit, latest=False, folders=()).empty
         if not described or intent.target not in (None, "last"):
             return act(intent.target)
+        if name == "thread" and intent.target is None:
+            threads = self._threads(crit)
+            if len(threads) == 1:
+                return act(threads[0].ref)
+            if threads:
+                return a.clarify(threads, act, threads=True)
         found = a.pick(crit, latest=intent.target == "last" or crit.latest or any_one)
         if isinstance(found, list):
             best = _best(found, crit)
@@ -223,6 +238,24 @@ class OfflineEngine:
         if isinstance(found, tuple):
             return act(found)
         return found
+
+    def _threads(self, crit: Criteria) -> list[Facts]:
+        """The newest message of each thread a request fits, when it fits more than one
+        (the one conversation among single messages, when only one has replies)."""
+        best = _best(self.actions.finder.find(crit), crit)
+        firsts = {thread_key(f.summary.subject): f for f in reversed(best)}
+        if len(firsts) < 2:
+            return []
+        sizes: dict[str, int] = dict.fromkeys(firsts, 0)
+        for folder in ("INBOX", "Archive", "Sent"):
+            for facts in self.actions.finder.facts(folder):
+                key = thread_key(facts.summary.subject)
+                if key in sizes:
+                    sizes[key] += 1
+        talks = [key for key, size in sizes.items() if size > 1]
+        if len(talks) == 1:  # one of them is a conversation, the others single messages
+            return [firsts[talks[0]]]
+        return list(reversed(firsts.values()))
 
     def _other(self) -> Reply:
         conv = self.conversation
@@ -293,6 +326,14 @@ def _body(text: str) -> str:
     if not match:
         return ""
     return re.sub(r"^(?:que\s+|qu'|that\s+)", "", match.group(1).strip(" ."), flags=re.I)
+
+
+def _answers(intent: Intent, text: str) -> bool:
+    """Whether a turn may answer a clarifying question ("the second one", "Marc Petit",
+    "celui sur l'hôtel") rather than be a request of its own ("delete the first one")."""
+    if intent.kind in ("unknown", "pick"):
+        return True
+    return intent.kind in ("read", "search", "list") and len(text.split()) <= 4
 
 
 def _only_folders(crit: Criteria) -> bool:

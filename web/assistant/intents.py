@@ -113,7 +113,7 @@ THE_URGENT_ONE = (
     r"\b(?:the urgent (?:one|e-?mail|mail|message)|(?:le|l')\s?(?:e-?mail|mail|message) urgent)\b"
 )
 ATTACHMENT_NOUNS = (
-    r"\b(?:attachments?|pieces? jointes?|fichiers|files|pdfs?|tableurs?|spreadsheets?|"
+    r"\b(?:attachments?|attach|pieces? jointes?|fichiers|files|pdfs?|tableurs?|spreadsheets?|"
     r"images?|pictures?)\b"
 )
 # "the last 5 emails", "les 3 derniers mails", "mes derniers messages": the newest ones

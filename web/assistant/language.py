@@ -72,6 +72,14 @@ FRENCH_WORDS = {
     "conversation",
     "fil",
     "merci",
+    # elided articles and pronouns ("d'Olivier", "l'email", "j'ai", "qu'il", "m'a")
+    "d",
+    "l",
+    "j",
+    "qu",
+    "m",
+    "n",
+    "c",
 }
 ENGLISH_WORDS = {
     "my",

@@ -43,7 +43,7 @@ reception pull yet opened seen quick rundown arrive arrived arrives arriving cam
 arrivee arrivees arrives e-mail e-mails nouvelle nouvelles news retrouve retrouver
 retrouves retrouvez dossier sends sending wrote written quelqu'un someone anyone
 peux-tu pourrais-tu can't latest mentionnent mentionne evoquent evoque citent cite
-replied answered repondu
+replied answered repondu happening going status update updates mis
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 ALTERNATIVES = SYNONYMS

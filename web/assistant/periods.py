@@ -141,7 +141,9 @@ def find_period(plain: str, today: dt.date) -> Period | None:
         rf"(?<![\d-])({MONTHS})\b(?!\s+\d)",
         plain,
     )
-    if match and match.group(1) not in ("mar", "may", "mai", "jun", "dec", "sept"):
+    # "may", "mai", "mar"... are months only after a preposition ("in May", "en mai")
+    ambiguous = ("mar", "may", "mai", "jun", "dec", "sept")
+    if match and (match.group(1) not in ambiguous or match.group(0).strip() != match.group(1)):
         day = parse_point(match.group(1), today)
         if day:
             start = day.replace(day=1)

@@ -21,8 +21,8 @@ PHRASES: dict[str, tuple[str, str]] = {
         "déplacer, supprimer ou résumer vos emails.",
     ),
     "list_head": (
-        "Your newest messages in {folder} ({count} shown, {total} in all):",
-        "Vos messages les plus récents dans {folder} ({count} affichés, {total} en tout) :",
+        "Your newest messages in {folder} ({shown}, {total} in all):",
+        "Vos messages les plus récents dans {folder} ({shown}, {total} en tout) :",
     ),
     "list_empty": ("{folder} is empty.", "{folder} est vide."),
     "unread_none": (
@@ -65,15 +65,20 @@ PHRASES: dict[str, tuple[str, str]] = {
     "attachments_head_many": ("{count} attachments:", "{count} pièces jointes :"),
     "attachments_none": ("No attachment matches.", "Aucune pièce jointe ne correspond."),
     "clarify": (
-        "Which one do you mean? {choices}",
-        "Lequel voulez-vous dire ? {choices}",
+        "Which one do you mean?\n{choices}",
+        "Lequel voulez-vous dire ?\n{choices}",
     ),
+    "clarify_thread": (
+        "Several threads fit. Which one do you mean?\n{choices}",
+        "Plusieurs fils correspondent. Lequel voulez-vous dire ?\n{choices}",
+    ),
+    "last_on": ("last on {date}", "dernier le {date}"),
     "no_match_for": ("No message matches {what}.", "Aucun message ne correspond à {what}."),
     "forward_confirm": (
         "Forward “{subject}” to {to}?{note}\nShall I send it?",
         "Transférer « {subject} » à {to} ?{note}\nJe l'envoie ?",
     ),
-    "flag_confirm": ("Flag “{subject}” from {sender}?", "Suivre « {subject} » de {sender} ?"),
+    "flag_confirm": ("Flag “{subject}” {of_sender}?", "Suivre « {subject} » {of_sender} ?"),
     "flagged": ("Flagged: “{subject}”.", "Suivi : « {subject} »."),
     "mark_confirm_one": (
         "Mark “{subject}” as {state}?",
@@ -97,8 +102,8 @@ PHRASES: dict[str, tuple[str, str]] = {
         "Quel message ? Donnez son numéro dans la liste, ou dites « le dernier ».",
     ),
     "no_such": (
-        "There is no message {n} in the last list ({count} shown).",
-        "Il n'y a pas de message {n} dans la dernière liste ({count} affichés).",
+        "There is no message {n} in the last list ({shown}).",
+        "Il n'y a pas de message {n} dans la dernière liste ({shown}).",
     ),
     "empty_box": ("Your inbox is empty.", "Votre boîte de réception est vide."),
     "send_to": (
@@ -120,8 +125,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "sent": ("Sent to {to}. A copy is in Sent.", "Envoyé à {to}. Une copie est dans Envoyés."),
     "send_failed": ("Not sent: {reason}", "Non envoyé : {reason}"),
     "delete_confirm": (
-        "Move “{subject}” from {sender} to Trash?",
-        "Mettre « {subject} » de {sender} à la corbeille ?",
+        "Move “{subject}” {of_sender} to Trash?",
+        "Mettre « {subject} » {of_sender} à la corbeille ?",
     ),
     "deleted": ("Moved to Trash.", "Mis à la corbeille."),
     "deleted_for_good": ("Deleted for good.", "Supprimé définitivement."),
@@ -138,8 +143,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "expired": ("That request is no longer pending.", "Cette demande n'est plus en attente."),
     "error": ("Something went wrong: {reason}", "Une erreur est survenue : {reason}"),
     "summary_head": (
-        "Summary of “{subject}” from {sender} ({date}):",
-        "Résumé de « {subject} » de {sender} ({date}) :",
+        "Summary of “{subject}” {of_sender} ({date}):",
+        "Résumé de « {subject} » {of_sender} ({date}) :",
     ),
     "thread_head": (
         "Thread “{subject}”: {count} messages, {people}.",
@@ -216,7 +221,8 @@ MONTHS_FR = [
 def short_date(when: dt.datetime, lang: str) -> str:
     """A date as each language writes it in a list: "Dec 9, 17:05" / "9 déc. 17:05"."""
     if lang == "fr":
-        return f"{when.day} {MONTHS_FR[when.month - 1]} {when:%H:%M}"
+        day = "1er" if when.day == 1 else str(when.day)
+        return f"{day} {MONTHS_FR[when.month - 1]} {when:%H:%M}"
     return f"{MONTHS_EN[when.month - 1]} {when.day}, {when:%H:%M}"
 
 

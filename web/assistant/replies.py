@@ -27,6 +27,15 @@ class Pending:
 
 
 @dataclass
+class Clarification:
+    """A question waiting for its answer: the choices shown and what to do with the one picked."""
+
+    refs: list[Ref]  # one message per choice (for a thread: its newest message)
+    labels: list[str]  # folded words naming each choice: people, addresses, subject
+    then: Callable[[Ref], Reply]
+
+
+@dataclass
 class Conversation:
     """What one chat remembers between requests: language, last list, pending actions."""
 
@@ -35,6 +44,7 @@ class Conversation:
     current: Ref | None = None
     pending: dict[str, Pending] = field(default_factory=dict)
     awaiting: Callable[[str], Reply] | None = None
+    clarifying: Clarification | None = None  # a "which one?" waiting for its answer
     today: dt.date | None = None  # fixed in tests; None means the real date
     last_search: Any = None  # the Criteria of the last list shown
     last_action: str = ""  # the last action on one message ("read", "summarize"...)

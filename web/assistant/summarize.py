@@ -40,6 +40,11 @@ def summarize_text(text: str) -> str:
     return summary
 
 
+def bare_subject(subject: str) -> str:
+    """The subject without its Re:/Fwd:/TR: prefixes, as written."""
+    return _SUBJECT_PREFIX.sub("", subject).strip()
+
+
 def thread_key(subject: str) -> str:
     """The subject without Re:/Fwd:/TR: prefixes, lower-cased: messages of one thread share it."""
     return " ".join(_SUBJECT_PREFIX.sub("", subject).split()).lower()

@@ -76,6 +76,12 @@ vendredi|friday
 samedi|saturday
 dimanche|sunday
 contrat de travail|employment contract
+releve|statement
+chambre|room
+chiffre|figure|number
+trimestre|quarter|quarterly|trimestriel
+bail|lease
+dentiste|dentist|dentaire
 """
 GROUPS: tuple[frozenset[str], ...] = tuple(
     frozenset(line.split("|")) for line in _GROUPS_TEXT.strip().splitlines()

@@ -38,8 +38,8 @@ FLAG_RULES: tuple[tuple[str, str], ...] = (
     ("urgent", r"\b(?:urgent(?:e)?s?)\b"),
     (
         "attachments",
-        r"\b(?:avec (?:des |une )?|with (?:an |any )?)?(?:attachments?|attached|"
-        r"pieces? jointes?|jointe?s?|fichiers?|files?)\b",
+        r"\b(?:avec (?:des |une )?|with (?:an |any )?|(?:mis|mise|mises|mets|met) en )?"
+        r"(?:attachments?|attached|attach|pieces? jointes?|jointe?s?|fichiers?|files?)\b",
     ),
 )
 KIND_RULES: tuple[tuple[str, str], ...] = (

@@ -43,7 +43,7 @@ SEEDED3 = Seeded(heldout3_mailbox.SEEDS, heldout3_mailbox.OWNER, heldout3_mailbo
 BATCHES = {
     "heldout": (SEEDED, {"en": 62, "fr": 62}),
     "heldout2": (SEEDED, {"en": 25, "fr": 26}),
-    "heldout3": (SEEDED3, {"en": 13, "fr": 13}),
+    "heldout3": (SEEDED3, {"en": 24, "fr": 25}),
 }
 
 
