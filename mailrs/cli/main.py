@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from mailrs.cli.celery_worker import run_celery_worker
 from mailrs.cli.options import CONFIG_META, config_option, database_error, load_or_fail
 from mailrs.config import Settings, check_production_secrets, resolve_config_path
 from mailrs.errors import ConfigError
@@ -177,7 +178,6 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
 
     configure(settings)
     argv = [
-        "worker",
         "--queues",
         "inbound,deliver,relay,bounce",
         "--pool",
@@ -190,7 +190,9 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
         "--without-gossip",
         *celery_args,
     ]
-    app.worker_main(argv)
+    code = run_celery_worker(app, argv)
+    if code:
+        sys.exit(code)
 
 
 @cli.command("up")
