@@ -8,6 +8,8 @@ import fcntl
 import ipaddress
 import os
 import ssl
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -91,6 +93,18 @@ def write_selfsigned(
     return cert_path, key_path
 
 
+def _write_selfsigned_apart(directory: Path, hostname: str) -> None:
+    """``write_selfsigned`` in a child process, so a server that makes its development pair
+    once does not keep ``cryptography`` (~7 MiB) loaded for the rest of its life."""
+    code = "import sys; from mailrs.tls import write_selfsigned; write_selfsigned(*sys.argv[1:3])"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(directory), hostname], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise ConfigError(f"cannot create a self-signed certificate in {directory}: {lines[-1]}")
+
+
 def ensure_dev_pair(cert_path: str | Path, key_path: str | Path, hostname: str) -> bool:
     """Create a self-signed pair at these paths if neither exists; True if it was created.
 
@@ -106,7 +120,7 @@ def ensure_dev_pair(cert_path: str | Path, key_path: str | Path, hostname: str) 
             return False
         scratch = Path(tempfile.mkdtemp(dir=cert.parent, prefix=".selfsigned-"))
         try:
-            write_selfsigned(scratch, hostname or "localhost")
+            _write_selfsigned_apart(scratch, hostname or "localhost")
             os.replace(scratch / KEY_NAME, key)
             os.replace(scratch / CERT_NAME, cert)
         finally:

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import Settings
 from mailrs.db.engine import Database
-from mailrs.db.migrate import upgrade
 from mailrs.queue.spool import Spool
 from mailrs.store.maildir import MaildirStore
 from web.mailservice.mailbox import UserMailbox
@@ -91,6 +90,8 @@ def ensure_schema() -> None:
     resources = get_resources()
     if resources.schema_ready:
         return
+    from mailrs.db.migrate import upgrade  # Alembic (~30 MiB) only for the CLI commands
+
     with resources.schema_lock:
         if not resources.schema_ready:
             upgrade(resources.settings.database_url)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from typing import TYPE_CHECKING
 
 from mailrs.accounts.counters import CounterStore, counter_store
 from mailrs.config import Settings
+
+if TYPE_CHECKING:  # ``limits`` (~10 MiB) is loaded by smtpd's rates only, not by imapd or web
+    from limits.storage import Storage
 
 _storages: dict[str, Storage] = {}
 _storages_lock = threading.Lock()
@@ -31,6 +33,8 @@ _storages_lock = threading.Lock()
 def limit_storage(settings: Settings) -> Storage:
     """The ``limits`` storage for this installation: Redis when the broker is, else memory."""
     url = settings.celery.broker_url
+    from limits.storage import MemoryStorage, Storage, storage_from_string
+
     key = url if url.startswith(("redis://", "rediss://")) else "memory://"
     with _storages_lock:
         if key not in _storages:

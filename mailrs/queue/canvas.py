@@ -15,9 +15,11 @@ queued at an upgrade run as before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from celery import Celery
-from celery.canvas import Signature
+if TYPE_CHECKING:  # the app is the caller's: this module loads nothing of Celery
+    from celery import Celery
+    from celery.canvas import Signature
 
 PIPELINE = "mailrs.pipeline"
 VALIDATE = "mailrs.validate"

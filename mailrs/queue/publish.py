@@ -19,13 +19,16 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from celery import Celery
 from sqlalchemy import case, null, update
 
 from mailrs.db.engine import Database
 from mailrs.db.models import Message, utcnow
 from mailrs.queue.canvas import batches, publish
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger("mailrs.queue")
 

@@ -8,18 +8,22 @@ removal. Bad input raises ``AdminInputError`` (400), an unknown domain ``AdminNo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from mailrs.accounts import domains
-from mailrs.accounts.dns_check import OK, check_records
 from mailrs.accounts.dns_records import Record, dkim_records, host_records, zone_text
 from mailrs.db.models import Domain
 from mailrs.errors import DomainError
-from mailrs.outbound.mx import make_resolver
 from web.admin.operations import AdminInputError, AdminNotFound
 from web.resources import get_resources
+
+if TYPE_CHECKING:
+    from mailrs.accounts.dns_check import Finding
+    from mailrs.config import Settings
+
+OK = "ok"  # mailrs.accounts.dns_check.OK, without loading dnspython
 
 STEPS = ("start", "activate", "retire")
 
@@ -82,12 +86,20 @@ def create_domain(session: Session, name: str) -> str:
     return domain.name
 
 
+def _dns_findings(settings: Settings, domain: str, records: list[Record]) -> list[Finding]:
+    """The verdict on each record, from the relay's resolver (dnspython loads on first use)."""
+    from mailrs.accounts.dns_check import check_records
+    from mailrs.outbound.mx import make_resolver
+
+    return check_records(make_resolver(settings.relay), domain, records)
+
+
 def check_dns(session: Session, name: str) -> dict[str, Any]:
     """Ask DNS for every record the domain needs and the hosts' addresses."""
     domain = _domain(session, name)
     settings = get_resources().settings
     records = domains.records_to_check(settings, domain)
-    findings = check_records(make_resolver(settings.relay), domain.name, records)
+    findings = _dns_findings(settings, domain.name, records)
     rows = [
         {**_record(f.record, domain.name), "state": f.state, "detail": f.detail} for f in findings
     ]
@@ -102,7 +114,7 @@ def _dns_shows_next_keys(session: Session, domain: Domain) -> None:
     if not selector:
         return
     expected = dkim_records(settings, domain.name, selector, "DKIM, next key")
-    findings = check_records(make_resolver(settings.relay), domain.name, expected)
+    findings = _dns_findings(settings, domain.name, expected)
     missing = [f.record.fqdn(domain.name) for f in findings if f.state != OK]
     if missing:
         raise AdminInputError(

@@ -12,8 +12,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import dateparser
-
 MONTHS = (
     "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -53,6 +51,8 @@ def parse_point(words: str, today: dt.date) -> dt.date | None:
         "PREFER_DAY_OF_MONTH": "first",
         "DATE_ORDER": "DMY",
     }
+    import dateparser  # ~7 MiB, loaded by the first request that names a date
+
     found = dateparser.parse(words, languages=["en", "fr"], settings=settings)  # type: ignore[arg-type]
     return found.date() if found else None
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from celery import Celery
 from sqlalchemy.orm import Session
 
 from mailrs.accounts.preferences import display_name_for
@@ -27,6 +27,9 @@ from mailrs.queue.submission import complete_headers, sender_allowed
 from web.mailservice.compose import Draft, build_message
 from web.mailservice.errors import SendRefused, Unavailable
 from web.mailservice.mailbox import SENT, UserMailbox
+
+if TYPE_CHECKING:  # Celery is loaded when the first message is sent
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import vobject
-
 from mailrs.accounts.contacts import ContactInfo
 
 MAX_VCARD_BYTES = 2 * 1024 * 1024
@@ -50,6 +48,8 @@ def read_vcards(data: bytes) -> tuple[list[CardContact], int]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
+    import vobject  # loaded by the first import or export of contacts
+
     found: list[CardContact] = []
     skipped = 0
     try:
@@ -74,6 +74,8 @@ def read_vcards(data: bytes) -> tuple[list[CardContact], int]:
 
 def write_vcards(contacts: Iterable[ContactInfo]) -> str:
     """Every contact as a vCard 3.0 (CRLF lines), one card each."""
+    import vobject
+
     cards = []
     for contact in contacts:
         card = vobject.vCard()
