@@ -26,7 +26,7 @@ from mailrs.accounts.users import Credentials, check_credentials, find_user, loo
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.db.models import User
-from mailrs.errors import MessageNotFound
+from mailrs.errors import AuthFailed, MessageNotFound
 from mailrs.store.content import content_of
 from mailrs.store.filenames import split_filename
 from mailrs.store.mailbox import (
@@ -83,6 +83,19 @@ class Backend:
         return await loop.run_in_executor(
             self._hashing, check_credentials, found, password, self.credentials.verify
         )
+
+    async def recently_verified(self, username: str, password: str) -> str | None:
+        """The account address when this password was verified within the credential
+        cache's TTL (no Argon2, no throttle count: only the right password hits), else None."""
+        found = await asyncio.to_thread(self._lookup, username)
+        if found is None or not self.credentials.recently_verified(
+            found.address, found.password_hash, password
+        ):
+            return None
+        try:
+            return check_credentials(found, password, lambda *_: True)
+        except AuthFailed:
+            return None  # a disabled account: the full check says why
 
     def close(self) -> None:
         """Stop the hashing threads and the event follower."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from imapd.commands.base import NOT_AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.errors import BadCommand, CommandFailed
@@ -19,8 +21,49 @@ log = logging.getLogger("imapd.auth")
 SASL_TIMEOUT_SECS = 60.0
 
 
+class _OneAtATime:
+    """Password checks for one account from one IP take turns (per process).
+
+    Ten clients reconnecting at once with the right password would otherwise all be
+    counted by the throttle before the first of them was verified, and pass its limit
+    (NO [UNAVAILABLE]) or be slowed down as if they had failed; in turn, the first
+    one's success fills the credential cache and the others log in from it.
+    Parallel guesses gain nothing either: they queue."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._waiting: dict[tuple[str, str], int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, username: str, ip: str) -> AsyncIterator[None]:
+        """Hold the turn of ``username`` from ``ip``."""
+        key = (username.strip().lower()[:254], ip)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
+
+
+_TURNS = _OneAtATime()
+
+
 async def _check_password(ctx: Context, username: str, password: str) -> str:
-    """The account address for a good password; each attempt counted before the check."""
+    """The account address for a good password: a recently verified one at once, any
+    other counted by the throttle before the check, one at a time per account and IP."""
+    async with _TURNS.turn(username, ctx.peer_ip):
+        address = await ctx.backend.recently_verified(username, password)
+        if address is not None:
+            instruments().imapd_logins.labels("ok").inc()
+            return address
+        return await _full_check(ctx, username, password)
+
+
+async def _full_check(ctx: Context, username: str, password: str) -> str:
     throttle = ctx.policy.throttle
     decision = None
     if throttle is not None:
