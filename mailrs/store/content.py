@@ -14,6 +14,7 @@ from mailrs.store.fulltext import Content
 from mailrs.store.mime import Part, header_lines, parse
 
 MAX_BODY_TEXT = 2 * 1024 * 1024
+MAX_ATTACHMENTS = 100
 
 
 def decoded(value: str) -> str:
@@ -59,6 +60,27 @@ def _text_of(part: Part, out: list[str], budget: list[int]) -> None:
     text = text[: budget[0]]
     budget[0] -= len(text)
     out.append(text)
+
+
+def _attachments_of(part: Part, out: list[tuple[str, str, int]]) -> None:
+    """(file name, content type, decoded size) of each attachment, as the web's reader
+    counts them: a leaf part that is ``attachment`` or has a name and is not text."""
+    for child in part.children:
+        _attachments_of(child, out)
+    if part.children:
+        return
+    disposition = str(part.fields.get("content-disposition", "")).split(";", 1)[0]
+    name = part.fields.get_filename() or ""
+    name = decoded(name) if name else ""
+    if disposition.strip().lower() != "attachment" and not (name and part.maintype != "text"):
+        return
+    encoding = str(part.fields.get("content-transfer-encoding", "")).strip().lower()
+    size = len(part.body)
+    if encoding == "base64":
+        data = b"".join(part.body.split())
+        size = len(data) * 3 // 4 - data[-2:].count(b"=")
+    kind = f"{part.maintype}/{part.subtype}"
+    out.append((name or f"attachment-{len(out) + 1}", kind, size))
 
 
 def _fields(header: bytes) -> list[tuple[str, str]]:
@@ -107,6 +129,8 @@ def content_of(data: bytes) -> Content:
             sent = None
     body: list[str] = []
     _text_of(root, body, [MAX_BODY_TEXT])
+    attachments: list[tuple[str, str, int]] = []
+    _attachments_of(root, attachments)
     return Content(
         sent=sent,
         hfrom=with_addresses(header("from")),
@@ -116,4 +140,5 @@ def content_of(data: bytes) -> Content:
         subject=header("subject"),
         headers="\n".join(f"{name}: {value}" for name, value in fields),
         body="\n".join(body),
+        attachments=tuple(attachments[:MAX_ATTACHMENTS]),
     )

@@ -1,9 +1,11 @@
 """The full-text side of the mailbox index: parsed content and an FTS5 trigram index.
 
-A message's content (sent date, decoded headers, body text) is parsed lazily, when a
-search first needs it, and kept in the ``content`` table with its text in the ``fts``
-virtual table (trigram tokenizer, so any substring of three or more characters is an
-index lookup). These functions work on the index's open SQLite connection; writes run
+A message's content (sent date, decoded headers, body text, attachments) is parsed
+lazily, when a search first needs it, and kept in the ``content`` table with its text in
+the ``fts`` virtual table (trigram tokenizer, so any substring of three or more characters
+is an index lookup) and its attachments (name, type, size) in ``parts``. Content parsed
+before ``parts`` existed has ``parts_known = 0`` and is parsed again when next needed.
+These functions work on the index's open SQLite connection; writes run
 inside the caller's transaction.
 """
 
@@ -21,8 +23,16 @@ CREATE TABLE IF NOT EXISTS content (
     mailbox TEXT NOT NULL,
     uid INTEGER NOT NULL,
     sent REAL,
+    parts_known INTEGER NOT NULL DEFAULT 0,
     UNIQUE (mailbox, uid)
 );
+CREATE TABLE IF NOT EXISTS parts (
+    content_id INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS parts_by_content ON parts (content_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     hfrom, hto, hcc, hbcc, subject, headers, body, tokenize = 'trigram'
 );
@@ -41,23 +51,49 @@ class Content:
     subject: str
     headers: str
     body: str
+    attachments: tuple[tuple[str, str, int], ...] = ()  # (file name, content type, size)
+
+
+@dataclass(frozen=True)
+class IndexedContent:
+    """What the index keeps of one message, read back without opening the message."""
+
+    uid: int
+    sent: float | None
+    hfrom: str
+    hto: str
+    subject: str
+    headers: str
+    body: str
+    attachments: tuple[tuple[str, str, int], ...]
 
 
 def without_content(db: sqlite3.Connection, mailbox: str, uids: Iterable[int]) -> list[int]:
-    """Which of these UIDs have no parsed content yet."""
-    have = {r[0] for r in db.execute("SELECT uid FROM content WHERE mailbox = ?", (mailbox,))}
+    """Which of these UIDs have no parsed content yet (or none with its attachments)."""
+    rows = db.execute("SELECT uid FROM content WHERE mailbox = ? AND parts_known = 1", (mailbox,))
+    have = {r[0] for r in rows}
     return [uid for uid in uids if uid not in have]
 
 
 def add_content(db: sqlite3.Connection, mailbox: str, items: Iterable[tuple[int, Content]]) -> None:
-    """Store the parsed content of messages (a UID that has some already is skipped)."""
+    """Store the parsed content of messages (a UID that has some already is skipped, unless
+    it was parsed before attachments were kept)."""
     for uid, content in items:
+        known = db.execute(
+            "SELECT parts_known FROM content WHERE mailbox = ? AND uid = ?", (mailbox, uid)
+        ).fetchone()
+        if known is not None and known[0]:
+            continue
+        if known is not None:
+            drop_content(db, mailbox, uid)
         cursor = db.execute(
-            "INSERT OR IGNORE INTO content (mailbox, uid, sent) VALUES (?, ?, ?)",
+            "INSERT INTO content (mailbox, uid, sent, parts_known) VALUES (?, ?, ?, 1)",
             (mailbox, uid, content.sent),
         )
-        if cursor.rowcount == 0:
-            continue
+        db.executemany(
+            "INSERT INTO parts (content_id, filename, content_type, size) VALUES (?, ?, ?, ?)",
+            [(cursor.lastrowid, *part) for part in content.attachments],
+        )
         db.execute(
             "INSERT INTO fts (rowid, hfrom, hto, hcc, hbcc, subject, headers, body)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -81,6 +117,7 @@ def drop_content(db: sqlite3.Connection, mailbox: str, uid: int) -> None:
     ).fetchone()
     if row is not None:
         db.execute("DELETE FROM fts WHERE rowid = ?", (row[0],))
+        db.execute("DELETE FROM parts WHERE content_id = ?", (row[0],))
         db.execute("DELETE FROM content WHERE id = ?", (row[0],))
 
 
@@ -92,6 +129,7 @@ def rename_content(db: sqlite3.Connection, old: str, new: str) -> None:
 def clear_content(db: sqlite3.Connection) -> None:
     """Drop every parsed content (a rebuild parses again on demand)."""
     db.execute("DELETE FROM fts")
+    db.execute("DELETE FROM parts")
     db.execute("DELETE FROM content")
 
 
@@ -122,3 +160,35 @@ def header_text(db: sqlite3.Connection, mailbox: str) -> dict[int, str]:
         (mailbox,),
     )
     return {uid: headers for uid, headers in rows}
+
+
+def indexed_content(
+    db: sqlite3.Connection, mailbox: str, uids: Iterable[int]
+) -> dict[int, IndexedContent]:
+    """The indexed content of these UIDs (those that have some), attachments included."""
+    wanted = list(uids)
+    found: dict[int, IndexedContent] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            "SELECT c.id, c.uid, c.sent, fts.hfrom, fts.hto, fts.subject, fts.headers, fts.body"
+            " FROM content c JOIN fts ON fts.rowid = c.id"
+            f" WHERE c.mailbox = ? AND c.uid IN ({marks})",
+            (mailbox, *chunk),
+        ).fetchall()
+        ids = {row[0]: row[1] for row in rows}
+        parts: dict[int, list[tuple[str, str, int]]] = {}
+        if ids:
+            id_marks = ",".join("?" * len(ids))
+            for content_id, name, kind, size in db.execute(
+                "SELECT content_id, filename, content_type, size FROM parts"
+                f" WHERE content_id IN ({id_marks}) ORDER BY rowid",
+                tuple(ids),
+            ):
+                parts.setdefault(ids[content_id], []).append((name, kind, size))
+        for _id, uid, sent, hfrom, hto, subject, headers, body in rows:
+            found[uid] = IndexedContent(
+                uid, sent, hfrom, hto, subject, headers, body, tuple(parts.get(uid, ()))
+            )
+    return found

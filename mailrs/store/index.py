@@ -27,7 +27,7 @@ from pathlib import Path
 
 from mailrs.store import fulltext
 from mailrs.store.flags import merge_keywords
-from mailrs.store.fulltext import Content
+from mailrs.store.fulltext import Content, IndexedContent
 from mailrs.store.indexdb import open_index, set_aside, write_transaction, writer_lock
 from mailrs.store.maildir import MaildirStore, StoredMessage
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
@@ -546,6 +546,10 @@ class MailIndex:
     def header_text(self, mailbox: str) -> dict[int, str]:
         """The unfolded header block of every message with content, by UID."""
         return fulltext.header_text(self._conn(), normalize_mailbox_name(mailbox))
+
+    def indexed_content(self, mailbox: str, uids: Iterable[int]) -> dict[int, IndexedContent]:
+        """The indexed content (headers, text, attachments) of these UIDs, by UID."""
+        return fulltext.indexed_content(self._conn(), normalize_mailbox_name(mailbox), uids)
 
     # -- rebuilding ---------------------------------------------------------------------------
 

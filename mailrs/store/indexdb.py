@@ -49,6 +49,7 @@ _ADDED_COLUMNS = (
     ("messages", "zone", "INTEGER"),
     ("messages", "recent", "INTEGER NOT NULL DEFAULT 0"),
     ("mailboxes", "vanished_from", "INTEGER NOT NULL DEFAULT 0"),
+    ("content", "parts_known", "INTEGER NOT NULL DEFAULT 0"),
 )
 # Run once, right after a column is added to an existing file: the expunges before
 # this upgrade were not recorded, so the record of each mailbox starts at its modseq now.

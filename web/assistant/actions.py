@@ -8,6 +8,7 @@ counts, statistics, digests and summaries read the mail through ``Finder``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 
@@ -65,6 +66,14 @@ class Actions(CoreActions):
             head = say("search_head_more", self.lang, count=len(found), shown=LIST_SIZE)
         else:
             head = say_n("search_head", self.lang, len(found))
+        return self._show(head, [f.summary for f in found[:LIST_SIZE]])
+
+    def unread(self, since: dt.date | None = None) -> Reply:
+        """The unread messages of INBOX, newest first (from the index: no message is read)."""
+        found = self.finder.find(Criteria(unread=True, folders=("INBOX",), start=since))
+        if not found:
+            return Reply(say("unread_none", self.lang), [self.button("list", "list_text")])
+        head = say_n("unread_head", self.lang, len(found), total=len(found))
         return self._show(head, [f.summary for f in found[:LIST_SIZE]])
 
     def pick(self, criteria: Criteria, latest: bool = False) -> Ref | Reply | list[Facts]:

@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
-from web.assistant.phrases import label, say, say_n, short_date
+from web.assistant.phrases import label, say, short_date
 from web.assistant.replies import Conversation, Pending, Ref, Reply
 from web.assistant.summarize import summarize_text, thread_key
 from web.assistant.wording import count_of, long_date, of
@@ -77,19 +77,6 @@ class CoreActions:
         shown = count_of(len(rows), "shown", self.lang)
         head = say("list_head", self.lang, shown=shown, folder=page.folder, total=page.total)
         return self._show(head, rows)
-
-    def unread(self, since: dt.date | None = None) -> Reply:
-        """The unread messages of INBOX, newest first."""
-        found = []
-        for message in reversed(self.mailbox.messages("INBOX")):
-            if "S" not in message.flags:
-                summary = self.mailbox.summary("INBOX", message)
-                if since is None or summary.date.date() >= since:
-                    found.append(summary)
-        if not found:
-            return Reply(say("unread_none", self.lang), [self.button("list", "list_text")])
-        head = say_n("unread_head", self.lang, len(found), total=len(found))
-        return self._show(head, found[:LIST_SIZE])
 
     # -- one message ---------------------------------------------------------------------
 

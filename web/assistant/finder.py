@@ -1,9 +1,12 @@
-"""Find the messages a request describes, by reading the user's folders once per chat.
+"""Find the messages a request describes from the mailbox index, never the messages.
 
-Each message is read through the mailbox service (``UserMailbox``) and kept as
-``Facts``: its list line, its words (subject, body, sender, attachment names, folded),
-its attachments, and whether it is urgent or a newsletter. ``Criteria`` from the
-request are then checked against those facts, newest first.
+Each message is known as ``Facts`` built from what the index keeps: its flags and size
+(from the Maildir file name, ``MailboxService.messages``) and, from the full-text side
+(``MailIndex.indexed_content``), its decoded headers, body text and attachments
+(name, type, size). A message is parsed once, when it first enters the index's content
+(``ensure_content``, shared with IMAP SEARCH); after that a request reads no message, so
+what it costs does not grow with the size of the messages, only with their number in
+the index. ``Criteria`` from the request are checked against those facts, newest first.
 
 Topics go through the full-text index IMAP SEARCH uses (``MailboxService.search_text``
 on the subject, body and sender): each topic word, its synonyms (``lexicon``) and the
@@ -15,23 +18,23 @@ an attachment.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import re
-from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesHeaderParser
+from dataclasses import dataclass, field, replace
 
-from mailrs.errors import MessageNotFound
-from mailrs.store.records import MessageRef
+from mailrs.store.fulltext import IndexedContent
+from mailrs.store.records import IndexedMessage, MessageRef
 from web.assistant.language import fold
 from web.assistant.lexicon import alternatives
 from web.mailservice.errors import ServiceError
 from web.mailservice.flags import flag_names
 from web.mailservice.mailbox import MessageSummary, UserMailbox
-from web.mailservice.reading import Attachment, header, view_message
+from web.mailservice.reading import Attachment, html_to_text
 
 RECEIVED = ("INBOX", "Archive")
 TOPIC_COLUMNS = ("subject", "body", "hfrom")
 MAX_PER_FOLDER = 2000
+HTML_START = re.compile(r"<(?:!doctype|html|head|body|div|p|table)\b", re.IGNORECASE)
 URGENT_WORDS = re.compile(r"\b(urgent|urgente|asap|immediately|immediatement|critical|critique)\b")
 KINDS = {
     "pdf": ("application/pdf",),
@@ -182,53 +185,30 @@ class Finder:
             messages = list(reversed(self.mailbox.messages(folder)))[:MAX_PER_FOLDER]
         except ServiceError:
             return []
+        missing = [m for m in messages if (folder, m.uid) not in self._facts]
+        if missing:
+            self._learn(folder, missing)
         found = []
         for message in messages:
-            key = (folder, message.uid)
-            known = self._facts.get(key)
+            known = self._facts.get((folder, message.uid))
             if known is None:
-                try:
-                    known = self._read(folder, message)
-                except (MessageNotFound, ServiceError):
-                    continue
-                self._facts[key] = known
+                continue  # gone from the Maildir since the index listed it
             flags_now = tuple(flag_names(message.flags))
             if known.summary.flags != flags_now:
-                known = Facts(
-                    _with_flags(known.summary, flags_now),
-                    known.words,
-                    known.body,
-                    known.to,
-                    known.attachments,
-                    known.urgent,
-                    known.newsletter,
-                )
-                self._facts[key] = known
+                known = replace(known, summary=replace(known.summary, flags=flags_now))
+                self._facts[(folder, message.uid)] = known
             found.append(known)
         return found
 
-    def _read(self, folder: str, message: object) -> Facts:
-        summary = self.mailbox.summary(folder, message)  # type: ignore[arg-type]
-        raw = self.mailbox.raw(folder, summary.uid)
-        view = view_message(raw)
-        parsed = BytesHeaderParser(policy=policy.default).parsebytes(raw)
-        importance = fold(header(parsed, "Importance") + " " + header(parsed, "X-Priority"))
-        urgent = bool(
-            URGENT_WORDS.search(fold(summary.subject))
-            or "high" in importance
-            or re.match(r"\s*[12]\b", header(parsed, "X-Priority"))
-        )
-        names = " ".join(a.filename for a in view.attachments)
-        words = fold(f"{summary.subject}\n{summary.sender}\n{view.text}\n{names}")
-        return Facts(
-            summary=summary,
-            words=words,
-            body=view.text,
-            to=view.to,
-            attachments=tuple(view.attachments),
-            urgent=urgent,
-            newsletter=bool(header(parsed, "List-Unsubscribe") or header(parsed, "List-Id")),
-        )
+    def _learn(self, folder: str, messages: list[IndexedMessage]) -> None:
+        """The facts of messages not known yet, from the index (parsing the new ones)."""
+        service = self.mailbox.service
+        service.ensure_content(folder, [MessageRef.of(m) for m in messages])
+        content = service.index.indexed_content(folder, [m.uid for m in messages])
+        for message in messages:
+            indexed = content.get(message.uid)
+            if indexed is not None:
+                self._facts[(folder, message.uid)] = _facts_of(folder, message, indexed)
 
     def find(self, criteria: Criteria) -> list[Facts]:
         """Messages that fit, newest first."""
@@ -293,21 +273,66 @@ class Finder:
         return sorted(words)
 
 
+def _facts_of(folder: str, message: IndexedMessage, indexed: IndexedContent) -> Facts:
+    """A message's facts from its index entry and its indexed content."""
+    sender = indexed.hfrom.split("\n", 1)[0]
+    name, address = email.utils.parseaddr(sender)
+    if indexed.sent is not None:
+        when = dt.datetime.fromtimestamp(indexed.sent, dt.UTC)
+    else:
+        when = dt.datetime.fromtimestamp(message.internaldate, dt.UTC)
+    summary = MessageSummary(
+        folder=folder,
+        uid=message.uid,
+        subject=indexed.subject,
+        sender=sender,
+        sender_name=name or address or sender,
+        sender_address=address,
+        date=when,
+        flags=tuple(flag_names(message.flags)),
+        size=message.size,
+    )
+    attachments = tuple(
+        Attachment(index=i, filename=n, content_type=t, size=z)
+        for i, (n, t, z) in enumerate(indexed.attachments)
+    )
+    body = readable(indexed.body)
+    names = " ".join(a.filename for a in attachments)
+    importance = fold(_field(indexed.headers, "importance"))
+    urgent = bool(
+        URGENT_WORDS.search(fold(indexed.subject))
+        or "high" in importance
+        or re.match(r"\s*[12]\b", _field(indexed.headers, "x-priority"))
+    )
+    listed = _field(indexed.headers, "list-unsubscribe") or _field(indexed.headers, "list-id")
+    return Facts(
+        summary=summary,
+        words=fold(f"{summary.subject}\n{sender}\n{body}\n{names}"),
+        body=body,
+        to=indexed.hto.split("\n", 1)[0],
+        attachments=attachments,
+        urgent=urgent,
+        newsletter=bool(listed),
+    )
+
+
+def _field(headers: str, name: str) -> str:
+    """The value of a header field in the index's "Name: value" lines ("" when absent)."""
+    match = re.search(rf"^{re.escape(name)}:[ \t]*(.*)$", headers, re.IGNORECASE | re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def readable(body: str) -> str:
+    """The indexed text of a message as a reader sees it: an HTML alternative is dropped
+    after a plain part, and tags are removed when there is only HTML."""
+    start = HTML_START.search(body)
+    if start is None:
+        return body
+    before = body[: start.start()].strip()
+    return before if before else html_to_text(body)
+
+
 def _named(facts: Facts, criteria: Criteria) -> bool:
     """True when every topic is in an attachment's name (not in the full-text index)."""
     names = fold(" ".join(a.filename for a in facts.attachments))
     return bool(names) and all(topic_matches(names, t) for t in criteria.topics)
-
-
-def _with_flags(summary: MessageSummary, flags: tuple[str, ...]) -> MessageSummary:
-    return MessageSummary(
-        folder=summary.folder,
-        uid=summary.uid,
-        subject=summary.subject,
-        sender=summary.sender,
-        sender_name=summary.sender_name,
-        sender_address=summary.sender_address,
-        date=summary.date,
-        flags=flags,
-        size=summary.size,
-    )
