@@ -33,7 +33,7 @@ from smtpd.auth import SmtpAuthenticator
 from smtpd.backlog import Backlog
 from smtpd.handoff import Handoff
 from smtpd.protocol import MailEnvelope
-from smtpd.quotas import fits_someone, resolution_full
+from smtpd.quotas import fits_someone, resolution_quota
 from smtpd.rates import MessageRates
 from smtpd.recipients import (
     RecipientFacts,
@@ -182,8 +182,14 @@ class MailHandler:
         with self.db.session() as session:
             local_domain = is_local_domain(session, parsed.domain, domains)
             resolution = resolve_recipient(session, str(parsed), domains) if local_domain else None
-            full = resolution is not None and resolution_full(session, self.store, resolution)
-        return RecipientFacts(True, local_domain, resolution is not None, authenticated, full)
+            full, unlimited = (
+                (False, not local_domain)  # relayed for an authenticated sender
+                if resolution is None
+                else resolution_quota(session, self.store, resolution)
+            )
+        return RecipientFacts(
+            True, local_domain, resolution is not None, authenticated, full, unlimited
+        )
 
     def message_fits(self, recipients: list[str], size: int) -> bool:
         """Whether a message of ``size`` bytes fits the quota of some recipient (blocking)."""
@@ -225,6 +231,8 @@ class MailHandler:
             rcpt.lower() for rcpt in envelope.rcpt_tos
         }:
             envelope.rcpt_tos.append(address)
+            if facts.unlimited and isinstance(envelope, MailEnvelope):
+                envelope.any_size = True  # DATA's quota check has nothing to refuse
         return RECIPIENT_REPLIES[status]
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -238,8 +246,10 @@ class MailHandler:
             self.log_transaction(session, envelope, None, len(data), "rejected: line too long")
             _message("refused", "line_too_long")
             return replies.LINE_TOO_LONG
-        fits = await asyncio.to_thread(self.message_fits, list(envelope.rcpt_tos), len(data))
-        if not fits:
+        any_size = isinstance(envelope, MailEnvelope) and envelope.any_size
+        if not any_size and not await asyncio.to_thread(
+            self.message_fits, list(envelope.rcpt_tos), len(data)
+        ):
             self.log_transaction(session, envelope, None, len(data), "rejected: over quota")
             _message("refused", "over_quota")
             return replies.OVER_QUOTA

@@ -44,6 +44,7 @@ class MailEnvelope(Envelope):
         super().__init__()
         self.params = MailParams()
         self.rcpt_params: dict[str, RcptParams] = {}  # by lower-cased recipient
+        self.any_size = False  # an accepted recipient takes any size: no quota check at DATA
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,26 @@ from mailrs.store.maildir import MaildirStore
 from mailrs.store.usage import mailbox_usage
 
 
-def resolution_full(session: Session, store: MaildirStore, resolution: Resolution) -> bool:
-    """True when every target is a local account already at or over its quota."""
-    if resolution.remote or not resolution.local:
-        return False
+def resolution_quota(
+    session: Session, store: MaildirStore, resolution: Resolution
+) -> tuple[bool, bool]:
+    """(full, unlimited) of one recipient's targets.
+
+    full: every target is a local account already at or over its quota. unlimited: some
+    target takes any message (a remote one, or an account without a quota), so the
+    transaction needs no size check at DATA.
+    """
+    if resolution.remote:
+        return False, True
+    if not resolution.local:
+        return False, False
+    full = True
     for target in resolution.local:
         limit = quota_of(session, target)
-        if limit is None or not is_full(limit, mailbox_usage(store, target)):
-            return False
-    return True
+        if limit is None:
+            return False, True
+        full = full and is_full(limit, mailbox_usage(store, target))
+    return full, False
 
 
 def fits_someone(

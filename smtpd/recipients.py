@@ -18,6 +18,7 @@ class RecipientFacts:
     known: bool  # resolves to an account, an alias or a catch-all
     authenticated: bool
     full: bool = False  # every local target is at or over its quota, and none is remote
+    unlimited: bool = False  # some target takes a message of any size (remote, or no quota)
 
 
 class RecipientStatus(Enum):

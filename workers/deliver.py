@@ -83,24 +83,31 @@ def _deliver_claimed(queue_ids: Sequence[str], claims: Claims) -> list[Step]:
     steps: list[Step] = []
     shared: list[str] = []
     with ctx.db.session() as session:
-        work: list[tuple[Message, list[tuple[Delivery, bool]]]] = []
         now = utcnow()
+        found: list[tuple[Message, list[Delivery]]] = []
         for message in load_messages(session, queue_ids):
             if message.finished_at is not None or message.state != MessageState.ROUTED:
                 continue  # finished, or route has not run yet
             locked = claims.holds(message.queue_id)
-            open_ = [
-                d
-                for d in message.deliveries
-                if d.kind == DeliveryKind.LOCAL
-                and d.state not in FINAL
-                and (locked or d.state != DeliveryState.DELIVERING or d.updated_at <= stale)
-            ]
-            earlier = {d.id: d.attempts > 0 for d in open_}  # a copy may exist
-            won = claim_deliveries(session, open_, now)
-            if len(won) < len(open_) and not won:
-                continue  # another runner has them all
-            work.append((message, [(d, earlier[d.id]) for d in won]))
+            found.append(
+                (
+                    message,
+                    [
+                        d
+                        for d in message.deliveries
+                        if d.kind == DeliveryKind.LOCAL
+                        and d.state not in FINAL
+                        and (locked or d.state != DeliveryState.DELIVERING or d.updated_at <= stale)
+                    ],
+                )
+            )
+        earlier = {d.id: d.attempts > 0 for _, open_ in found for d in open_}  # a copy may exist
+        won = {d.id for d in claim_deliveries(session, [d for _, o in found for d in o], now)}
+        work: list[tuple[Message, list[tuple[Delivery, bool]]]] = [
+            (message, [(d, earlier[d.id]) for d in open_ if d.id in won])
+            for message, open_ in found
+            if not open_ or any(d.id in won for d in open_)  # else another runner has them
+        ]
         if not work:
             return []
         session.commit()

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -166,11 +167,11 @@ def _finish(session: Session, message: Message, now: dt.datetime) -> None:
     state = MessageState.DELIVERED if done else MessageState.FAILED
     # Core UPDATE, no search of the session for objects to synchronise (that made a
     # batch's finishes quadratic); this message's own attributes are set below.
+    table = cast(Table, Message.__table__)  # Core, not the ORM's bulk-update path
     result = session.execute(
-        update(Message)
-        .where(Message.id == message.id, Message.finished_at.is_(None))
-        .values(state=state, finished_at=now, next_attempt_at=None),
-        execution_options={"synchronize_session": False},
+        update(table)
+        .where(table.c.id == message.id, table.c.finished_at.is_(None))
+        .values(state=state, finished_at=now, next_attempt_at=None)
     )
     for name, value in (("state", state), ("finished_at", now), ("next_attempt_at", None)):
         set_committed_value(message, name, value)

@@ -24,7 +24,7 @@ from mailrs.queue.states import BUSY, DeliveryKind, DeliveryState, MessageState
 from workers.context import worker_context
 from workers.faults import pause_point
 from workers.progress import load_messages, record, settle
-from workers.transitions import advance
+from workers.transitions import advance_all
 
 UNKNOWN_STATUS = "5.1.1"
 
@@ -37,23 +37,22 @@ def route_messages(queue_ids: Sequence[str]) -> list[Step]:
     with ctx.db.session() as session:
         messages = [m for m in load_messages(session, queue_ids) if m.finished_at is None]
         resolutions: dict[str, Resolution | None] = {}
-        changed = False
-        lost = set()
-        for message in messages:
-            if message.state == MessageState.CHECKED:
-                pause_point("route", message.queue_id)
-                # claimed first: a runner that finds it routed already makes nothing
-                if not advance(session, message, MessageState.CHECKED, MessageState.ROUTED):
-                    lost.add(message.id)
-                    continue
-                _create_deliveries(
-                    session,
-                    message,
-                    settings.smtp.local_domains,
-                    settings.spam.junk_folder,
-                    resolutions,
-                )
-                changed = True
+        checked = [m for m in messages if m.state == MessageState.CHECKED]
+        # claimed first, in one statement: a runner that finds them routed makes nothing
+        won = advance_all(session, checked, MessageState.CHECKED, MessageState.ROUTED)
+        lost = {m.id for m in checked if m.id not in won}
+        changed = bool(won)
+        for message in checked:
+            if message.id in lost:
+                continue
+            pause_point("route", message.queue_id)
+            _create_deliveries(
+                session,
+                message,
+                settings.smtp.local_domains,
+                settings.spam.junk_folder,
+                resolutions,
+            )
         if changed:
             session.commit()
         messages = [m for m in messages if m.id not in lost]  # the winner sends their tasks
