@@ -18,8 +18,9 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.policy import compat32
 from functools import cache
 from pathlib import Path
 
@@ -179,19 +180,30 @@ def deliver_message(queue_id: str) -> list[Step]:
 
 
 def _event(message: Message, folder: str, data: bytes) -> NewMail:
-    """The new-mail event of one delivered copy."""
-    head = BytesHeaderParser(policy=default_policy).parsebytes(data[:65536])
-    try:
-        subject, sender = str(head.get("Subject", "")), str(head.get("From", ""))
-    except Exception:  # an unparseable header is still news
-        subject, sender = "", ""
+    """The new-mail event of one delivered copy (Subject and From decoded for display).
+
+    The raw header fields and RFC 2047 decoding only: the structured parse of the
+    default policy cost three times as much, on every delivered copy.
+    """
+    head = BytesHeaderParser(policy=compat32).parsebytes(data.split(b"\r\n\r\n", 1)[0][:65536])
     return NewMail(
         folder=folder,
-        subject=subject[:300],
-        sender=sender[:300],
+        subject=_display(head.get("Subject"))[:300],
+        sender=_display(head.get("From"))[:300],
         queue_id=message.queue_id,
         source="deliver",
     )
+
+
+def _display(raw: object) -> str:
+    """A header field's value unfolded and decoded ('' when absent)."""
+    if raw is None:
+        return ""
+    text = str(raw).replace("\r\n", "").replace("\n", "")
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:  # an unparseable header is still news
+        return text
 
 
 _Written = list[tuple[str, StoredMessage]]  # (folder, file) of each copy written
