@@ -30,6 +30,7 @@ CAPABILITIES: tuple[str, ...] = (
     "SEARCHRES",
     "ESORT",
     "CONTEXT=SEARCH",
+    "CONTEXT=SORT",
     "NOTIFY",
     "PARTIAL",
     "MULTIAPPEND",

@@ -104,12 +104,15 @@ type Update = Expunge | Exists | Recent | FlagsChanged
 
 @dataclass
 class SearchContext:
-    """A live search (CONTEXT=SEARCH, RFC 5267): its tag, keys and the UIDs it matches."""
+    """A live search (CONTEXT=SEARCH, RFC 5267): its tag, keys and the UIDs it matches;
+    for a live SORT (CONTEXT=SORT) also its sort criteria and the UIDs in that order."""
 
     tag: str
     uid: bool
     criteria: SearchKey
     result: set[int]
+    sort: tuple[tuple[str, bool], ...] | None = None
+    ordered: list[int] = field(default_factory=list)
 
 
 @dataclass

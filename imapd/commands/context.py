@@ -6,18 +6,24 @@ idling) the search runs again and the difference goes out as ``* ESEARCH (TAG "t
 ADDTO (0 set)`` / ``REMOVEFROM (0 set)`` (positions are 0: a SEARCH result is unordered).
 Expunged messages leave the result before their EXPUNGE or VANISHED is sent, while their
 sequence numbers are still the client's (``removed_lines``).
+
+CONTEXT=SORT: ``SORT RETURN (UPDATE ...)`` keeps the result in sort order, and each change
+names its position in it (RFC 5267 4.3): removals one by one from the last position
+backwards, then additions at their positions in the new order from the first onwards,
+so the client's list stays right whether it applies them one after another or at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.search import matching
+from imapd.commands.sort import sorted_messages
 from imapd.parsed import AtomsArgs, Command
 from imapd.responses import quoted
 from imapd.sequences import compress
-from imapd.session import SearchContext, SelectedMailbox
+from imapd.session import MessageView, SearchContext, SelectedMailbox
 
 
 def change_line(context: SearchContext, kind: str, numbers: Iterable[int]) -> bytes:
@@ -37,6 +43,30 @@ def change_line(context: SearchContext, kind: str, numbers: Iterable[int]) -> by
     )
 
 
+def positioned_line(context: SearchContext, kind: str, pairs: list[tuple[int, int]]) -> bytes:
+    """``* ESEARCH (TAG "t") [UID] ADDTO|REMOVEFROM (position number ...)`` for a sort."""
+    uid = b" UID" if context.uid else b""
+    items = " ".join(f"{position} {number}" for position, number in pairs)
+    return b"* ESEARCH (TAG " + quoted(context.tag) + b")" + uid + f" {kind} ({items})\r\n".encode()
+
+
+def _sorted_removals(
+    context: SearchContext, gone: Iterable[int], number: Callable[[int], int | None]
+) -> bytes:
+    """REMOVEFROM for a live sort, last position first; the UIDs leave ``ordered``."""
+    leaving = set(gone)
+    pairs = []
+    for index in range(len(context.ordered) - 1, -1, -1):
+        uid = context.ordered[index]
+        if uid in leaving:
+            shown = number(uid)
+            if shown is not None:
+                pairs.append((index + 1, shown))
+    context.ordered = [u for u in context.ordered if u not in leaving]
+    context.result -= leaving
+    return positioned_line(context, "REMOVEFROM", pairs) if pairs else b""
+
+
 def removed_lines(box: SelectedMailbox, gone: set[int]) -> bytes:
     """REMOVEFROM for expunged UIDs, numbered as before the expunge (sent before it)."""
     if not box.contexts or not gone:
@@ -46,7 +76,10 @@ def removed_lines(box: SelectedMailbox, gone: set[int]) -> bytes:
     lines = []
     for context in box.contexts.values():
         hit = context.result & gone
-        if hit:
+        if hit and context.sort is not None:
+            shown = (lambda u: u) if context.uid else position.get
+            lines.append(_sorted_removals(context, hit, shown))
+        elif hit:
             context.result -= hit
             numbers = hit if context.uid else (position[u] for u in hit)
             lines.append(change_line(context, "REMOVEFROM", numbers))
@@ -61,6 +94,10 @@ async def search_updates(ctx: Context) -> None:
     lines = []
     for context in list(box.contexts.values()):
         found = await matching(ctx, box, context.criteria)
+        if context.sort is not None:
+            if changes := await _sort_update(ctx, box, context, found):
+                lines.append(changes)
+            continue
         now = {message.uid: seq for seq, message in found}
         removed = [u for u in context.result if u not in now]
         added = [u for u in now if u not in context.result]
@@ -78,6 +115,30 @@ async def search_updates(ctx: Context) -> None:
         context.result = set(now)
     if lines:
         await ctx.out.send(b"".join(lines))
+
+
+async def _sort_update(
+    ctx: Context, box: SelectedMailbox, context: SearchContext, found: list[tuple[int, MessageView]]
+) -> bytes:
+    """What left and what entered a live sort, each at its position."""
+    assert context.sort is not None
+    ordered = await sorted_messages(ctx, context.sort, found)
+    now = [message.uid for _, message in ordered]
+    seqs = {message.uid: seq for seq, message in ordered}
+    present = set(now)
+    gone = [u for u in context.ordered if u not in present]
+
+    def number(uid: int) -> int | None:
+        return uid if context.uid else box.seq_of_uid(uid)
+
+    head = _sorted_removals(context, gone, number)
+    pairs = [
+        (index + 1, uid if context.uid else seqs[uid])
+        for index, uid in enumerate(now)
+        if uid not in context.result
+    ]
+    context.ordered, context.result = now, present
+    return head + (positioned_line(context, "ADDTO", pairs) if pairs else b"")
 
 
 async def cancelupdate(ctx: Context, command: Command) -> Completion:

@@ -234,11 +234,20 @@ def answer(
 MAX_CONTEXTS = 16  # live searches (CONTEXT=SEARCH) per session
 
 
-def keep(box: SelectedMailbox, tag: str, uid: bool, criteria: SearchKey, uids: set[int]) -> None:
-    """Start (or replace) the live search of ``tag``; NO [NOUPDATE] when there are too many."""
+def keep(
+    box: SelectedMailbox,
+    tag: str,
+    uid: bool,
+    criteria: SearchKey,
+    uids: set[int],
+    sort: tuple[tuple[str, bool], ...] | None = None,
+    ordered: list[int] | None = None,
+) -> None:
+    """Start (or replace) the live search (or sort, with its criteria and the UIDs in
+    order) of ``tag``; NO [NOUPDATE] when there are too many."""
     if tag not in box.contexts and len(box.contexts) >= MAX_CONTEXTS:
         raise CommandFailed("Too many live searches", Code.NOUPDATE, quoted(tag).decode())
-    box.contexts[tag] = SearchContext(tag, uid, criteria, set(uids))
+    box.contexts[tag] = SearchContext(tag, uid, criteria, set(uids), sort, list(ordered or []))
 
 
 def forget_saved(ctx: Context, returns: Returns | None) -> None:

@@ -19,8 +19,7 @@ from typing import Any
 
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
-from imapd.commands.search import answer, check_charset, forget_saved, matching
-from imapd.errors import BadCommand
+from imapd.commands.search import answer, check_charset, forget_saved, keep, matching
 from imapd.parsed import Command, SortArgs, ThreadArgs
 from imapd.responses import untagged
 from imapd.session import MessageView
@@ -141,17 +140,25 @@ def sort_order(
     return sorted(found, key=cmp_to_key(compare))
 
 
+async def sorted_messages(
+    ctx: Context, criteria: tuple[tuple[str, bool], ...], found: list[tuple[int, MessageView]]
+) -> list[tuple[int, MessageView]]:
+    """The found messages in the order of the SORT criteria."""
+    return sort_order(criteria, found, await _headers(ctx, found))
+
+
 async def sort(ctx: Context, command: Command) -> Completion:
     """SORT / UID SORT (criteria) charset search-keys."""
     args = args_of(command, SortArgs)
-    if args.returns is not None and "UPDATE" in args.returns.options:
-        raise BadCommand("RETURN (UPDATE) is offered for SEARCH only (CONTEXT=SEARCH)")
     forget_saved(ctx, args.returns)
     check_charset(args.charset)
-    found = await matching(ctx, ctx.selected(), args.search)
-    headers = await _headers(ctx, found)
-    ordered = sort_order(args.criteria, found, headers)
+    box = ctx.selected()
+    found = await matching(ctx, box, args.search)
+    ordered = await sorted_messages(ctx, args.criteria, found)
     if args.returns is not None:  # ESORT (RFC 5267)
+        if "UPDATE" in args.returns.options:  # CONTEXT=SORT: kept up to date
+            uids = [m.uid for _, m in ordered]
+            keep(box, command.tag, command.uid, args.search, set(uids), args.criteria, uids)
         line = answer(ctx, command, args.returns, ordered, sorted_result=True)
         if line is not None:
             await ctx.out.send(line)
