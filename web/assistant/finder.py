@@ -163,8 +163,11 @@ def matches(facts: Facts, criteria: Criteria) -> bool:
 
 def _spellings(words: str, accented: dict[str, set[str]]) -> None:
     """Note the accented words of a text under their folded form."""
-    for word in re.findall(r"\w*[^\W\d_a-zA-Z]\w*", words):
-        accented.setdefault(fold(word), set()).add(word.lower())
+    if words.isascii():  # most mail: nothing to note, and no regex to run
+        return
+    for word in re.findall(r"\w+", words):
+        if not word.isascii():
+            accented.setdefault(fold(word), set()).add(word.lower())
 
 
 class Finder:

@@ -135,6 +135,8 @@ _WORD = re.compile(r"[a-z]+")
 
 def fold(text: str) -> str:
     """Lower-case text without accents (``"Déplace"`` → ``"deplace"``), same length."""
+    if text.isascii():  # most text: nothing to strip
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", stripped).lower()
