@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.web import ALICE, raw_message
+from support.web import ALICE, html_message, raw_message
 
 from mailrs.accounts.users import add_user
 from mailrs.config import Settings
 from mailrs.db.engine import Database
 from mailrs.store.maildir import MaildirStore
-from web.assistant.finder import Criteria, Finder
+from web.assistant.finder import Criteria, Finder, readable
 from web.mailservice.mailbox import UserMailbox
 
 MESSAGES = (
@@ -61,3 +61,28 @@ def test_topics_are_looked_up_in_the_index(finder: Finder) -> None:
     uids = service.search_text("INBOX", "body", "réunion")
     assert len(uids) == 1
     assert finder.topic_uids("INBOX", ("reunion",)) == uids
+
+
+def test_facts_come_from_the_index_with_attachments_and_the_plain_text(
+    settings: Settings, store: MaildirStore
+) -> None:
+    """A multipart message's facts: the plain part as its text (not the HTML alternative),
+    its PDF as an attachment with name, type and decoded size, its sender and date."""
+    pdf = b"%PDF-1.4 " * 300
+    data = html_message("Report", "<html><body><p>HTML <b>copy</b></p></body></html>", pdf)
+    with UserMailbox(store, ALICE, settings) as mailbox:
+        mailbox.append("INBOX", data)
+        (facts,) = Finder(mailbox).facts("INBOX")
+    assert facts.body.strip() == "Plain fallback text."
+    assert [(a.filename, a.content_type, a.size) for a in facts.attachments] == [
+        ("report.pdf", "application/pdf", len(pdf))
+    ]
+    assert facts.summary.sender_name == "Mallory"
+    assert facts.summary.date.isoformat() == "2025-12-02T09:00:00+00:00"
+    assert facts.summary.unread
+
+
+def test_html_only_text_is_read_without_tags() -> None:
+    """When a message has only HTML, its text is the HTML without tags."""
+    assert readable("<html><body><p>Hello <b>there</b></p></body></html>") == "Hello there"
+    assert readable("Plain.\n<html><p>Plain.</p></html>") == "Plain."
