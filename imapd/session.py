@@ -267,6 +267,8 @@ class NotifyState:
     counts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     # name -> (MESSAGES, UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ) as last reported
     utf8: bool = False  # names in UTF-8 (UTF8=ACCEPT or IMAP4rev2 enabled)
+    validity: dict[str, int] = field(default_factory=dict)
+    # name -> UIDVALIDITY, kept with MailboxName: a rename keeps it (OLDNAME)
 
 
 @dataclass

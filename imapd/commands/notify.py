@@ -6,7 +6,8 @@ does the same while it waits; both call ``notify_changes``. For the selected mai
 updates are the usual EXISTS / EXPUNGE (or VANISHED) / FETCH (FLAGS), plus the FETCH
 items MessageNew asked for; for other mailboxes a ``STATUS`` response when their counts
 (MessageNew, MessageExpunge) or HIGHESTMODSEQ (FlagChange) moved; ``LIST`` responses for
-mailboxes created or deleted (MailboxName) and (un)subscribed (SubscriptionChange). What
+mailboxes created, deleted or renamed (MailboxName; OLDNAME for a rename, known by the
+UIDVALIDITY a renamed mailbox keeps) and (un)subscribed (SubscriptionChange). What
 changed is found by comparing with what the session last saw, so a missed or merged
 event costs nothing but a later look.
 """
@@ -106,16 +107,57 @@ async def _other_mailboxes(ctx: Context, state: NotifyState, initial: bool) -> l
     return lines
 
 
+def _wants_names(state: NotifyState) -> bool:
+    return any("MailboxName" in g.events for g in state.args.groups or ())
+
+
+async def _validities(ctx: Context, names: set[str]) -> dict[str, int]:
+    """The UIDVALIDITY of each mailbox that still exists."""
+    mail = ctx.user_mail()
+    found = {}
+    for name in names:
+        try:
+            found[name] = (await mail.status(name)).uidvalidity
+        except MailboxNotFound:
+            continue
+    return found
+
+
+async def _renames(ctx: Context, state: NotifyState, names: set[str]) -> dict[str, str]:
+    """New name -> old name for mailboxes renamed since the last look: a name gone and
+    a name come with the one UIDVALIDITY (a rename keeps it, RFC 3501 6.3.5)."""
+    gone = {state.validity[n]: n for n in state.names - names if n in state.validity}
+    came = await _validities(ctx, names - state.names)
+    for name in state.names - names:
+        state.validity.pop(name, None)
+    state.validity.update(came)
+    return {new: gone[v] for new, v in came.items() if v in gone}
+
+
 async def _names_and_subscriptions(ctx: Context, state: NotifyState) -> list[bytes]:
-    """LIST for mailboxes created or deleted, and subscribed or unsubscribed."""
+    """LIST for mailboxes created, deleted or renamed (with OLDNAME, RFC 5465 5.4), and
+    subscribed or unsubscribed."""
     mail = ctx.user_mail()
     names, subscribed = set(await mail.list_mailboxes()), set(await mail.subscriptions())
     lines = []
+    renamed = (
+        await _renames(ctx, state, names) if _wants_names(state) and names != state.names else {}
+    )
+    old_names = set(renamed.values())
     for name in sorted(names ^ state.names):
         events = _events_for(state, name) or ()
-        if "MailboxName" in events:
-            attributes = [] if name in names else ["\\NonExistent"]
-            lines.append(list_line(attributes, DELIMITER, wire_name(name, state.utf8), state.utf8))
+        if "MailboxName" not in events and not (
+            name in renamed and "MailboxName" in (_events_for(state, renamed[name]) or ())
+        ):
+            continue
+        if name in old_names:
+            continue  # told as the new name's OLDNAME
+        attributes = [] if name in names else ["\\NonExistent"]
+        line = list_line(attributes, DELIMITER, wire_name(name, state.utf8), state.utf8)
+        if name in renamed:
+            old = astring(wire_name(renamed[name], state.utf8), state.utf8)
+            line = line[:-2] + b' ("OLDNAME" (' + old + b"))\r\n"
+        lines.append(line)
     for name in sorted(subscribed ^ state.subscribed):
         events = _events_for(state, name) or ()
         if "SubscriptionChange" in events:
@@ -164,6 +206,8 @@ async def notify(ctx: Context, command: Command) -> Completion:
     mail = ctx.user_mail()
     names, subscribed = set(await mail.list_mailboxes()), set(await mail.subscriptions())
     state = NotifyState(args, names, subscribed, utf8=ctx.session.utf8)
+    if _wants_names(state):
+        state.validity = await _validities(ctx, names)
     lines = await _other_mailboxes(ctx, state, initial=True)
     if lines:
         await ctx.out.send(b"".join(lines))

@@ -151,3 +151,26 @@ def test_grammar_and_unsupported_events(harness: ServerHarness) -> None:
         b"D OK NOTIFY completed"
     )
     conn.close()
+
+
+def test_rename_is_one_list_response_with_oldname(harness: ServerHarness) -> None:
+    """RFC 5465 5.4: a renamed mailbox (and each child it takes along) is told as its new
+    name with the OLDNAME extended data item, not as a delete and a create."""
+    changer = other(harness)
+    changer.create("Before")
+    changer.create("Before/Inner")
+    conn = raw(harness)
+    text = b"NOTIFY SET (personal (MailboxName))"
+    assert conn.command(b"N", text) == [b"N OK NOTIFY completed"]
+    assert changer.rename("Before", "After")[0] == "OK"
+    lines = unsolicited(conn, rb'^\* LIST \(\) "/" After/Inner ')
+    assert b'* LIST () "/" After ("OLDNAME" (Before))' in lines
+    assert b'* LIST () "/" After/Inner ("OLDNAME" (Before/Inner))' in lines
+    assert not [line for line in lines if b"NonExistent" in line], lines
+    # a create and a delete stay what they are
+    changer.create("Plain")
+    assert unsolicited(conn, rb"^\* LIST ")[-1] == b'* LIST () "/" Plain'
+    changer.delete("Plain")
+    assert unsolicited(conn, rb"^\* LIST ")[-1] == b'* LIST (\\NonExistent) "/" Plain'
+    changer.logout()
+    conn.close()
