@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.policy import default as default_policy
 
 from mailrs.config import Settings
@@ -43,16 +44,23 @@ class HeuristicFilter:
     def check(self, data: bytes, envelope: SpamEnvelope) -> SpamResult:
         """Add up the rules that match this message's headers."""
         head = data[:HEAD_LIMIT]
-        msg = BytesHeaderParser(policy=default_policy).parsebytes(head)
+        # The raw fields (compat32), each turned into the default policy's header only
+        # when a rule reads it: the parse of every field up front cost more than the rules.
+        msg = BytesHeaderParser(policy=compat32).parsebytes(head)
+        fields: dict[str, list[str]] = {}
+        for field, value in msg.raw_items():  # as the default policy would have stored them
+            fields.setdefault(field.lower(), []).append(value)
         rules: list[tuple[str, float]] = []
 
         def get(name: str) -> str:
+            raw = fields.get(name.lower())
+            if not raw:
+                return ""
             try:
-                value = msg.get(name)
+                return str(default_policy.header_fetch_parse(name, raw[0]))
             except Exception:  # a header the policy cannot parse is itself a sign
                 rules.append((f"BAD_HEADER_{name.upper().replace('-', '_')}", 1.0))
                 return ""
-            return str(value) if value is not None else ""
 
         subject, sender = get("Subject"), get("From")
         if not get("Date"):
@@ -83,7 +91,11 @@ class HeuristicFilter:
         if envelope.auth_user:
             rules.append(("AUTHENTICATED", -5.0))
         trusted = self.settings.smtp.hostname.lower()
-        rules.extend(_auth_results(msg.get_all("Authentication-Results") or [], trusted))
+        results = [
+            default_policy.header_fetch_parse("Authentication-Results", raw)
+            for raw in fields.get("authentication-results", [])
+        ]
+        rules.extend(_auth_results(results, trusted))
         rules.extend(bayes_rules(self.settings, data, envelope.recipients))
         seen: dict[str, float] = {}
         for name, points in rules:
