@@ -7,8 +7,9 @@
 It runs ``mailrs up`` with no config in a fresh temporary folder, so ``mailrs up`` writes
 its development config there and runs on its defaults (embedded broker, SQLite, TLS
 listeners with a self-signed pair), except that every listener gets a free loopback port
-(``MAILRS_*_ADDR`` variables). Once ``mailrs is up`` and ``--settle`` seconds passed, it
-prints the PSS, the private (USS) and the RSS of each process of the tree, from
+(``MAILRS_*_ADDR`` variables) and the per-IP limits are raised so that the load, all from
+one IP, is not refused. Once ``mailrs is up`` and ``--settle`` seconds passed, it prints
+the PSS, the private (USS) and the RSS of each process of the tree, from
 ``/proc/PID/smaps_rollup``, and their totals. With ``--messages N`` it then adds one
 mailbox, sends N messages of ``--size`` bytes from ``--clients`` SMTP sessions, samples
 the tree's PSS every 0.25 s until every message is in the Maildir, and prints the peak
@@ -29,9 +30,11 @@ import threading
 import time
 from pathlib import Path
 
+import smtp_load
 from smtp_load import Result, _load, count_new, descendants, free_port, process_name
 
 USER = "alice@localhost"  # the development config's local domain
+smtp_load.USER = USER  # its client sends to (and its messages are addressed to) this mailbox
 ADDRESSES = (
     "SMTP_LISTEN_ADDR",
     "SMTP_SUBMISSION_ADDR",
@@ -40,6 +43,13 @@ ADDRESSES = (
     "IMAP_TLS_LISTEN_ADDR",
     "API_LISTEN_ADDR",
 )
+# The load comes from one IP: limits high enough not to refuse it, still in force (so
+# smtpd keeps its rate limiter, as on the defaults).
+LIMITS = {
+    "MAILRS_SMTP_MESSAGES_PER_MINUTE_PER_IP": "1000000",
+    "MAILRS_SMTP_MESSAGES_PER_MINUTE_PER_USER": "1000000",
+    "MAILRS_SMTP_MAX_CONNECTIONS_PER_IP": "1000",
+}
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -132,6 +142,8 @@ def load(port: int, new_dir: Path, args: argparse.Namespace) -> tuple[int, float
     deadline = time.monotonic() + args.deliver_timeout
     while count_new(new_dir) < result.accepted and time.monotonic() < deadline:
         time.sleep(0.1)
+    if result.errors:
+        print(f"{result.errors} messages refused", file=sys.stderr)
     return count_new(new_dir), time.perf_counter() - started
 
 
@@ -150,6 +162,7 @@ def main() -> int:
     ports = {name: free_port() for name in ADDRESSES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILRS_")}
     env.update({f"MAILRS_{name}": f"127.0.0.1:{port}" for name, port in ports.items()})
+    env.update(LIMITS)
     log = folder / "up.log"
     with open(log, "wb") as out:
         up = subprocess.Popen(
