@@ -10,17 +10,24 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailrs.config import Settings
+if TYPE_CHECKING:  # the supervisor imports this module without the config code
+    from mailrs.config import Settings
 
 OK = "ok"
+
+
+def embedded_missing(folder: Path) -> str:
+    """The verdict on an embedded broker whose queue folder is not there."""
+    return f"embedded broker folder {folder} is missing"
 
 
 def check_broker(settings: Settings, timeout: float = 2.0) -> str:
     """'ok' if the broker answers, otherwise a short reason."""
     if settings.embedded_broker:
         folder = settings.broker_dir / "queue"
-        return OK if folder.is_dir() else f"embedded broker folder {folder} is missing"
+        return OK if folder.is_dir() else embedded_missing(folder)
     from kombu import Connection
 
     try:
@@ -31,11 +38,11 @@ def check_broker(settings: Settings, timeout: float = 2.0) -> str:
         return f"unreachable: {type(exc).__name__}"
 
 
-def check_broker_apart(settings: Settings, config_path: Path, timeout: float = 2.0) -> str:
+def check_broker_apart(config_path: Path, embedded_queue: Path | None, timeout: float = 2.0) -> str:
     """``check_broker``, run in a child process for a broker server (kombu stays out of
-    this process); the embedded broker's folder is looked at here."""
-    if settings.embedded_broker:
-        return check_broker(settings)
+    this process); the embedded broker's ``queue`` folder (when given) is looked at here."""
+    if embedded_queue is not None:
+        return OK if embedded_queue.is_dir() else embedded_missing(embedded_queue)
     argv = [sys.executable, "-m", "mailrs.broker.check", "--config", str(config_path)]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 20)

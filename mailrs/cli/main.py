@@ -199,8 +199,8 @@ def worker(config_path: str | None, celery_args: tuple[str, ...]) -> None:
 @config_option
 def up(config_path: str | None) -> None:
     """Start the whole platform on this machine; Ctrl-C stops it."""
-    from mailrs.cli.runstate import state_file
-    from mailrs.cli.supervisor import Interrupted, StartupError, Supervisor, plan_services
+    from mailrs.cli.plan import write_plan
+    from mailrs.cli.supervise import exec_supervisor
 
     path, explicit = resolve_config_path(config_path)
     created = not explicit and not path.exists()
@@ -210,30 +210,11 @@ def up(config_path: str | None) -> None:
     if created:
         click.echo(f"Created a development config at {path}")
     _migrate_in_child(path)
-    env = dict(os.environ, MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
-    supervisor = Supervisor(
-        plan_services(settings, path),
-        settings.data_dir / "logs",
-        env,
-        state_path=state_file(settings.data_dir),
-    )
-    supervisor.catch_signals()
-    try:
-        supervisor.check_ports()
-        supervisor.start()
-    except Interrupted:
-        click.echo("mailrs: stopping")
-        supervisor.stop()
-        sys.exit(0)
-    except StartupError as exc:
-        supervisor.run.state = "failed"
-        supervisor.stop()
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Database: {settings.database_url}")
-    click.echo(f"Maildir: {settings.maildir_path}")
-    click.echo(f"Logs: {settings.data_dir / 'logs'}")
-    click.echo("mailrs is up; press Ctrl-C to stop.")
-    sys.exit(supervisor.watch())
+    plan = write_plan(settings, path)
+    # The services inherit this environment; the supervisor that watches them for days
+    # is a fresh interpreter (same pid) that loads neither click nor the config code.
+    os.environ.update(MAILRS_CONFIG=str(path), PYTHONUNBUFFERED="1")
+    exec_supervisor(plan)
 
 
 def main() -> int:

@@ -19,15 +19,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mailrs.cli.restart_policy import CrashHistory, describe_exit
 from mailrs.cli.runstate import RunState, ServiceState, process_start, state_file, write_state
-from mailrs.config import Settings, parse_hostport
 
 STOP_TIMEOUT = 15.0
 START_TIMEOUT = 60.0
@@ -102,7 +101,7 @@ def accepts_connections(host: str, port: int) -> bool:
         return False
 
 
-def _broker_wait(settings: Settings, config_path: Path) -> Callable[[], str | None]:
+def broker_wait(config_path: Path, embedded_queue: Path | None) -> Callable[[], str | None]:
     """A check naming why the worker cannot reach its broker (None when it can).
 
     A broker server is checked from a child process, so kombu is never loaded here."""
@@ -110,94 +109,29 @@ def _broker_wait(settings: Settings, config_path: Path) -> Callable[[], str | No
     def check() -> str | None:
         from mailrs.broker.check import OK, check_broker_apart
 
-        verdict = check_broker_apart(settings, config_path)
+        verdict = check_broker_apart(config_path, embedded_queue)
         return None if verdict == OK else verdict
 
     return check
 
 
-def plan_services(settings: Settings, config_path: Path) -> list[Service]:
-    """The child processes of one machine's mailrs."""
-    py = sys.executable
-    cfg = str(config_path)
-    smtp = parse_hostport(settings.smtp.listen_addr, "smtp.listen_addr")
-    imap = parse_hostport(settings.imap.listen_addr, "imap.listen_addr")
-    api = parse_hostport(settings.api.listen_addr, "api.listen_addr")
-    broker = (
-        f"embedded file broker in {settings.broker_dir}"
-        if settings.embedded_broker
-        else _redact(settings.celery.broker_url)
-    )
-    smtp_also = tuple(
-        f"SMTP {label} listening on {addr}"
-        for label, addr in (
-            (
-                "submission (STARTTLS)" if settings.smtp.enable_tls else "submission",
-                settings.smtp.submission_addr,
-            ),
-            (
-                "submissions (implicit TLS)",
-                settings.smtp.submissions_addr if settings.smtp.enable_tls else "",
-            ),
-        )
-        if addr
-    )
-    imap_also = (
-        (f"IMAPS (implicit TLS) listening on {settings.imap.tls_listen_addr}",)
-        if settings.imap.tls_listen_addr
-        else ()
-    )
+def services_from_plan(plan: dict[str, Any]) -> list[Service]:
+    """The services of a plan written by ``mailrs.cli.plan.write_plan``."""
+    queue = plan.get("embedded_queue")
+    wait = broker_wait(Path(plan["config"]), Path(queue) if queue else None)
     return [
         Service(
-            "smtpd",
-            "SMTP server",
-            [py, "-m", "smtpd", "--config", cfg],
-            address=smtp,
-            also=smtp_also,
-        ),
-        Service(
-            "imapd",
-            "IMAP server",
-            [py, "-m", "imapd", "--config", cfg],
-            address=imap,
-            also=imap_also,
-        ),
-        Service(
-            "web",
-            "Web UI",
-            [
-                py,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:mailrs.cli.gunicorn_conf",  # the settings gunicorn.conf.py uses
-                "--bind",
-                settings.api.listen_addr,
-                "--env",
-                f"MAILRS_CONFIG={cfg}",
-                "web:create_app()",
-            ],
-            address=api,
-            url_prefix="http://",
-        ),
-        Service(
-            "worker",
-            f"Celery worker ({broker})",
-            [py, "-m", "mailrs", "worker", "--config", cfg],
-            ready_text="ready.",
-            waits_for=_broker_wait(settings, config_path),
-        ),
+            item["name"],
+            item["label"],
+            list(item["argv"]),
+            address=(item["address"][0], int(item["address"][1])) if item["address"] else None,
+            ready_text=item["ready_text"],
+            url_prefix=item["url_prefix"],
+            also=tuple(item["also"]),
+            waits_for=wait if item["broker_wait"] else None,
+        )
+        for item in plan["services"]
     ]
-
-
-def _redact(url: str) -> str:
-    """A broker URL without its password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
 
 
 class Supervisor:
