@@ -175,8 +175,22 @@ class Worker(threading.Thread):
                 client.close()
 
 
-def run_load(pid: int, port: int, clients: int, seconds: float, relogin: bool) -> dict[str, object]:
-    """Run N workers for T seconds; counts per second, CPU ms per command, PSS."""
+def run_load(
+    pid: int, port: int, clients: int, seconds: float, relogin: bool, profile: Path | None = None
+) -> dict[str, object]:
+    """Run N workers for T seconds; counts per second, CPU ms per command, PSS.
+
+    With ``profile``, py-spy samples the server meanwhile (collapsed stacks to that file).
+    """
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
+            + ["--format", "raw", "--rate", "200", "--nonblocking", "--gil"]  # CPU only
+            + ["--duration", str(int(seconds)), "-o", str(profile)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     cpu_before = cpu_seconds(pid)
     deadline = time.monotonic() + seconds
     workers = [Worker(port, deadline, relogin, n) for n in range(clients)]
@@ -189,6 +203,8 @@ def run_load(pid: int, port: int, clients: int, seconds: float, relogin: bool) -
         time.sleep(0.5)
     elapsed = time.monotonic() - start
     cpu = cpu_seconds(pid) - cpu_before
+    if spy is not None:
+        spy.wait()
     total: Counter[str] = Counter()
     errors: list[str] = []
     for worker in workers:
@@ -236,6 +252,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--append-rounds", type=int, default=40)
+    parser.add_argument("--modes", default="stress,logout=0", help="comma-separated")
+    parser.add_argument("--profile", type=Path, help="py-spy mailrs into DIR/<mode>.txt")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="imap-load-"))
     work.chmod(0o755)
@@ -256,13 +274,19 @@ def main() -> int:
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
             f"{args.clients} clients, {args.seconds:.0f} s per mode, {args.messages} messages"
         )
-        for name, (_, port) in servers.items():
+        for name, (_, port) in servers.items() if args.append_rounds else ():
             median = imaplib_append_median(port, args.append_rounds)
             print(f"imaplib APPEND median {name}: {median:.2f} ms")
         for mode, relogin in (("stress", True), ("logout=0", False)):
+            if mode not in args.modes.split(","):
+                continue
             results = {}
             for name, (pid, port) in servers.items():
-                results[name] = run_load(pid, port, args.clients, args.seconds, relogin)
+                profile = None
+                if args.profile is not None and name == "mailrs":
+                    args.profile.mkdir(parents=True, exist_ok=True)
+                    profile = args.profile / f"{mode}.txt"
+                results[name] = run_load(pid, port, args.clients, args.seconds, relogin, profile)
             print(f"\nmode {mode}: commands per second")
             print(f"| {'command':8} | {'mailrs':>8} | {'dovecot':>8} | {'ratio':>6} |")
             print("|----------|----------|----------|--------|")
