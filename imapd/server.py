@@ -26,6 +26,7 @@ from mailrs.logs import setup_logging
 from mailrs.metrics.exposition import serve_own_endpoint
 from mailrs.metrics.instruments import instruments
 from mailrs.metrics.process import setup as setup_metrics
+from mailrs.store import folder_watch
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
 
@@ -151,6 +152,9 @@ async def serve(settings: Settings) -> int:
     if setup_metrics(settings) and settings.metrics.imapd_addr:
         serve_own_endpoint(settings.metrics.imapd_addr)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
+    # sessions learn of changed files from the kernel instead of listing cur/ each command
+    if folder_watch.enable() is None:
+        log.warning("no inotify: every command compares the selected folder with the index")
     imap = ImapServer(backend, limits, float(imap_cfg.timeout_secs), policy)
     listeners = []
     current = imap_cfg.listen_addr
@@ -196,6 +200,7 @@ async def serve(settings: Settings) -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_GRACE_SECS)
         backend.close()
+        folder_watch.disable()
         await asyncio.to_thread(database.dispose)
     return 0
 

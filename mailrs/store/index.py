@@ -25,7 +25,8 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from mailrs.store import fulltext
+from mailrs.store import folder_watch, fulltext
+from mailrs.store.filenames import INFO_SEP
 from mailrs.store.flags import merge_keywords
 from mailrs.store.fulltext import Content, IndexedContent
 from mailrs.store.indexdb import open_index, set_aside, write_transaction, writer_lock
@@ -33,7 +34,7 @@ from mailrs.store.maildir import MaildirStore, StoredMessage
 from mailrs.store.names import DELIMITER, INBOX, normalize_mailbox_name
 from mailrs.store.pending_keywords import take_pending
 from mailrs.store.records import IndexedMessage, MailboxState, MailboxStatus
-from mailrs.store.scan import folder_stamp, scan_folder, stat_if_needed
+from mailrs.store.scan import folder_stamp, present_files, scan_folder, stat_if_needed
 
 INDEX_FILENAME = "mailrs-index.sqlite"
 UIDVALIDITY_FILENAME = "mailrs-uidvalidity"
@@ -44,6 +45,7 @@ STATE_CACHE_SIZE = 8  # mailboxes; each holds its message list
 _STATE_CACHE: dict[tuple[str, str], tuple[tuple[str, int, int], MailboxState]] = {}
 _STATE_CACHE_LOCK = threading.Lock()
 
+MAX_CHANGED_KEYS = 400  # more changed files than this since the last look: scan the folder
 _MESSAGE_COLUMNS = "uid, key, filename, flags, size, internaldate, modseq, keywords, zone"
 
 
@@ -94,13 +96,19 @@ class MailIndex:
         return self.changed_since(name, highestmodseq)
 
     def changed_since(self, mailbox: str, modseq: int) -> MailboxState:
-        """The messages changed after ``modseq`` and the UIDs of all (one read snapshot)."""
+        """The messages changed after ``modseq`` and those expunged since (one read snapshot).
+
+        The expunged are the recorded ones (``vanished``); where the record does not
+        reach back to ``modseq``, the UIDs of all messages are listed instead.
+        """
         name = normalize_mailbox_name(mailbox)
         db = self._conn()
         db.execute("BEGIN")
         try:
             row = db.execute(
-                "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
+                "SELECT uidvalidity, uidnext, highestmodseq, vanished_from FROM mailboxes"
+                " WHERE name = ?",
+                (name,),
             ).fetchone()
             changed = [
                 IndexedMessage(*r)
@@ -110,20 +118,43 @@ class MailIndex:
                     (name, modseq),
                 ).fetchall()
             ]
-            uids = [
-                r[0]
-                for r in db.execute(
-                    "SELECT uid FROM messages WHERE mailbox = ? ORDER BY uid", (name,)
-                ).fetchall()
-            ]
+            uids = vanished = None
+            if row is not None and modseq >= row[3]:
+                vanished = frozenset(
+                    r[0]
+                    for r in db.execute(
+                        "SELECT uid FROM vanished WHERE mailbox = ? AND modseq > ?", (name, modseq)
+                    ).fetchall()
+                )
+            else:
+                uids = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT uid FROM messages WHERE mailbox = ? ORDER BY uid", (name,)
+                    ).fetchall()
+                ]
         finally:
             db.execute("COMMIT")
         if row is None:
             return self.state(name)
-        return MailboxState(name, row[0], row[1], row[2], changed, uids)
+        return MailboxState(name, row[0], row[1], row[2], changed, uids, vanished)
 
     def _refresh(self, name: str, force: bool) -> None:
         folder = self.store.folder_path(self.address, name)
+        watch = folder_watch.watching()
+        if watch is None or force:
+            self._scan(name, folder, force)
+            return
+        with watch.consume(folder) as changes:
+            if changes is None or changes.full:
+                incremental = False
+            else:  # only the files the kernel saw change
+                incremental = self._apply_changes(name, folder, changes.names, watch)
+            if not incremental:
+                self._scan(name, folder, force)
+
+    def _scan(self, name: str, folder: Path, force: bool) -> None:
+        """Compare the whole folder with the index (skipped while its stamp is unchanged)."""
         stamp, safe = folder_stamp(folder)
         db = self._conn()
         row = db.execute("SELECT scan_stamp FROM mailboxes WHERE name = ?", (name,)).fetchone()
@@ -138,19 +169,60 @@ class MailIndex:
         on_disk = scan_folder(folder, known, skip_cur=cur_unchanged)
         # The folder as indexed (what _apply_scan compares: the same keys with the same
         # file names and flags) needs no write, so sessions do not queue on the lock.
-        as_indexed = len(on_disk) == len(rows) and all(
-            (found := on_disk.get(key)) is not None
-            and found.filename == filename
-            and found.flags == flags
-            for key, filename, flags in rows
-        )
-        if as_indexed and row is not None and row[0] == (stamp if safe else ""):
+        if _as_indexed(rows, on_disk) and row is not None and row[0] == (stamp if safe else ""):
             return
         with self._write() as db:
             self._apply_scan(db, name, on_disk, folder)
             db.execute(
                 "UPDATE mailboxes SET scan_stamp = ? WHERE name = ?", (stamp if safe else "", name)
             )
+
+    def _apply_changes(
+        self,
+        name: str,
+        folder: Path,
+        names: set[tuple[str, str]],
+        watch: folder_watch.FolderWatch,
+    ) -> bool:
+        """Bring the index in line with the files the folder watch saw change.
+
+        False when a full scan is needed instead (too many names, or a file that
+        seems gone may have been renamed meanwhile).
+        """
+        candidates: dict[str, set[tuple[str, str]]] = {}
+        for subdir, filename in names:
+            if not filename.startswith("."):
+                key = filename.partition(INFO_SEP)[0]
+                candidates.setdefault(key, set()).add((subdir, filename))
+        if not candidates:
+            return True
+        if len(candidates) > MAX_CHANGED_KEYS:
+            return False
+        rows = self._rows_of_keys(self._conn(), name, set(candidates))
+        for _key, filename, _flags in rows:  # the indexed name still holds it unless it moved
+            candidates[_key].add(("cur" if INFO_SEP in filename else "new", filename))
+        on_disk = present_files(folder, candidates)
+        gone = {key for key, _, _ in rows if key not in on_disk}
+        if gone and not watch.settled(folder, gone):
+            return False
+        if _as_indexed(rows, on_disk):
+            return True
+        with self._write() as db:
+            self._apply_scan(db, name, on_disk, folder, set(candidates))
+            # other processes trust a safe stamp only after a full comparison
+            db.execute("UPDATE mailboxes SET scan_stamp = '' WHERE name = ?", (name,))
+        return True
+
+    @staticmethod
+    def _rows_of_keys(
+        db: sqlite3.Connection, name: str, keys: set[str]
+    ) -> list[tuple[str, str, str]]:
+        """(key, file name, flags) of the indexed messages with these keys."""
+        marks = ",".join("?" * len(keys))
+        return db.execute(
+            f"SELECT key, filename, flags FROM messages WHERE mailbox = ? AND key IN ({marks})",
+            (name, *keys),
+        ).fetchall()
 
     def _mailbox_row(self, db: sqlite3.Connection, name: str) -> tuple[int, int, int]:
         row = db.execute(
@@ -188,12 +260,16 @@ class MailIndex:
         name: str,
         on_disk: dict[str, StoredMessage],
         folder: Path,
+        keys: set[str] | None = None,
     ) -> None:
+        """Record what ``on_disk`` holds; with ``keys``, only for the messages with those."""
         uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
+        where = "" if keys is None else f" AND key IN ({','.join('?' * len(keys))})"
         indexed = {
             r[1]: r
             for r in db.execute(
-                "SELECT uid, key, filename, flags FROM messages WHERE mailbox = ?", (name,)
+                f"SELECT uid, key, filename, flags FROM messages WHERE mailbox = ?{where}",
+                (name, *(keys or ())),
             )
         }
         changed = False
@@ -577,3 +653,13 @@ class MailIndex:
                     db.execute("DELETE FROM vanished WHERE mailbox = ?", (name,))
                     db.execute("DELETE FROM mailboxes WHERE name = ?", (name,))
         return {name: len(self.sync(name, force=True).messages) for name in known}
+
+
+def _as_indexed(rows: list[tuple[str, str, str]], on_disk: dict[str, StoredMessage]) -> bool:
+    """True when ``on_disk`` holds exactly the indexed (key, file name, flags) ``rows``."""
+    return len(on_disk) == len(rows) and all(
+        (found := on_disk.get(key)) is not None
+        and found.filename == filename
+        and found.flags == flags
+        for key, filename, flags in rows
+    )

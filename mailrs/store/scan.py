@@ -66,6 +66,24 @@ def scan_folder(folder: Path, known: dict[str, str], skip_cur: bool) -> dict[str
     return found
 
 
+def present_files(
+    folder: Path, candidates: dict[str, set[tuple[str, str]]]
+) -> dict[str, StoredMessage]:
+    """Which of the candidate (subdir, file name) of each key exist now (cur/ wins, as in
+    ``scan_folder``); keys with none are left out."""
+    found: dict[str, StoredMessage] = {}
+    for key, names in candidates.items():
+        for subdir, filename in sorted(names):  # "cur" sorts before "new": keep the first
+            try:
+                stat = os.lstat(folder / subdir / filename)
+            except FileNotFoundError:
+                continue
+            flags = filename.partition(INFO_SEP)[2] if subdir == "cur" else ""
+            found[key] = StoredMessage(key, filename, subdir, flags, stat.st_size, stat.st_mtime)
+            break
+    return found
+
+
 def stat_if_needed(folder: Path, message: StoredMessage) -> StoredMessage:
     """A listed message with its size and date (mtime -1 when it has vanished)."""
     if message.mtime:
