@@ -141,7 +141,7 @@ class UserMail:
     def _remember(self, result: SyncResult) -> None:
         state = result.state
         names = {m.key: m.filename for m in state.messages}
-        if state.uids is None:
+        if not state.is_delta:
             self._filenames[state.name] = names
         else:  # only the changes: keep the rest
             self._filenames.setdefault(state.name, {}).update(names)
@@ -306,13 +306,15 @@ class UserMail:
         One session of the process at a time per folder: the others wait and then find
         the messages indexed, instead of parsing the same ones in parallel.
         """
-        hinted = self._hinted(mailbox, refs)
         with _CONTENT_LOCKS_GUARD:
             lock = _CONTENT_LOCKS.setdefault((self.address, mailbox), threading.Lock())
+        # Only the few messages without content need their file name: look those up
+        # (a hint; a stale name only costs a scan) instead of copying every reference.
+        names = self._filenames.get(mailbox, {})
 
         def run() -> None:
             with lock:
-                self.service.ensure_content(mailbox, hinted)
+                self.service.ensure_content(mailbox, refs, names.get)
 
         await asyncio.to_thread(run)
 

@@ -213,18 +213,26 @@ class SelectedMailbox:
         updates: list[Update] = []
         self._uids = None
         current = {m.uid: m for m in state.messages}
-        alive: set[int] | dict[int, IndexedMessage] = (
-            current if state.uids is None else set(state.uids)
-        )
+        if state.vanished is not None:
+            gone = state.vanished
+
+            def alive(uid: int) -> bool:
+                return uid not in gone
+        else:
+            present = current.keys() if state.uids is None else set(state.uids)
+
+            def alive(uid: int) -> bool:
+                return uid in present
+
         if allow_expunge:
             for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
                 view = self.messages[seq - 1]
-                if view.expunged or view.uid not in alive:
+                if view.expunged or not alive(view.uid):
                     self.recent.discard(view.uid)
                     del self.messages[seq - 1]
                     updates.append(Expunge(seq, view.uid))
         for seq, view in enumerate(self.messages, start=1):
-            if view.uid not in alive:
+            if not alive(view.uid):
                 view.expunged = True
                 continue
             latest = current.get(view.uid)
@@ -245,7 +253,7 @@ class SelectedMailbox:
         added = [m for m in added if m.uid >= (self.messages[-1].uid if self.messages else 0)]
         recent_before = len(self.recent)
         if not self.no_recent:
-            self.recent.update(uid for uid in new_recent if uid in alive)
+            self.recent.update(uid for uid in new_recent if alive(uid))
         if added:
             self.messages.extend(added)  # the index hands out UIDs in ascending order
             updates.append(Exists(len(self.messages)))

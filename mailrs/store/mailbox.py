@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 type ContentParser = Callable[[bytes], Content]
+_NONE: Callable[[str], str | None] = dict[str, str]().get  # no file name hints
 
 
 class MailboxService:
@@ -464,8 +465,10 @@ class MailboxService:
 
     # -- searching ------------------------------------------------------------------------
 
-    def ensure_content(self, mailbox: str, refs: Iterable[MessageRef]) -> None:
-        """Parse and index the messages a search needs that are not indexed yet."""
+    def ensure_content(
+        self, mailbox: str, refs: Iterable[MessageRef], hint: Callable[[str], str | None] = _NONE
+    ) -> None:
+        """Parse and index what a search needs that is not yet (``hint``: key -> file name)."""
         if self.content_parser is None:
             raise RuntimeError("this mailbox service was opened without a content parser")
         name = normalize_mailbox_name(mailbox)
@@ -474,7 +477,7 @@ class MailboxService:
         for uid in self.index.without_content(name, by_uid):
             ref = by_uid[uid]
             try:
-                data = self.store.read(self.address, name, ref.key, ref.filename)
+                data = self.store.read(self.address, name, ref.key, hint(ref.key) or ref.filename)
             except MessageNotFound:
                 continue
             batch.append((uid, self.content_parser(data)))

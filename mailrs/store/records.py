@@ -34,9 +34,16 @@ class MailboxState:
     uidnext: int
     highestmodseq: int
     messages: list[IndexedMessage]
-    # None: ``messages`` is the whole mailbox. Otherwise ``messages`` holds only what
-    # changed since a given modseq and ``uids`` lists every message now there.
+    # Both None: ``messages`` is the whole mailbox. Otherwise ``messages`` holds only
+    # what changed since a given modseq, and either ``uids`` lists every message now
+    # there or ``vanished`` the UIDs expunged since that modseq.
     uids: list[int] | None = None
+    vanished: frozenset[int] | None = None
+
+    @property
+    def is_delta(self) -> bool:
+        """True when ``messages`` holds only the changes (see ``uids`` and ``vanished``)."""
+        return self.uids is not None or self.vanished is not None
 
 
 @dataclass(frozen=True)

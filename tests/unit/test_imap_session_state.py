@@ -54,6 +54,25 @@ def test_refresh_reports_expunges_in_descending_order_then_new_messages() -> Non
     assert box.uidnext == 8
 
 
+def test_refresh_from_a_delta_with_the_expunged_named() -> None:
+    box = SelectedMailbox.open(state((1, ""), (2, ""), (3, ""), (4, "")), False, [])
+    changed = state((3, "S"), (6, ""), uidnext=7)
+    delta = MailboxState("INBOX", 77, 7, 9, changed.messages, vanished=frozenset({2, 4, 5}))
+    updates = box.refresh(delta, new_recent=[6])
+    assert updates == [
+        Expunge(4, 4),
+        Expunge(2, 2),
+        FlagsChanged(2, 3, "S", False),
+        Exists(3),
+        Recent(1),
+    ]
+    assert [m.uid for m in box.messages] == [1, 3, 6] and box.recent == {6}
+    # while a FETCH runs, the expunged stay in the snapshot, marked
+    held = SelectedMailbox.open(state((1, ""), (2, "")), False, [])
+    held.refresh(MailboxState("INBOX", 77, 3, 9, [], vanished=frozenset({1})), [], False)
+    assert [(m.uid, m.expunged) for m in held.messages] == [(1, True), (2, False)]
+
+
 def test_refresh_without_changes_says_nothing() -> None:
     box = SelectedMailbox.open(state((1, ""), (2, "S")), False, [])
     assert box.refresh(state((1, ""), (2, "S")), new_recent=[]) == []

@@ -69,3 +69,27 @@ def test_an_older_index_file_starts_its_record_at_the_upgrade(store: MaildirStor
     assert upgraded.vanished_since("INBOX", highest - 1) is None  # unknown that far back
     assert upgraded.vanished_since("INBOX", highest) == []
     upgraded.close()
+
+
+def test_a_delta_names_the_expunged_instead_of_listing_every_uid(store: MaildirStore) -> None:
+    index = _index(store, 4)
+    start = index.state("INBOX").highestmodseq
+    index.remove("INBOX", [2])
+    modseq, _ = index.set_flags("INBOX", 3, index.state("INBOX").messages[1].filename, "", "$K")
+    delta = index.changed_since("INBOX", start)
+    assert delta.is_delta and delta.uids is None
+    assert delta.vanished == {2}
+    assert [(m.uid, m.keywords, m.modseq) for m in delta.messages] == [(3, "$K", modseq)]
+    assert index.changed_since("INBOX", modseq).vanished == frozenset()
+
+
+def test_a_delta_older_than_the_record_lists_every_uid(store: MaildirStore) -> None:
+    index = _index(store, 3)
+    index.remove("INBOX", [1])
+    index.close()
+    with sqlite3.connect(index.path) as db:  # the record starts later than the caller's look
+        db.execute("UPDATE mailboxes SET vanished_from = highestmodseq")
+    reopened = MailIndex(store, ALICE)
+    delta = reopened.changed_since("INBOX", 1)
+    assert delta.vanished is None and delta.uids == [2, 3]
+    reopened.close()
