@@ -133,6 +133,7 @@ class SelectedMailbox:
     announced: dict[str, str] = field(default_factory=dict)  # keywords sent in FLAGS
     saved: set[int] = field(default_factory=set)  # UIDs of the SEARCHRES ``$`` result
     contexts: dict[str, SearchContext] = field(default_factory=dict)  # live searches by tag
+    held: set[int] = field(default_factory=set)  # UIDs expunged, not yet announced
     _uids: list[int] | None = None  # UIDs in sequence order, rebuilt after a change
 
     @property
@@ -203,6 +204,7 @@ class SelectedMailbox:
                 kept.append(message)
                 seq += 1
         self.messages = kept
+        self.held -= gone
         self._uids = None
         return updates
 
@@ -210,59 +212,107 @@ class SelectedMailbox:
         self, state: MailboxState, new_recent: Iterable[int], allow_expunge: bool = True
     ) -> list[Update]:
         """Fold in a newer state; the updates come in the order they must be sent."""
-        updates: list[Update] = []
-        self._uids = None
-        current = {m.uid: m for m in state.messages}
         if state.vanished is not None:
-            gone = state.vanished
-
-            def alive(uid: int) -> bool:
-                return uid not in gone
+            updates = self._fold_delta(state, state.vanished, new_recent, allow_expunge)
         else:
-            present = current.keys() if state.uids is None else set(state.uids)
-
-            def alive(uid: int) -> bool:
-                return uid in present
-
-        if allow_expunge:
-            for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
-                view = self.messages[seq - 1]
-                if view.expunged or not alive(view.uid):
-                    self.recent.discard(view.uid)
-                    del self.messages[seq - 1]
-                    updates.append(Expunge(seq, view.uid))
-        for seq, view in enumerate(self.messages, start=1):
-            if not alive(view.uid):
-                view.expunged = True
-                continue
-            latest = current.get(view.uid)
-            if latest is None:
-                continue  # unchanged (a delta lists only what changed)
-            if latest.flags != view.flags or latest.keywords != view.keywords:
-                view.flags, view.keywords = latest.flags, latest.keywords
-                view.modseq = latest.modseq
-                modseq = view.modseq if self.condstore else None
-                updates.append(
-                    FlagsChanged(
-                        seq, view.uid, view.flags, view.uid in self.recent, view.keywords, modseq
-                    )
-                )
-            view.modseq = latest.modseq
-        known = {m.uid for m in self.messages}
-        added = [MessageView.from_index(m) for m in state.messages if m.uid not in known]
-        added = [m for m in added if m.uid >= (self.messages[-1].uid if self.messages else 0)]
-        recent_before = len(self.recent)
-        if not self.no_recent:
-            self.recent.update(uid for uid in new_recent if alive(uid))
-        if added:
-            self.messages.extend(added)  # the index hands out UIDs in ascending order
-            updates.append(Exists(len(self.messages)))
-        if (added or len(self.recent) != recent_before) and not self.no_recent:
-            updates.append(Recent(len(self.recent)))
+            updates = self._fold_all(state, new_recent, allow_expunge)
         self.uidnext = max(self.uidnext, state.uidnext)
         self.highestmodseq = max(self.highestmodseq, state.highestmodseq)
         self.seen_modseq = state.highestmodseq
         return updates
+
+    def _fold_all(
+        self, state: MailboxState, new_recent: Iterable[int], allow_expunge: bool
+    ) -> list[Update]:
+        """Fold in every message's state (or the changed ones and the UIDs of all)."""
+        updates: list[Update] = []
+        self._uids = None
+        current = {m.uid: m for m in state.messages}
+        present = current.keys() if state.uids is None else set(state.uids)
+        if allow_expunge:
+            for seq in range(len(self.messages), 0, -1):  # descending keeps numbers valid
+                view = self.messages[seq - 1]
+                if view.expunged or view.uid not in present:
+                    self.recent.discard(view.uid)
+                    del self.messages[seq - 1]
+                    updates.append(Expunge(seq, view.uid))
+            self.held.clear()
+        for seq, view in enumerate(self.messages, start=1):
+            if view.uid not in present:
+                view.expunged = True
+                self.held.add(view.uid)
+                continue
+            latest = current.get(view.uid)
+            if latest is not None:  # else unchanged (a delta lists only what changed)
+                self._fold_flags(seq, view, latest, updates)
+        known = {m.uid for m in self.messages}
+        added = [m for m in state.messages if m.uid not in known]
+        self._add(added, [uid for uid in new_recent if uid in present], updates)
+        return updates
+
+    def _fold_delta(
+        self,
+        state: MailboxState,
+        gone: frozenset[int],
+        new_recent: Iterable[int],
+        allow_expunge: bool,
+    ) -> list[Update]:
+        """Fold in the changed messages and the expunged UIDs: work for the changes only."""
+        updates: list[Update] = []
+        vanished = [uid for uid in gone if self.seq_of_uid(uid) is not None]
+        if allow_expunge and (vanished or self.held):
+            doomed = {self.seq_of_uid(uid) for uid in (*vanished, *self.held)}
+            for seq in sorted((s for s in doomed if s is not None), reverse=True):
+                view = self.messages.pop(seq - 1)
+                self.recent.discard(view.uid)
+                updates.append(Expunge(seq, view.uid))
+            self.held.clear()
+            self._uids = None
+        else:
+            for uid in vanished:
+                at = self.seq_of_uid(uid)
+                if at is not None:
+                    self.messages[at - 1].expunged = True
+                    self.held.add(uid)
+        added: list[IndexedMessage] = []
+        for latest in state.messages:
+            found = self.seq_of_uid(latest.uid)
+            if found is None:
+                added.append(latest)
+            elif not self.messages[found - 1].expunged:
+                self._fold_flags(found, self.messages[found - 1], latest, updates)
+        self._add(added, [uid for uid in new_recent if uid not in gone], updates)
+        return updates
+
+    def _fold_flags(
+        self, seq: int, view: MessageView, latest: IndexedMessage, updates: list[Update]
+    ) -> None:
+        """Take a message's newer flags; a FETCH update when they differ from the client's."""
+        if latest.flags != view.flags or latest.keywords != view.keywords:
+            view.flags, view.keywords = latest.flags, latest.keywords
+            modseq = latest.modseq if self.condstore else None
+            updates.append(
+                FlagsChanged(
+                    seq, view.uid, view.flags, view.uid in self.recent, view.keywords, modseq
+                )
+            )
+        view.modseq = latest.modseq
+
+    def _add(
+        self, added: list[IndexedMessage], new_recent: list[int], updates: list[Update]
+    ) -> None:
+        """Append new messages (above the last UID shown) and count \\Recent: EXISTS, RECENT."""
+        last = self.messages[-1].uid if self.messages else 0
+        views = [MessageView.from_index(m) for m in added if m.uid >= last]
+        recent_before = len(self.recent)
+        if not self.no_recent:
+            self.recent.update(new_recent)
+        if views:
+            self.messages.extend(views)  # the index hands out UIDs in ascending order
+            self._uids = None
+            updates.append(Exists(len(self.messages)))
+        if (views or len(self.recent) != recent_before) and not self.no_recent:
+            updates.append(Recent(len(self.recent)))
 
 
 @dataclass

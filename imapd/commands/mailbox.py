@@ -363,7 +363,7 @@ async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
         # Deleted or renamed by another session: nothing sensible is left to show.
         await ctx.out.send(status_line(None, Status.BYE, "The selected mailbox was removed"))
         raise ConnectionAbortedError("selected mailbox removed") from None
-    pending = allow_expunge and any(m.expunged for m in box.messages)
+    pending = allow_expunge and bool(box.held)
     if result is None and not pending:
         return
     if result is None:

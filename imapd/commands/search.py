@@ -8,6 +8,7 @@ filled in for messages that are not in it yet before the search runs.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 
 from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
@@ -23,6 +24,7 @@ CHARSETS = ("US-ASCII", "UTF-8")
 DAY = 86400
 _FTS_HEADERS = {"FROM": "hfrom", "TO": "hto", "CC": "hcc", "BCC": "hbcc", "SUBJECT": "subject"}
 _CONTENT_KEYS = {"HEADER", "BODY", "TEXT"}
+type Predicate = Callable[[int, MessageView], bool]  # (sequence number, message) -> matches
 
 
 def _walk(key: SearchKey) -> list[SearchKey]:
@@ -117,6 +119,25 @@ class Searcher:
             return found
         return None
 
+    def compile(self, key: SearchKey) -> Predicate:
+        """``matches`` for one key as a function: the usual keys decided without dispatch."""
+        op, args = key.op, key.args
+        if op in ("AND", "OR", "NOT"):
+            parts = [self.compile(k) for k in args if isinstance(k, SearchKey)]
+            if op == "NOT":
+                return lambda seq, m: not parts[0](seq, m)
+            if op == "OR":
+                return lambda seq, m: parts[0](seq, m) or parts[1](seq, m)
+            return lambda seq, m: all(part(seq, m) for part in parts)
+        letter = FLAG_TO_LETTER.get(str(args[0]).upper()) if op == "FLAG" else None
+        if letter is not None:
+            wanted = bool(args[1])
+            return lambda seq, m: (letter in m.flags) is wanted
+        if op in ("BODY", "TEXT") or (op == "HEADER" and key in self.text_hits):
+            hits = self.text_hits.get(key, set())
+            return lambda seq, m: m.uid in hits
+        return lambda seq, m: self.matches(key, seq, m)
+
     def matches(self, key: SearchKey, seq: int, message: MessageView) -> bool:
         """True when the message satisfies the key."""
         op, args = key.op, key.args
@@ -194,12 +215,13 @@ async def matching(
     searcher = Searcher(box)
     await searcher.prepare(ctx, criteria)
     allowed = searcher.candidates(criteria)
+    test = searcher.compile(criteria)
     return [
         (seq, message)
         for seq, message in enumerate(box.messages, start=1)
         if (allowed is None or message.uid in allowed)
         and not message.expunged
-        and searcher.matches(criteria, seq, message)
+        and test(seq, message)
     ]
 
 
