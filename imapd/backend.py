@@ -22,10 +22,9 @@ from dataclasses import replace
 
 from imapd.event_hub import EventHub
 from mailrs.accounts.credential_cache import CredentialCache
-from mailrs.accounts.users import Credentials, check_credentials, find_user, lookup_credentials
+from mailrs.accounts.users import Credentials, check_credentials, lookup_credentials, quota_of
 from mailrs.config import Settings
 from mailrs.db.engine import Database
-from mailrs.db.models import User
 from mailrs.errors import AuthFailed, MessageNotFound
 from mailrs.store.content import content_of
 from mailrs.store.filenames import split_filename
@@ -106,12 +105,23 @@ class Backend:
 
     def _quota(self, address: str) -> int | None:
         with self.database.session() as session:
-            user: User | None = find_user(session, address)
-            return None if user is None else user.quota_bytes
+            return quota_of(session, address)  # one column, no User object loaded
 
     async def quota(self, address: str) -> int | None:
         """The user's quota in bytes (None: unlimited)."""
         return await asyncio.to_thread(self._quota, address)
+
+    def _fits(self, mail: UserMail, added: int) -> bool:
+        limit = self._quota(mail.address)
+        if limit is None:
+            return True
+        used = mail.usage()
+        return used + added <= limit if added else used <= limit
+
+    async def fits(self, mail: UserMail, added: int) -> bool:
+        """True when ``added`` more bytes fit the user's quota; with none added, when the
+        account is not over it already (quota and usage read in one thread hop)."""
+        return await asyncio.to_thread(self._fits, mail, added)
 
     def open_user(self, address: str) -> UserMail:
         """The mail of one logged-in user."""
@@ -290,9 +300,9 @@ class UserMail:
 
     async def total_size(self) -> int:
         """Bytes used by every message (QUOTA), new deliveries included."""
-        return await asyncio.to_thread(self._usage)
+        return await asyncio.to_thread(self.usage)
 
-    def _usage(self) -> int:
+    def usage(self) -> int:
         """Sync each folder (unchanged ones cost two stats), then the index's total."""
         for name in self.service.list_folders():
             self.service.sync(name)
@@ -300,21 +310,24 @@ class UserMail:
 
     # -- searching ------------------------------------------------------------------------
 
-    async def ensure_content(self, mailbox: str, refs: list[MessageRef]) -> None:
-        """Parse and index the messages a search needs that are not indexed yet.
+    async def ensure_content(self, mailbox: str, messages: list[tuple[int, str]]) -> None:
+        """Parse and index the messages, (UID, key), a search needs that are not indexed yet.
 
         One session of the process at a time per folder: the others wait and then find
         the messages indexed, instead of parsing the same ones in parallel.
         """
         with _CONTENT_LOCKS_GUARD:
             lock = _CONTENT_LOCKS.setdefault((self.address, mailbox), threading.Lock())
-        # Only the few messages without content need their file name: look those up
-        # (a hint; a stale name only costs a scan) instead of copying every reference.
+        # Only the few messages without content need a reference and their file name (a
+        # hint; a stale one only costs a scan): none is made for the others.
         names = self._filenames.get(mailbox, {})
 
         def run() -> None:
             with lock:
-                self.service.ensure_content(mailbox, refs, names.get)
+                missing = set(self.service.index.without_content(mailbox, (u for u, _ in messages)))
+                if missing:
+                    refs = [MessageRef(uid, key) for uid, key in messages if uid in missing]
+                    self.service.ensure_content(mailbox, refs, names.get)
 
         await asyncio.to_thread(run)
 

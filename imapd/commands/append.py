@@ -139,9 +139,7 @@ async def append(ctx: Context, command: Command) -> Completion:
         check_size(total, MAX_APPEND_BYTES)
         letters, keywords = split_flags(item.flags)
         messages.append((data, letters, keywords, item.date, item.zone))
-    quota = await ctx.backend.quota(mail.address)
-    total = sum(len(m[0]) for m in messages)
-    if quota is not None and await mail.total_size() + total > quota:
+    if not await ctx.backend.fits(mail, sum(len(m[0]) for m in messages)):
         raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
     uidvalidity, uids = await mail.append_all(name, messages)
     return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {compress(uids)}")

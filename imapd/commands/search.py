@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 
-from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.errors import BadCommand, CommandFailed
 from imapd.esearch import esearch_line, saved_result
@@ -80,8 +79,8 @@ class Searcher:
         if not needs_content:
             return
         mail = ctx.user_mail()
-        refs = [MessageRef(m.uid, m.key, m.flags) for m in self.box.messages if not m.expunged]
-        await mail.ensure_content(self.box.name, refs)
+        pairs = [(m.uid, m.key) for m in self.box.messages if not m.expunged]
+        await mail.ensure_content(self.box.name, pairs)
         for key in keys:
             if key in self.text_hits:
                 continue

@@ -70,12 +70,7 @@ async def unselect(ctx: Context, command: Command) -> Completion:
 async def _check_quota(ctx: Context, added: int) -> None:
     """NO [OVERQUOTA] when ``added`` bytes do not fit (a MOVE adds none: it only fails
     when the account is already over its quota, e.g. after the quota was lowered)."""
-    mail = ctx.user_mail()
-    limit = await ctx.backend.quota(mail.address)
-    if limit is None:
-        return
-    used = await mail.total_size()
-    if (added and used + added > limit) or (not added and used > limit):
+    if not await ctx.backend.fits(ctx.user_mail(), added):
         raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
 
 

@@ -17,7 +17,6 @@ from email import _header_value_parser as rfc5322
 from functools import cmp_to_key
 from typing import Any
 
-from imapd.backend import MessageRef
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.search import answer, check_charset, forget_saved, keep, matching
 from imapd.parsed import Command, SortArgs, ThreadArgs
@@ -101,7 +100,7 @@ class Headers:
 async def _headers(ctx: Context, found: list[tuple[int, MessageView]]) -> dict[int, Headers]:
     mail = ctx.user_mail()
     box = ctx.selected()
-    await mail.ensure_content(box.name, [MessageRef(m.uid, m.key, m.flags) for _, m in found])
+    await mail.ensure_content(box.name, [(m.uid, m.key) for _, m in found])
     text = await mail.header_text(box.name)
     return {m.uid: Headers.parse(text.get(m.uid, "")) for _, m in found}
 

@@ -39,6 +39,15 @@ def find_user(session: Session, address: str) -> User | None:
     return session.scalar(select(User).where(User.address == normalized))
 
 
+def quota_of(session: Session, address: str) -> int | None:
+    """The quota in bytes of the user with that address (None: unlimited, or no such user)."""
+    try:
+        normalized = normalize_user_address(address)
+    except InvalidAddress:
+        return None
+    return session.scalar(select(User.quota_bytes).where(User.address == normalized))
+
+
 def ensure_domain(session: Session, name: str) -> Domain:
     """The domain row for ``name``, created if missing."""
     domain = session.scalar(select(Domain).where(Domain.name == name))
