@@ -4,7 +4,9 @@ One SQLite file per user (``<maildir>/mailrs-index.sqlite``, opened by
 ``mailrs.store.indexdb``). ``sync()`` compares a folder's files with the index: new keys
 get the next UIDs (oldest first), vanished keys are dropped, flag changes are recorded
 with a new modseq. A folder whose ``new/`` and ``cur/`` directories have not changed
-since the last scan is not scanned again (``mailrs.store.scan``).
+since the last scan is not scanned again (``mailrs.store.scan``); in a process with the
+folder watch on (imapd, ``mailrs.store.folder_watch``) only the files the kernel saw
+change are examined.
 Keywords (IMAP flags with no Maildir letter) and subscriptions live only here. Parsed
 content (sent date, search text in an FTS5 trigram index, ``mailrs.store.fulltext``) is
 filled in lazily, when a search needs it. Changes go through the mailbox service
