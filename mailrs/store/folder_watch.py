@@ -42,6 +42,7 @@ _MASK = IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF | I
 _LOST = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
 _EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
 SUBDIRS = ("new", "cur")
+MAX_FOLDERS = 2048  # watched at once (two kernel watches each): folders of gone sessions go
 
 type Identity = tuple[int, int, int, int]  # (dev, ino) of new/ and cur/
 
@@ -156,6 +157,15 @@ class FolderWatch:
         for wd in record.wds:
             self._unwatch(key, wd)
 
+    def _evict(self, keep: str) -> None:
+        """Stop watching the least recently used folders beyond MAX_FOLDERS (lock held);
+        one consumed again is watched anew and compared whole once."""
+        while len(self._folders) > MAX_FOLDERS:
+            oldest = next(iter(self._folders))
+            if oldest == keep:
+                return
+            self._forget(oldest, self._folders.pop(oldest))
+
     @contextlib.contextmanager
     def consume(self, folder: Path) -> Iterator[Changes | None]:
         """The changes of a folder since the last consume, taken for the caller to apply.
@@ -183,6 +193,9 @@ class FolderWatch:
                         record = self._watch(key, folder, ident)
                     except OSError:
                         record = None
+                    self._evict(key)
+                else:
+                    self._folders[key] = self._folders.pop(key)  # most recently used last
         if record is None:
             yield None
             return

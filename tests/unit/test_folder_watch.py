@@ -152,3 +152,21 @@ def test_settled_sees_a_rename_queued_after_the_consume(
     os.rename(folder / message.relpath, folder / "cur" / f"{message.key}:2,S")
     assert not watch.settled(folder, {message.key})
     assert watch.settled(folder, {"some-other-key"})
+
+
+def test_the_least_recently_used_folders_stop_being_watched(
+    store: MaildirStore, watch: folder_watch.FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_watch, "MAX_FOLDERS", 2)
+    store.create_user(ALICE)
+    service = MailboxService(store, ALICE)
+    for name in ("A", "B", "C"):
+        service.create_folder(name)
+        service.sync(name)
+    watched = {Path(key).name for key in watch._folders}
+    assert watched == {".B", ".C"}
+    assert len(watch._by_wd) == 4
+    service.append("A", sample_message("while unwatched"))
+    assert [m.uid for m in service.sync("A").messages] == [1]  # watched anew, compared whole
+    assert {Path(key).name for key in watch._folders} == {".C", ".A"}
+    service.close()
