@@ -184,6 +184,11 @@ async def serve(settings: Settings) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    # The loop's wakeup pipe fills when many thread hops finish at once (1,000 sessions
+    # closing); a signal then finds it full, which is harmless (the loop is woken anyway)
+    # but Python would print a traceback for it: keep the same fd, without the warning.
+    wakeup = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
     bound_port = listeners[0].sockets[0].getsockname()[1]
     print(f"IMAP server listening on {_display(host, bound_port)}", flush=True)
     if len(listeners) > 1:
