@@ -182,13 +182,12 @@ async def serve(settings: Settings) -> int:
             listener.close()
         return 1
     stop = asyncio.Event()
+    # Plain Python handlers, not loop.add_signal_handler: asyncio learns of a signal
+    # from the byte it finds in the loop's wakeup pipe, and when many thread hops finish
+    # at once (1,000 sessions closing) that pipe is full, the byte is dropped and the
+    # SIGTERM lost (with a traceback printed). A Python handler always runs.
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    # The loop's wakeup pipe fills when many thread hops finish at once (1,000 sessions
-    # closing); a signal then finds it full, which is harmless (the loop is woken anyway)
-    # but Python would print a traceback for it: keep the same fd, without the warning.
-    wakeup = signal.set_wakeup_fd(-1)
-    signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     bound_port = listeners[0].sockets[0].getsockname()[1]
     print(f"IMAP server listening on {_display(host, bound_port)}", flush=True)
     if len(listeners) > 1:
