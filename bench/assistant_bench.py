@@ -66,6 +66,13 @@ class CountingStore(MaildirStore):
         self.reads += 1
         return super().read_head(*args, **kwargs)  # type: ignore[arg-type]
 
+    def read_many(
+        self, address: str, mailbox: str, messages: list[tuple[str, str | None]]
+    ) -> list[bytes | None]:
+        """Count each, then read them."""
+        self.reads += len(messages)
+        return super().read_many(address, mailbox, messages)
+
 
 def message(number: int) -> bytes:
     """One generated message."""
