@@ -27,7 +27,8 @@ MAX_LINES = 500
 LARGE_MODULES = {
     "mailrs/store/index.py": (
         "one idea, a user's UID/MODSEQ bookkeeping over one SQLite file; schema (indexdb), "
-        "scan, flag algebra and full text are already out, the rest shares its transactions"
+        "scan, flag algebra, full text and the folder watch are already out, the rest "
+        "(sync, service changes, rename) shares its transactions"
     ),
 }
 
