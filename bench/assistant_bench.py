@@ -23,13 +23,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.counting_store import CountingStore  # noqa: E402
 
 from mailrs.accounts.users import add_user  # noqa: E402
 from mailrs.config import Settings, load_settings  # noqa: E402
 from mailrs.db.engine import Database  # noqa: E402
 from mailrs.db.migrate import upgrade  # noqa: E402
 from mailrs.queue.spool import Spool  # noqa: E402
-from mailrs.store.maildir import MaildirStore  # noqa: E402
 from web.assistant.actions import Actions  # noqa: E402
 from web.assistant.engine import OfflineEngine  # noqa: E402
 from web.assistant.replies import Conversation  # noqa: E402
@@ -49,29 +51,6 @@ REQUESTS = (
     "summarize my unread mail",
     "read the first one",
 )
-
-
-class CountingStore(MaildirStore):
-    """The Maildir store, counting the messages (whole or their header) it reads."""
-
-    reads = 0
-
-    def read(self, address: str, mailbox: str, key: str, filename: str | None = None) -> bytes:
-        """Count, then read."""
-        self.reads += 1
-        return super().read(address, mailbox, key, filename)
-
-    def read_head(self, *args: object, **kwargs: object) -> bytes:
-        """Count, then read the header block."""
-        self.reads += 1
-        return super().read_head(*args, **kwargs)  # type: ignore[arg-type]
-
-    def read_many(
-        self, address: str, mailbox: str, messages: list[tuple[str, str | None]]
-    ) -> list[bytes | None]:
-        """Count each, then read them."""
-        self.reads += len(messages)
-        return super().read_many(address, mailbox, messages)
 
 
 def message(number: int) -> bytes:

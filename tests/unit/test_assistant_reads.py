@@ -14,6 +14,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
+from support.counting_store import CountingStore
 from support.web import ALICE
 
 from mailrs.accounts.users import add_user
@@ -39,29 +40,6 @@ REQUESTS = (
     "emails from Bob this month",
     "anything urgent?",
 )
-
-
-class CountingStore(MaildirStore):
-    """The real Maildir store, counting the messages (whole or their header) it reads."""
-
-    reads = 0
-
-    def read(self, address: str, mailbox: str, key: str, filename: str | None = None) -> bytes:
-        """Count, then read."""
-        self.reads += 1
-        return super().read(address, mailbox, key, filename)
-
-    def read_head(self, *args: object, **kwargs: object) -> bytes:
-        """Count, then read the header block."""
-        self.reads += 1
-        return super().read_head(*args, **kwargs)  # type: ignore[arg-type]
-
-    def read_many(
-        self, address: str, mailbox: str, messages: list[tuple[str, str | None]]
-    ) -> list[bytes | None]:
-        """Count each, then read them."""
-        self.reads += len(messages)
-        return super().read_many(address, mailbox, messages)
 
 
 def message(number: int) -> bytes:
