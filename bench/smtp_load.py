@@ -64,6 +64,9 @@ class Result:
     pss_idle_by_process: list[tuple[str, int]] = field(default_factory=list)
     cpu_secs: float = 0.0
     cpu_by_process: list[tuple[str, float]] = field(default_factory=list)
+    drain_secs: float = 0.0
+    drain_busy: float = 0.0  # the machine's busy share of its cores while draining
+    drain_by_process: list[tuple[str, float]] = field(default_factory=list)  # cores used
 
     def row(self) -> list[str]:
         """The table row."""
@@ -224,6 +227,14 @@ def cpu_secs(roots: list[int], children: bool = True) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of every core so far, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def start_profilers(pids: list[int], folder: Path, server: str) -> list[subprocess.Popen[bytes]]:
     """py-spy on every process for the first 20 s of the load: one collapsed-stack file each
     (``<folder>/<server>-<pid>-<name>.txt``; sum the counts by function to compare)."""
@@ -312,11 +323,21 @@ def measure(
     else:
         asyncio.run(_load(port, args.clients, args.messages, args.size, result))
     result.accept_secs = time.perf_counter() - started
+    drain_cpu = {p: cpu_secs([p], children=False) for p in tree}
+    drain_machine = machine_ticks()
     deadline = time.monotonic() + args.deliver_timeout
     while count_new(new_dir) < result.accepted and time.monotonic() < deadline:
         time.sleep(0.02)
     if count_new(new_dir) >= result.accepted:
         result.delivered_secs = time.perf_counter() - started
+    result.drain_secs = time.perf_counter() - started - result.accept_secs
+    busy, total = (now - before for now, before in zip(machine_ticks(), drain_machine, strict=True))
+    result.drain_busy = busy / total if total else 0.0
+    if result.drain_secs > 0.5:
+        result.drain_by_process = [
+            (process_name(p), (cpu_secs([p], children=False) - before) / result.drain_secs)
+            for p, before in drain_cpu.items()
+        ]
     result.cpu_secs = cpu_secs(roots) - cpu_before
     result.cpu_by_process = [
         (process_name(p), cpu_secs([p], children=False) - before)
@@ -672,6 +693,14 @@ def main() -> int:
             print(f"CPU ms per message of {result.name}, per process:")
             for name, secs in result.cpu_by_process:
                 print(f"  {secs * 1000 / result.accepted:6.2f}  {name}")
+        if result.drain_by_process:
+            print(
+                f"drain after the load ({result.drain_secs:.1f} s): machine "
+                f"{100 * result.drain_busy:.0f}% busy; cores used by {result.name}, per process:"
+            )
+            for name, cores in result.drain_by_process:
+                if cores >= 0.005:
+                    print(f"  {cores:6.2f}  {name}")
     if len(results) == 2 and results[0].delivered_secs and results[1].delivered_secs:
         ours = results[0].accepted / results[0].delivered_secs
         theirs = results[1].accepted / results[1].delivered_secs

@@ -46,7 +46,7 @@ from mailrs.store.maildir import MaildirStore  # noqa: E402
 from workers.context import worker_context  # noqa: E402
 from workers.deliver import deliver_messages  # noqa: E402
 from workers.pipeline import check_messages  # noqa: E402
-from workers.route import route_messages  # noqa: E402
+from workers.route import route_batch  # noqa: E402
 
 DOMAIN = USER.partition("@")[2]
 
@@ -89,9 +89,10 @@ def run_batch(queue_ids: list[str], costs: Costs) -> None:
         with costs.step("validate+spam_check"):
             check_messages(mine)
         with costs.step("route"):
-            steps = route_messages(mine)
+            routed = route_batch(mine, claims)
         with costs.step("deliver"):
-            deliver_messages([q for name, q in steps if name == DELIVER], claims)
+            local = [q for name, q in routed.steps if name == DELIVER]
+            deliver_messages(local, claims, routed.marked)
 
 
 def make_site(folder: Path, database_url: str) -> Any:

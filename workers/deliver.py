@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.header import decode_header, make_header
@@ -45,7 +45,7 @@ from mailrs.store.maildir import StoredMessage
 from mailrs.store.usage import mailbox_usage
 from workers.context import WorkerContext, worker_context
 from workers.faults import pause_point
-from workers.progress import conclude, load_messages, record, settle
+from workers.progress import Finishes, conclude, load_messages, record, settle
 from workers.sieve_filter import Plan, follow_up, plan, write_plan
 from workers.transitions import claim_deliveries
 
@@ -53,24 +53,32 @@ log = logging.getLogger(__name__)
 WRITE_THREADS = 8
 
 
-def deliver_messages(queue_ids: Sequence[str], claims: Claims | None = None) -> list[Step]:
+def deliver_messages(
+    queue_ids: Sequence[str], claims: Claims | None = None, fresh: Collection[str] = ()
+) -> list[Step]:
     """Deliver every pending local target of a batch; returns the tasks still to run.
 
     ``claims``: the caller's claims on these messages (``mailrs.queue.claims``); without
     them the messages are claimed here, and those another runner holds are left to it.
+    ``fresh``: messages whose local deliveries the caller's route has just created
+    "delivering" under these claims (``workers.route.route_batch``): their first attempt,
+    already committed, so nothing is claimed again nor looked for.
     """
     if claims is None:
         with Claims(worker_context().spool) as mine:
             return _deliver_claimed(mine.take(queue_ids), mine)
-    return _deliver_claimed(claims.take(queue_ids), claims)
+    return _deliver_claimed(claims.take(queue_ids), claims, frozenset(fresh))
 
 
-def _deliver_claimed(queue_ids: Sequence[str], claims: Claims) -> list[Step]:
+def _deliver_claimed(
+    queue_ids: Sequence[str], claims: Claims, fresh: frozenset[str] = frozenset()
+) -> list[Step]:
     """``deliver_messages`` for the messages ``claims`` let this runner work on.
 
     Two commits for the whole batch: the "delivering" marks (compare-and-set, with the
     attempt count a re-run reads to look for an earlier copy), then every result with
-    each message's finish. A delivery found "delivering" under this runner's lock was
+    each message's finish; one when the pipeline's route committed the marks (``fresh``).
+    A delivery found "delivering" under this runner's lock was
     left by a dead runner and is taken over at once (its earlier copy looked for);
     without the lock (a spool without working locks) only once it is older than
     ``celery.sweep_grace_secs``, as relay's. A message that also has remote targets
@@ -102,8 +110,16 @@ def _deliver_claimed(queue_ids: Sequence[str], claims: Claims) -> list[Step]:
                     ],
                 )
             )
-        earlier = {d.id: d.attempts > 0 for _, open_ in found for d in open_}  # a copy may exist
-        won = {d.id for d in claim_deliveries(session, [d for _, o in found for d in o], now)}
+        new = {
+            d.id
+            for message, open_ in found
+            if message.queue_id in fresh and claims.holds(message.queue_id)
+            for d in open_
+            if d.state == DeliveryState.DELIVERING and d.attempts == 1
+        }  # marked by this runner's route a moment ago: won, and no copy can exist yet
+        earlier = {d.id: d.attempts > 0 and d.id not in new for _, o in found for d in o}
+        to_claim = [d for _, open_ in found for d in open_ if d.id not in new]
+        won = new | {d.id for d in claim_deliveries(session, to_claim, now)}
         work: list[tuple[Message, list[tuple[Delivery, bool]]]] = [
             (message, [(d, earlier[d.id]) for d in open_ if d.id in won])
             for message, open_ in found
@@ -111,7 +127,8 @@ def _deliver_claimed(queue_ids: Sequence[str], claims: Claims) -> list[Step]:
         ]
         if not work:
             return []
-        session.commit()
+        if to_claim:
+            session.commit()  # the "delivering" marks are on disk before any write
         users: dict[str, User | None] = {}
         usage: dict[str, int] = {}
         scripts: dict[str, str | None] = {}
@@ -141,17 +158,19 @@ def _deliver_claimed(queue_ids: Sequence[str], claims: Claims) -> list[Step]:
                 for folder, _ in outcome:
                     events.append((job.delivery.address, _event(job.message, folder, job.data)))
         finished = []
+        finishes = Finishes()
         with session.no_autoflush:  # one flush at the commit, not one per message's finish
             for message in done:
                 if all(
                     d.kind == DeliveryKind.LOCAL or d.state in FINAL for d in message.deliveries
                 ):
-                    more, over = conclude(ctx, session, message)  # no relay can be running
+                    more, over = conclude(ctx, session, message, finishes)  # no relay running
                     steps += more
                     if over:
                         finished.append(message.queue_id)
                 else:
                     shared.append(message.queue_id)
+            finishes.write(session)
         session.commit()
     for queue_id in finished:
         ctx.spool.remove(queue_id)

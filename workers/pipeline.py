@@ -23,7 +23,7 @@ from mailrs.queue.states import MessageState
 from workers.context import worker_context
 from workers.deliver import deliver_messages
 from workers.metrics import stage_timer
-from workers.route import route_messages
+from workers.route import route_batch
 from workers.spam import spam_check_loaded
 from workers.transitions import commit_stage
 from workers.validate import load_in_states, validate_loaded
@@ -57,12 +57,12 @@ def run_pipeline(queue_ids: Sequence[str]) -> list[Step]:
             return []
         check_messages(mine)
         with stage_timer("route"):
-            steps = route_messages(mine)
-        local = [queue_id for name, queue_id in steps if name == DELIVER]
-        rest = [step for step in steps if step[0] != DELIVER]
+            routed = route_batch(mine, claims)  # local deliveries marked in its commit
+        local = [queue_id for name, queue_id in routed.steps if name == DELIVER]
+        rest = [step for step in routed.steps if step[0] != DELIVER]
         if local:
             with stage_timer("deliver"):
-                rest += deliver_messages(local, claims)
+                rest += deliver_messages(local, claims, routed.marked)
     return rest
 
 

@@ -15,26 +15,29 @@ import logging
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mailrs.db.models import Delivery, Message, MessageEvent, utcnow
+from mailrs.db.models import Delivery, Message, Recipient, utcnow
 from mailrs.queue.canvas import BOUNCE, Step
 from mailrs.queue.retry import backoff_secs
 from mailrs.queue.states import BUSY, DONE, DeliveryState, MessageState, RecipientState
 from workers.context import WorkerContext
+from workers.history import add_event
 from workers.metrics import count_event
 from workers.reports_due import delay_wanted, reports_due
 
 log = logging.getLogger(__name__)
 
 EXPIRED_STATUS = "4.4.7"
+_MESSAGES = cast(Table, Message.__table__)  # Core statements, not the ORM's bulk paths
+_RECIPIENTS = cast(Table, Recipient.__table__)
 
 
 def record(session: Session, message: Message, stage: str, detail: str) -> None:
     """Add a history event without loading the message's whole history."""
-    session.add(MessageEvent(message_id=message.id, stage=stage, detail=detail[:2000]))
+    add_event(session, message.id, stage, detail[:2000])
     count_event(stage, detail)
 
 
@@ -105,12 +108,15 @@ def settle_loaded(ctx: WorkerContext, session: Session, message: Message) -> lis
     return steps
 
 
-def conclude(ctx: WorkerContext, session: Session, message: Message) -> tuple[list[Step], bool]:
+def conclude(
+    ctx: WorkerContext, session: Session, message: Message, finishes: Finishes | None = None
+) -> tuple[list[Step], bool]:
     """The decision of ``settle_loaded`` without the commit: (tasks to send, finished).
 
     A batch stage concludes each of its messages, commits once, then removes the spool
     files of the finished ones (never before the commit: a crash in between leaves an
-    unfinished row whose spool file is still there).
+    unfinished row whose spool file is still there). With ``finishes``, a finished
+    message is written with the batch's others (``Finishes.write``, before the commit).
     """
     queue_id = message.queue_id
     now = utcnow()
@@ -137,7 +143,10 @@ def conclude(ctx: WorkerContext, session: Session, message: Message) -> tuple[li
     if deferred:
         _schedule_retry(ctx, session, message, now)
         return steps, False
-    _finish(session, message, now)
+    if finishes is None:
+        _finish(session, message, now)
+    else:
+        finishes.add(message, now)
     return steps, True
 
 
@@ -162,27 +171,76 @@ def _schedule_retry(
     record(session, message, "deferred", f"retry {message.attempts} in {wait:.0f}s")
 
 
+class Finishes:
+    """The messages a transaction finishes, written together when it is about to commit.
+
+    One ``UPDATE … WHERE id IN (…) AND finished_at IS NULL RETURNING id`` per final
+    state, one executemany for the recipients, and a "finished" event only for the rows
+    this runner finished: through the ORM each finish had been a statement built and run
+    per message, and each recipient a unit-of-work update.
+    """
+
+    def __init__(self) -> None:
+        self._messages: dict[MessageState, list[Message]] = {}
+        self._recipients: list[dict[str, object]] = []
+        self._now = utcnow()
+
+    def add(self, message: Message, now: dt.datetime) -> None:
+        """Finish ``message`` (its row and its recipients' rows) at the next ``write``."""
+        self._now = now
+        done = sum(d.state in DONE for d in message.deliveries)
+        state = MessageState.DELIVERED if done else MessageState.FAILED
+        self._messages.setdefault(state, []).append(message)
+        for rcpt in message.recipients:
+            mine = [d for d in message.deliveries if d.rcpt_idx == rcpt.idx]
+            values = {
+                "state": (
+                    RecipientState.DELIVERED
+                    if any(d.state in DONE for d in mine)
+                    else RecipientState.FAILED
+                ),
+                "attempts": max((d.attempts for d in mine), default=rcpt.attempts),
+                "updated_at": now,
+            }
+            for name, value in values.items():
+                set_committed_value(rcpt, name, value)
+            self._recipients.append({"r_id": rcpt.id, **{f"r_{k}": v for k, v in values.items()}})
+
+    def write(self, session: Session) -> None:
+        """Write what was added, in the session's transaction (not committed)."""
+        now = self._now
+        for state, messages in self._messages.items():
+            finished = set(
+                session.execute(
+                    update(_MESSAGES)
+                    .where(
+                        _MESSAGES.c.id.in_([m.id for m in messages]),
+                        _MESSAGES.c.finished_at.is_(None),
+                    )
+                    .values(state=state, finished_at=now, next_attempt_at=None)
+                    .returning(_MESSAGES.c.id)
+                ).scalars()
+            )
+            final = (("state", state), ("finished_at", now), ("next_attempt_at", None))
+            for message in messages:
+                for name, value in final:
+                    set_committed_value(message, name, value)
+                if message.id in finished:
+                    done = sum(d.state in DONE for d in message.deliveries)
+                    total = len(message.deliveries)
+                    record(session, message, "finished", f"{state}: {done}/{total}")
+        if self._recipients:
+            session.execute(
+                update(_RECIPIENTS)
+                .where(_RECIPIENTS.c.id == bindparam("r_id"))
+                .values({k: bindparam(f"r_{k}") for k in ("state", "attempts", "updated_at")}),
+                self._recipients,
+            )
+        self._messages, self._recipients = {}, []
+
+
 def _finish(session: Session, message: Message, now: dt.datetime) -> None:
-    done = sum(d.state in DONE for d in message.deliveries)
-    state = MessageState.DELIVERED if done else MessageState.FAILED
-    # Core UPDATE, no search of the session for objects to synchronise (that made a
-    # batch's finishes quadratic); this message's own attributes are set below.
-    table = cast(Table, Message.__table__)  # Core, not the ORM's bulk-update path
-    result = session.execute(
-        update(table)
-        .where(table.c.id == message.id, table.c.finished_at.is_(None))
-        .values(state=state, finished_at=now, next_attempt_at=None)
-    )
-    for name, value in (("state", state), ("finished_at", now), ("next_attempt_at", None)):
-        set_committed_value(message, name, value)
-    for rcpt in message.recipients:
-        mine = [d for d in message.deliveries if d.rcpt_idx == rcpt.idx]
-        rcpt.state = (
-            RecipientState.DELIVERED
-            if any(d.state in DONE for d in mine)
-            else RecipientState.FAILED
-        )
-        rcpt.attempts = max((d.attempts for d in mine), default=rcpt.attempts)
-        rcpt.updated_at = now
-    if getattr(result, "rowcount", 1):
-        record(session, message, "finished", f"{state}: {done}/{len(message.deliveries)}")
+    """Finish one message now (``Finishes`` for a batch)."""
+    finishes = Finishes()
+    finishes.add(message, now)
+    finishes.write(session)

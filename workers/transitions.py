@@ -21,8 +21,9 @@ from sqlalchemy import Table, bindparam, inspect, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mailrs.db.models import Delivery, Message, MessageEvent
+from mailrs.db.models import Delivery, Message
 from mailrs.queue.states import DeliveryState, MessageState
+from workers.history import forget_events
 
 _MESSAGES = cast(Table, Message.__table__)
 _DELIVERIES = cast(Table, Delivery.__table__)
@@ -79,13 +80,8 @@ def advance(session: Session, message: Message, loaded: MessageState, to: Messag
 
 
 def drop_events(session: Session, message_ids: Iterable[int]) -> None:
-    """Forget the unflushed history events of messages another runner took."""
-    lost = set(message_ids)
-    if not lost:
-        return
-    for obj in list(session.new):
-        if isinstance(obj, MessageEvent) and obj.message_id in lost:
-            session.expunge(obj)
+    """Forget the unwritten history events of messages another runner took."""
+    forget_events(session, message_ids)
 
 
 def claim_deliveries(
