@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -89,3 +90,33 @@ def test_rspamd_reply_parsing() -> None:
     for bad in (b"", b"[]", b'{"score": "x"}', b"<html>"):
         with pytest.raises(RspamdError):
             parse_reply(bad)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        b"From: bob@remote.test\r\nTo: alice@example.test\r\n",
+        b"From: <bob@remote.test>\r\nTo: <a@x.test>, Carol Doe <c@x.test>\r\n",
+        b"From: Bob Smith <bob@remote.test>\r\nCc: c@x.test\r\nSubject: hi\r\n",
+        b'From: "pay@pal.test" <win@spam.test>\r\nTo: (nobody)\r\n',
+        b"From: =?utf-8?q?pay=40pal=2Etest?= <win@spam.test>\r\nTo: undisclosed:;\r\n",
+        b"From: pay@pal.test <win@spam.test>\r\nTo: a..b@x.test\r\n",
+        b"From: <<<\r\nTo: ,\r\nCc: <>\r\n",
+        b"Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <ham@remote.test>\r\n",
+        b"Date: 24 Nov 2026 10:00 -0500 (EST)\r\nMessage-ID: <a.b+c=d@remote.test>\r\n",
+        b"Date: Tue, 31 Feb 2026 99:99:99 +0000\r\nMessage-ID: <no-at-sign>\r\n",
+        b"Date: \r\nMessage-ID: \r\nTo:  \r\nFrom: \r\n",
+        b"Date: yesterday\r\nMessage-ID: <a@b> <c@d>\r\nTo: a@x.test,\r\n b@x.test\r\n",
+    ],
+)
+def test_plain_fields_score_as_their_parse(
+    settings: Settings, fields: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shortcut for plainly valid fields gives the verdicts of the full parse."""
+    from mailrs.inbound.spam import heuristics
+
+    data = fields + b"\r\nbody\r\n"
+    quick = HeuristicFilter(settings).check(data, ENVELOPE)
+    never = re.compile(r"(?!)")
+    monkeypatch.setattr(heuristics, "_PLAIN", dict.fromkeys(heuristics._PLAIN, never))
+    assert HeuristicFilter(settings).check(data, ENVELOPE) == quick

@@ -34,6 +34,25 @@ AUTH_RULES = {
 AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 HEAD_LIMIT = 256 * 1024
 
+# Values plainly valid as they stand, for which the default policy's parse (~0.1-0.3 ms
+# a field) can neither fail nor come out empty, nor (a From) show a display-name spoof:
+# the rules that only ask whether a field is there skip it for these. Anything else
+# (folded, encoded words, quotes, comments, odd characters) is parsed as before.
+_ADDR = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_MAILBOX = rf"(?:{_ADDR}|<{_ADDR}>|[A-Za-z0-9 _-]+ <{_ADDR}>)"
+_MAILBOXES = re.compile(rf" *{_MAILBOX}(?: *, *{_MAILBOX})* *")
+_PLAIN = {
+    "From": re.compile(rf" *{_MAILBOX} *"),
+    "To": _MAILBOXES,
+    "Cc": _MAILBOXES,
+    "Date": re.compile(
+        r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} "
+        r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+        r"\d{2}:\d{2}(?::\d{2})? [+-]\d{4}(?: \([A-Za-z0-9+ -]*\))?"
+    ),
+    "Message-ID": re.compile(r"<[A-Za-z0-9._%+$=-]+@[A-Za-z0-9._-]+>"),
+}
+
 
 class HeuristicFilter:
     """Scores a message from its headers alone (fast: the body is not parsed)."""
@@ -62,10 +81,18 @@ class HeuristicFilter:
                 rules.append((f"BAD_HEADER_{name.upper().replace('-', '_')}", 1.0))
                 return ""
 
-        subject, sender = get("Subject"), get("From")
-        if not get("Date"):
+        def present(name: str) -> bool:
+            """``get(name) != ""``, without the structured parse for a plainly valid value."""
+            raw = fields.get(name.lower(), [""])[0]
+            return bool(raw) and (bool(_PLAIN[name].fullmatch(raw)) or bool(get(name)))
+
+        subject = get("Subject")
+        raw_from = fields.get("from", [""])[0]
+        # a plain From has the same verdicts as its parse: present, no spoof
+        sender = raw_from if _PLAIN["From"].fullmatch(raw_from) else get("From")
+        if not present("Date"):
             rules.append(("MISSING_DATE", 1.0))
-        if not get("Message-ID"):
+        if not present("Message-ID"):
             rules.append(("MISSING_MID", 0.5))
         if not sender:
             rules.append(("MISSING_FROM", 2.0))
@@ -80,7 +107,7 @@ class HeuristicFilter:
             rules.append(("SUBJ_SPAM_WORDS", 2.5))
         if "@" in sender and _display_name_spoof(sender):
             rules.append(("FROM_NAME_SPOOF", 1.5))
-        if not get("To") and not get("Cc"):
+        if not present("To") and not present("Cc"):
             rules.append(("MISSING_TO", 0.5))
         if msg.get_content_type() == "text/html":
             rules.append(("HTML_ONLY", 0.7))
