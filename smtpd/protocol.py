@@ -15,9 +15,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, AnyStr
+from typing import Any, AnyStr, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
 
@@ -31,10 +30,24 @@ from mailrs.queue.envelope_params import (
 )
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
+from smtpd.prototype import Command, checked_commands, clone_session
 from smtpd.recipients import clean_text
 from smtpd.shutdown import Sessions
 
 log = logging.getLogger("smtpd")
+
+
+def refuse_bad_bytes(method: Command) -> Command:
+    """Wrap a command so arguments with NUL, control bytes or bad UTF-8 get 501."""
+
+    @functools.wraps(method)
+    async def run(self: Any, arg: str | None) -> None:
+        if arg is not None and not clean_text(arg):
+            await self.push(replies.BAD_BYTES)
+            return
+        await method(self, arg)
+
+    return run
 
 
 class MailEnvelope(Envelope):
@@ -82,6 +95,10 @@ class MailSMTP(SMTP):
         self._registry = registry
         self._data_timeout = data_timeout
         self._data_deadline = data_deadline  # the whole DATA phase, however busy
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        """The per-connection state of a new session, and its command table."""
         self._data_started = 0.0
         self._ip = ""
         self._counted = False
@@ -96,9 +113,12 @@ class MailSMTP(SMTP):
         self.last_reply = ""
         self._bdat = bytearray()  # BDAT chunks so far, for the envelope they belong to
         self._bdat_envelope: Envelope | None = None
-        self._smtp_methods = {
-            name: self._checked(method) for name, method in self._smtp_methods.items()
-        }
+        self._smtp_methods = checked_commands(self, refuse_bad_bytes)
+
+    def clone(self) -> Self:
+        """A new session object configured as this one, for the next connection
+        (``smtpd.prototype``: aiosmtpd's constructor costs ~0.5 ms per connection)."""
+        return clone_session(self)
 
     # -- connection life ------------------------------------------------------------
 
@@ -230,20 +250,6 @@ class MailSMTP(SMTP):
                 status = replies.enhance(status)  # type: ignore[assignment]
             self.last_reply = str(status)
         await super().push(status)
-
-    def _checked(
-        self, method: Callable[[str | None], Awaitable[None]]
-    ) -> Callable[[str | None], Awaitable[None]]:
-        """Wrap a command so arguments with NUL, control bytes or bad UTF-8 get 501."""
-
-        @functools.wraps(method)
-        async def run(arg: str | None) -> None:
-            if arg is not None and not clean_text(arg):
-                await self.push(replies.BAD_BYTES)
-                return
-            await method(arg)
-
-        return run
 
     async def smtp_HELO(self, hostname: str) -> None:
         """HELO; its 250 reply is the plain greeting."""

@@ -78,31 +78,29 @@ def make_protocol_factory(
     connections: ConnectionLimiter,
     sessions: Sessions,
 ) -> Callable[[], SMTP]:
-    """A factory of SMTP protocol objects for one listener."""
+    """A factory of SMTP protocol objects for one listener (clones of one, see
+    ``MailSMTP.clone``; call it inside the running event loop)."""
     smtp = settings.smtp
-
-    def factory() -> SMTP:
-        return MailSMTP(
-            handler,
-            listener=listener,
-            connections=connections,
-            registry=sessions,
-            data_timeout=smtp.data_timeout_secs,
-            data_deadline=smtp.data_deadline_secs,
-            enable_auth=smtp.enable_auth,
-            hostname=smtp.hostname,
-            ident="mailrs ESMTP",
-            data_size_limit=smtp.max_message_size,
-            enable_SMTPUTF8=True,
-            decode_data=False,
-            timeout=smtp.timeout_secs,
-            tls_context=None if listener.implicit_tls else context,
-            require_starttls=listener.require_starttls,
-            auth_required=listener.require_auth,
-            auth_require_tls=not (listener.implicit_tls or smtp.allow_insecure_auth),
-        )
-
-    return factory
+    prototype = MailSMTP(
+        handler,
+        listener=listener,
+        connections=connections,
+        registry=sessions,
+        data_timeout=smtp.data_timeout_secs,
+        data_deadline=smtp.data_deadline_secs,
+        enable_auth=smtp.enable_auth,
+        hostname=smtp.hostname,
+        ident="mailrs ESMTP",
+        data_size_limit=smtp.max_message_size,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        timeout=smtp.timeout_secs,
+        tls_context=None if listener.implicit_tls else context,
+        require_starttls=listener.require_starttls,
+        auth_required=listener.require_auth,
+        auth_require_tls=not (listener.implicit_tls or smtp.allow_insecure_auth),
+    )
+    return prototype.clone
 
 
 async def startup_sweep(handler: MailHandler, settings: Settings, stop: asyncio.Event) -> None:

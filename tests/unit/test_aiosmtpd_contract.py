@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from smtpd.protocol import MailSMTP
+from smtpd.connections import ConnectionLimiter
+from smtpd.protocol import Listener, MailSMTP
+from smtpd.shutdown import Sessions
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = REPO / "smtpd" / "protocol.py"
@@ -45,6 +47,9 @@ PRIVATE_ATTRIBUTES: dict[str, type | None] = {
 }
 # Private attributes SMTP sets when a connection starts (``_handle_client``), read by us.
 PRIVATE_PER_CONNECTION = {"_reader"}  # BDAT reads its chunk octets from the stream reader
+# What smtpd/prototype.py (cloning a session object) reads or rebinds on SMTP objects.
+PROTOTYPE = REPO / "smtpd" / "prototype.py"
+PROTOTYPE_USES = {"_smtp_methods", "_auth_methods", "_cb_client_connected", "_fresh_state"}
 
 
 def _private_names_used() -> set[str]:
@@ -74,7 +79,29 @@ def _private_names_used() -> set[str]:
     # Attributes MailSMTP assigns for itself are its own, unless SMTP has them too.
     own = (defined | assigned) - set(dir(SMTP)) - set(PRIVATE_ATTRIBUTES)
     overridden = {name for name in defined if name.startswith("_") and hasattr(SMTP, name)}
-    return (used - own) | {name for name in overridden if not name.startswith("__")}
+    replaced = assigned & set(PRIVATE_ATTRIBUTES)  # SMTP's own attribute, set anew by us
+    return (used - own) | replaced | {name for name in overridden if not name.startswith("__")}
+
+
+def _private_names_used_by_prototype() -> set[str]:
+    """Private attributes prototype.py reaches on a session object (``session._x`` etc.)."""
+    owners = {"session", "new", "prototype"}
+    return {
+        node.attr
+        for node in ast.walk(ast.parse(PROTOTYPE.read_text()))
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and isinstance(node.value, ast.Name)
+        and node.value.id in owners
+    }
+
+
+def test_prototype_py_uses_only_the_private_members_listed() -> None:
+    assert _private_names_used_by_prototype() == PROTOTYPE_USES
+    for name in PROTOTYPE_USES - {"_fresh_state"}:  # _fresh_state is MailSMTP's own
+        assert hasattr(SMTP, name) or name in ("_smtp_methods", "_auth_methods"), name
+    assert callable(MailSMTP._fresh_state)
 
 
 def _parameters(function: Any) -> list[str]:
@@ -142,6 +169,8 @@ def test_private_attributes_exist_on_a_new_protocol_object() -> None:
         value = getattr(protocol, name)
         assert value is None if kind is None else isinstance(value, kind)
     assert {"HELO", "EHLO", "DATA", "AUTH", "STARTTLS"} <= set(protocol._smtp_methods)
+    assert isinstance(protocol._auth_methods, dict)  # smtpd.prototype rebinds its entries
+    assert all(hasattr(m, "is_builtin") for m in protocol._auth_methods.values())
 
 
 def test_auth_types_keep_the_fields_we_use() -> None:
@@ -158,3 +187,100 @@ def test_installed_aiosmtpd_is_within_the_pinned_range() -> None:
     assert pins == ["aiosmtpd>=1.4.6,<1.5"]
     major, minor, *_ = (int(part) for part in metadata.version("aiosmtpd").split(".")[:3])
     assert (major, minor) == (1, 4)
+
+
+class _Handler:
+    """A handler with the hooks our real one has (bound into the hook table)."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, name: str, lines: Any
+    ) -> Any:
+        return lines
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+    async def auth_CUSTOM(self, server: Any, args: Any) -> Any:
+        return None
+
+
+def _stream_state() -> set[str]:
+    """The attributes asyncio's StreamReaderProtocol sets in its constructor."""
+
+    async def make() -> set[str]:
+        reader = asyncio.StreamReader()
+        return set(vars(asyncio.StreamReaderProtocol(reader, lambda r, w: None)))
+
+    return asyncio.run(make())
+
+
+def _session_pair() -> tuple[MailSMTP, MailSMTP, MailSMTP]:
+    """(a prototype, a clone of it, a new object built the same way) in a running loop."""
+    handler = _Handler()
+    limiter, registry = ConnectionLimiter(10, 10), Sessions()
+
+    async def make() -> tuple[MailSMTP, MailSMTP, MailSMTP]:
+        def build() -> MailSMTP:
+            return MailSMTP(
+                handler,
+                listener=Listener("mx"),
+                connections=limiter,
+                registry=registry,
+                data_timeout=60,
+                enable_auth=True,
+                hostname="mx.example.test",
+                auth_require_tls=False,
+            )
+
+        prototype = build()
+        prototype._ip = "192.0.2.1"  # per-connection state must not leak into a clone
+        prototype._bdat += b"x"
+        return prototype, prototype.clone(), build()
+
+    return asyncio.run(make())
+
+
+def test_a_clone_has_what_a_new_session_object_has() -> None:
+    """MailSMTP.clone skips aiosmtpd's constructor: it must end where that one would."""
+    prototype, clone, fresh = _session_pair()
+    assert type(clone) is MailSMTP
+    assert set(vars(clone)) == set(vars(fresh))
+    tables = {"_smtp_methods", "_auth_methods", "_handle_hooks"}
+    stream_state = _stream_state()
+    for name, value in vars(fresh).items():
+        if name in tables or name in stream_state:
+            continue
+        if name in ("listener", "_connections", "_registry", "event_handler", "loop"):
+            assert getattr(clone, name) is getattr(prototype, name), name
+            continue
+        assert getattr(clone, name) == value, name
+    # the stream state is the clone's own
+    for name in stream_state - {"_loop", "_source_traceback"}:
+        value = getattr(clone, name)
+        if value is not None and not isinstance(value, bool):
+            assert value is not getattr(prototype, name), name
+    assert clone._strong_reader is not prototype._strong_reader
+    assert clone._client_connected_cb.__self__ is clone
+
+
+def test_a_clone_binds_its_tables_to_itself() -> None:
+    prototype, clone, fresh = _session_pair()
+    assert set(clone._smtp_methods) == set(fresh._smtp_methods) == set(prototype._smtp_methods)
+    assert all(method.__self__ is clone for method in clone._smtp_methods.values())
+    assert set(clone._auth_methods) == set(fresh._auth_methods) == {"CUSTOM", "LOGIN", "PLAIN"}
+    for name, mechanism in clone._auth_methods.items():
+        owner = clone if mechanism.is_builtin else prototype.event_handler
+        assert mechanism.method.__self__ is owner, name
+        assert mechanism.is_builtin == fresh._auth_methods[name].is_builtin
+    assert clone._handle_hooks == fresh._handle_hooks  # bound to the one shared handler
+
+
+def test_no_mutable_value_is_shared_with_the_prototype_unless_known() -> None:
+    """A new mutable attribute in aiosmtpd's constructor would be shared by every clone."""
+    prototype, clone, _ = _session_pair()
+    shared_on_purpose = {"_handle_hooks", "_call_limit_base"}  # read, never written
+    mutable = (dict, list, set, bytearray, asyncio.Future)
+    for name, value in vars(clone).items():
+        if isinstance(value, mutable) and name not in shared_on_purpose:
+            assert value is not vars(prototype).get(name), name
+    assert "_cb_client_connected" in dir(SMTP)  # what clone passes as the connected callback
