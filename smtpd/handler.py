@@ -35,6 +35,7 @@ from smtpd.handoff import Handoff
 from smtpd.protocol import MailEnvelope
 from smtpd.quotas import fits_someone, resolution_quota
 from smtpd.rates import MessageRates
+from smtpd.recipient_cache import RecipientCache
 from smtpd.recipients import (
     RecipientFacts,
     RecipientStatus,
@@ -95,6 +96,7 @@ class MailHandler:
         self.rates = MessageRates(settings)
         self.handoff = Handoff(db, spool, celery_app, settings.smtp.publish_wait_ms / 1000)
         self.backlog = Backlog(db, settings.smtp.max_pipeline_backlog)
+        self.recipients = RecipientCache()
 
     async def handle_exception(self, error: Exception) -> str:
         """Any unexpected failure is temporary for the client and logged here, never leaked."""
@@ -220,9 +222,11 @@ class MailHandler:
             return replies.TOO_MANY_RECIPIENTS
         if not address.isascii() and not envelope.smtp_utf8:
             return replies.NEEDS_SMTPUTF8
-        facts = await asyncio.to_thread(
-            self.recipient_facts, address, auth_user(session) is not None
-        )
+        authenticated = auth_user(session) is not None
+        facts = self.recipients.get(address, authenticated)
+        if facts is None:
+            facts = await asyncio.to_thread(self.recipient_facts, address, authenticated)
+            self.recipients.put(address, facts)
         status = recipient_decision(facts)
         if status is not RecipientStatus.ACCEPTED:
             _refused_recipient(status.name.lower())
