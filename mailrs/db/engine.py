@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailrs.config import Settings
@@ -30,7 +32,40 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **sizing)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **sizing)
+    engine = create_engine(url, **sizing)
+    ping_after_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECS = 5.0
+
+
+def ping_after_idle(engine: Engine, idle_secs: float = PING_AFTER_IDLE_SECS) -> None:
+    """Check a pooled connection on checkout only when it sat idle for ``idle_secs``.
+
+    ``pool_pre_ping`` costs a round trip at every checkout: several per message in smtpd
+    and the workers, a quarter of a short session's cost on PostgreSQL. A connection
+    just checked in was alive a moment ago; one that sat idle may have been dropped
+    (server restart, failover, an idle timeout on the way), so it is pinged, and a dead
+    one replaced before the caller sees it. A server lost while connections are busy
+    fails the statements under way; SQLAlchemy then invalidates the pool, so only that
+    unit of work fails (smtpd answers 451 and the sender retries; a pipeline task runs
+    again) and the next checkout connects anew.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_secs:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards it and checks out another
+            raise DisconnectionError(f"connection lost while idle: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
