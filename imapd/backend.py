@@ -38,11 +38,13 @@ from mailrs.store.mailbox import (
 from mailrs.store.maildir import MaildirStore
 from mailrs.store.records import MailboxStatus
 
-__all__ = ["Backend", "FlagUpdate", "MessageRef", "SyncResult", "UserMail"]
+__all__ = ["Backend", "ContentLookup", "FlagUpdate", "MessageRef", "SyncResult", "UserMail"]
 
 log = logging.getLogger("imapd.backend")
 _CONTENT_LOCKS: dict[tuple[str, str], threading.Lock] = {}  # (user, folder): see ensure_content
 _CONTENT_LOCKS_GUARD = threading.Lock()
+type ContentLookup = tuple[str, str, str]  # ("text", column, text), ("headers"|"sent", "", "")
+type ContentAnswer = set[int] | dict[int, str] | dict[int, float | None]
 
 
 class Backend:
@@ -104,8 +106,8 @@ class Backend:
             self._hashing.shutdown(wait=False, cancel_futures=True)
 
     def _quota(self, address: str) -> int | None:
-        with self.database.session() as session:
-            return quota_of(session, address)  # one column, no User object loaded
+        with self.database.engine.connect() as connection:  # no ORM session: one column
+            return quota_of(connection, address)
 
     async def quota(self, address: str) -> int | None:
         """The user's quota in bytes (None: unlimited)."""
@@ -310,26 +312,47 @@ class UserMail:
 
     # -- searching ------------------------------------------------------------------------
 
+    def _ensure_content(self, mailbox: str, messages: list[tuple[int, str]]) -> None:
+        """Parse and index the messages (UID, key) without content (in a worker thread)."""
+        with _CONTENT_LOCKS_GUARD:
+            lock = _CONTENT_LOCKS.setdefault((self.address, mailbox), threading.Lock())
+        with lock:
+            missing = set(self.service.index.without_content(mailbox, (u for u, _ in messages)))
+            if missing:
+                # Only the few messages without content need a reference and their file
+                # name (a hint; a stale one only costs a scan): none is made for the others.
+                names = self._filenames.get(mailbox, {})
+                refs = [MessageRef(uid, key) for uid, key in messages if uid in missing]
+                self.service.ensure_content(mailbox, refs, names.get)
+
     async def ensure_content(self, mailbox: str, messages: list[tuple[int, str]]) -> None:
         """Parse and index the messages, (UID, key), a search needs that are not indexed yet.
 
         One session of the process at a time per folder: the others wait and then find
         the messages indexed, instead of parsing the same ones in parallel.
         """
-        with _CONTENT_LOCKS_GUARD:
-            lock = _CONTENT_LOCKS.setdefault((self.address, mailbox), threading.Lock())
-        # Only the few messages without content need a reference and their file name (a
-        # hint; a stale one only costs a scan): none is made for the others.
-        names = self._filenames.get(mailbox, {})
+        await asyncio.to_thread(self._ensure_content, mailbox, messages)
 
-        def run() -> None:
-            with lock:
-                missing = set(self.service.index.without_content(mailbox, (u for u, _ in messages)))
-                if missing:
-                    refs = [MessageRef(uid, key) for uid, key in messages if uid in missing]
-                    self.service.ensure_content(mailbox, refs, names.get)
+    def _lookup_content(self, mailbox: str, lookup: ContentLookup) -> ContentAnswer:
+        kind, column, text = lookup
+        if kind == "text":
+            return self.service.search_text(mailbox, column, text)
+        if kind == "headers":
+            return self.service.header_text(mailbox)
+        return self.service.sent_dates(mailbox)
 
-        await asyncio.to_thread(run)
+    async def search_content(
+        self, mailbox: str, messages: list[tuple[int, str]], lookups: list[ContentLookup]
+    ) -> list[ContentAnswer]:
+        """``ensure_content``, then each lookup, in one thread hop: ``("text", column,
+        text)`` gives the UIDs whose column has the text (a set), ``("headers", "", "")``
+        the header block by UID and ``("sent", "", "")`` the Date: by UID (dicts)."""
+
+        def run() -> list[ContentAnswer]:
+            self._ensure_content(mailbox, messages)
+            return [self._lookup_content(mailbox, lookup) for lookup in lookups]
+
+        return await asyncio.to_thread(run)
 
     async def search_text(self, mailbox: str, column: str, text: str) -> set[int]:
         """UIDs whose indexed ``column`` contains ``text``."""

@@ -41,6 +41,7 @@ from imapd.session import (
 )
 from mailrs.errors import InvalidMailboxName, MailboxNotFound
 from mailrs.store.names import DELIMITER, INBOX
+from mailrs.store.records import MailboxState, SyncResult
 
 
 def mailbox_name(wire: str) -> str:
@@ -366,8 +367,11 @@ async def report_changes(ctx: Context, allow_expunge: bool = True) -> None:
     pending = allow_expunge and bool(box.held)
     if result is None and not pending:
         return
-    if result is None:
-        result = await ctx.user_mail().sync(box.name, claim_recent=not box.readonly)
+    if result is None:  # only the expunges held back during FETCH/STORE/SEARCH to tell
+        unchanged = MailboxState(
+            box.name, box.uidvalidity, box.uidnext, box.seen_modseq, [], vanished=frozenset()
+        )
+        result = SyncResult(unchanged, frozenset())
     known_uidnext = box.uidnext
     updates = box.refresh(result.state, result.recent, allow_expunge)
     if updates:

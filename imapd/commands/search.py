@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
+from typing import cast
 
+from imapd.backend import ContentLookup
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.errors import BadCommand, CommandFailed
 from imapd.esearch import esearch_line, saved_result
@@ -78,31 +80,40 @@ class Searcher:
         )
         if not needs_content:
             return
-        mail = ctx.user_mail()
-        pairs = [(m.uid, m.key) for m in self.box.messages if not m.expunged]
-        await mail.ensure_content(self.box.name, pairs)
+        lookups: list[ContentLookup] = []
+        wanted: list[tuple[SearchKey, list[int]]] = []  # key -> positions of its lookups
         for key in keys:
-            if key in self.text_hits:
-                continue
             if key.op == "HEADER":
                 field, text = str(key.args[0]), str(key.args[1])
                 if field in _FTS_HEADERS and text:
-                    self.text_hits[key] = await mail.search_text(
-                        self.box.name, _FTS_HEADERS[field], text
-                    )
-                elif not self.headers:
-                    self.headers = await mail.header_text(self.box.name)
+                    wanted.append((key, [len(lookups)]))
+                    lookups.append(("text", _FTS_HEADERS[field], text))
+                elif ("headers", "", "") not in lookups:
+                    lookups.append(("headers", "", ""))
             elif key.op == "BODY":
-                self.text_hits[key] = await mail.search_text(
-                    self.box.name, "body", str(key.args[0])
-                )
+                wanted.append((key, [len(lookups)]))
+                lookups.append(("text", "body", str(key.args[0])))
             elif key.op == "TEXT":
                 text = str(key.args[0])
-                hits = await mail.search_text(self.box.name, "body", text)
-                hits |= await mail.search_text(self.box.name, "headers", text)
-                self.text_hits[key] = hits
-            elif key.op == "DATE" and key.args[0] == "SENT" and not self.sent:
-                self.sent = await mail.sent_dates(self.box.name)
+                wanted.append((key, [len(lookups), len(lookups) + 1]))
+                lookups += [("text", "body", text), ("text", "headers", text)]
+            elif key.op == "DATE" and key.args[0] == "SENT" and ("sent", "", "") not in lookups:
+                lookups.append(("sent", "", ""))
+        pairs = [(m.uid, m.key) for m in self.box.messages if not m.expunged]
+        # one thread hop: index what is missing, then every lookup
+        found = await ctx.user_mail().search_content(self.box.name, pairs, lookups)
+        for key, positions in wanted:
+            hits: set[int] = set()
+            for at in positions:
+                answer = found[at]
+                if isinstance(answer, set):
+                    hits |= answer
+            self.text_hits[key] = hits
+        for lookup, answer in zip(lookups, found, strict=True):
+            if lookup[0] == "headers":
+                self.headers = cast(dict[int, str], answer)
+            elif lookup[0] == "sent":
+                self.sent = cast(dict[int, float | None], answer)
 
     def candidates(self, key: SearchKey) -> set[int] | None:
         """UIDs that can match at all (from the text index), or None for any message."""

@@ -67,7 +67,7 @@ class _Folder:
 def identity(folder: Path) -> Identity | None:
     """The (device, inode) of the folder's new/ and cur/, or None if one is missing."""
     try:
-        new, cur = (os.stat(folder / sub) for sub in SUBDIRS)
+        new, cur = (os.stat(os.path.join(folder, sub)) for sub in SUBDIRS)
     except FileNotFoundError:
         return None
     return (new.st_dev, new.st_ino, cur.st_dev, cur.st_ino)

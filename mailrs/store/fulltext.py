@@ -12,6 +12,7 @@ inside the caller's transaction.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,11 +69,62 @@ class IndexedContent:
     attachments: tuple[tuple[str, str, int], ...]
 
 
-def without_content(db: sqlite3.Connection, mailbox: str, uids: Iterable[int]) -> list[int]:
-    """Which of these UIDs have no parsed content yet (or none with its attachments)."""
-    rows = db.execute("SELECT uid FROM content WHERE mailbox = ? AND parts_known = 1", (mailbox,))
-    have = {r[0] for r in rows}
-    return [uid for uid in uids if uid not in have]
+FEW_UIDS = 64  # up to this many asked about: looked up one by one, not the whole mailbox
+# (index file, mailbox) -> (UIDVALIDITY, content epoch, UID): every message of the
+# mailbox up to that UID had its content when last looked, so a search of a whole
+# mailbox checks only the messages above it (UIDs only grow; expunged messages take
+# their content with them; a rebuild clears all content and moves the epoch on).
+_COVERED: dict[tuple[str, str], tuple[int, int, int]] = {}
+_COVERED_LOCK = threading.Lock()
+
+
+def without_content(
+    db: sqlite3.Connection, mailbox: str, uids: Iterable[int], index_file: str = ""
+) -> list[int]:
+    """Which of these UIDs have no parsed content yet (or none with its attachments).
+
+    Asked about a whole mailbox (a search), SQLite lists the indexed messages without
+    content, usually the few appended since the last search, instead of Python building
+    the set of every UID that has some; with ``index_file`` (the index's path) only the
+    messages above the last UID found covered in this process are looked at. A UID that
+    is no longer indexed is left out (its message is gone: there is nothing to parse).
+    """
+    wanted = list(uids)
+    if len(wanted) <= FEW_UIDS:
+        marks = ",".join("?" * len(wanted))
+        rows = db.execute(
+            f"SELECT uid FROM content WHERE mailbox = ? AND parts_known = 1 AND uid IN ({marks})",
+            (mailbox, *wanted),
+        )
+        have = {r[0] for r in rows}
+        return [uid for uid in wanted if uid not in have]
+    db.execute("BEGIN")  # one snapshot for the bounds and the look
+    try:
+        validity, top, epoch = db.execute(
+            "SELECT (SELECT uidvalidity FROM mailboxes WHERE name = ?),"
+            " (SELECT MAX(uid) FROM messages WHERE mailbox = ?),"
+            " (SELECT user_version FROM pragma_user_version)",
+            (mailbox, mailbox),
+        ).fetchone()
+        key = (index_file, mailbox)
+        with _COVERED_LOCK:
+            covered = _COVERED.get(key) if index_file else None
+        after = covered[2] if covered is not None and covered[:2] == (validity, epoch) else 0
+        found = db.execute(
+            "SELECT m.uid FROM messages m WHERE m.mailbox = ? AND m.uid > ? AND NOT EXISTS"
+            " (SELECT 1 FROM content c WHERE c.mailbox = m.mailbox AND c.uid = m.uid"
+            " AND c.parts_known = 1)",
+            (mailbox, after),
+        ).fetchall()
+    finally:
+        db.execute("COMMIT")
+    lacking = {r[0] for r in found}
+    if not lacking and index_file and validity is not None and top is not None:
+        with _COVERED_LOCK:
+            if len(_COVERED) > 10_000:
+                _COVERED.clear()
+            _COVERED[key] = (validity, epoch, top)
+    return [uid for uid in wanted if uid in lacking] if lacking else []
 
 
 def add_content(db: sqlite3.Connection, mailbox: str, items: Iterable[tuple[int, Content]]) -> None:
@@ -127,10 +179,13 @@ def rename_content(db: sqlite3.Connection, old: str, new: str) -> None:
 
 
 def clear_content(db: sqlite3.Connection) -> None:
-    """Drop every parsed content (a rebuild parses again on demand)."""
+    """Drop every parsed content (a rebuild parses again on demand); the content epoch
+    (the file's ``user_version``) moves on, so no process trusts what it saw before."""
     db.execute("DELETE FROM fts")
     db.execute("DELETE FROM parts")
     db.execute("DELETE FROM content")
+    epoch = int(db.execute("PRAGMA user_version").fetchone()[0])
+    db.execute(f"PRAGMA user_version = {epoch + 1}")
 
 
 def sent_dates(db: sqlite3.Connection, mailbox: str) -> dict[int, float | None]:

@@ -606,7 +606,8 @@ class MailIndex:
 
     def without_content(self, mailbox: str, uids: Iterable[int]) -> list[int]:
         """Which of these UIDs have no parsed content yet."""
-        return fulltext.without_content(self._conn(), normalize_mailbox_name(mailbox), uids)
+        name = normalize_mailbox_name(mailbox)
+        return fulltext.without_content(self._conn(), name, uids, str(self.path))
 
     def add_content(self, mailbox: str, items: Iterable[tuple[int, Content]]) -> None:
         """Store the parsed content of messages (the full-text index included)."""

@@ -72,9 +72,10 @@ class MaildirStore:
 
     def __init__(self, base: Path | str) -> None:
         self.base = Path(base)
-        # folder -> checked: resolving both paths costs a lstat per component, and a
-        # search that indexes a folder reads every message through folder_path
+        # folder -> checked (resolving both paths costs a lstat per component); and
+        # (address, mailbox) -> folder: building it cost more than the stat that follows
         self._inside: dict[Path, bool] = {}
+        self._paths: dict[tuple[str, str], Path] = {}
 
     # -- users --------------------------------------------------------------------------
 
@@ -109,17 +110,19 @@ class MaildirStore:
 
     def folder_path(self, address: str, mailbox: str = INBOX, must_exist: bool = True) -> Path:
         """The directory of a mailbox; raises MailboxNotFound if asked to and missing."""
-        root = self.user_dir(address)
-        path = root / folder_dirname(mailbox)
-        inside = self._inside.get(path)
-        if inside is None:
-            inside = path == root or path.resolve().parent == root.resolve()
-            if len(self._inside) > 10_000:
-                self._inside.clear()
-            self._inside[path] = inside
-        if not inside:
-            raise InvalidMailboxName(f"mailbox {mailbox!r} is outside the user's directory")
-        if must_exist and not (path / "cur").is_dir():
+        path = self._paths.get((address, mailbox))
+        if path is None:
+            root = self.user_dir(address)
+            path = root / folder_dirname(mailbox)
+            if len(self._inside) > 10_000 or len(self._paths) > 10_000:
+                self._inside, self._paths = {}, {}
+            inside = self._inside.get(path)
+            if inside is None:
+                inside = self._inside[path] = path.resolve().parent == root.resolve()
+            if not inside and path != root:
+                raise InvalidMailboxName(f"mailbox {mailbox!r} is outside the user's directory")
+            self._paths[(address, mailbox)] = path
+        if must_exist and not os.path.isdir(os.path.join(path, "cur")):
             raise MailboxNotFound(f"no mailbox {mailbox!r}")
         return path
 
