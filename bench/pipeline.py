@@ -1,13 +1,19 @@
 """Pipeline benchmark: messages/s through spool → validate → spam hook → route → deliver,
 beside the plain Celery no-op task rate measured in the same run with the same worker.
 
-Starts one ``mailrs worker`` (solo pool, as ``mailrs up`` runs it) in a temporary
-directory. First it times N no-op tasks (the floor any Celery design pays per hop), then
-N messages accepted into the spool and database and published exactly as smtpd does,
-until every one is in the recipient's Maildir, with the built-in spam scorer.
+Starts ``mailrs worker`` (as ``mailrs up`` runs it: a prefork pool, one child per core)
+in a temporary directory. First it times N no-op tasks (the floor any Celery design pays
+per hop), then N messages accepted into the spool and database and published exactly as
+smtpd does, until every one is in the recipient's Maildir, with the built-in spam scorer.
 
     .venv/bin/python bench/pipeline.py --messages 500
     .venv/bin/python bench/pipeline.py --broker redis://127.0.0.1:6379/13
+    .venv/bin/python bench/pipeline.py --broker redis://127.0.0.1:6379/13 --workers 2 \
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+``--workers N`` starts N ``mailrs worker`` processes (each its default pool: prefork, one
+child per core), ``--postgres`` puts the database in a fresh schema there; the run then
+also prints the workers' CPU ms per message (every process of each worker's tree).
 """
 
 from __future__ import annotations
@@ -24,16 +30,19 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mailrs.accounts.users import add_user
-from mailrs.celery import app, configure
-from mailrs.config import load_settings
-from mailrs.db.engine import Database
-from mailrs.db.migrate import upgrade
-from mailrs.db.models import Message
-from mailrs.queue.accept import Envelope, record_messages
-from mailrs.queue.publish import publish_and_mark
-from mailrs.queue.spool import Spool, new_queue_id
-from mailrs.store.maildir import MaildirStore
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.smtp_load import cpu_secs, postgres_schema  # noqa: E402
+from mailrs.accounts.users import add_user  # noqa: E402
+from mailrs.celery import app, configure  # noqa: E402
+from mailrs.config import load_settings  # noqa: E402
+from mailrs.db.engine import Database  # noqa: E402
+from mailrs.db.migrate import upgrade  # noqa: E402
+from mailrs.db.models import Message  # noqa: E402
+from mailrs.queue.accept import Envelope, record_messages  # noqa: E402
+from mailrs.queue.publish import publish_and_mark  # noqa: E402
+from mailrs.queue.spool import Spool, new_queue_id  # noqa: E402
+from mailrs.store.maildir import MaildirStore  # noqa: E402
 
 USER = "bench@example.test"
 REPO = Path(__file__).resolve().parent.parent
@@ -134,13 +143,21 @@ def main() -> int:
         "--batch", type=int, default=10, help="messages handed over together (1 = one by one)"
     )
     parser.add_argument("--no-events", action="store_true", help="task events off (no Flower)")
+    parser.add_argument("--workers", type=int, default=1, help="mailrs worker processes")
+    parser.add_argument("--solo", action="store_true", help="each worker one process (solo pool)")
+    parser.add_argument("--postgres", metavar="URL", help="a fresh schema here, not SQLite")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="mailrs-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="mailrs-bench-") as tmp,
+        postgres_schema(args.postgres) as database_url,
+    ):
         root = Path(tmp)
         config = root / "mailrs.toml"
+        database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
         config.write_text(
-            f'[smtp]\nlisten_addr = "127.0.0.1:{free_port()}"\nlocal_domains = ["example.test"]\n'
+            database
+            + f'[smtp]\nlisten_addr = "127.0.0.1:{free_port()}"\nlocal_domains = ["example.test"]\n'
             f'[imap]\nlisten_addr = "127.0.0.1:{free_port()}"\n'
             f'[api]\nlisten_addr = "127.0.0.1:{free_port()}"\n'
             f'[celery]\nbroker_url = "{args.broker}"\nsweep_grace_secs = 3600\n'
@@ -165,32 +182,44 @@ def main() -> int:
             PYTHONUNBUFFERED="1",
             PYTHONPATH=f"{REPO}:{os.environ.get('PYTHONPATH', '')}",
         )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "mailrs", "worker", "--config", str(config)]
-            + ["--include", "bench.pipeline"],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "mailrs", "worker", "--config", str(config)]
+                + ["--include", "bench.pipeline", "--hostname", f"bench{n}@%h"]
+                + (["--pool", "solo"] if args.solo else []),
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for n in range(args.workers)
+        ]
         try:
-            wait_for_line(worker, b"ready.")
+            for worker in workers:
+                wait_for_line(worker, b"ready.")
             noops = noop_rate(args.messages, root / "noop-done")
+            cpu_before = cpu_secs([w.pid for w in workers])
             accepted, delivered = pipeline_rate(db, spool, args.messages, args.size, args.batch)
+            cpu_ms = (cpu_secs([w.pid for w in workers]) - cpu_before) * 1000 / args.messages
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
             db.dispose()
 
     print(
         f"broker: {args.broker or 'embedded'}  messages: {args.messages}  size: {args.size} B"
-        f"  batch: {args.batch}  worker: 1 x solo"
+        f"  batch: {args.batch}  workers: {args.workers} x {'solo' if args.solo else 'prefork'}"
+        f"  database: {'PostgreSQL' if args.postgres else 'SQLite'}"
         f"  task events: {'off' if args.no_events or not args.broker else 'on'}"
     )
     print(f"{'plain Celery no-op tasks/s':<40}{noops:10.1f}")
     print(f"{'accepted + published msg/s':<40}{accepted:10.1f}")
     print(f"{'pipeline msg/s (spool → Maildir)':<40}{delivered:10.1f}")
     print(f"{'ratio pipeline / no-op':<40}{delivered / noops:10.3f}")
+    print(f"{'workers CPU ms/msg (pipeline part)':<40}{cpu_ms:10.2f}")
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
 
