@@ -418,6 +418,7 @@ def run_mailrs(folder: Path, args: argparse.Namespace) -> Result:
                 "max_connections_per_ip = 1000",
                 "messages_per_minute_per_ip = 0",
                 "messages_per_minute_per_user = 0",
+                f"processes = {args.smtpd_processes}",
                 "[imap]",
                 f'listen_addr = "127.0.0.1:{free_port()}"',
                 "[api]",
@@ -643,6 +644,9 @@ def main() -> int:
         help="services: smtpd + --workers bare workers; up: `mailrs up` (the default install)",
     )
     parser.add_argument("--load", choices=("asyncio", "smtp-source"), default="asyncio")
+    parser.add_argument(
+        "--smtpd-processes", type=int, default=1, help="[smtp] processes (smtpd's own children)"
+    )
     parser.add_argument(
         "--history", type=int, default=0, help="messages already delivered before the load"
     )

@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
+import socket
 import ssl
 import sys
 import warnings
@@ -32,6 +34,7 @@ from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
 from smtpd.connections import ConnectionLimiter
 from smtpd.handler import MailHandler
+from smtpd.processes import bind, run_children, watch_parent
 from smtpd.protocol import Listener, MailSMTP
 from smtpd.shutdown import Sessions
 
@@ -131,8 +134,38 @@ async def startup_sweep(handler: MailHandler, settings: Settings, stop: asyncio.
             log.info("startup sweep, second pass: re-published %d message(s)", sent)
 
 
-async def serve(settings: Settings) -> int:
-    """Listen until SIGTERM/SIGINT; returns the exit code."""
+Bound = dict[str, list[socket.socket]]
+"""Listening sockets bound before forking, by listener name (``smtpd.processes``)."""
+LABELS = {"mx": "SMTP server", "submission": "Submission", "submissions": "Submissions (TLS)"}
+
+
+def bind_listeners(settings: Settings) -> Bound | None:
+    """Bind every listener (before forking); None, said on stderr, when one cannot be."""
+    bound: Bound = {}
+    for listener, address in listeners(settings):
+        host, port = parse_hostport(address, f"smtp.{listener.name}_addr")
+        try:
+            bound[listener.name] = bind(host, port)
+        except OSError as exc:
+            print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+            for sockets in bound.values():
+                for sock in sockets:
+                    sock.close()
+            return None
+        name = bound[listener.name][0].getsockname()
+        print(f"{LABELS[listener.name]} listening on {name[0]}:{name[1]}", flush=True)
+    return bound
+
+
+async def serve(
+    settings: Settings, bound: Bound | None = None, primary: bool = True, parent: int = 0
+) -> int:
+    """Listen until SIGTERM/SIGINT; returns the exit code.
+
+    With ``bound`` it serves those sockets (one of several processes: the start-up sweep
+    and the metrics endpoint only when ``primary``; it also stops when the process
+    ``parent`` is gone); otherwise it binds the listeners itself.
+    """
     try:
         context = tls_context(settings)
     except (ConfigError, OSError) as exc:
@@ -140,7 +173,7 @@ async def serve(settings: Settings) -> int:
         return 2
     if context is None and settings.smtp.submission_addr and not settings.smtp.allow_insecure_auth:
         log.warning("submission listener without TLS: AUTH is not offered there")
-    if setup_metrics(settings) and settings.metrics.smtpd_addr:
+    if setup_metrics(settings) and settings.metrics.smtpd_addr and primary:
         serve_own_endpoint(settings.metrics.smtpd_addr)
     db = Database.from_settings(settings)
     spool = Spool(settings.spool_path)
@@ -152,14 +185,16 @@ async def serve(settings: Settings) -> int:
         settings.smtp.max_connections, settings.smtp.max_connections_per_ip
     )
     servers: list[asyncio.Server] = []
-    labels = {"mx": "SMTP server", "submission": "Submission", "submissions": "Submissions (TLS)"}
     for listener, address in listeners(settings):
         host, port = parse_hostport(address, f"smtp.{listener.name}_addr")
         factory = make_protocol_factory(settings, handler, listener, context, connections, sessions)
+        ssl_context = context if listener.implicit_tls else None
+        if bound is not None:
+            for sock in bound[listener.name]:
+                servers.append(await loop.create_server(factory, sock=sock, ssl=ssl_context))
+            continue
         try:
-            server = await loop.create_server(
-                factory, host, port, ssl=context if listener.implicit_tls else None
-            )
+            server = await loop.create_server(factory, host, port, ssl=ssl_context)
         except OSError as exc:
             print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
             for started in servers:
@@ -167,10 +202,12 @@ async def serve(settings: Settings) -> int:
             db.dispose()
             return 1
         servers.append(server)
-        bound = server.sockets[0].getsockname()
-        print(f"{labels[listener.name]} listening on {bound[0]}:{bound[1]}", flush=True)
+        name = server.sockets[0].getsockname()
+        print(f"{LABELS[listener.name]} listening on {name[0]}:{name[1]}", flush=True)
     stop = asyncio.Event()
-    sweep = asyncio.create_task(startup_sweep(handler, settings, stop))
+    tasks = [asyncio.create_task(startup_sweep(handler, settings, stop))] if primary else []
+    if parent:
+        tasks.append(asyncio.create_task(watch_parent(parent, stop)))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
@@ -182,11 +219,38 @@ async def serve(settings: Settings) -> int:
     for server in servers:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), timeout=10)
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(sweep, timeout=5)
+    for task in tasks:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=5)
     await handler.drain()
     db.dispose()
     return 0
+
+
+def _load_before_fork(settings: Settings) -> None:
+    """Import what each child would import on its own (the broker transport, the database
+    dialect, ...), so the children share those pages instead of each loading them."""
+    configure(settings)
+    Database.from_settings(settings).dispose()  # no connection yet: the dialect's modules
+    gc.freeze()  # the collector leaves the parent's objects, and their pages, alone
+
+
+def serve_processes(settings: Settings) -> int:
+    """``smtp.processes`` receivers on listeners bound once, in forked children."""
+    try:
+        tls_context(settings)  # a development pair is made once, before the children
+    except (ConfigError, OSError) as exc:
+        print(f"smtpd: {exc}", file=sys.stderr)
+        return 2
+    bound = bind_listeners(settings)
+    if bound is None:
+        return 1
+    _load_before_fork(settings)
+
+    def child(index: int, parent: int) -> int:
+        return asyncio.run(serve(settings, bound, primary=index == 0, parent=parent))
+
+    return run_children(settings.smtp.processes, child)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,4 +270,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smtpd: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
+    if settings.smtp.processes > 1:
+        return serve_processes(settings)
     return asyncio.run(serve(settings))

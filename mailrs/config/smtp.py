@@ -18,6 +18,7 @@ from mailrs.config.fields import (
 from mailrs.errors import ConfigError
 
 SENDER_POLICIES = ("own", "domain", "any")
+MAX_PROCESSES = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class SmtpSettings(Section):
     max_pipeline_backlog: int = 10000
     publish_wait_ms: int = 100
     data_deadline_secs: int = 900  # the whole DATA phase must end within this
+    processes: int = 1  # smtpd processes sharing the listeners (smtpd/processes.py)
 
     def validate(self) -> None:
         """Listeners, limits, local domains, TLS and the sender policy."""
@@ -65,7 +67,10 @@ class SmtpSettings(Section):
             ("smtp.max_connections", self.max_connections),
             ("smtp.max_connections_per_ip", self.max_connections_per_ip),
             ("smtp.data_deadline_secs", self.data_deadline_secs),
+            ("smtp.processes", self.processes),
         )
+        if self.processes > MAX_PROCESSES:
+            raise ConfigError(f"smtp.processes: at most {MAX_PROCESSES}, got {self.processes}")
         require_not_negative(
             ("smtp.messages_per_minute_per_ip", self.messages_per_minute_per_ip),
             ("smtp.messages_per_minute_per_user", self.messages_per_minute_per_user),

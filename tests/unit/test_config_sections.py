@@ -36,6 +36,8 @@ def test_every_section_is_named_and_its_defaults_validate(name: str) -> None:
     [
         (SmtpSettings(max_recipients=0), "smtp.max_recipients: must be greater than 0, got 0"),
         (SmtpSettings(sender_policy="all"), "smtp.sender_policy: must be own, domain or any"),
+        (SmtpSettings(processes=0), "smtp.processes: must be greater than 0, got 0"),
+        (SmtpSettings(processes=65), "smtp.processes: at most 64, got 65"),
         (ImapSettings(max_line_bytes=100), "imap.max_line_bytes: must be at least 1024"),
         (RelaySettings(retry_factor=0.5), "relay.retry_factor: must be at least 1, got 0.5"),
         (RelaySettings(dkim_selector="s1"), "relay.dkim_selector/dkim_key_path: set both"),
