@@ -223,10 +223,11 @@ class MailHandler:
         if not address.isascii() and not envelope.smtp_utf8:
             return replies.NEEDS_SMTPUTF8
         authenticated = auth_user(session) is not None
-        facts = self.recipients.get(address, authenticated)
-        if facts is None:
-            facts = await asyncio.to_thread(self.recipient_facts, address, authenticated)
-            self.recipients.put(address, facts)
+        facts = await self.recipients.lookup(
+            address,
+            authenticated,
+            lambda: asyncio.to_thread(self.recipient_facts, address, authenticated),
+        )
         status = recipient_decision(facts)
         if status is not RecipientStatus.ACCEPTED:
             _refused_recipient(status.name.lower())

@@ -9,12 +9,17 @@ its mail then bounces at the pipeline's route step, which resolves the address a
 that time too (delivery applies it at once). Unknown addresses, relay decisions,
 recipients with a quota (their answer depends on the mailbox's usage, which every
 delivery changes) and lookup failures are never remembered, so a new account or alias
-receives mail at once. Used from the event loop only (no lock).
+receives mail at once. Sessions that miss the same address at the same moment (the 20
+sessions of a busy sender, when its entry has just expired) share one lookup. Used
+from the event loop only (no lock).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from smtpd.recipients import RecipientFacts
 
@@ -29,6 +34,35 @@ class RecipientCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[tuple[str, bool], tuple[float, RecipientFacts]] = {}
+        self._pending: dict[tuple[str, bool], asyncio.Future[RecipientFacts]] = {}
+
+    async def lookup(
+        self,
+        address: str,
+        authenticated: bool,
+        fetch: Callable[[], Coroutine[Any, Any, RecipientFacts]],
+    ) -> RecipientFacts:
+        """The remembered facts, or ``fetch()``'s (one call for concurrent misses).
+
+        The lookup runs as its own task: a session that goes away while waiting for it
+        cancels only its own wait.
+        """
+        facts = self.get(address, authenticated)
+        if facts is not None:
+            return facts
+        key = (address.lower(), authenticated)
+        task = self._pending.get(key)
+        if task is None:
+            task = self._pending[key] = asyncio.ensure_future(fetch())
+            task.add_done_callback(lambda done: self._looked_up(key, address, done))
+        return await asyncio.shield(task)
+
+    def _looked_up(
+        self, key: tuple[str, bool], address: str, task: asyncio.Future[RecipientFacts]
+    ) -> None:
+        del self._pending[key]
+        if not task.cancelled() and task.exception() is None:
+            self.put(address, task.result())
 
     def get(self, address: str, authenticated: bool) -> RecipientFacts | None:
         """The remembered facts, or None when absent or older than the TTL."""

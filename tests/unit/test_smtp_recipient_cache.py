@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from smtpd import recipient_cache
@@ -67,3 +69,36 @@ def test_the_cache_is_bounded_and_a_ttl_of_zero_turns_it_off(clock: Clock) -> No
     off = RecipientCache(ttl=0)
     off.put("alice@example.test", KNOWN)
     assert off.get("alice@example.test", False) is None
+
+
+def test_concurrent_misses_share_one_lookup_and_failures_are_not_kept() -> None:
+    calls: list[str] = []
+
+    async def scenario() -> None:
+        cache = RecipientCache()
+        gate = asyncio.Event()
+
+        async def fetch() -> RecipientFacts:
+            calls.append("lookup")
+            await gate.wait()
+            return KNOWN
+
+        waits = [asyncio.create_task(cache.lookup("alice@example.test", False, fetch))]
+        waits += [asyncio.create_task(cache.lookup("ALICE@example.test", False, fetch))]
+        lost = asyncio.create_task(cache.lookup("alice@example.test", False, fetch))
+        await asyncio.sleep(0)
+        lost.cancel()  # a session gone while waiting: the others still get their answer
+        gate.set()
+        assert await asyncio.gather(*waits) == [KNOWN, KNOWN]
+        assert await cache.lookup("alice@example.test", False, fetch) == KNOWN  # remembered
+
+        async def broken() -> RecipientFacts:
+            calls.append("broken")
+            raise OSError("database down")
+
+        for _ in range(2):
+            with pytest.raises(OSError):
+                await cache.lookup("bob@example.test", False, broken)
+
+    asyncio.run(scenario())
+    assert calls == ["lookup", "broken", "broken"]
