@@ -12,6 +12,10 @@ and the PSS of the server processes. Also printed: the APPEND median from Python
 ``imaplib`` (which does not disable Nagle) on both servers. Servers and data are the
 ones of ``bench/imap_bench.py`` (same Argon2id password hash on both). Nothing is
 asserted: this prints figures.
+
+With ``--imaptest PATH`` (Dovecot's imaptest, built as README says), imaptest itself
+is the load instead: its stress mode, ``logout=0`` and its login benchmark
+(``- select=0``), each against mailrs then Dovecot, totals per column and ratios.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +48,7 @@ from imap_bench import (  # noqa: E402
     start_dovecot,
     start_mailrs,
 )
+from imaptest_modes import MODES, print_table, run_imaptest, write_mbox  # noqa: E402
 
 COMMANDS = ["LOGIN", "SELECT", "FETCH", "FETCH2", "STORE", "APPEND", "SEARCH", "EXPUNGE", "LOGOUT"]
 
@@ -234,6 +240,42 @@ def imaplib_append_median(port: int, rounds: int) -> float:
     return statistics.median(timings)
 
 
+def measured(pid: int) -> Callable[[Callable[[], str]], tuple[str, float, float]]:
+    """A wrapper that runs a load and returns (its output, server CPU ms, peak PSS MiB).
+
+    CPU ms is the server tree's total here; the caller divides it per command.
+    """
+
+    def measure(call: Callable[[], str]) -> tuple[str, float, float]:
+        result: list[str] = []
+        cpu_before = cpu_seconds(pid)
+        thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
+        thread.start()
+        peak = 0.0
+        while thread.is_alive():
+            peak = max(peak, pss_mib(pid))
+            thread.join(0.5)
+        return (result[0] if result else ""), 1000 * (cpu_seconds(pid) - cpu_before), peak
+
+    return measure
+
+
+def imaptest_modes(
+    binary: Path, servers: dict[str, tuple[int, int]], work: Path, args: argparse.Namespace
+) -> None:
+    """Each imaptest mode against each server in turn; print totals and ratios."""
+    mbox = write_mbox(work / "imaptest.mbox")
+    for mode in MODES:
+        if mode not in args.modes.split(","):
+            continue
+        runs = {}
+        for name, (pid, port) in servers.items():
+            run = run_imaptest(binary, port, mode, mbox, args.clients, args.seconds, measured(pid))
+            run.cpu_ms /= max(sum(run.totals.values()), 1)
+            runs[name] = run
+        print_table(mode, runs["mailrs"], runs["dovecot"])
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the child and wait for it."""
     if proc.poll() is None:
@@ -252,7 +294,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--append-rounds", type=int, default=40)
-    parser.add_argument("--modes", default="stress,logout=0", help="comma-separated")
+    parser.add_argument(
+        "--modes", default="stress,logout=0,login", help="comma-separated (login: imaptest only)"
+    )
+    parser.add_argument("--imaptest", type=Path, help="imaptest binary: use it as the load")
     parser.add_argument("--profile", type=Path, help="py-spy mailrs into DIR/<mode>.txt")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="imap-load-"))
@@ -277,6 +322,9 @@ def main() -> int:
         for name, (_, port) in servers.items() if args.append_rounds else ():
             median = imaplib_append_median(port, args.append_rounds)
             print(f"imaplib APPEND median {name}: {median:.2f} ms")
+        if args.imaptest is not None:
+            imaptest_modes(args.imaptest, servers, work, args)
+            return 0
         for mode, relogin in (("stress", True), ("logout=0", False)):
             if mode not in args.modes.split(","):
                 continue
@@ -297,12 +345,12 @@ def main() -> int:
                     continue
                 print(f"| {command:8} | {a:8.1f} | {b:8.1f} | {a / max(b, 1e-9):6.2f} |")
             for name, result in results.items():
-                errors = result["errors"]
+                errors: list[str] = result["errors"]  # type: ignore[assignment]
                 print(
                     f"{name}: {result['cpu_ms']:.2f} CPU ms/command, peak PSS "
-                    f"{result['pss']:.1f} MiB, {len(errors)} client errors"  # type: ignore[arg-type]
+                    f"{result['pss']:.1f} MiB, {len(errors)} client errors"
                     + (f" (first: {errors[0]})" if errors else "")
-                )  # type: ignore[index]
+                )
     finally:
         for proc in procs:
             stop(proc)
