@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from imapd.event_hub import EventHub
 from mailrs.accounts.credential_cache import CredentialCache
+from mailrs.accounts.urlauth_keys import delete_keys, mailbox_key, owner_uid, reset_key
 from mailrs.accounts.users import Credentials, check_credentials, lookup_credentials, quota_of
 from mailrs.config import Settings
 from mailrs.db.engine import Database
@@ -124,6 +125,34 @@ class Backend:
         """True when ``added`` more bytes fit the user's quota; with none added, when the
         account is not over it already (quota and usage read in one thread hop)."""
         return await asyncio.to_thread(self._fits, mail, added)
+
+    def _urlauth_key(self, address: str, mailbox: str, create: bool) -> tuple[bool, bytes | None]:
+        with self.database.session() as session:
+            owner = owner_uid(session, address)
+            if owner is None:
+                return False, None
+            return True, mailbox_key(session, owner, mailbox, create)
+
+    async def urlauth_key(
+        self, address: str, mailbox: str, create: bool
+    ) -> tuple[bool, bytes | None]:
+        """(the account exists and is enabled, its URLAUTH key of ``mailbox`` or None);
+        ``create`` makes the key when there is none (RFC 4467 GENURLAUTH)."""
+        return await asyncio.to_thread(self._urlauth_key, address, mailbox, create)
+
+    def _reset_urlauth(self, address: str, mailbox: str | None) -> None:
+        with self.database.session() as session:
+            owner = owner_uid(session, address)
+            if owner is None:
+                return
+            if mailbox is None:
+                delete_keys(session, owner)
+            else:
+                reset_key(session, owner, mailbox)
+
+    async def reset_urlauth(self, address: str, mailbox: str | None) -> None:
+        """RESETKEY: a new key for ``mailbox``, or (None) every key of the user removed."""
+        await asyncio.to_thread(self._reset_urlauth, address, mailbox)
 
     def open_user(self, address: str) -> UserMail:
         """The mail of one logged-in user."""

@@ -52,8 +52,9 @@ def _field(part: Part, name: str) -> bytes:
     return encode(" ".join(str(value).split()))
 
 
-def body_structure(part: Part, extended: bool) -> bytes:
-    """BODYSTRUCTURE (``extended``) or BODY of a part."""
+def body_structure(part: Part, extended: bool, lines: int | None = None) -> bytes:
+    """BODYSTRUCTURE (``extended``) or BODY of a part (``lines``: a text leaf's line
+    count given instead of counted)."""
     if part.is_multipart:
         inner = b"".join(body_structure(child, extended) for child in part.children)
         out = b"(" + inner + b" " + encode(part.subtype)
@@ -87,7 +88,7 @@ def body_structure(part: Part, extended: bool) -> bytes:
         fields.append(body_structure(part.message, extended))
         fields.append(encode(count_lines(part.body)))
     elif part.maintype == "text":
-        fields.append(encode(count_lines(part.body)))
+        fields.append(encode(count_lines(part.body) if lines is None else lines))
     if extended:
         fields += [
             _field(part, "content-md5"),

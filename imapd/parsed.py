@@ -254,6 +254,37 @@ class IdArgs:
     fields: tuple[tuple[str, str | None], ...] | None
 
 
+@dataclass(frozen=True)
+class GenUrlauthArgs:
+    """GENURLAUTH rump mechanism ... (RFC 4467)."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ResetKeyArgs:
+    """RESETKEY [mailbox [mechanism ...]] (RFC 4467); ``mailbox`` None resets every key."""
+
+    mailbox: str | None
+    mechanisms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UrlFetch:
+    """One URLFETCH argument: the URL, and for the extended form (RFC 5524) what is
+    wanted: upper-case BODY / BINARY / BODYPARTSTRUCTURE (``None``: the plain form)."""
+
+    url: str
+    params: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class UrlFetchArgs:
+    """URLFETCH url ... (RFC 4467, RFC 5524)."""
+
+    urls: tuple[UrlFetch, ...]
+
+
 type Args = (
     NoArgs
     | LoginArgs
@@ -273,6 +304,9 @@ type Args = (
     | AtomsArgs
     | NotifyArgs
     | IdArgs
+    | GenUrlauthArgs
+    | ResetKeyArgs
+    | UrlFetchArgs
 )
 
 

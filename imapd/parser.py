@@ -38,6 +38,7 @@ from imapd.parsed import (
 )
 from imapd.search_parser import parse_search, parse_sort, parse_thread
 from imapd.select_grammar import parse_select
+from imapd.urlauth_grammar import parse_genurlauth, parse_resetkey, parse_urlfetch
 
 # -- grammar of each command ---------------------------------------------------------------
 
@@ -426,6 +427,9 @@ GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "COMPRESS": _compress,
     "GETQUOTA": _mailbox,
     "GETQUOTAROOT": _mailbox,
+    "GENURLAUTH": parse_genurlauth,
+    "RESETKEY": parse_resetkey,
+    "URLFETCH": parse_urlfetch,
 }
 UID_GRAMMAR: dict[str, Callable[[Cursor], Args]] = {
     "FETCH": _fetch,

@@ -39,6 +39,8 @@ CAPABILITIES: tuple[str, ...] = (
     "LIST-EXTENDED",
     "LIST-STATUS",
     "COMPRESS=DEFLATE",
+    "URLAUTH",
+    "URLAUTH=BINARY",
 )
 
 
@@ -98,6 +100,7 @@ class Code(StrEnum):
     UIDNEXT = "UIDNEXT"
     UIDVALIDITY = "UIDVALIDITY"
     UNSEEN = "UNSEEN"
+    URLMECH = "URLMECH"
 
 
 # Maildir info letters and the IMAP system flags they stand for ("P", passed, has none).

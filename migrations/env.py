@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from mailrs.db.access_keys import UrlauthKey  # noqa: F401 - its table in the metadata
 from mailrs.db.engine import make_engine
 from mailrs.db.models import Base
 

@@ -27,6 +27,7 @@ from imapd.commands import (
     selected,
     sort,
     store,
+    urlauth,
 )
 from imapd.commands.base import CommandSpec, Context
 from imapd.commands.mailbox import report_changes
@@ -52,6 +53,7 @@ COMMANDS: dict[str, CommandSpec] = {
     **compression.COMMANDS,
     **context.COMMANDS,
     **notify.COMMANDS,
+    **urlauth.COMMANDS,
 }
 # Commands after which no untagged updates are added (they report, or leave, themselves).
 _NO_REPORT = {"SELECT", "EXAMINE", "NOOP", "CHECK", "IDLE", "LOGOUT", "CLOSE", "UNSELECT"}

@@ -13,6 +13,7 @@ from mailrs.accounts.contacts import delete_all_contacts
 from mailrs.accounts.passwords import hash_password, verify_password
 from mailrs.accounts.preferences import delete_preferences
 from mailrs.accounts.sessions import end_all_sessions
+from mailrs.accounts.urlauth_keys import delete_keys
 from mailrs.addresses import normalize_user_address
 from mailrs.db.models import Domain, User
 from mailrs.errors import AuthFailed, InvalidAddress, UserExists, UserNotFound
@@ -93,6 +94,7 @@ def delete_user(session: Session, store: MaildirStore, address: str, purge: bool
     end_all_sessions(session, user.uid, commit=False)
     delete_all_contacts(session, user.uid, commit=False)
     delete_preferences(session, user.uid)
+    delete_keys(session, user.uid, commit=False)
     session.delete(user)
     session.commit()
     if purge:

@@ -409,9 +409,12 @@ class MailIndex:
         name = normalize_mailbox_name(mailbox)
         self._refresh(name, False)
         db = self._conn()
-        uidvalidity, uidnext, modseq = db.execute(
-            "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?", (name,)
-        ).fetchone()
+        query = "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE name = ?"
+        row = db.execute(query, (name,)).fetchone()
+        if row is None:  # a folder deleted and made again: the watch saw no file change
+            self._refresh(name, True)
+            row = db.execute(query, (name,)).fetchone()
+        uidvalidity, uidnext, modseq = row
         count, unseen, recent, size, deleted = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(instr(flags, 'S') = 0), 0),"
             " COALESCE(SUM(recent), 0), COALESCE(SUM(size), 0),"

@@ -158,3 +158,24 @@ def test_recursivematch_childinfo_only_for_children_not_listed_themselves(
     lines = conn.command(b"M", b'LIST (SUBSCRIBED RECURSIVEMATCH) "" (Tree Tree/Leaf)')
     assert lines[:-1] == [b'* LIST (\\HasNoChildren \\Subscribed) "/" Tree/Leaf']
     conn.close()
+
+
+def test_pipelined_status_after_a_folder_is_deleted_and_made_again(
+    harness: ServerHarness,
+) -> None:
+    """imaptest's pipeline group: DELETE, CREATE, then STATUS of each, pipelined; a folder
+    made again under a watched name once answered NO [SERVERBUG] (no index row yet)."""
+    conn = _login(harness)
+    names = [b"Again", b"Again2", b"Again3", b"Again4"]
+    for rounds in range(3):
+        for verb in (b"DELETE", b"CREATE") if rounds else (b"CREATE",):
+            conn.send(
+                b"".join(b"%s%d %s %s\r\n" % (verb[:1], i, verb, n) for i, n in enumerate(names))
+            )
+            for i in range(len(names)):
+                assert conn.until_tagged(b"%s%d" % (verb[:1], i))[-1].split()[1] == b"OK"
+        conn.send(b"".join(b"S%d STATUS %s (MESSAGES)\r\n" % (i, n) for i, n in enumerate(names)))
+        for i, name in enumerate(names):
+            reply = conn.until_tagged(b"S%d" % i)
+            assert reply == [b"* STATUS %s (MESSAGES 0)" % name, b"S%d OK STATUS completed" % i]
+    conn.close()
