@@ -26,7 +26,7 @@ from mailrs.accounts.urlauth_keys import delete_keys, mailbox_key, owner_uid, re
 from mailrs.accounts.users import Credentials, check_credentials, lookup_credentials, quota_of
 from mailrs.config import Settings
 from mailrs.db.engine import Database
-from mailrs.errors import AuthFailed, MessageNotFound
+from mailrs.errors import AuthFailed, MailboxNotFound, MessageNotFound
 from mailrs.store.content import content_of
 from mailrs.store.filenames import split_filename
 from mailrs.store.mailbox import (
@@ -46,6 +46,13 @@ _CONTENT_LOCKS: dict[tuple[str, str], threading.Lock] = {}  # (user, folder): se
 _CONTENT_LOCKS_GUARD = threading.Lock()
 type ContentLookup = tuple[str, str, str]  # ("text", column, text), ("headers"|"sent", "", "")
 type ContentAnswer = set[int] | dict[int, str] | dict[int, float | None]
+
+
+type AppendedMessage = tuple[bytes, str, str, float | None, int | None]
+
+
+class OverQuota(Exception):
+    """The messages would take the account over its quota."""
 
 
 class Backend:
@@ -153,6 +160,23 @@ class Backend:
     async def reset_urlauth(self, address: str, mailbox: str | None) -> None:
         """RESETKEY: a new key for ``mailbox``, or (None) every key of the user removed."""
         await asyncio.to_thread(self._reset_urlauth, address, mailbox)
+
+    def _append_checked(
+        self, mail: UserMail, mailbox: str, messages: list[AppendedMessage]
+    ) -> tuple[int, list[int]]:
+        if not mail.service.exists(mailbox):
+            raise MailboxNotFound(mailbox)
+        if not self._fits(mail, sum(len(m[0]) for m in messages)):
+            raise OverQuota(mail.address)
+        return mail.append_all_now(mailbox, messages)
+
+    async def append_checked(
+        self, mail: UserMail, mailbox: str, messages: list[AppendedMessage]
+    ) -> tuple[int, list[int]]:
+        """APPEND's work in one thread hop: the mailbox must exist (MailboxNotFound) and
+        the messages fit the quota (OverQuota); then they are stored, all or none, each
+        file fsynced and linked before this returns. (uidvalidity, UIDs)."""
+        return await asyncio.to_thread(self._append_checked, mail, mailbox, messages)
 
     def open_user(self, address: str) -> UserMail:
         """The mail of one logged-in user."""
@@ -263,9 +287,10 @@ class UserMail:
         )
         return appended.uidvalidity, appended.uid
 
-    def _append_all(
+    def append_all_now(
         self, mailbox: str, messages: list[tuple[bytes, str, str, float | None, int | None]]
     ) -> tuple[int, list[int]]:
+        """``append_all`` in the calling thread."""
         done: list[MessageRef] = []
         uidvalidity = 0
         try:
@@ -287,7 +312,7 @@ class UserMail:
 
         Each message is (data, letters, keywords, date, zone).
         """
-        return await asyncio.to_thread(self._append_all, mailbox, messages)
+        return await asyncio.to_thread(self.append_all_now, mailbox, messages)
 
     async def copy(
         self, source: str, refs: list[MessageRef], destination: str, move: bool = False

@@ -137,9 +137,11 @@ class Connection:
         await self.out.send(continuation("Ready for literal data"))
 
     def _quickack(self) -> None:
-        """ACK a literal's bytes now: a client with Nagle on (imaplib) holds the CRLF
+        """ACK a literal's bytes at once: a client with Nagle on (imaplib) holds the CRLF
         that ends the command until they are acknowledged, and a delayed ACK costs
-        up to 40 ms (TCP_QUICKACK is Linux's; elsewhere this does nothing)."""
+        up to 40 ms. Set after the ``+`` (so the kernel ACKs the literal on arrival,
+        before this process is even scheduled) and again after the literal is read
+        (TCP_QUICKACK is Linux's and not permanent; elsewhere this does nothing)."""
         sock = self.writer.get_extra_info("socket")
         if sock is not None and _QUICKACK is not None:
             with contextlib.suppress(OSError):

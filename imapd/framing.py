@@ -88,6 +88,8 @@ class CommandReader:
                 )
             if announced.synchronizing:
                 await self._request_literal()
+                if self._after_literal is not None:
+                    self._after_literal()  # ACK the literal's bytes as they arrive
             try:
                 async with asyncio.timeout(self.limits.literal_deadline + size / LITERAL_RATE):
                     parts.append(await self._reader.readexactly(size))

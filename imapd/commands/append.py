@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from imapd.arguments import section as parse_section
+from imapd.backend import OverQuota
 from imapd.binary import stored_form
 from imapd.commands.base import AUTHENTICATED, CommandSpec, Completion, Context, args_of
 from imapd.commands.fetch import section_bytes
@@ -21,7 +22,7 @@ from imapd.errors import BadCommand, CommandFailed
 from imapd.parsed import AppendArgs, AppendItem, Command, Section
 from imapd.protocol import Code
 from imapd.sequences import compress
-from mailrs.errors import MessageNotFound
+from mailrs.errors import MailboxNotFound, MessageNotFound
 from mailrs.store import mutf7
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # one built message (CATENATE can name big ones)
@@ -129,8 +130,9 @@ async def append(ctx: Context, command: Command) -> Completion:
         raise BadCommand("APPEND UTF8 needs ENABLE UTF8=ACCEPT (RFC 6855)")
     name = ctx.mailbox_name(args.mailbox)
     mail = ctx.user_mail()
-    if not await mail.exists(name):
-        raise CommandFailed("No such mailbox", Code.TRYCREATE)
+    catenated = any(not isinstance(part, bytes) for item in args.items for part in item.parts)
+    if catenated and not await mail.exists(name):
+        raise CommandFailed("No such mailbox", Code.TRYCREATE)  # before reading any URL
     messages = []
     total = 0
     for item in args.items:
@@ -139,9 +141,12 @@ async def append(ctx: Context, command: Command) -> Completion:
         check_size(total, MAX_APPEND_BYTES)
         letters, keywords = split_flags(item.flags)
         messages.append((data, letters, keywords, item.date, item.zone))
-    if not await ctx.backend.fits(mail, sum(len(m[0]) for m in messages)):
-        raise CommandFailed("Quota exceeded", Code.OVERQUOTA)
-    uidvalidity, uids = await mail.append_all(name, messages)
+    try:  # one thread hop for the checks and the store (the tagged OK waits for fsync)
+        uidvalidity, uids = await ctx.backend.append_checked(mail, name, messages)
+    except MailboxNotFound:
+        raise CommandFailed("No such mailbox", Code.TRYCREATE) from None
+    except OverQuota:
+        raise CommandFailed("Quota exceeded", Code.OVERQUOTA) from None
     return Completion("APPEND completed", Code.APPENDUID, f"{uidvalidity} {compress(uids)}")
 
 
