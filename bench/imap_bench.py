@@ -215,9 +215,12 @@ def password_hash(settings: object) -> str:
 
 
 def start_dovecot(
-    work: Path, source: Path, hashed: str, extra: str = ""
+    work: Path, source: Path, hashed: str, extra: str = "", fsync: str = "never"
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """Copy the Maildir, write a config (plus ``extra`` lines) and run ``dovecot -F -c``."""
+    """Copy the Maildir, write a config (plus ``extra`` lines) and run ``dovecot -F -c``.
+
+    ``fsync`` is Dovecot's ``mail_fsync``: ``never`` by default here (its own default,
+    ``optimized``, fsyncs a saved message before answering, as mailrs always does)."""
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     home = work / "dovecot"
     maildir = home / "Maildir"
@@ -249,7 +252,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain
 first_valid_uid = {min(uid, 100)}
 mail_location = maildir:{maildir}
-mail_fsync = never
+mail_fsync = {fsync}
 default_internal_user = {owner}
 default_login_user = dovenull
 passdb {{

@@ -298,6 +298,12 @@ def main() -> int:
         "--modes", default="stress,logout=0,login", help="comma-separated (login: imaptest only)"
     )
     parser.add_argument("--imaptest", type=Path, help="imaptest binary: use it as the load")
+    parser.add_argument(
+        "--dovecot-fsync",
+        default="never",
+        choices=("never", "optimized", "always"),
+        help="Dovecot's mail_fsync (optimized: fsyncs each saved message, as mailrs does)",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy mailrs into DIR/<mode>.txt")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="imap-load-"))
@@ -309,7 +315,9 @@ def main() -> int:
         fill_maildir(maildir, args.messages)
         # Dovecot's auth cache on, like mailrs' credential cache: logins compare fairly
         cache = "auth_cache_size = 1M\nauth_cache_ttl = 60 s\n"
-        dovecot_proc, dovecot_port, _ = start_dovecot(work, maildir, password_hash(settings), cache)
+        dovecot_proc, dovecot_port, _ = start_dovecot(
+            work, maildir, password_hash(settings), cache, fsync=args.dovecot_fsync
+        )
         procs.append(dovecot_proc)
         servers = {
             "mailrs": (mailrs_proc.pid, mailrs_port),
@@ -317,7 +325,8 @@ def main() -> int:
         }
         print(
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
-            f"{args.clients} clients, {args.seconds:.0f} s per mode, {args.messages} messages"
+            f"{args.clients} clients, {args.seconds:.0f} s per mode, {args.messages} messages, "
+            f"Dovecot mail_fsync={args.dovecot_fsync}"
         )
         for name, (_, port) in servers.items() if args.append_rounds else ():
             median = imaplib_append_median(port, args.append_rounds)
