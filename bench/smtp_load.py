@@ -257,6 +257,8 @@ def process_name(pid: int) -> str:
             argv = fh.read().decode(errors="replace").split("\0")
     except OSError:
         return str(pid)
+    if len([a for a in argv if a]) == 1:  # a title set with setproctitle: one string
+        argv = argv[0].split()
     words = [os.path.basename(argv[0])] + [w for w in argv[1:4] if w and "/" not in w]
     return f"{pid} {' '.join(words)}"
 

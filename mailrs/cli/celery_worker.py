@@ -9,15 +9,25 @@ the same click command, ``celery.bin.worker.worker``, with the context object th
 
 from __future__ import annotations
 
+import gc
 from typing import Any
+
+
+def freeze_before_fork(**_: Any) -> None:
+    """Before the prefork pool forks a child: move every object alive now out of the
+    collector's reach, so the child's collections never write to (and copy) the pages
+    it shares with this parent."""
+    gc.freeze()
 
 
 def run_celery_worker(app: Any, argv: list[str]) -> int:
     """Run ``celery worker ARGV`` for ``app`` in this process; returns its exit status."""
     from celery.bin.base import CLIContext
     from celery.bin.worker import worker
+    from celery.signals import worker_before_create_process
     from click.exceptions import Exit
 
+    worker_before_create_process.connect(freeze_before_fork, weak=False)
     context = CLIContext(app=app, no_color=False, workdir=None, quiet=False)
     try:
         status = worker.main(

@@ -12,7 +12,9 @@ database drivers is imported in the master). Argon2 runs in gevent's thread pool
 
 from __future__ import annotations
 
+import gc
 import os
+from typing import Any
 
 worker_class = "gevent"
 # One gevent worker serves hundreds of requests and chat sockets (each a greenlet) and
@@ -32,3 +34,9 @@ limit_request_field_size = 8190
 # mailrs does not use gunicornc; one per-user control socket would be fought over by
 # every gunicorn the same user runs (tests, several instances).
 control_socket_disable = True
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """In the master, before it forks a worker: objects alive now leave the collector's
+    reach, so the worker's collections never write to the pages it shares with the master."""
+    gc.freeze()

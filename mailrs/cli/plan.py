@@ -24,8 +24,14 @@ def _service(
     url_prefix: str = "",
     ready_text: str | None = None,
     broker_wait: bool = False,
+    entry: str | None = None,
+    entry_argv: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """One service of the plan (the fields of ``mailrs.cli.supervisor.Service``)."""
+    """One service of the plan (the fields of ``mailrs.cli.supervisor.Service``).
+
+    ``argv`` is the command that runs it in a fresh interpreter; ``entry`` the function
+    the fork server (``mailrs.cli.zygote``) calls instead, with ``sys.argv = entry_argv``.
+    """
     return {
         "name": name,
         "label": label,
@@ -35,6 +41,8 @@ def _service(
         "url_prefix": url_prefix,
         "ready_text": ready_text,
         "broker_wait": broker_wait,
+        "entry": entry,
+        "entry_argv": list(entry_argv),
     }
 
 
@@ -92,26 +100,42 @@ def plan_services(settings: Settings, config_path: Path) -> list[dict[str, Any]]
         if settings.imap.tls_listen_addr
         else ()
     )
+    gunicorn = (
+        "--config",
+        "python:mailrs.cli.gunicorn_conf",  # the settings gunicorn.conf.py uses
+        "--bind",
+        settings.api.listen_addr,
+        "--env",
+        f"MAILRS_CONFIG={cfg}",
+        "web:create_app()",
+    )
     return [
-        _service("smtpd", "SMTP server", [py, "-m", "smtpd", "--config", cfg], smtp, smtp_also),
-        _service("imapd", "IMAP server", [py, "-m", "imapd", "--config", cfg], imap, imap_also),
+        _service(
+            "smtpd",
+            "SMTP server",
+            [py, "-m", "smtpd", "--config", cfg],
+            smtp,
+            smtp_also,
+            entry="smtpd.server:main",
+            entry_argv=("smtpd", "--config", cfg),
+        ),
+        _service(
+            "imapd",
+            "IMAP server",
+            [py, "-m", "imapd", "--config", cfg],
+            imap,
+            imap_also,
+            entry="imapd.server:main",
+            entry_argv=("imapd", "--config", cfg),
+        ),
         _service(
             "web",
             "Web UI",
-            [
-                py,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:mailrs.cli.gunicorn_conf",  # the settings gunicorn.conf.py uses
-                "--bind",
-                settings.api.listen_addr,
-                "--env",
-                f"MAILRS_CONFIG={cfg}",
-                "web:create_app()",
-            ],
+            [py, "-m", "gunicorn", *gunicorn],
             api,
             url_prefix="http://",
+            entry="mailrs.cli.gunicorn_single:main",
+            entry_argv=("gunicorn", *gunicorn),
         ),
         _service(
             "worker",
@@ -119,6 +143,8 @@ def plan_services(settings: Settings, config_path: Path) -> list[dict[str, Any]]
             [py, "-m", "mailrs", "worker", "--config", cfg],
             ready_text="ready.",
             broker_wait=True,
+            entry="mailrs.cli.main:main",
+            entry_argv=("mailrs", "worker", "--config", cfg),
         ),
     ]
 

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from mailrs.cli import zygote
 from mailrs.cli.supervisor import Interrupted, StartupError, Supervisor, services_from_plan
 
 
@@ -36,6 +37,17 @@ def exec_supervisor(plan_path: Path) -> None:
     os.execv(sys.executable, argv)
 
 
+def start_fork_server() -> bool:
+    """Load the services' common libraries here (``mailrs.cli.zygote``); False: exec each."""
+    if not zygote.enabled():
+        return False
+    reason = zygote.preload()
+    if reason is not None:
+        print(f"mailrs: starting each service in its own interpreter ({reason})", flush=True)
+        return False
+    return True
+
+
 def main(argv: list[str]) -> int:
     """Start every service of the plan and watch them; the exit status of ``mailrs up``."""
     plan = json.loads(Path(argv[0]).read_text())
@@ -46,6 +58,7 @@ def main(argv: list[str]) -> int:
         state_path=Path(plan["state_path"]),
     )
     supervisor.catch_signals()
+    supervisor.fork_server = start_fork_server()
     try:
         supervisor.check_ports()
         supervisor.start()

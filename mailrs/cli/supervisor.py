@@ -27,6 +27,7 @@ from typing import Any
 
 from mailrs.cli.restart_policy import CrashHistory, describe_exit
 from mailrs.cli.runstate import RunState, ServiceState, process_start, state_file, write_state
+from mailrs.cli.zygote import Forked, fork_service
 
 STOP_TIMEOUT = 15.0
 START_TIMEOUT = 60.0
@@ -45,9 +46,13 @@ class Service:
     ready_text: str | None = None
     url_prefix: str = ""
     also: tuple[str, ...] = ()  # further "X listening on Y" lines once it is ready
+    # What the fork server calls in a forked child (``module:function``) with
+    # ``sys.argv = entry_argv``; None: always exec ``argv``.
+    entry: str | None = None
+    entry_argv: list[str] = field(default_factory=list)
     # Why the service is not ready when that is outside its control (the broker), or None.
     waits_for: Callable[[], str | None] | None = field(default=None, repr=False)
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    process: subprocess.Popen[bytes] | Forked | None = field(default=None, repr=False)
     log_path: Path | None = None
     log_offset: int = 0
     status: ServiceState = field(init=False)
@@ -129,6 +134,8 @@ def services_from_plan(plan: dict[str, Any]) -> list[Service]:
             url_prefix=item["url_prefix"],
             also=tuple(item["also"]),
             waits_for=wait if item["broker_wait"] else None,
+            entry=item.get("entry"),
+            entry_argv=list(item.get("entry_argv") or ()),
         )
         for item in plan["services"]
     ]
@@ -144,8 +151,12 @@ class Supervisor:
         env: dict[str, str],
         echo: Callable[[str], None] = print,
         state_path: Path | None = None,
+        fork_server: bool = False,
     ) -> None:
         self.services = services
+        # True once this process holds the preload (``mailrs.cli.zygote``): services with
+        # an entry are forked from it instead of exec'd.
+        self.fork_server = fork_server
         self.log_dir = log_dir
         self.env = env
         self.echo = echo
@@ -184,8 +195,29 @@ class Supervisor:
         service.log_path = self.log_dir / f"{service.name}.log"
         # Readiness is read from what this run writes, not from an earlier run's log.
         service.log_offset = service.log_path.stat().st_size if service.log_path.exists() else 0
+        if self.fork_server and service.entry:
+            title = " ".join(service.entry_argv)
+            process: subprocess.Popen[bytes] | Forked = fork_service(
+                service.entry, service.entry_argv, service.log_path, title
+            )
+        else:
+            process = self._exec(service)
+        service.process = process
+        service.started_mono = time.monotonic()
+        service.restart_at = None
+        status = service.status
+        status.state = "starting"
+        status.pid = process.pid
+        status.pid_start = process_start(process.pid)
+        status.started_at = time.time()
+        status.note = ""
+        self.save()
+
+    def _exec(self, service: Service) -> subprocess.Popen[bytes]:
+        """Start ``service.argv`` in a fresh interpreter."""
+        assert service.log_path is not None
         with open(service.log_path, "ab") as log:
-            service.process = subprocess.Popen(
+            return subprocess.Popen(
                 service.argv,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -194,15 +226,6 @@ class Supervisor:
                 preexec_fn=_die_with_parent,
                 start_new_session=True,
             )
-        service.started_mono = time.monotonic()
-        service.restart_at = None
-        status = service.status
-        status.state = "starting"
-        status.pid = service.process.pid
-        status.pid_start = process_start(service.process.pid)
-        status.started_at = time.time()
-        status.note = ""
-        self.save()
 
     def start(self) -> None:
         """Start every service and wait until each is ready (or waits only on the broker)."""

@@ -103,17 +103,18 @@ def test_sigterm_during_startup_stops_cleanly(tmp_path: Path) -> None:
     assert wait_until(lambda: child_pids(str(config)) == [], timeout=30)
 
 
-HEAVY = ("sqlalchemy", "kombu", "celery", "aiosmtpd", "flask", "argon2", "email")
+HEAVY = ("sqlalchemy", "kombu", "celery", "aiosmtpd", "flask", "argon2", "email", "gevent")
+# Each service's own libraries: the fork server's preload never holds them.
+SERVICE_OWN = ("aiosmtpd", "flask", "gevent", "gunicorn", "kombu", "celery")
 
 
-@pytest.mark.slow
-def test_the_supervisor_imports_no_application_library(tmp_path: Path) -> None:
-    """``mailrs up`` only starts and watches processes: its own import log (``-X
-    importtime``; the services it starts are not traced) names none of the libraries
-    the services load, so it stays a few MiB."""
+def supervisor_imports(tmp_path: Path, fork_server: str) -> set[str]:
+    """The modules ``mailrs up``'s own process imported (``-X importtime``; the services'
+    imports go to their logs)."""
     config = write_config(tmp_path)
     argv = [sys.executable, "-X", "importtime", "-m", "mailrs", "up", "--config", str(config)]
-    with running(argv, "mailrs is up", env=service_env(config), cwd=tmp_path, timeout=120) as up:
+    env = {**service_env(config), "MAILRS_FORK_SERVER": fork_server}
+    with running(argv, "mailrs is up", env=env, cwd=tmp_path, timeout=120) as up:
         up.popen.send_signal(signal.SIGTERM)
         assert up.popen.wait(timeout=60) == 0
     imported = {
@@ -122,5 +123,26 @@ def test_the_supervisor_imports_no_application_library(tmp_path: Path) -> None:
         if line.startswith("import time:") and "|" in line
     }
     assert "mailrs.cli.supervisor" in imported  # the log is there
+    return imported
+
+
+@pytest.mark.slow
+def test_without_the_fork_server_the_supervisor_imports_no_application_library(
+    tmp_path: Path,
+) -> None:
+    """With ``MAILRS_FORK_SERVER=0`` ``mailrs up`` only starts and watches processes: its
+    import log names none of the libraries the services load, so it stays a few MiB."""
+    imported = supervisor_imports(tmp_path, "0")
     heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
     assert heavy == [], heavy
+
+
+@pytest.mark.slow
+def test_the_fork_server_preloads_only_what_the_services_share(tmp_path: Path) -> None:
+    """By default the supervisor is the services' fork server (``mailrs.cli.zygote``): it
+    holds the common libraries (SQLAlchemy, email, argon2, ...), and none that only one
+    service uses."""
+    imported = supervisor_imports(tmp_path, "1")
+    assert {"sqlalchemy", "mailrs.db.models", "mailrs.cli.zygote"} <= imported
+    own = sorted(m for m in imported if m.split(".")[0] in SERVICE_OWN)
+    assert own == [], own
