@@ -35,8 +35,13 @@ from pathlib import Path
 ENV = "MAILRS_FORK_SERVER"
 
 # What smtpd, imapd, the web app and the worker all import (measured with a fresh
-# interpreter per service: ``tests/integration/test_service_imports.py``), beside the
-# Celery worker's and smtpd's Celery and kombu, and the argument parsers every entry uses.
+# interpreter per service: ``tests/integration/test_service_imports.py``), then what
+# two or three of them import (the web app and the worker: cryptography through the
+# domains' DKIM keys, sievelib; smtpd, the web app and the worker: the accept path).
+# Not Celery and kombu (smtpd's and the worker's): the web app must import them after
+# gevent patched the standard library (kombu keeps ``time.sleep`` as imported), and
+# nothing that only one service uses (nothing to share, and the pages that service
+# writes to would be held twice).
 PRELOAD = (
     "argparse",
     "asyncio",
@@ -64,6 +69,22 @@ PRELOAD = (
     "mailrs.inbound.spam.learning",
     "mailrs.queue.states",
     "mailrs.tls",
+    "concurrent.futures",
+    "queue",
+    "xml.etree.ElementTree",
+    "mailrs.accounts.counters",
+    "mailrs.accounts.domains",
+    "mailrs.accounts.quota",
+    "mailrs.accounts.resolve",
+    "mailrs.accounts.throttle",
+    "mailrs.metrics.exposition",
+    "mailrs.queue.accept",
+    "mailrs.queue.spool",
+    "mailrs.queue.trace",
+    "mailrs.sieve.grammar",
+    "mailrs.sieve.storage",
+    "mailrs.store.content",
+    "mailrs.store.usage",
 )
 
 
