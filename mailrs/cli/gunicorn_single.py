@@ -8,8 +8,8 @@ loaded to run nothing), so the default install runs the worker alone: the same c
 (``sys.argv``), the same listening sockets; requests and chat WebSockets are served as
 under gunicorn. What the master did that this does not: restart a worker silent for
 ``timeout`` seconds (the event loop blocked that long), and ``HUP`` reloads.
-A scaled-out site (``docker/``) and a bare ``gunicorn 'web:create_app()'`` keep gunicorn's
-master and its workers.
+With more than one worker (``WEB_CONCURRENCY``), and on a scaled-out site (``docker/``)
+or a bare ``gunicorn 'web:create_app()'``, gunicorn's master runs them as before.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ def main() -> int:
 
     app = WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn")
     cfg = app.cfg
+    if cfg.workers > 1:  # WEB_CONCURRENCY or --workers: gunicorn's master runs them
+        app.run()
+        return 0
     log = cfg.logger_class(cfg)
     listeners = sock.create_sockets(cfg, log)
     worker = cfg.worker_class(1, os.getppid(), listeners, app, cfg.timeout / 2.0, cfg, log)
