@@ -24,8 +24,11 @@ class ImapProcess:
     def __init__(self, config_path: Path, log_path: Path, env: dict[str, str] | None = None):
         self.config_path = config_path
         self.log_path = log_path
-        self.env = {**os.environ, **(env or {})}
+        # A crash below Python (a segfault in a C extension or ctypes) leaves no
+        # traceback unless faulthandler prints the stacks.
+        self.env = {"PYTHONFAULTHANDLER": "1", **os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
+        self.exited_by_itself: int | None = None
         self.host = ""
         self.port = 0
 
@@ -54,7 +57,9 @@ class ImapProcess:
         if self.proc is None:
             return None
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
+        if proc.poll() is not None:
+            self.exited_by_itself = proc.returncode
+        else:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
@@ -209,3 +214,6 @@ class ServerHarness:
         self.server.stop()
         log = self.server.log_path.read_text()
         assert "Traceback" not in log, tracebacks_in(log)
+        assert "Fatal Python error" not in log, log[-6000:]
+        died = self.server.exited_by_itself
+        assert died is None, f"imapd exited by itself with status {died}:\n{log[-3000:]}"
