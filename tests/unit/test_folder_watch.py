@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.filled_index import filled_index
 from support.imap import ALICE, sample_message
 
 from mailrs.store import folder_watch, scan
@@ -28,15 +29,6 @@ def watch() -> Iterator[folder_watch.FolderWatch]:
         pytest.skip("no inotify on this system")
     yield enabled
     folder_watch.disable()
-
-
-def _filled(store: MaildirStore, count: int) -> MailIndex:
-    store.create_user(ALICE)
-    for n in range(count):
-        store.deliver(ALICE, sample_message(f"m{n}"), mtime=1_700_000_000 + n)
-    index = MailIndex(store, ALICE)
-    index.sync("INBOX")
-    return index
 
 
 def _view(index: MailIndex) -> list[tuple[int, str, str]]:
@@ -59,7 +51,7 @@ def _listings(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def test_outside_changes_show_in_the_next_sync_without_a_listing(
     store: MaildirStore, watch: folder_watch.FolderWatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = _filled(store, 3)
+    index = filled_index(store, 3)
     _view(index)  # the first look under the watch compares the whole folder
     listings = _listings(monkeypatch)
     folder = store.folder_path(ALICE, "INBOX")
@@ -80,7 +72,7 @@ def test_outside_changes_show_in_the_next_sync_without_a_listing(
 def test_changes_through_the_service_need_no_index_write(
     store: MaildirStore, watch: folder_watch.FolderWatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = _filled(store, 2)
+    index = filled_index(store, 2)
     other = MailboxService(store, ALICE)
     _view(index)
     listings = _listings(monkeypatch)
@@ -116,7 +108,7 @@ def test_a_renamed_and_recreated_folder_is_scanned_again(
 def test_a_lost_event_queue_means_a_full_scan(
     store: MaildirStore, watch: folder_watch.FolderWatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = _filled(store, 1)
+    index = filled_index(store, 1)
     _view(index)
     folder = store.folder_path(ALICE, "INBOX")
     watch._folders[str(folder)].lost = True  # what a queue overflow (IN_Q_OVERFLOW) sets
@@ -131,7 +123,7 @@ def test_a_lost_event_queue_means_a_full_scan(
 def test_a_failed_apply_asks_for_a_full_scan(
     store: MaildirStore, watch: folder_watch.FolderWatch
 ) -> None:
-    index = _filled(store, 1)
+    index = filled_index(store, 1)
     _view(index)
     folder = store.folder_path(ALICE, "INBOX")
     with pytest.raises(RuntimeError), watch.consume(folder) as changes:
@@ -144,7 +136,7 @@ def test_a_failed_apply_asks_for_a_full_scan(
 def test_settled_sees_a_rename_queued_after_the_consume(
     store: MaildirStore, watch: folder_watch.FolderWatch
 ) -> None:
-    index = _filled(store, 1)
+    index = filled_index(store, 1)
     _view(index)
     folder = store.folder_path(ALICE, "INBOX")
     message = index.sync("INBOX").messages[0]

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 
-from support.imap import ALICE, sample_message
+from support.filled_index import filled_index
+from support.imap import ALICE
 
 from mailrs.store.index import MailIndex
 from mailrs.store.maildir import MaildirStore
 
 
-def _index(store: MaildirStore, count: int) -> MailIndex:
-    store.create_user(ALICE)
-    for n in range(count):
-        store.deliver(ALICE, sample_message(f"m{n}"), mtime=1_700_000_000 + n)
-    index = MailIndex(store, ALICE)
-    index.sync("INBOX")
-    return index
-
-
 def test_expunges_are_recorded_with_their_modseq(store: MaildirStore) -> None:
-    index = _index(store, 4)
+    index = filled_index(store, 4)
     before = index.state("INBOX").highestmodseq
     assert index.vanished_since("INBOX", before) == []
     first = index.remove("INBOX", [2])
@@ -31,7 +23,7 @@ def test_expunges_are_recorded_with_their_modseq(store: MaildirStore) -> None:
 
 
 def test_a_file_removed_outside_is_recorded_by_the_scan(store: MaildirStore) -> None:
-    index = _index(store, 3)
+    index = filled_index(store, 3)
     before = index.state("INBOX").highestmodseq
     victim = next(m for m in index.state("INBOX").messages if m.uid == 2)
     path = store.folder_path(ALICE, "INBOX")
@@ -44,7 +36,7 @@ def test_a_file_removed_outside_is_recorded_by_the_scan(store: MaildirStore) -> 
 
 
 def test_rename_moves_the_record_and_delete_drops_it(store: MaildirStore) -> None:
-    index = _index(store, 3)
+    index = filled_index(store, 3)
     start = index.state("INBOX").highestmodseq
     index.remove("INBOX", [1])
     index.rename("INBOX", "Old")  # INBOX keeps its UIDVALIDITY: its messages vanished there
@@ -58,7 +50,7 @@ def test_rename_moves_the_record_and_delete_drops_it(store: MaildirStore) -> Non
 
 
 def test_an_older_index_file_starts_its_record_at_the_upgrade(store: MaildirStore) -> None:
-    index = _index(store, 2)
+    index = filled_index(store, 2)
     index.remove("INBOX", [1])
     index.close()
     with sqlite3.connect(index.path) as db:  # the file as the release before wrote it
@@ -72,7 +64,7 @@ def test_an_older_index_file_starts_its_record_at_the_upgrade(store: MaildirStor
 
 
 def test_a_delta_names_the_expunged_instead_of_listing_every_uid(store: MaildirStore) -> None:
-    index = _index(store, 4)
+    index = filled_index(store, 4)
     start = index.state("INBOX").highestmodseq
     index.remove("INBOX", [2])
     modseq, _ = index.set_flags("INBOX", 3, index.state("INBOX").messages[1].filename, "", "$K")
@@ -84,7 +76,7 @@ def test_a_delta_names_the_expunged_instead_of_listing_every_uid(store: MaildirS
 
 
 def test_a_delta_older_than_the_record_lists_every_uid(store: MaildirStore) -> None:
-    index = _index(store, 3)
+    index = filled_index(store, 3)
     index.remove("INBOX", [1])
     index.close()
     with sqlite3.connect(index.path) as db:  # the record starts later than the caller's look
