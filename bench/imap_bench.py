@@ -215,12 +215,12 @@ def password_hash(settings: object) -> str:
 
 
 def start_dovecot(
-    work: Path, source: Path, hashed: str, extra: str = "", fsync: str = "never"
+    work: Path, source: Path, hashed: str, extra: str = "", fsync: str = "optimized"
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
     """Copy the Maildir, write a config (plus ``extra`` lines) and run ``dovecot -F -c``.
 
-    ``fsync`` is Dovecot's ``mail_fsync``: ``never`` by default here (its own default,
-    ``optimized``, fsyncs a saved message before answering, as mailrs always does)."""
+    ``fsync`` is Dovecot's ``mail_fsync``: its own (and Debian's) default, ``optimized``,
+    fsyncs a saved message before answering, as mailrs always does; ``never`` does not."""
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     home = work / "dovecot"
     maildir = home / "Maildir"
@@ -428,6 +428,7 @@ def main() -> int:
             work, maildir, password_hash(settings)
         )
         procs.append(dovecot_proc)
+        print("Dovecot mail_fsync=optimized (its default)", flush=True)
 
         def notify_mailrs() -> None:
             # what the pipeline's deliver stage does after writing the file

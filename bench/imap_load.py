@@ -309,9 +309,10 @@ def main() -> int:
     parser.add_argument("--imaptest", type=Path, help="imaptest binary: use it as the load")
     parser.add_argument(
         "--dovecot-fsync",
-        default="never",
+        default="optimized",
         choices=("never", "optimized", "always"),
-        help="Dovecot's mail_fsync (optimized: fsyncs each saved message, as mailrs does)",
+        help="Dovecot's mail_fsync (default optimized, Dovecot's and Debian's own: fsyncs "
+        "each saved message, as mailrs does; never: does not)",
     )
     parser.add_argument("--profile", type=Path, help="py-spy mailrs into DIR/<mode>.txt")
     args = parser.parse_args()
