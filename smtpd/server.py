@@ -30,11 +30,11 @@ from mailrs.errors import ConfigError
 from mailrs.logs import setup_logging
 from mailrs.metrics.exposition import serve_own_endpoint
 from mailrs.metrics.process import setup as setup_metrics
+from mailrs.prefork import bind, run_children, watch_parent
 from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
 from smtpd.connections import ConnectionLimiter
 from smtpd.handler import MailHandler
-from smtpd.processes import bind, run_children, watch_parent
 from smtpd.protocol import Listener, MailSMTP
 from smtpd.shutdown import Sessions
 
@@ -135,7 +135,7 @@ async def startup_sweep(handler: MailHandler, settings: Settings, stop: asyncio.
 
 
 Bound = dict[str, list[socket.socket]]
-"""Listening sockets bound before forking, by listener name (``smtpd.processes``)."""
+"""Listening sockets bound before forking, by listener name (``mailrs.prefork``)."""
 LABELS = {"mx": "SMTP server", "submission": "Submission", "submissions": "Submissions (TLS)"}
 
 
@@ -207,7 +207,7 @@ async def serve(
     stop = asyncio.Event()
     tasks = [asyncio.create_task(startup_sweep(handler, settings, stop))] if primary else []
     if parent:
-        tasks.append(asyncio.create_task(watch_parent(parent, stop)))
+        tasks.append(asyncio.create_task(watch_parent(parent, stop, "smtpd")))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
@@ -236,7 +236,17 @@ def _load_before_fork(settings: Settings) -> None:
 
 
 def serve_processes(settings: Settings) -> int:
-    """``smtp.processes`` receivers on listeners bound once, in forked children."""
+    """``smtp.processes`` receivers on listeners bound once, in forked children.
+
+    What is per process: the group commit and the publishing batches, the connection
+    limits (``max_connections`` and ``max_connections_per_ip`` hold in each process, so
+    up to N times as many in all: each limit protects one process's own sockets and
+    memory, and the kernel spreads one IP's connections over the processes), the
+    in-memory message rates of the embedded default (with Redis, as a scaled-out site
+    has, they are shared), the recent RCPT answers (``smtpd.recipient_cache``). The
+    backlog is counted in the database, so it is shared. Only the first child runs the
+    start-up sweep and the metrics endpoint.
+    """
     try:
         tls_context(settings)  # a development pair is made once, before the children
     except (ConfigError, OSError) as exc:
@@ -250,7 +260,7 @@ def serve_processes(settings: Settings) -> int:
     def child(index: int, parent: int) -> int:
         return asyncio.run(serve(settings, bound, primary=index == 0, parent=parent))
 
-    return run_children(settings.smtp.processes, child)
+    return run_children(settings.smtp.processes, child, "smtpd")
 
 
 def main(argv: list[str] | None = None) -> int:

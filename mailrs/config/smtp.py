@@ -50,7 +50,7 @@ class SmtpSettings(Section):
     max_pipeline_backlog: int = 10000
     publish_wait_ms: int = 100
     data_deadline_secs: int = 900  # the whole DATA phase must end within this
-    processes: int = 1  # smtpd processes sharing the listeners (smtpd/processes.py)
+    processes: int = 1  # smtpd processes sharing the listeners (mailrs/prefork.py, smtpd/server.py)
 
     def validate(self) -> None:
         """Listeners, limits, local domains, TLS and the sender policy."""

@@ -13,38 +13,21 @@ from pathlib import Path
 import pytest
 from support.config import provision
 from support.pipeline import add_config
-from support.processes import Proc, mailrs_up, python_m, service_env, wait_until
+from support.processes import (
+    Proc,
+    alive,
+    children_of,
+    mailrs_up,
+    python_m,
+    service_env,
+    wait_until,
+)
 from support.selfheal import service_pid
 
 from mailrs.config import Settings, load_settings, parse_hostport
 
 pytestmark = pytest.mark.slow
 ALICE = "alice@example.test"
-
-
-def children_of(pid: int) -> list[int]:
-    """Living (not zombie) processes whose parent is ``pid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -172,3 +172,49 @@ def flask_mail_user(env: dict[str, str], *args: str, stdin: str = "") -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    """Living (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def tcp_server_pid(server_port: int, client_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the server end of the IPv4 TCP connection between these
+    local ports (from ``/proc/net/tcp`` and each process's descriptors)."""
+    inode = ""
+    with open("/proc/net/tcp") as fh:
+        for line in fh.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+            if int(local, 16) == server_port and int(remote, 16) == client_port:
+                inode = fields[9]
+    if not inode:
+        return None
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+    return None

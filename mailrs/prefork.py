@@ -1,22 +1,16 @@
-"""Several smtpd processes on the same listening sockets (``[smtp] processes``).
+"""Several processes of one service on the same listening sockets (``[smtp] processes``,
+``[imap] processes``).
 
 One process binds every listener, then forks that many children, after every import
 (so the children share the parent's pages until they write to them). Each child runs
-the whole receiver (``smtpd.server.serve``) on the inherited sockets and the kernel
-hands each new connection to one of them; the parent only waits. To the supervisor of
-``mailrs up`` the parent is smtpd, one unit: SIGTERM or SIGINT to it is passed to every
-child, which stops gracefully (``smtpd.shutdown``), and it exits when they all have; if
-a child dies, the parent stops the others and exits 1, so the supervisor restarts the
-whole; if the parent dies (SIGKILL), each child notices within ``PARENT_POLL_SECS``
-and stops gracefully too.
-
-What is per process: the group commit and the publishing batches, the connection limits
-(``max_connections`` and ``max_connections_per_ip`` hold in each process, so up to N
-times as many in all: each limit protects one process's own sockets and memory, and the
-kernel spreads one IP's connections over the processes), the in-memory message rates of
-the embedded default (with Redis, as a scaled-out site has, they are shared), the recent
-RCPT answers (``smtpd.recipient_cache``). The backlog is counted in the database, so it
-is shared. Only the first child runs the start-up sweep and the metrics endpoint.
+the whole server on the inherited sockets and the kernel hands each new connection to
+one of them; the parent only waits. To the supervisor of ``mailrs up`` the parent is
+the service, one unit: SIGTERM or SIGINT to it is passed to every child, which stops
+gracefully, and it exits when they all have; if a child dies, the parent stops the
+others and exits 1, so the supervisor restarts the whole; if the parent dies
+(SIGKILL), each child notices within ``PARENT_POLL_SECS`` and stops gracefully too.
+What each service shares between its children, and what it keeps per process, its
+own module says (``smtpd.server.serve_processes``, ``imapd.server.serve_processes``).
 """
 
 from __future__ import annotations
@@ -31,7 +25,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-log = logging.getLogger("smtpd")
+log = logging.getLogger(__name__)
 PARENT_POLL_SECS = 0.5
 BACKLOG = 100  # asyncio's own default for create_server
 
@@ -58,7 +52,7 @@ def bind(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
-def run_children(count: int, child: Callable[[int, int], int]) -> int:
+def run_children(count: int, child: Callable[[int, int], int], name: str = "server") -> int:
     """Fork ``count`` children running ``child(index, parent_pid)``; supervise them.
 
     Returns 0 when every child stopped after SIGTERM/SIGINT to this process, 1 when one
@@ -73,7 +67,7 @@ def run_children(count: int, child: Callable[[int, int], int]) -> int:
         if pid == 0:
             os._exit(_run_child(child, index, parent))
         children[pid] = index
-    return _supervise(children)
+    return _supervise(children, name)
 
 
 def _run_child(child: Callable[[int, int], int], index: int, parent: int) -> int:
@@ -88,7 +82,7 @@ def _run_child(child: Callable[[int, int], int], index: int, parent: int) -> int
     return code
 
 
-def _supervise(children: dict[int, int]) -> int:
+def _supervise(children: dict[int, int], name: str) -> int:
     """Wait for the children; pass SIGTERM/SIGINT on; stop all when one dies."""
     stopping = False
     code = 0
@@ -113,7 +107,8 @@ def _supervise(children: dict[int, int]) -> int:
         exit_code = os.waitstatus_to_exitcode(status)
         if not stopping:
             log.error(
-                "smtpd process %d (pid %d) exited with %d: stopping the others",
+                "%s process %d (pid %d) exited with %d: stopping the others",
+                name,
                 index,
                 pid,
                 exit_code,
@@ -123,10 +118,10 @@ def _supervise(children: dict[int, int]) -> int:
     return code
 
 
-async def watch_parent(parent: int, stop: asyncio.Event) -> None:
+async def watch_parent(parent: int, stop: asyncio.Event, name: str = "server") -> None:
     """Set ``stop`` when the process that forked this one is gone."""
     while not stop.is_set():
         await asyncio.sleep(PARENT_POLL_SECS)
         if os.getppid() != parent:
-            log.warning("the parent smtpd process is gone: stopping")
+            log.warning("the parent %s process is gone: stopping", name)
             stop.set()
