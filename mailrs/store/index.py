@@ -73,7 +73,8 @@ class MailIndex:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with writer_lock(self.path), write_transaction(self._conn()) as db:
+        conn = self._conn()  # opened (and made) before the lock file beside it
+        with writer_lock(self.path), write_transaction(conn) as db:
             yield db
 
     # -- synchronising with the Maildir ---------------------------------------------------

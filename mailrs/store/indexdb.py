@@ -7,6 +7,8 @@ release are added on open; a damaged file is set aside and a fresh one started.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -91,23 +93,65 @@ def open_index(path: Path) -> sqlite3.Connection:
         return _connect(path)
 
 
-_WRITER_LOCKS: dict[str, threading.RLock] = {}
+LOCK_SUFFIX = ".lock"  # beside the index file: the writers' lock between processes
+
+
+class WriterLock:
+    """Whoever writes to one index file: the threads of this process queue on a lock,
+    and the one holding it takes an exclusive ``flock`` on ``<index>.lock`` as well.
+
+    SQLite's busy handler waits for a writer by sleeping (up to 100 ms a try), so under
+    concurrent sessions a writer could sleep long after the lock came free; here a
+    waiter starts the moment the lock is released, whether the holder is a thread of
+    this process or another process (several imapd processes, delivery, the web app).
+    The ``flock`` is taken by the thread about to write (never on an event loop: index
+    writes run in threads), on a descriptor of its own opened for this transaction, and
+    the kernel drops it if the process dies. Re-entrant within one thread.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._lock_path = path.with_name(path.name + LOCK_SUFFIX)
+        self._lock = threading.RLock()
+        self._depth = 0  # changed only by the thread holding _lock
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._depth == 0:
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                self._fd = fd
+            self._depth += 1
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                fd, self._fd = self._fd, -1
+                os.close(fd)  # the flock goes with the last descriptor of its open file
+        finally:
+            self._lock.release()
+
+
+_WRITER_LOCKS: dict[str, WriterLock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
 
 
-def writer_lock(path: Path) -> threading.RLock:
-    """The lock the threads of this process take before writing to the index at ``path``.
-
-    SQLite's busy handler waits for a writer by sleeping (up to 100 ms a try), so under
-    concurrent sessions a writer could sleep long after the lock came free; threads of
-    one process queue on this lock instead and start the moment it is released. Other
-    processes still meet SQLite's own lock.
-    """
+def writer_lock(path: Path) -> WriterLock:
+    """The lock to hold while writing to the index at ``path`` (``WriterLock``)."""
     key = str(path)
     with _WRITER_LOCKS_GUARD:
         lock = _WRITER_LOCKS.get(key)
         if lock is None:
-            lock = _WRITER_LOCKS[key] = threading.RLock()
+            lock = _WRITER_LOCKS[key] = WriterLock(path)
         return lock
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from mailrs.db.snapshot import copy_sqlite
 from mailrs.store.index import INDEX_FILENAME
 
-SKIPPED_SUFFIXES = ("-wal", "-shm", "-journal")
+SKIPPED_SUFFIXES = ("-wal", "-shm", "-journal", ".lock")
 
 
 def _index_files(base: Path) -> list[Path]:
