@@ -18,6 +18,7 @@ class ServerPolicy:
     tls_context: ssl.SSLContext | None = None
     plaintext_auth: str = "loopback"  # never | loopback | always
     throttle: LoginThrottle | None = None
+    max_connections: int = 4000
     max_connections_per_ip: int = 50
     max_connections_per_user: int = 50
     idle_poll_secs: float = 0.5

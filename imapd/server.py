@@ -9,9 +9,9 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 import ssl
 import sys
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from imapd.backend import Backend
@@ -26,6 +26,8 @@ from mailrs.logs import setup_logging
 from mailrs.metrics.exposition import serve_own_endpoint
 from mailrs.metrics.instruments import instruments
 from mailrs.metrics.process import setup as setup_metrics
+from mailrs.prefork import bind, run_children, watch_parent
+from mailrs.shared_counts import SharedCounts
 from mailrs.store import folder_watch
 from mailrs.store.maildir import MaildirStore
 from mailrs.tls import ensure_dev_pair, server_context
@@ -36,8 +38,20 @@ LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 WORKER_THREADS = 32
 
 
+TOTAL = "*"  # the key of every connection in ``SharedCounts`` (IPs are "ip:...", users "user:...")
+
+
+def connection_counts(policy: ServerPolicy) -> SharedCounts:
+    """The connection counts of every imapd process: one key in all, one per IP and per user."""
+    return SharedCounts(2 * policy.max_connections + 1)
+
+
 class ImapServer:
-    """Accepts clients and keeps track of their connections for limits and shutdown."""
+    """Accepts clients and keeps track of their connections for limits and shutdown.
+
+    The connections are counted in ``counts`` (made before the fork when several imapd
+    processes share the listeners), so the limits hold over all of them.
+    """
 
     def __init__(
         self,
@@ -45,14 +59,23 @@ class ImapServer:
         limits: Limits,
         timeout: float,
         policy: ServerPolicy | None = None,
+        counts: SharedCounts | None = None,
     ) -> None:
         self.backend = backend
         self.limits = limits
         self.timeout = timeout
         self.policy = policy or ServerPolicy()
+        self.counts = counts or connection_counts(self.policy)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._per_ip: Counter[str] = Counter()
-        self._per_user: Counter[str] = Counter()
+
+    def _admit(self, ip: str) -> bool:
+        """Count a new connection; False (nothing counted) when over a limit."""
+        if not self.counts.take(TOTAL, self.policy.max_connections):
+            return False
+        if self.counts.take(f"ip:{ip}", self.policy.max_connections_per_ip):
+            return True
+        self.counts.give(TOTAL)
+        return False
 
     async def handle(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tls: bool = False
@@ -63,18 +86,16 @@ class ImapServer:
             self._tasks.add(task)
         peer = writer.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else ""
-        self._per_ip[ip] += 1
         users: list[str] = []
 
         def on_login(address: str) -> bool:
-            key = address.lower()
-            if self._per_user[key] >= self.policy.max_connections_per_user:
+            key = f"user:{address.lower()}"
+            if not self.counts.take(key, self.policy.max_connections_per_user):
                 return False
-            self._per_user[key] += 1
             users.append(key)
             return True
 
-        refuse = self._per_ip[ip] > self.policy.max_connections_per_ip
+        refuse = not self._admit(ip)
         instruments().imapd_connections.labels(
             "imaps" if tls else "imap", "refused" if refuse else "accepted"
         ).inc()
@@ -86,13 +107,11 @@ class ImapServer:
         except asyncio.CancelledError:
             pass  # shutdown: the connection has said BYE and closed
         finally:
-            self._per_ip[ip] -= 1
-            if self._per_ip[ip] <= 0:
-                del self._per_ip[ip]
+            if not refuse:
+                self.counts.give(f"ip:{ip}")
+                self.counts.give(TOTAL)
             for key in users:
-                self._per_user[key] -= 1
-                if self._per_user[key] <= 0:
-                    del self._per_user[key]
+                self.counts.give(key)
             if task is not None:
                 self._tasks.discard(task)
 
@@ -125,61 +144,135 @@ def build_policy(settings: Settings) -> ServerPolicy:
         tls_context=context,
         plaintext_auth=imap.plaintext_auth,
         throttle=LoginThrottle(settings),
+        max_connections=imap.max_connections,
         max_connections_per_ip=imap.max_connections_per_ip,
         max_connections_per_user=imap.max_connections_per_user,
     )
 
 
-async def serve(settings: Settings) -> int:
-    """Run the server until SIGTERM or SIGINT; returns the process exit status."""
-    loop = asyncio.get_running_loop()
-    loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="imapd"))
+Bound = dict[str, list[socket.socket]]
+"""Listening sockets bound before forking: ``imap`` and, with implicit TLS, ``imaps``."""
+
+
+def listen_addresses(settings: Settings) -> dict[str, str]:
+    """The listeners' addresses by name (``imap``; ``imaps`` when configured)."""
+    imap = settings.imap
+    addresses = {"imap": imap.listen_addr}
+    if imap.tls_listen_addr:
+        addresses["imaps"] = imap.tls_listen_addr
+    return addresses
+
+
+def bind_listeners(settings: Settings) -> Bound | None:
+    """Bind every listener (before forking); None, said on stderr, when one cannot be."""
+    bound: Bound = {}
+    for name, address in listen_addresses(settings).items():
+        host, port = parse_hostport(address, f"imap.{'tls_' if name == 'imaps' else ''}listen_addr")
+        try:
+            bound[name] = bind(host, port)
+        except OSError as exc:
+            print(f"imapd: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
+            for sockets in bound.values():
+                for sock in sockets:
+                    sock.close()
+            return None
+    return bound
+
+
+async def _listen(
+    imap: ImapServer, settings: Settings, policy: ServerPolicy, bound: Bound | None
+) -> list[asyncio.Server] | None:
+    """Start the listeners (on ``bound`` sockets when given); None, said, when one fails."""
+    limit = imap.limits.max_line + 2
+    listeners: list[asyncio.Server] = []
+    for name, address in listen_addresses(settings).items():
+        tls = name == "imaps"
+        context = policy.tls_context if tls else None
+        handshake = 30.0 if tls else None
+        handler = imap.handle_tls if tls else imap.handle
+        try:
+            if bound is not None:
+                for sock in bound[name]:
+                    listeners.append(
+                        await asyncio.start_server(
+                            handler,
+                            sock=sock,
+                            limit=limit,
+                            ssl=context,
+                            ssl_handshake_timeout=handshake,
+                        )
+                    )
+            else:
+                host, port = parse_hostport(address, "imap.listen_addr")
+                listeners.append(
+                    await asyncio.start_server(
+                        handler,
+                        host,
+                        port,
+                        limit=limit,
+                        ssl=context,
+                        ssl_handshake_timeout=handshake,
+                    )
+                )
+        except OSError as exc:
+            print(f"imapd: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
+            for listener in listeners:
+                listener.close()
+            return None
+    return listeners
+
+
+def _announce(settings: Settings, sockets: list[socket.socket], tls: list[socket.socket]) -> None:
+    """The ``IMAP server listening on`` line (tests and ``mailrs up`` wait for it)."""
+    host = parse_hostport(settings.imap.listen_addr, "imap.listen_addr")[0]
+    print(f"IMAP server listening on {_display(host, sockets[0].getsockname()[1])}", flush=True)
+    if tls:
+        tls_bound = tls[0].getsockname()
+        log.info("IMAPS listening on %s", _display(tls_bound[0], tls_bound[1]))
+
+
+def _limits(settings: Settings) -> Limits:
     imap_cfg = settings.imap
-    host, port = parse_hostport(imap_cfg.listen_addr, "imap.listen_addr")
-    try:
-        policy = build_policy(settings)
-    except ConfigError as exc:
-        print(f"imapd: {exc}", file=sys.stderr)
-        return 2
     literal = imap_cfg.max_literal_bytes
-    limits = Limits(
+    return Limits(
         max_line=imap_cfg.max_line_bytes,
         max_literal=literal,
         max_command=literal + 4 * imap_cfg.max_line_bytes,
         literal_deadline=float(imap_cfg.literal_deadline_secs),
     )
+
+
+async def serve(
+    settings: Settings,
+    bound: Bound | None = None,
+    counts: SharedCounts | None = None,
+    primary: bool = True,
+    parent: int = 0,
+) -> int:
+    """Run the server until SIGTERM or SIGINT; returns the process exit status.
+
+    With ``bound`` it serves those sockets and counts its connections in ``counts``
+    (one of several processes: the metrics endpoint only when ``primary``; it also
+    stops when the process ``parent`` is gone); otherwise it binds the listeners itself.
+    """
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="imapd"))
+    try:
+        policy = build_policy(settings)
+    except ConfigError as exc:
+        print(f"imapd: {exc}", file=sys.stderr)
+        return 2
+    limits = _limits(settings)
     database = Database.from_settings(settings, pool_size=WORKER_THREADS)  # sized together
-    if setup_metrics(settings) and settings.metrics.imapd_addr:
+    if setup_metrics(settings) and settings.metrics.imapd_addr and primary:
         serve_own_endpoint(settings.metrics.imapd_addr)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
     # sessions learn of changed files from the kernel instead of listing cur/ each command
     if folder_watch.enable() is None:
         log.warning("no inotify: every command compares the selected folder with the index")
-    imap = ImapServer(backend, limits, float(imap_cfg.timeout_secs), policy)
-    listeners = []
-    current = imap_cfg.listen_addr
-    try:
-        listeners.append(
-            await asyncio.start_server(imap.handle, host, port, limit=limits.max_line + 2)
-        )
-        current = imap_cfg.tls_listen_addr
-        if imap_cfg.tls_listen_addr:
-            tls_host, tls_port = parse_hostport(imap_cfg.tls_listen_addr, "imap.tls_listen_addr")
-            listeners.append(
-                await asyncio.start_server(
-                    imap.handle_tls,
-                    tls_host,
-                    tls_port,
-                    limit=limits.max_line + 2,
-                    ssl=policy.tls_context,
-                    ssl_handshake_timeout=30,
-                )
-            )
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        print(f"imapd: cannot listen on {current}: {reason}", file=sys.stderr)
-        for listener in listeners:
-            listener.close()
+    imap = ImapServer(backend, limits, float(settings.imap.timeout_secs), policy, counts)
+    listeners = await _listen(imap, settings, policy, bound)
+    if listeners is None:
         return 1
     stop = asyncio.Event()
     # Plain Python handlers, not loop.add_signal_handler: asyncio learns of a signal
@@ -188,11 +281,10 @@ async def serve(settings: Settings) -> int:
     # SIGTERM lost (with a traceback printed). A Python handler always runs.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
-    bound_port = listeners[0].sockets[0].getsockname()[1]
-    print(f"IMAP server listening on {_display(host, bound_port)}", flush=True)
-    if len(listeners) > 1:
-        tls_bound = listeners[1].sockets[0].getsockname()
-        log.info("IMAPS listening on %s", _display(tls_bound[0], tls_bound[1]))
+    watcher = asyncio.create_task(watch_parent(parent, stop, "imapd")) if parent else None
+    if bound is None:
+        tls_sockets = list(listeners[1].sockets) if len(listeners) > 1 else []
+        _announce(settings, list(listeners[0].sockets), tls_sockets)
     try:
         await stop.wait()
     finally:
@@ -203,10 +295,52 @@ async def serve(settings: Settings) -> int:
         for listener in listeners:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.wait_closed(), SHUTDOWN_GRACE_SECS)
+        if watcher is not None:
+            watcher.cancel()
         backend.close()
         folder_watch.disable()
         await asyncio.to_thread(database.dispose)
     return 0
+
+
+def _load_before_fork(settings: Settings) -> None:
+    """Import what each child would import on its own (the database dialect, the
+    throttle's store, the TLS pair), so the children share those pages."""
+    build_policy(settings)
+    Database.from_settings(settings, pool_size=WORKER_THREADS).dispose()  # the dialect
+    gc.freeze()  # the collector leaves the parent's objects, and their pages, alone
+
+
+def serve_processes(settings: Settings) -> int:
+    """``imap.processes`` servers on listeners bound once, in forked children.
+
+    Shared by every process: the connection limits (in all, per IP and per user: one
+    ``SharedCounts`` made before the fork), the login throttle (the database or Redis,
+    as always), each user's index (SQLite, its writers queued on a ``flock``:
+    ``mailrs.store.indexdb.WriterLock``, so UIDs and MODSEQs stay unique and in order)
+    and the mailbox events (the file feed or Redis, which is how a session in one
+    process hears of a change made in another, as it hears of a delivery). Per process:
+    the folder watch (each has its own inotify), the verified-credential cache, the
+    cached mailbox states and search-content coverage (each checked against the index
+    before use), the event follower. Only the first child serves the metrics endpoint.
+    """
+    try:
+        policy = build_policy(settings)  # a development pair is made once, before the children
+    except ConfigError as exc:
+        print(f"imapd: {exc}", file=sys.stderr)
+        return 2
+    bound = bind_listeners(settings)
+    if bound is None:
+        return 1
+    counts = connection_counts(policy)
+    _announce(settings, bound["imap"], bound.get("imaps", []))
+    _load_before_fork(settings)
+
+    def child(index: int, parent: int) -> int:
+        gc.set_threshold(50_000, 50, 100)
+        return asyncio.run(serve(settings, bound, counts, primary=index == 0, parent=parent))
+
+    return run_children(settings.imap.processes, child, "imapd")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -230,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         # thousands of objects): with Python's default thresholds one came every ~10
         # commands and added ~30 ms to that command. Objects alive now are never
         # collected, and young ones are collected less often; cycles still are.
+        if settings.imap.processes > 1:
+            return serve_processes(settings)
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
         return asyncio.run(serve(settings))

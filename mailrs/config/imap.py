@@ -11,6 +11,7 @@ from mailrs.config.fields import Section, absolute, parse_hostport, require_posi
 from mailrs.errors import ConfigError
 
 PLAINTEXT_AUTH = ("never", "loopback", "always")
+MAX_PROCESSES = 64
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,11 @@ class ImapSettings(Section):
     plaintext_auth: str = "loopback"  # never | loopback | always: passwords without TLS
     max_line_bytes: int = 65536
     max_literal_bytes: int = 50 * 1024 * 1024
+    max_connections: int = 4000  # in all, over every imapd process
     max_connections_per_ip: int = 50
     max_connections_per_user: int = 50
     literal_deadline_secs: int = 120  # one literal within this plus 1 s per 64 KiB
+    processes: int = 1  # imapd processes sharing the listeners (imapd.server.serve_processes)
 
     def validate(self) -> None:
         """Listeners, TLS pair, plaintext policy and limits."""
@@ -51,10 +54,14 @@ class ImapSettings(Section):
         require_positive(
             ("imap.max_line_bytes", self.max_line_bytes),
             ("imap.max_literal_bytes", self.max_literal_bytes),
+            ("imap.max_connections", self.max_connections),
             ("imap.max_connections_per_ip", self.max_connections_per_ip),
             ("imap.max_connections_per_user", self.max_connections_per_user),
             ("imap.literal_deadline_secs", self.literal_deadline_secs),
+            ("imap.processes", self.processes),
         )
+        if self.processes > MAX_PROCESSES:
+            raise ConfigError(f"imap.processes: at most {MAX_PROCESSES}, got {self.processes}")
         if self.max_line_bytes < 1024:
             raise ConfigError("imap.max_line_bytes: must be at least 1024")
 
