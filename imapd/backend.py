@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from imapd.event_hub import EventHub
+from imapd.fetch_cache import FetchCache
 from mailrs.accounts.credential_cache import CredentialCache
 from mailrs.accounts.urlauth_keys import delete_keys, mailbox_key, owner_uid, reset_key
 from mailrs.accounts.users import Credentials, check_credentials, lookup_credentials, quota_of
@@ -66,6 +67,7 @@ class Backend:
         self.settings = settings
         self.credentials = CredentialCache()
         self.events = EventHub(settings) if settings is not None else None  # wakes IDLE
+        self.fetch_cache = FetchCache()  # ENVELOPE, BODYSTRUCTURE, ... shared by all sessions
         # Argon2 runs on its own few threads (one per CPU: more would only queue on the
         # cores), so a flood of password checks never takes the threads that serve
         # mailbox commands and the cached logins of other users.
@@ -180,15 +182,22 @@ class Backend:
 
     def open_user(self, address: str) -> UserMail:
         """The mail of one logged-in user."""
-        return UserMail(self.store, address, self.settings)
+        return UserMail(self.store, address, self.settings, self.fetch_cache)
 
 
 class UserMail:
     """One user's mailboxes for one connection: async adapters around the mailbox service."""
 
-    def __init__(self, store: MaildirStore, address: str, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        store: MaildirStore,
+        address: str,
+        settings: Settings | None = None,
+        fetch_cache: FetchCache | None = None,
+    ) -> None:
         self.address = address
         self.settings = settings
+        self.fetch_cache = fetch_cache if fetch_cache is not None else FetchCache()
         self.service = MailboxService(
             store, address, settings, source="imap", content_parser=content_of
         )
@@ -319,12 +328,21 @@ class UserMail:
     ) -> tuple[int, list[tuple[int, int]]]:
         """Copy (or move) messages; returns the destination UIDVALIDITY and (old, new) UIDs."""
         hinted = self._hinted(source, refs)
-        copied = await asyncio.to_thread(self.service.copy, source, hinted, destination, move)
+        try:
+            copied = await asyncio.to_thread(self.service.copy, source, hinted, destination, move)
+        finally:
+            if move:
+                self.fetch_cache.drop(self.address, source, [r.key for r in refs])
         return copied.uidvalidity, copied.pairs
 
     async def expunge(self, mailbox: str, refs: list[MessageRef]) -> list[int]:
         """Delete messages for good; returns their UIDs."""
-        return await asyncio.to_thread(self.service.expunge, mailbox, self._hinted(mailbox, refs))
+        try:
+            return await asyncio.to_thread(
+                self.service.expunge, mailbox, self._hinted(mailbox, refs)
+            )
+        finally:
+            self.fetch_cache.drop(self.address, mailbox, [r.key for r in refs])
 
     async def create(self, mailbox: str) -> str:
         """Create a mailbox (and any missing parents); returns its canonical name."""

@@ -16,6 +16,12 @@ from imapd.protocol import Code, Status
 CRLF = b"\r\n"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ATOM_SPECIALS = set('(){ %*"\\]')
+# one or more printable ASCII characters that are not atom-specials
+_ATOM = re.compile(
+    "["
+    + "".join(re.escape(chr(c)) for c in range(0x21, 0x7F) if chr(c) not in _ATOM_SPECIALS)
+    + "]+"
+)
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -28,21 +34,17 @@ type Value = None | int | str | bytes | Sequence[Value]
 
 def is_atom(text: str) -> bool:
     """True if ``text`` can be sent as an atom (and is not the word NIL)."""
-    return (
-        bool(text)
-        and text.upper() != "NIL"
-        and all(0x20 < ord(ch) < 0x7F and ch not in _ATOM_SPECIALS for ch in text)
-    )
+    return _ATOM.fullmatch(text) is not None and text.upper() != "NIL"
 
 
 def can_quote(text: str) -> bool:
     """True if ``text`` fits in a quoted string (7-bit, no CR, LF or NUL)."""
-    return all(0 < ord(ch) < 0x80 and ch not in "\r\n" for ch in text)
+    return text.isascii() and "\r" not in text and "\n" not in text and "\0" not in text
 
 
 def can_quote_utf8(text: str) -> bool:
     """True if ``text`` fits in a UTF-8 quoted string (RFC 6855, 9051): no CR, LF or NUL."""
-    return not any(ch in "\r\n\0" for ch in text)
+    return "\r" not in text and "\n" not in text and "\0" not in text
 
 
 def quoted(text: str, utf8: bool = False) -> bytes:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from imapd.backend import FlagUpdate, MessageRef
 from imapd.binary import decoded_part, literal8
-from imapd.bodystructure import body_structure
 from imapd.commands.base import SELECTED, CommandSpec, Completion, Context, args_of
 from imapd.commands.resync import vanished_uids
-from imapd.envelope import envelope
 from imapd.errors import BadCommand, CommandFailed
+from imapd.fetch_cache import CacheKey, Derived, MessageSource
 from imapd.message_parts import partial, select_fields
 from imapd.parsed import Command, FetchArgs, FetchItem, Section
 from imapd.protocol import SEEN_LETTER, Code, flags_from_letters
@@ -29,6 +28,8 @@ MODSEQ_ITEM = FetchItem("MODSEQ")
 READ_BATCH = 100
 SEND_BYTES = 256 * 1024
 _BODY_ITEMS = {"ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822", "RFC822.HEADER", "RFC822.TEXT"}
+_INDEX_ITEMS = {"FLAGS", "UID", "RFC822.SIZE", "INTERNALDATE", "MODSEQ"}
+_CACHED_ITEMS = {"ENVELOPE", "BODYSTRUCTURE", "BODY", "RFC822.HEADER"}
 _SETS_SEEN = {"RFC822", "RFC822.TEXT"}
 
 
@@ -66,10 +67,41 @@ def flag_names(message: MessageView, box: SelectedMailbox) -> list[Value]:
     return [Atom(f) for f in names]
 
 
+def _from_header_or_cache(item: FetchItem) -> bool:
+    """True when the item needs only the index, the header block or a cached value."""
+    if item.section is None:
+        return item.name in _INDEX_ITEMS or item.name in _CACHED_ITEMS
+    section = item.section
+    return item.name == "BODY" and not section.part and section.specifier.startswith("HEADER")
+
+
+def covers(entry: Derived | None, items: list[FetchItem]) -> bool:
+    """True when a cached entry holds every value these items need beyond the index."""
+    if entry is None:
+        return False
+    for item in items:
+        if item.section is not None or item.name == "RFC822.HEADER":
+            value = entry.header
+        elif item.name in _INDEX_ITEMS:
+            continue
+        elif item.name == "ENVELOPE":
+            value = entry.envelope
+        elif item.name == "BODYSTRUCTURE":
+            value = entry.bodystructure
+        else:
+            value = entry.body
+        if value is None:
+            return False
+    return True
+
+
 def item_value(
-    item: FetchItem, message: MessageView, box: SelectedMailbox, raw: bytes, root: Part | None
+    item: FetchItem, message: MessageView, box: SelectedMailbox, src: MessageSource | None
 ) -> Value | bytes:
-    """The value of one data item (bytes: already encoded) for one message."""
+    """The value of one data item (bytes: already encoded) for one message.
+
+    ``src`` gives the message's bytes and what is cached of them (None: index items only).
+    """
     if item.name == "FLAGS":
         return flag_names(message, box)
     if item.name == "UID":
@@ -80,34 +112,54 @@ def item_value(
         return internaldate(message.internaldate, message.zone)
     if item.name == "MODSEQ":
         return [message.modseq]
-    if item.name == "BINARY.SIZE" and item.section is not None:
-        return len(decoded_part(root, raw, item.section.part))
-    if item.name == "BINARY" and item.section is not None:
-        data = decoded_part(root, raw, item.section.part)
-        return literal8(data if item.partial is None else partial(data, *item.partial))
-    if item.section is not None:
-        part = section_bytes(root, raw, item.section)
-        return part if item.partial is None else partial(part, *item.partial)
-    if item.name == "RFC822":
-        return raw
-    if root is None:
-        root = parse(raw)
-    if item.section is not None:
-        part = section_bytes(root, raw, item.section)
+    if src is None:
+        raise BadCommand(f"FETCH data item {item.name} needs the message")
+    if item.section is not None and item.name == "BODY":
+        section = item.section
+        if not section.part and section.specifier.startswith("HEADER"):
+            header = src.header()
+            part = (
+                header
+                if section.specifier == "HEADER"
+                else select_fields(header, section.fields, section.specifier.endswith(".NOT"))
+            )
+        else:
+            part = section_bytes(_root_if_needed(src, section), _raw(src), section)
         return part if item.partial is None else partial(part, *item.partial)
     if item.name == "ENVELOPE":
-        return encode(envelope(root.fields))
+        return src.envelope()
     if item.name == "BODYSTRUCTURE":
-        return body_structure(root, extended=True)
+        return src.structure(extended=True)
     if item.name == "BODY":
-        return body_structure(root, extended=False)
+        return src.structure(extended=False)
+    if item.name == "RFC822.HEADER":
+        return src.header()
+    raw = _raw(src)
+    if item.name == "BINARY.SIZE" and item.section is not None:
+        return len(decoded_part(_parsed(src, item.section.part), raw, item.section.part))
+    if item.name == "BINARY" and item.section is not None:
+        data = decoded_part(_parsed(src, item.section.part), raw, item.section.part)
+        return literal8(data if item.partial is None else partial(data, *item.partial))
     if item.name == "RFC822":
         return raw
-    if item.name == "RFC822.HEADER":
-        return root.header
     if item.name == "RFC822.TEXT":
-        return root.body
+        return src.root().body
     raise BadCommand(f"FETCH data item {item.name} is not supported")
+
+
+def _raw(src: MessageSource) -> bytes:
+    if src.raw is None:
+        raise ValueError("the message's bytes were not read")
+    return src.raw
+
+
+def _parsed(src: MessageSource, part: tuple[int, ...]) -> Part | None:
+    """The MIME tree when a part number needs it (BINARY[] and BODY[] do not)."""
+    return src.root() if part else None
+
+
+def _root_if_needed(src: MessageSource, section: Section) -> Part | None:
+    return src.root() if section.part or section.specifier else None
 
 
 def _line(seq: int, values: list[tuple[str, Value | bytes]]) -> bytes:
@@ -158,36 +210,46 @@ async def fetch(ctx: Context, command: Command) -> Completion:
     newly_seen: set[int] = set()
     if sets_seen:
         newly_seen = await _mark_seen(ctx, box, numbers)
-    needs_structure = any(
-        (i.section is not None and (i.section.part or i.section.specifier))
-        or (i.section is None and i.name in _BODY_ITEMS - {"RFC822"})
-        for i in items
-    )
     if not needs_body and not sets_seen:
         await _send_from_index(ctx, box, numbers, [item.name for item in items])
         return Completion(f"{command.key} completed")
+    cache = mail.fetch_cache
+    # every item from the index, the header block or the cache: no file opened when cached
+    cached_only = all(_from_header_or_cache(i) for i in items)
     missing = 0
     out: list[bytes] = []
     size = 0
     for start in range(0, len(numbers), READ_BATCH if needs_body else len(numbers) or 1):
         chunk = numbers[start : start + (READ_BATCH if needs_body else len(numbers))]
         views = [box.message(seq) for seq in chunk]
+        keys: list[CacheKey] = [(mail.address, box.name, v.key) for v in views]
+        entries: list[Derived | None] = [None] * len(views)
+        bodies: list[bytes | None] = [None] * len(views)
+        wanted: set[int] = set()
         if needs_body:
-            bodies = await mail.read_many(box.name, [v.key for v in views])
-        else:
-            bodies = [b""] * len(views)
-        for seq, message, raw in zip(chunk, views, bodies, strict=True):
-            if raw is None or (needs_body and message.expunged):
-                missing += 1  # expunged by another session; reported at the next NOOP
-                continue
-            root = parse(raw) if needs_structure else None
+            entries = [cache.get(k, v.size) for k, v in zip(keys, views, strict=True)]
+            wanted = {
+                n for n, entry in enumerate(entries) if not (cached_only and covers(entry, items))
+            }
+            if wanted:
+                order = sorted(wanted)
+                read = await mail.read_many(box.name, [views[n].key for n in order])
+                for n, raw in zip(order, read, strict=True):
+                    bodies[n] = raw
+        for n, (seq, message) in enumerate(zip(chunk, views, strict=True)):
+            entry, raw = entries[n], bodies[n]
+            src = None
+            if needs_body:
+                if message.expunged or (n in wanted and raw is None):
+                    missing += 1  # expunged by another session; reported at the next NOOP
+                    continue
+                src = MessageSource(cache, keys[n], message.size, raw, entry)
             extra = []  # the implicit \Seen is announced, with MODSEQ under CONDSTORE
             if seq in newly_seen:
                 extra = [i for i in (FLAGS_ITEM, MODSEQ_ITEM) if i not in items]
                 extra = extra if box.condstore else [i for i in extra if i is FLAGS_ITEM]
             values = [
-                (item.response_name, item_value(item, message, box, raw, root))
-                for item in items + extra
+                (item.response_name, item_value(item, message, box, src)) for item in items + extra
             ]
             line = _line(seq, values)
             out.append(line)

@@ -50,6 +50,14 @@ def header_lines(header: bytes) -> list[bytes]:
     return fields
 
 
+def split_header(data: bytes) -> tuple[bytes, bytes]:
+    """(header block, body) of a message or part; all header when no empty line ends it."""
+    split = header_length(data)
+    if split == len(data) and not data.endswith(b"\n"):
+        return data, b""
+    return data[:split], data[split:]
+
+
 @dataclass
 class Part:
     """One MIME entity: its header block, its body, and what it contains."""
@@ -104,10 +112,7 @@ def parse(
     """The MIME tree of ``data`` (a message or a body part)."""
     budget = budget if budget is not None else [MAX_PARTS]
     budget[0] -= 1
-    split = header_length(data)
-    header, body = data[:split], data[split:]
-    if split == len(data) and not data.endswith(b"\n"):
-        header, body = data, b""
+    header, body = split_header(data)
     fields = header_fields(header)
     ctype = fields.get("content-type")
     maintype, subtype = default.split("/")
