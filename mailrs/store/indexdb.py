@@ -83,14 +83,20 @@ def set_aside(path: Path) -> None:
 
 
 def open_index(path: Path) -> sqlite3.Connection:
-    """A connection to the index file at ``path``, created or upgraded as needed."""
-    try:
-        return _connect(path)
-    except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:  # locked, unreadable: not damage
-            raise
-        set_aside(path)  # a damaged file: start afresh from the Maildir
-        return _connect(path)
+    """A connection to the index file at ``path``, created or upgraded as needed.
+
+    Under the writers' lock: switching a new file to WAL and creating or upgrading its
+    schema write to it, and two processes doing that at once could meet SQLite's
+    "database is locked" (the journal-mode switch does not wait on the busy handler).
+    """
+    with writer_lock(path):
+        try:
+            return _connect(path)
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # locked, unreadable: not damage
+                raise
+            set_aside(path)  # a damaged file: start afresh from the Maildir
+            return _connect(path)
 
 
 LOCK_SUFFIX = ".lock"  # beside the index file: the writers' lock between processes
@@ -119,13 +125,7 @@ class WriterLock:
         self._lock.acquire()
         try:
             if self._depth == 0:
-                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                except BaseException:
-                    os.close(fd)
-                    raise
-                self._fd = fd
+                self._fd = _locked_file(self._lock_path)
             self._depth += 1
         except BaseException:
             self._lock.release()
@@ -136,9 +136,25 @@ class WriterLock:
             self._depth -= 1
             if self._depth == 0:
                 fd, self._fd = self._fd, -1
-                os.close(fd)  # the flock goes with the last descriptor of its open file
+                if fd >= 0:
+                    os.close(fd)  # the flock goes with the last descriptor of its open file
         finally:
             self._lock.release()
+
+
+def _locked_file(path: Path) -> int:
+    """A descriptor of ``path`` holding an exclusive flock; -1 when its folder is missing
+    (then there is no index to write either, and SQLite says so)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        return -1
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 _WRITER_LOCKS: dict[str, WriterLock] = {}
