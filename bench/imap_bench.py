@@ -163,13 +163,17 @@ class Client:
 # -- the two servers -----------------------------------------------------------------------------
 
 
-def start_mailrs(work: Path) -> tuple[subprocess.Popen[bytes], int, Path, object]:
-    """Provision mailrs with the user and start imapd: (process, port, maildir, settings)."""
+def start_mailrs(
+    work: Path, processes: int = 1
+) -> tuple[subprocess.Popen[bytes], int, Path, object]:
+    """Provision mailrs with the user and start imapd (``processes`` of them on one port):
+    (process, port, maildir, settings)."""
     port = free_port()
     config = work / "mailrs.toml"
     config.write_text(
         f'mode = "development"\n[smtp]\nlocal_domains = ["example.test"]\n'
         f'[imap]\nlisten_addr = "127.0.0.1:{port}"\nplaintext_auth = "always"\n'
+        f"processes = {processes}\n"
         f'[api]\njwt_secret = "bench-only-not-a-secret-0123456789"\n[storage]\ndata_dir = "data"\n'
         # The login throttle counts attempts in flight; 10 clients logging in at once from
         # one IP are not a password guesser (Dovecot, the comparison, has no such limit).

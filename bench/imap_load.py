@@ -249,6 +249,28 @@ def imaplib_append_medians(ports: dict[str, int], rounds: int) -> dict[str, floa
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
+def connections_by_process(pid: int, port: int) -> list[int]:
+    """Established connections to ``port`` held by each process under ``pid`` (sorted)."""
+    inodes = set()
+    with open("/proc/net/tcp") as fh:
+        for line in fh.readlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+                inodes.add(f"socket:[{fields[9]}]")
+    counts = []
+    for member in process_tree(pid):
+        try:
+            links = [
+                os.readlink(f"/proc/{member}/fd/{fd}") for fd in os.listdir(f"/proc/{member}/fd")
+            ]
+        except OSError:
+            continue
+        held = sum(link in inodes for link in links)
+        if held:
+            counts.append(held)
+    return sorted(counts)
+
+
 def measured(pid: int) -> Callable[[Callable[[], str]], tuple[str, float, float]]:
     """A wrapper that runs a load and returns (its output, server CPU ms, peak PSS MiB).
 
@@ -279,7 +301,15 @@ def imaptest_modes(
             continue
         runs = {}
         for name, (pid, port) in servers.items():
+            spread: list[list[int]] = []
+            if name == "mailrs" and args.imapd_processes > 1:
+                threading.Timer(
+                    args.seconds / 2,
+                    lambda p=pid, q=port, out=spread: out.append(connections_by_process(p, q)),
+                ).start()
             run = run_imaptest(binary, port, mode, mbox, args.clients, args.seconds, measured(pid))
+            if spread:
+                print(f"{mode}: mailrs connections by imapd process mid-run: {spread[0]}")
             run.cpu_ms /= max(sum(run.totals.values()), 1)
             runs[name] = run
         print_table(mode, runs["mailrs"], runs["dovecot"])
@@ -315,12 +345,15 @@ def main() -> int:
         "each saved message, as mailrs does; never: does not)",
     )
     parser.add_argument("--profile", type=Path, help="py-spy mailrs into DIR/<mode>.txt")
+    parser.add_argument(
+        "--imapd-processes", type=int, default=1, help="[imap] processes (imapd's own children)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="imap-load-"))
     work.chmod(0o755)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        mailrs_proc, mailrs_port, maildir, settings = start_mailrs(work)
+        mailrs_proc, mailrs_port, maildir, settings = start_mailrs(work, args.imapd_processes)
         procs.append(mailrs_proc)
         fill_maildir(maildir, args.messages)
         # Dovecot's auth cache on, like mailrs' credential cache: logins compare fairly
@@ -336,7 +369,14 @@ def main() -> int:
         print(
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
             f"{args.clients} clients, {args.seconds:.0f} s per mode, {args.messages} messages, "
-            f"Dovecot mail_fsync={args.dovecot_fsync}"
+            f"Dovecot mail_fsync={args.dovecot_fsync}, imapd processes {args.imapd_processes}, "
+            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        )
+        time.sleep(2)  # the children started
+        print(
+            f"idle PSS: mailrs {pss_mib(mailrs_proc.pid):.1f} MiB "
+            f"({len(process_tree(mailrs_proc.pid))} processes), "
+            f"Dovecot {pss_mib(dovecot_proc.pid):.1f} MiB"
         )
         if args.append_rounds:
             ports = {name: port for name, (_, port) in servers.items()}

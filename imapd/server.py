@@ -14,6 +14,7 @@ import ssl
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from imapd.accept import Acceptor, Handler, process_key
 from imapd.backend import Backend
 from imapd.connection import Connection
 from imapd.framing import Limits
@@ -60,13 +61,23 @@ class ImapServer:
         timeout: float,
         policy: ServerPolicy | None = None,
         counts: SharedCounts | None = None,
+        gauge: str = "",
     ) -> None:
         self.backend = backend
         self.limits = limits
         self.timeout = timeout
         self.policy = policy or ServerPolicy()
         self.counts = counts or connection_counts(self.policy)
+        self.gauge = gauge  # this process's connections, for its siblings (imapd.accept)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def live(self) -> int:
+        """The connections this process serves now."""
+        return len(self._tasks)
+
+    def _publish(self) -> None:
+        if self.gauge:
+            self.counts.set(self.gauge, len(self._tasks))
 
     def _admit(self, ip: str) -> bool:
         """Count a new connection; False (nothing counted) when over a limit."""
@@ -84,6 +95,7 @@ class ImapServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+            self._publish()
         peer = writer.get_extra_info("peername")
         ip = peer[0] if isinstance(peer, tuple) else ""
         users: list[str] = []
@@ -114,6 +126,7 @@ class ImapServer:
                 self.counts.give(key)
             if task is not None:
                 self._tasks.discard(task)
+                self._publish()
 
     async def handle_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client of the implicit-TLS listener."""
@@ -180,46 +193,47 @@ def bind_listeners(settings: Settings) -> Bound | None:
 
 
 async def _listen(
-    imap: ImapServer, settings: Settings, policy: ServerPolicy, bound: Bound | None
+    imap: ImapServer, settings: Settings, policy: ServerPolicy
 ) -> list[asyncio.Server] | None:
-    """Start the listeners (on ``bound`` sockets when given); None, said, when one fails."""
+    """Bind and start the listeners (one process); None, said on stderr, when one fails."""
     limit = imap.limits.max_line + 2
     listeners: list[asyncio.Server] = []
     for name, address in listen_addresses(settings).items():
-        tls = name == "imaps"
-        context = policy.tls_context if tls else None
-        handshake = 30.0 if tls else None
-        handler = imap.handle_tls if tls else imap.handle
+        context, handshake, handler = _options(imap, policy, name)
+        host, port = parse_hostport(address, "imap.listen_addr")
         try:
-            if bound is not None:
-                for sock in bound[name]:
-                    listeners.append(
-                        await asyncio.start_server(
-                            handler,
-                            sock=sock,
-                            limit=limit,
-                            ssl=context,
-                            ssl_handshake_timeout=handshake,
-                        )
-                    )
-            else:
-                host, port = parse_hostport(address, "imap.listen_addr")
-                listeners.append(
-                    await asyncio.start_server(
-                        handler,
-                        host,
-                        port,
-                        limit=limit,
-                        ssl=context,
-                        ssl_handshake_timeout=handshake,
-                    )
+            listeners.append(
+                await asyncio.start_server(
+                    handler, host, port, limit=limit, ssl=context, ssl_handshake_timeout=handshake
                 )
+            )
         except OSError as exc:
             print(f"imapd: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
             for listener in listeners:
                 listener.close()
             return None
     return listeners
+
+
+def _options(
+    imap: ImapServer, policy: ServerPolicy, name: str
+) -> tuple[ssl.SSLContext | None, float | None, Handler]:
+    """TLS context, handshake timeout and handler of the listener ``name``."""
+    if name == "imaps":
+        return policy.tls_context, 30.0, imap.handle_tls
+    return None, None, imap.handle
+
+
+def _accept(
+    imap: ImapServer, policy: ServerPolicy, bound: Bound, index: int, processes: int
+) -> Acceptor:
+    """Accept on the sockets bound before the fork (one of several processes)."""
+    acceptor = Acceptor(imap.counts, index, processes, imap.live, imap.limits.max_line + 2)
+    for name, sockets in bound.items():
+        context, handshake, handler = _options(imap, policy, name)
+        for sock in sockets:
+            acceptor.start(sock, handler, context, handshake)
+    return acceptor
 
 
 def _announce(settings: Settings, sockets: list[socket.socket], tls: list[socket.socket]) -> None:
@@ -246,14 +260,15 @@ async def serve(
     settings: Settings,
     bound: Bound | None = None,
     counts: SharedCounts | None = None,
-    primary: bool = True,
+    index: int = 0,
     parent: int = 0,
 ) -> int:
     """Run the server until SIGTERM or SIGINT; returns the process exit status.
 
-    With ``bound`` it serves those sockets and counts its connections in ``counts``
-    (one of several processes: the metrics endpoint only when ``primary``; it also
-    stops when the process ``parent`` is gone); otherwise it binds the listeners itself.
+    With ``bound`` it is process ``index`` of ``imap.processes``: it accepts on those
+    sockets (``imapd.accept``), counts its connections in ``counts``, serves the
+    metrics endpoint only as the first, and stops when the process ``parent`` is gone;
+    otherwise it binds the listeners itself.
     """
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="imapd"))
@@ -264,14 +279,20 @@ async def serve(
         return 2
     limits = _limits(settings)
     database = Database.from_settings(settings, pool_size=WORKER_THREADS)  # sized together
-    if setup_metrics(settings) and settings.metrics.imapd_addr and primary:
+    if setup_metrics(settings) and settings.metrics.imapd_addr and index == 0:
         serve_own_endpoint(settings.metrics.imapd_addr)
     backend = Backend(database, MaildirStore(settings.maildir_path), settings)
     # sessions learn of changed files from the kernel instead of listing cur/ each command
     if folder_watch.enable() is None:
         log.warning("no inotify: every command compares the selected folder with the index")
-    imap = ImapServer(backend, limits, float(settings.imap.timeout_secs), policy, counts)
-    listeners = await _listen(imap, settings, policy, bound)
+    gauge = process_key(index) if bound is not None else ""
+    imap = ImapServer(backend, limits, float(settings.imap.timeout_secs), policy, counts, gauge)
+    acceptor = None
+    if bound is not None:
+        listeners: list[asyncio.Server] | None = []
+        acceptor = _accept(imap, policy, bound, index, settings.imap.processes)
+    else:
+        listeners = await _listen(imap, settings, policy)
     if listeners is None:
         return 1
     stop = asyncio.Event()
@@ -282,7 +303,7 @@ async def serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     watcher = asyncio.create_task(watch_parent(parent, stop, "imapd")) if parent else None
-    if bound is None:
+    if listeners:
         tls_sockets = list(listeners[1].sockets) if len(listeners) > 1 else []
         _announce(settings, list(listeners[0].sockets), tls_sockets)
     try:
@@ -291,6 +312,8 @@ async def serve(
         log.info("shutting down")
         for listener in listeners:
             listener.close()
+        if acceptor is not None:
+            await acceptor.close()
         await imap.close_connections()
         for listener in listeners:
             with contextlib.suppress(TimeoutError):
@@ -338,7 +361,7 @@ def serve_processes(settings: Settings) -> int:
 
     def child(index: int, parent: int) -> int:
         gc.set_threshold(50_000, 50, 100)
-        return asyncio.run(serve(settings, bound, counts, primary=index == 0, parent=parent))
+        return asyncio.run(serve(settings, bound, counts, index=index, parent=parent))
 
     return run_children(settings.imap.processes, child, "imapd")
 

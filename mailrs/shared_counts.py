@@ -65,6 +65,13 @@ class SharedCounts:
             if offset >= 0 and count > 0:
                 self._store(offset, count - 1)
 
+    def set(self, key: str, value: int) -> None:
+        """Make ``key`` count ``value`` (a gauge, such as one process's connections)."""
+        with self._locked():
+            offset, _ = self._find(_hash(key), create=value > 0)
+            if offset >= 0:
+                self._store(offset, value)
+
     def count(self, key: str) -> int:
         """The count of ``key`` now."""
         with self._locked():

@@ -34,3 +34,12 @@ def test_a_full_table_refuses_new_keys_and_keeps_the_old() -> None:
     assert all(counts.count(key) == 1 for key in taken)
     counts.give(taken[0])
     assert counts.take("fresh", 5)
+
+
+def test_set_is_a_gauge() -> None:
+    counts = SharedCounts(8)
+    counts.set("proc:0", 5)
+    counts.set("proc:0", 2)
+    assert counts.count("proc:0") == 2
+    counts.set("proc:1", 0)
+    assert counts.count("proc:1") == 0
