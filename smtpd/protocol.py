@@ -30,6 +30,7 @@ from mailrs.queue.envelope_params import (
 )
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
+from smtpd.paths import plain_path
 from smtpd.prototype import Command, checked_commands, clone_session
 from smtpd.recipients import clean_text
 from smtpd.shutdown import Sessions
@@ -371,6 +372,17 @@ class MailSMTP(SMTP):
 
     def _create_envelope(self) -> MailEnvelope:
         return MailEnvelope()
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's split of a path from its parameters; a plain ``<local@domain>``
+        without the email parser (``smtpd.paths``)."""
+        plain = plain_path(arg) if arg else None
+        if plain is None:
+            return super()._getaddr(arg)
+        address, rest = plain
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     def _split_params(self, keyword: str, arg: str | None) -> tuple[str, list[str]] | None:
         """``(command up to the address, parameter words)``, or None if aiosmtpd should judge."""

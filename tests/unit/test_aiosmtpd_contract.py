@@ -32,13 +32,13 @@ PRIVATE_OVERRIDES = {
     "_authenticate": ["self", "mechanism", "auth_data"],
     "_call_handler_hook": ["self", "command", "args"],
     "_create_envelope": ["self"],  # our envelope carries the DSN / REQUIRETLS parameters
+    "_getaddr": ["self", "arg"],  # plain paths split without the email parser
 }
 # Private methods of SMTP that MailSMTP calls, with the parameters it passes.
 PRIVATE_CALLS = {
     "_reset_timeout": ["self", "duration"],
     "_set_post_data_state": ["self"],  # BDAT LAST ends the transaction as DATA does
     "_strip_command_keyword": ["self", "keyword", "arg"],  # MAIL/RCPT DSN parameters
-    "_getaddr": ["self", "arg"],  # the address before the parameters
 }
 # Private attributes of an SMTP object that MailSMTP reads, and their type after __init__.
 PRIVATE_ATTRIBUTES: dict[str, type | None] = {
