@@ -244,7 +244,8 @@ def start_profilers(pids: list[int], folder: Path, server: str) -> list[subproce
     for pid in pids:
         label = "-".join(process_name(pid).split()[:4]).replace("/", "_")
         out = folder / f"{server.split()[0]}-{label}.txt"
-        argv = [tool, "record", "--pid", str(pid), "--duration", "20", "--rate", "50"]
+        rate = os.environ.get("MAILRS_BENCH_PROFILE_RATE", "50")  # samples per second
+        argv = [tool, "record", "--pid", str(pid), "--duration", "20", "--rate", rate]
         argv += ["--format", "raw", "--nonblocking", "--threads", "-o", str(out)]
         started.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return started
