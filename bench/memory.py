@@ -53,13 +53,14 @@ LIMITS = {
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """Pss, Rss and USS (Private_Clean + Private_Dirty) of one process, in KiB."""
-    figures = {"Pss": 0, "Rss": 0, "Uss": 0}
+    """Pss (and its anonymous and file-backed parts), Rss and USS (Private_Clean +
+    Private_Dirty) of one process, in KiB."""
+    figures = {"Pss": 0, "Pss_Anon": 0, "Pss_File": 0, "Rss": 0, "Uss": 0}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
             for line in fh:
                 key, _, rest = line.partition(":")
-                if key in ("Pss", "Rss"):
+                if key in ("Pss", "Pss_Anon", "Pss_File", "Rss"):
                     figures[key] = int(rest.split()[0])
                 elif key in ("Private_Clean", "Private_Dirty"):
                     figures["Uss"] += int(rest.split()[0])
@@ -74,16 +75,20 @@ def snapshot(root: int) -> dict[int, dict[str, int]]:
 
 
 def print_table(title: str, figures: dict[int, dict[str, int]]) -> None:
-    """One line per process (MiB) and the totals."""
+    """One line per process (MiB) and the totals.
+
+    PSS anon is what the tree's own pages cost (shared only between the processes of
+    the tree, by fork); PSS file is its share of the mapped files (libpython, libc,
+    libssl, the extension modules), which every other process on the machine that maps
+    the same file shares too: that part falls when other Python processes run."""
+    keys = ("Pss", "Pss_Anon", "Pss_File", "Uss", "Rss")
     print(f"\n{title}")
-    print(f"{'process':<58} {'PSS':>7} {'USS':>7} {'RSS':>7}")
+    print(f"{'process':<50} {'PSS':>7} {'anon':>7} {'file':>7} {'USS':>7} {'RSS':>7}")
     for pid, row in figures.items():
-        name = process_name(pid)[:58]
-        print(
-            f"{name:<58} {row['Pss'] / 1024:7.1f} {row['Uss'] / 1024:7.1f} {row['Rss'] / 1024:7.1f}"
-        )
-    total = {key: sum(row[key] for row in figures.values()) for key in ("Pss", "Uss", "Rss")}
-    print(f"{'total':<58} {total['Pss'] / 1024:7.1f} {total['Uss'] / 1024:7.1f} {'':>7}")
+        name = process_name(pid)[:50]
+        print(f"{name:<50} " + " ".join(f"{row[key] / 1024:7.1f}" for key in keys))
+    total = {key: sum(row[key] for row in figures.values()) for key in keys}
+    print(f"{'total':<50} " + " ".join(f"{total[key] / 1024:7.1f}" for key in keys[:-1]))
 
 
 class PeakSampler(threading.Thread):
