@@ -12,12 +12,22 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+from mailrs.cli.immortal import immortalize
+
 
 def freeze_before_fork(**_: Any) -> None:
     """Before the prefork pool forks a child: move every object alive now out of the
     collector's reach, so the child's collections never write to (and copy) the pages
-    it shares with this parent."""
+    it shares with this parent; before the first, also make them immortal
+    (``mailrs.cli.immortal``), so the child's references leave those pages alone."""
+    global _immortal
+    if not _immortal:
+        _immortal = True
+        immortalize()
     gc.freeze()
+
+
+_immortal = False
 
 
 def run_celery_worker(app: Any, argv: list[str]) -> int:

@@ -1,11 +1,12 @@
 """The fork server of ``mailrs up``: the libraries every service loads, imported once.
 
 ``mailrs up``'s supervisor imports ``PRELOAD`` (SQLAlchemy with the models, the config,
-the mailbox store, the email package, asyncio, ...) before it starts anything, freezes
-the garbage collector over them, and forks each service from itself instead of starting
-a fresh interpreter. A forked service calls its usual entry point (``smtpd.server:main``,
-``imapd.server:main``, gunicorn's, ``mailrs worker``'s) and imports its own extras: the
-pages of the common part are shared by every service, and PSS counts them once.
+the mailbox store, the email package, asyncio, ...) before it starts anything, makes
+them immortal (``mailrs.cli.immortal``), freezes the garbage collector over them, and
+forks each service from itself instead of starting a fresh interpreter. A forked
+service calls its usual entry point (``smtpd.server:main``, ``imapd.server:main``,
+gunicorn's, ``mailrs worker``'s) and imports its own extras: the pages of the common part
+are shared by every service, and PSS counts them once.
 
 The preload only imports modules: no thread, no database engine, no socket, no open
 file, no logging set-up, no TLS context exist when a service is forked, and a service
@@ -31,6 +32,8 @@ import threading
 import time
 import traceback
 from pathlib import Path
+
+from mailrs.cli.immortal import immortalize
 
 ENV = "MAILRS_FORK_SERVER"
 
@@ -108,6 +111,8 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> str | None:
     if threads := _other_threads():
         return f"the preload started {threads} thread(s)"
     gc.collect()
+    # Reading an object writes its reference count: immortal ones are left alone.
+    immortalize()
     # Objects alive now move to a generation the collector never walks: a collection in a
     # service then never writes to (and so never copies) the shared pages that hold them.
     gc.freeze()

@@ -113,6 +113,7 @@ def test_the_preload_leaves_no_thread_and_no_open_file(tmp_path: Path) -> None:
             "threads": len(os.listdir("/proc/self/task")),
             "frozen": gc.get_freeze_count() > 0,
             "models": "mailrs.db.models" in sys.modules,
+            "immortal": sys.getrefcount(sys.modules["mailrs.db.models"].User) >= 2**31,
         }))
         """,
     )
@@ -122,4 +123,36 @@ def test_the_preload_leaves_no_thread_and_no_open_file(tmp_path: Path) -> None:
         "threads": 1,
         "frozen": True,
         "models": True,
+        "immortal": True,
     }
+
+
+def test_immortal_objects_keep_their_count_and_later_ones_are_freed(tmp_path: Path) -> None:
+    """``mailrs.cli.immortal``: what existed is immortal (a new reference writes nothing),
+    what is made afterwards is counted and freed as usual."""
+    result = run(
+        tmp_path,
+        """
+        import gc, weakref
+        from mailrs.cli import immortal
+
+        class Thing:
+            pass
+
+        old = {"nested": [Thing()]}
+        marked = immortal.immortalize()
+        before = sys.getrefcount(old["nested"][0])
+        extra = [old["nested"][0]] * 10
+        after = sys.getrefcount(old["nested"][0])
+        freed = []
+        new = Thing()
+        weakref.finalize(new, freed.append, True)
+        del new
+        print(json.dumps({
+            "marked": marked > 1000,
+            "immortal": before >= 2**31 and before == after,
+            "freed": freed == [True],
+        }))
+        """,
+    )
+    assert result == {"marked": True, "immortal": True, "freed": True}
