@@ -3,6 +3,7 @@
     .venv/bin/python bench/memory.py                      # idle only
     .venv/bin/python bench/memory.py --messages 2000      # idle, then the peak under load
     .venv/bin/python bench/memory.py --keep --settle 60   # keep the data folder
+    .venv/bin/python bench/memory.py --env MAILRS_SMTP_PROCESSES=2   # a setting changed
 
 It runs ``mailrs up`` with no config in a fresh temporary folder, so ``mailrs up`` writes
 its development config there and runs on its defaults (embedded broker, SQLite, TLS
@@ -161,6 +162,13 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--deliver-timeout", type=float, default=600.0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for mailrs up, e.g. MAILRS_SMTP_PROCESSES=2 (repeatable)",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="mailrs-memory-"))
@@ -168,6 +176,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILRS_")}
     env.update({f"MAILRS_{name}": f"127.0.0.1:{port}" for name, port in ports.items()})
     env.update(LIMITS)
+    env.update(item.split("=", 1) for item in args.env)
     log = folder / "up.log"
     with open(log, "wb") as out:
         up = subprocess.Popen(
