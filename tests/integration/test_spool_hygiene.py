@@ -102,7 +102,9 @@ def test_undeletable_spool_file_leaks_nothing_else_and_orphans_are_collected(
                 assert wait_until(
                     lambda: not any(queue_dir.iterdir()) and not leftover.exists(), timeout=60
                 ), sorted(queue_dir.iterdir())
-                assert "removed" in w.output and "orphaned spool file" in w.output
+                # The sweeper logs after it has removed the files: wait for the line too.
+                assert wait_until(lambda: "orphaned spool file" in w.output, timeout=30)
+                assert "removed" in w.output
         assert _queue_cli(config, "orphans").strip() == "no orphaned spool files"
     finally:
         for path in pinned:
