@@ -4,7 +4,9 @@ A Maildir message's bytes never change under its key (a flag change renames the 
 it does not rewrite it), so its header block, ENVELOPE, BODY and BODYSTRUCTURE can be
 kept once computed: clients ask for them again and again (imaptest's FETCH does, on
 the same messages, from every session). A FETCH that asks only for those and for what
-the index holds (FLAGS, UID, sizes, dates, MODSEQ) then opens no file at all.
+the index holds (FLAGS, UID, sizes, dates, MODSEQ) then opens no file at all, and a
+small message (up to ``RAW_MAX``) is kept whole, so any FETCH of it reads no file
+(no thread hop: imaptest's FETCH2 asks for BODY[], BODY[1], BODY[TEXT] of one message).
 
 Entries are keyed by (account, mailbox, message key) and carry the message's size,
 checked on each lookup. Flags are never cached: they come from the index. An expunge
@@ -23,7 +25,8 @@ from imapd.envelope import envelope
 from imapd.responses import encode
 from mailrs.store.mime import Part, parse, split_header
 
-MAX_BYTES = 24 * 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024
+RAW_MAX = 32 * 1024  # messages up to this size are kept whole: BODY[] of them needs no read
 ENTRY_OVERHEAD = 300  # the key, the entry object and the dict slot, roughly
 
 type CacheKey = tuple[str, str, str]
@@ -38,12 +41,12 @@ class Derived:
     envelope: bytes | None = None
     body: bytes | None = None
     bodystructure: bytes | None = None
+    raw: bytes | None = None  # the whole message, when small
 
     def weight(self) -> int:
         """Bytes this entry holds, roughly."""
-        return ENTRY_OVERHEAD + sum(
-            len(v) for v in (self.header, self.envelope, self.body, self.bodystructure) if v
-        )
+        values = (self.header, self.envelope, self.body, self.bodystructure, self.raw)
+        return ENTRY_OVERHEAD + sum(len(v) for v in values if v)
 
 
 class FetchCache:
@@ -113,6 +116,12 @@ class MessageSource:
             cache.put(key, entry)
         if entry is None:
             raise ValueError("a message source needs its bytes or a cached entry")
+        if raw is None:
+            self.raw = entry.raw
+        elif entry.raw is None and len(raw) <= RAW_MAX:
+            before = entry.weight()
+            entry.raw = raw
+            cache.grew(key, before)
         self.entry = entry
 
     def root(self) -> Part:

@@ -75,9 +75,14 @@ def _from_header_or_cache(item: FetchItem) -> bool:
     return item.name == "BODY" and not section.part and section.specifier.startswith("HEADER")
 
 
-def covers(entry: Derived | None, items: list[FetchItem]) -> bool:
-    """True when a cached entry holds every value these items need beyond the index."""
+def covers(entry: Derived | None, items: list[FetchItem], cached_only: bool) -> bool:
+    """True when a cached entry holds every value these items need beyond the index
+    (``cached_only``: the items need nothing but cached values and the header block)."""
     if entry is None:
+        return False
+    if entry.raw is not None:
+        return True  # the whole message: anything can be answered
+    if not cached_only:
         return False
     for item in items:
         if item.section is not None or item.name == "RFC822.HEADER":
@@ -228,9 +233,7 @@ async def fetch(ctx: Context, command: Command) -> Completion:
         wanted: set[int] = set()
         if needs_body:
             entries = [cache.get(k, v.size) for k, v in zip(keys, views, strict=True)]
-            wanted = {
-                n for n, entry in enumerate(entries) if not (cached_only and covers(entry, items))
-            }
+            wanted = {n for n, entry in enumerate(entries) if not covers(entry, items, cached_only)}
             if wanted:
                 order = sorted(wanted)
                 read = await mail.read_many(box.name, [views[n].key for n in order])

@@ -18,7 +18,7 @@ from support.imap import ALICE
 from imapd.backend import Backend, MessageRef
 from imapd.commands import execute
 from imapd.commands.base import Context
-from imapd.fetch_cache import Derived, FetchCache
+from imapd.fetch_cache import RAW_MAX, Derived, FetchCache
 from imapd.parser import parse_command
 from imapd.session import Session
 from mailrs.store.maildir import MaildirStore
@@ -199,18 +199,47 @@ def test_the_cache_is_bounded_and_checks_the_size() -> None:
 
 
 def test_a_file_gone_before_its_header_was_cached_is_expungeissued(store: MaildirStore) -> None:
+    big = MULTIPART % (9, 9) + b"x" * (RAW_MAX + 1) + b"\r\n"  # too big to be kept whole
+    store.deliver(ALICE, big, mtime=1_700_000_100)
+
     async def scenario() -> bytes:
         backend = Backend(None, store)  # type: ignore[arg-type]
         ctx, out = session(backend)
-        await run(ctx, out, b"s SELECT INBOX", b"f FETCH 1 (BODY.PEEK[])")  # no header kept
+        await run(ctx, out, b"s SELECT INBOX", b"f FETCH 6 (BODY.PEEK[])")  # no header kept
         mail = ctx.user_mail()
 
         async def vanished(mailbox: str, keys: list[str]) -> list[bytes | None]:
             return [None] * len(keys)  # removed by another process since the last sync
 
         mail.read_many = vanished  # type: ignore[method-assign]
-        reply = await execute(ctx, parse_command(b"h FETCH 1 (RFC822.HEADER)"))
+        reply = await execute(ctx, parse_command(b"h FETCH 6 (RFC822.HEADER)"))
         await mail.close()
         return reply
 
     assert asyncio.run(scenario()).startswith(b"h NO [EXPUNGEISSUED]")
+
+
+def test_a_small_message_is_kept_whole_and_read_once(
+    store: MaildirStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = b"(BODY.PEEK[] BODY.PEEK[1] BODY.PEEK[TEXT] BINARY.PEEK[2] RFC822.SIZE)"
+
+    async def scenario() -> tuple[bytes, bytes, int]:
+        uncached_ctx, uncached_out = session(Backend(None, store))  # type: ignore[arg-type]
+        await run(uncached_ctx, uncached_out, b"s SELECT INBOX")
+        uncached = await run(uncached_ctx, uncached_out, b"f FETCH 1:* " + items)
+        backend = Backend(None, store)  # type: ignore[arg-type]
+        first, first_out = session(backend)
+        await run(first, first_out, b"s SELECT INBOX", b"f FETCH 1:* (BODY.PEEK[])")
+        second, second_out = session(backend)
+        await run(second, second_out, b"s SELECT INBOX")
+        opens = Opens(store.user_dir(ALICE), monkeypatch)
+        served = await run(second, second_out, b"f FETCH 1:* " + items)
+        monkeypatch.undo()
+        for ctx in (uncached_ctx, first, second):
+            await ctx.user_mail().close()
+        return uncached, served, len(opens.paths)
+
+    uncached, served, opened = asyncio.run(scenario())
+    assert served == uncached and b"BODY[1] {12}\r\nhello\r\nthere" in served
+    assert opened == 0
