@@ -104,6 +104,7 @@ def test_rspamd_reply_parsing() -> None:
         b"From: <<<\r\nTo: ,\r\nCc: <>\r\n",
         b"Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <ham@remote.test>\r\n",
         b"Date: 24 Nov 2026 10:00 -0500 (EST)\r\nMessage-ID: <a.b+c=d@remote.test>\r\n",
+        b"Date: Mon,  7 Dec 2026 23:54:15 +0000 (UTC)\r\nMessage-Id: <3ea3.0003.0000@vm>\r\n",
         b"Date: Tue, 31 Feb 2026 99:99:99 +0000\r\nMessage-ID: <no-at-sign>\r\n",
         b"Date: \r\nMessage-ID: \r\nTo:  \r\nFrom: \r\n",
         b"Date: yesterday\r\nMessage-ID: <a@b> <c@d>\r\nTo: a@x.test,\r\n b@x.test\r\n",

@@ -46,7 +46,7 @@ _PLAIN = {
     "To": _MAILBOXES,
     "Cc": _MAILBOXES,
     "Date": re.compile(
-        r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} "
+        r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), +)?\d{1,2} "  # Postfix pads the day: ",  7"
         r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
         r"\d{2}:\d{2}(?::\d{2})? [+-]\d{4}(?: \([A-Za-z0-9+ -]*\))?"
     ),
