@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, AnyStr, Self
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword
 
 from mailrs.metrics.instruments import instruments
 from mailrs.queue.envelope_params import (
@@ -30,6 +30,7 @@ from mailrs.queue.envelope_params import (
 )
 from smtpd import replies
 from smtpd.connections import ConnectionLimiter
+from smtpd.data_reader import FAULT_REPLIES, DataAssembler, Outcome, read_data
 from smtpd.paths import plain_path
 from smtpd.prototype import Command, checked_commands, clone_session
 from smtpd.recipients import clean_text
@@ -282,7 +283,8 @@ class MailSMTP(SMTP):
         self._last_data = self._data_started = self.loop.time()
         self._reset_timeout(min(self._data_timeout, self._data_deadline))
         try:
-            await super().smtp_DATA(arg)
+            plain = not self._decode_data and "DATA" in self._handle_hooks  # the usual case
+            await (self._receive_data(arg) if plain else super().smtp_DATA(arg))
         finally:
             self._in_data = False
             if self._draining:  # its reply is out: now the goodbye
@@ -299,6 +301,34 @@ class MailSMTP(SMTP):
             self.event_handler.log_transaction(
                 self.session, envelope, None, 0, f"rejected: {self.last_reply}"
             )
+
+    async def _receive_data(self, arg: str) -> None:
+        """aiosmtpd's DATA, replies and all, with the lines read in bulk (``smtpd.data_reader``)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos or arg:
+            rcpt = bool(self.envelope.rcpt_tos)
+            await self.push("501 Syntax: DATA" if rcpt else "503 Error: need RCPT command")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        assembler = DataAssembler(self.data_size_limit, self.line_length_limit)
+        try:
+            ended = await read_data(self._reader, assembler)
+        except asyncio.CancelledError:  # the connection was lost during DATA
+            log.info("connection lost during DATA client=%s", self._ip)
+            self._writer.close()
+            raise
+        if not ended:
+            return
+        if assembler.outcome is not Outcome.NOMINAL:
+            await self.push(FAULT_REPLIES[assembler.outcome])
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = assembler.content()
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     async def _read_chunk(self, size: int, room: int) -> bytes | None:
         """Read a BDAT chunk of ``size`` octets under the DATA timeout; keep at most ``room``
@@ -374,8 +404,7 @@ class MailSMTP(SMTP):
         return MailEnvelope()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
-        """aiosmtpd's split of a path from its parameters; a plain ``<local@domain>``
-        without the email parser (``smtpd.paths``)."""
+        """aiosmtpd's path split; a plain ``<local@domain>`` without the parser (smtpd.paths)."""
         plain = plain_path(arg) if arg else None
         if plain is None:
             return super()._getaddr(arg)

@@ -44,9 +44,13 @@ PRIVATE_CALLS = {
 PRIVATE_ATTRIBUTES: dict[str, type | None] = {
     "_original_transport": None,
     "_smtp_methods": dict,
+    "_handle_hooks": dict,  # DATA read in bulk only when the handler has handle_DATA
+    "_decode_data": bool,  # ... and only for bytes content
 }
 # Private attributes SMTP sets when a connection starts (``_handle_client``), read by us.
-PRIVATE_PER_CONNECTION = {"_reader"}  # BDAT reads its chunk octets from the stream reader
+# BDAT reads its chunk octets from the stream reader, DATA its lines (smtpd.data_reader);
+# DATA closes the writer when the connection is lost, as aiosmtpd's does.
+PRIVATE_PER_CONNECTION = {"_reader", "_writer"}
 # What smtpd/prototype.py (cloning a session object) reads or rebinds on SMTP objects.
 PROTOTYPE = REPO / "smtpd" / "prototype.py"
 PROTOTYPE_USES = {"_smtp_methods", "_auth_methods", "_cb_client_connected", "_fresh_state"}
@@ -143,6 +147,7 @@ def test_aiosmtpd_still_calls_the_hooks_we_override() -> None:
     assert "self._original_transport" in inspect.getsource(SMTP.smtp_STARTTLS)
     assert "self._reader = reader" in inspect.getsource(SMTP._cb_client_connected)
     assert "self._reader.readuntil()" in inspect.getsource(SMTP._handle_client)
+    assert "self._writer = " in inspect.getsource(SMTP._cb_client_connected)
 
 
 def test_every_overridden_public_method_keeps_its_shape() -> None:
