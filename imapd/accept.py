@@ -5,22 +5,25 @@ connection; whoever calls ``accept`` first gets it. asyncio's own server accepts
 its backlog (100) connections per wake-up, so one process took 9 of 10 clients arriving
 together and served them on one core while the other idled. Here each process accepts
 one connection per wake-up, and a process serving more connections than the least busy
-of its siblings waits ``YIELD_SECS`` first: if that sibling has taken the connection by
-then, the ``accept`` finds nothing and the loop waits again; if not (it is busy), this
-process takes it. The connections per process are gauges in the shared counts.
+of its siblings first leaves it to them: it looks every ``YIELD_STEP_SECS`` whether the
+connection is still waiting, and takes it only if it still is after ``YIELD_MAX_SECS``
+(the sibling is busy, or scheduled late on a loaded machine) or once it is no longer
+the busier one. The connections per process are gauges in the shared counts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
 
 from mailrs.shared_counts import SharedCounts
 
-YIELD_SECS = 0.005
+YIELD_STEP_SECS = 0.005
+YIELD_MAX_SECS = 0.05
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -68,6 +71,16 @@ class Acceptor:
                 await task
         self._tasks.clear()
 
+    async def _still_mine(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bool:
+        """While this process is the busier one, give its siblings the first go (at most
+        ``YIELD_MAX_SECS``); False when one of them took the connection meanwhile."""
+        deadline = loop.time() + YIELD_MAX_SECS
+        while self._busier() and loop.time() < deadline:
+            await asyncio.sleep(YIELD_STEP_SECS)
+            if not select.select([sock], [], [], 0)[0]:
+                return False
+        return True
+
     def _busier(self) -> bool:
         mine = self._live()
         return any(self._counts.count(key) < mine for key in self._siblings)
@@ -82,8 +95,8 @@ class Acceptor:
         loop = asyncio.get_running_loop()
         while True:
             await _readable(loop, sock)
-            if self._busier():
-                await asyncio.sleep(YIELD_SECS)
+            if not await self._still_mine(loop, sock):
+                continue  # a sibling took it
             try:
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
