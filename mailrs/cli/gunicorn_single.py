@@ -10,6 +10,9 @@ under gunicorn. What the master did that this does not: restart a worker silent 
 ``timeout`` seconds (the event loop blocked that long), and ``HUP`` reloads.
 With more than one worker (``WEB_CONCURRENCY``), and on a scaled-out site (``docker/``)
 or a bare ``gunicorn 'web:create_app()'``, gunicorn's master runs them as before.
+``python -m mailrs.cli.gunicorn_single`` runs it in a fresh interpreter: what ``mailrs
+up`` execs with ``MAILRS_FORK_SERVER=0``, and for a restarted web app (the fork server
+by then holds Celery and kombu, which must not be imported before gevent's patching).
 """
 
 from __future__ import annotations
@@ -43,3 +46,7 @@ def main() -> int:
             listener.close()
         sys.stderr.flush()
     return 0
+
+
+if __name__ == "__main__":  # python -m mailrs.cli.gunicorn_single [gunicorn's options] APP
+    sys.exit(main())

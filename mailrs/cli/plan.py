@@ -26,11 +26,14 @@ def _service(
     broker_wait: bool = False,
     entry: str | None = None,
     entry_argv: tuple[str, ...] = (),
+    stage: int = 0,
 ) -> dict[str, Any]:
     """One service of the plan (the fields of ``mailrs.cli.supervisor.Service``).
 
     ``argv`` is the command that runs it in a fresh interpreter; ``entry`` the function
-    the fork server (``mailrs.cli.zygote``) calls instead, with ``sys.argv = entry_argv``.
+    the fork server (``mailrs.cli.zygote``) calls instead, with ``sys.argv = entry_argv``,
+    forked once the preload's ``stage`` is loaded (1: Celery and kombu, for the services
+    that publish or consume).
     """
     return {
         "name": name,
@@ -43,6 +46,7 @@ def _service(
         "broker_wait": broker_wait,
         "entry": entry,
         "entry_argv": list(entry_argv),
+        "stage": stage,
     }
 
 
@@ -118,6 +122,7 @@ def plan_services(settings: Settings, config_path: Path) -> list[dict[str, Any]]
             smtp_also,
             entry="smtpd.server:main",
             entry_argv=("smtpd", "--config", cfg),
+            stage=1,
         ),
         _service(
             "imapd",
@@ -131,7 +136,7 @@ def plan_services(settings: Settings, config_path: Path) -> list[dict[str, Any]]
         _service(
             "web",
             "Web UI",
-            [py, "-m", "gunicorn", *gunicorn],
+            [py, "-m", "mailrs.cli.gunicorn_single", *gunicorn],
             api,
             url_prefix="http://",
             entry="mailrs.cli.gunicorn_single:main",
@@ -145,6 +150,7 @@ def plan_services(settings: Settings, config_path: Path) -> list[dict[str, Any]]
             broker_wait=True,
             entry="mailrs.cli.main:main",
             entry_argv=("mailrs", "worker", "--config", cfg),
+            stage=1,
         ),
     ]
 

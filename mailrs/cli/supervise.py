@@ -59,6 +59,7 @@ def main(argv: list[str]) -> int:
     )
     supervisor.catch_signals()
     supervisor.fork_server = start_fork_server()
+    supervisor.next_stages = [zygote.preload_more]
     try:
         supervisor.check_ports()
         supervisor.start()

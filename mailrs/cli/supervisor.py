@@ -50,6 +50,11 @@ class Service:
     # ``sys.argv = entry_argv``; None: always exec ``argv``.
     entry: str | None = None
     entry_argv: list[str] = field(default_factory=list)
+    # The last stage of the fork server's preload it may be forked from (0: the common
+    # libraries only; 1: Celery and kombu too). Started in that order; a service whose
+    # stage the supervisor has gone past (the web app, once Celery is loaded) is exec'd
+    # when it is restarted.
+    stage: int = 0
     # Why the service is not ready when that is outside its control (the broker), or None.
     waits_for: Callable[[], str | None] | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | Forked | None = field(default=None, repr=False)
@@ -136,6 +141,7 @@ def services_from_plan(plan: dict[str, Any]) -> list[Service]:
             waits_for=wait if item["broker_wait"] else None,
             entry=item.get("entry"),
             entry_argv=list(item.get("entry_argv") or ()),
+            stage=int(item.get("stage") or 0),
         )
         for item in plan["services"]
     ]
@@ -157,6 +163,11 @@ class Supervisor:
         # True once this process holds the preload (``mailrs.cli.zygote``): services with
         # an entry are forked from it instead of exec'd.
         self.fork_server = fork_server
+        # The preload's further stages (``zygote.preload_more``), loaded in turn before
+        # the first service of the next stage is forked; each returns why forking is
+        # unsafe from then on, or None.
+        self.next_stages: list[Callable[[], str | None]] = []
+        self.stage = 0  # the last stage loaded
         self.log_dir = log_dir
         self.env = env
         self.echo = echo
@@ -195,7 +206,7 @@ class Supervisor:
         service.log_path = self.log_dir / f"{service.name}.log"
         # Readiness is read from what this run writes, not from an earlier run's log.
         service.log_offset = service.log_path.stat().st_size if service.log_path.exists() else 0
-        if self.fork_server and service.entry:
+        if self.fork_server and service.entry and service.stage >= self.stage:
             title = " ".join(service.entry_argv)
             process: subprocess.Popen[bytes] | Forked = fork_service(
                 service.entry, service.entry_argv, service.log_path, title
@@ -229,7 +240,9 @@ class Supervisor:
 
     def start(self) -> None:
         """Start every service and wait until each is ready (or waits only on the broker)."""
-        for service in self.services:
+        for service in sorted(self.services, key=lambda s: s.stage):
+            while self.fork_server and service.stage > self.stage and self.next_stages:
+                self._load_stage(self.next_stages.pop(0))
             self._spawn(service)
         for service in self.services:
             if not self._wait_ready(service):
@@ -239,6 +252,15 @@ class Supervisor:
             self._announce(service)
         self.run.state = "running"
         self.save()
+
+    def _load_stage(self, load: Callable[[], str | None]) -> None:
+        """Load the fork server's next stage; if it fails, exec the services still to start."""
+        reason = load()
+        if reason is None:
+            self.stage += 1
+            return
+        self.echo(f"mailrs: starting the other services in their own interpreter ({reason})")
+        self.fork_server = False
 
     def _announce(self, service: Service) -> None:
         if service.address:

@@ -91,6 +91,30 @@ PRELOAD = (
 )
 
 
+# The second stage, imported once the web app is forked (it never is from this state):
+# Celery, kombu and the publishing path that smtpd and the worker share (~8 MiB that
+# smtpd held on its own). imapd and the web app use none of it.
+PRELOAD_BROKER = (
+    "celery",
+    "celery.app.task",
+    "kombu",
+    "kombu.transport.virtual",
+    "amqp",
+    "billiard",
+    "vine",
+    "yaml",
+    "dateutil.parser",
+    "dateutil.tz",
+    "tzlocal",
+    "mailrs.celery",
+    "mailrs.broker.embedded",
+    "mailrs.broker.redis_transport",
+    "mailrs.queue.canvas",
+    "mailrs.queue.publish",
+    "mailrs.queue.submission",
+)
+
+
 def enabled() -> bool:
     """False when ``MAILRS_FORK_SERVER=0`` asks for one exec'd interpreter per service."""
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "no", "false", "off")
@@ -98,16 +122,31 @@ def enabled() -> bool:
 
 def preload(modules: tuple[str, ...] = PRELOAD) -> str | None:
     """Import ``modules`` and freeze the collector over them; why forking is unsafe, or None."""
-    for name in modules:
-        try:
-            __import__(name)  # not importlib.import_module: -X importtime shows this one
-        except Exception as exc:  # an optional library missing: exec that service instead
-            return f"cannot preload {name}: {type(exc).__name__}: {exc}"
+    if reason := _import_all(modules):
+        return reason
     from sqlalchemy.orm import configure_mappers
 
     # Mappers are configured on first use; done here, in every service it writes to
     # (and copies) the pages of every mapper and relationship.
     configure_mappers()
+    return _settle()
+
+
+def preload_more(modules: tuple[str, ...] = PRELOAD_BROKER) -> str | None:
+    """A further stage of the preload (``PRELOAD_BROKER``); why forking is unsafe, or None."""
+    return _import_all(modules) or _settle()
+
+
+def _import_all(modules: tuple[str, ...]) -> str | None:
+    for name in modules:
+        try:
+            __import__(name)  # not importlib.import_module: -X importtime shows this one
+        except Exception as exc:  # an optional library missing: exec that service instead
+            return f"cannot preload {name}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _settle() -> str | None:
     if threads := _other_threads():
         return f"the preload started {threads} thread(s)"
     gc.collect()

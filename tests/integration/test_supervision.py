@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,29 @@ def test_killed_worker_and_smtpd_are_restarted_and_mail_keeps_flowing(tmp_path: 
         assert "signal 9 (SIGKILL)" in " ".join(lines["worker"]), text
     counts = delivered_ids(settings)
     assert counts == {"before@test": 1, "after-worker@test": 1, "after-smtpd@test": 1}
+
+
+@pytest.mark.slow
+def test_a_killed_web_app_comes_back_in_an_interpreter_of_its_own(tmp_path: Path) -> None:
+    """Once the fork server holds Celery and kombu (its second stage, for smtpd and the
+    worker) the web app, which gevent patches, is never forked from it: a restarted web
+    app is exec'd, and serves."""
+    config = provision(tmp_path, users=("alice@example.test",))
+    settings = load_settings(config, environ={})
+    api = parse_hostport(settings.api.listen_addr)
+    with mailrs_up(config) as up:
+        web = service_pid(config, "web")
+        assert web is not None
+        os.kill(web, signal.SIGKILL)
+        assert wait_until(lambda: service_pid(config, "web") not in (None, web), 60)
+        restarted = service_pid(config, "web")
+        assert restarted is not None
+        with urllib.request.urlopen(f"http://{api[0]}:{api[1]}/health", timeout=30) as reply:
+            assert reply.status == 200
+        command = Path(f"/proc/{restarted}/cmdline").read_bytes().replace(b"\0", b" ")
+        # exec'd (a forked one is titled "gunicorn --config ..."), in one process
+        assert b"-m mailrs.cli.gunicorn_single " in command
+        assert up.popen.poll() is None
 
 
 @pytest.mark.slow

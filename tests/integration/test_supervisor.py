@@ -105,7 +105,7 @@ def test_sigterm_during_startup_stops_cleanly(tmp_path: Path) -> None:
 
 HEAVY = ("sqlalchemy", "kombu", "celery", "aiosmtpd", "flask", "argon2", "email", "gevent")
 # Each service's own libraries: the fork server's preload never holds them.
-SERVICE_OWN = ("aiosmtpd", "flask", "gevent", "gunicorn", "kombu", "celery")
+SERVICE_OWN = ("aiosmtpd", "flask", "gevent", "gunicorn")
 
 
 def supervisor_imports(tmp_path: Path, fork_server: str) -> set[str]:
@@ -140,9 +140,11 @@ def test_without_the_fork_server_the_supervisor_imports_no_application_library(
 @pytest.mark.slow
 def test_the_fork_server_preloads_only_what_the_services_share(tmp_path: Path) -> None:
     """By default the supervisor is the services' fork server (``mailrs.cli.zygote``): it
-    holds the common libraries (SQLAlchemy, email, argon2, ...), and none that only one
+    holds the common libraries (SQLAlchemy, email, argon2, ...), then, once the web app
+    and imapd are forked, Celery and kombu for smtpd and the worker; none that only one
     service uses."""
     imported = supervisor_imports(tmp_path, "1")
     assert {"sqlalchemy", "mailrs.db.models", "mailrs.cli.zygote"} <= imported
+    assert {"celery", "kombu", "mailrs.celery"} <= imported
     own = sorted(m for m in imported if m.split(".")[0] in SERVICE_OWN)
     assert own == [], own

@@ -25,6 +25,13 @@ def test_the_plan_gives_the_supervisor_every_service_as_planned(tmp_path: Path) 
     assert services["web"].url_prefix == "http://"
     assert services["smtpd"].argv[-2:] == ["--config", str(config)]
     assert services["worker"].address is None and services["worker"].ready_text == "ready."
+    # Forked once the fork server holds Celery and kombu: the services that use them.
+    assert {name: s.stage for name, s in services.items()} == {
+        "smtpd": 1,
+        "imapd": 0,
+        "web": 0,
+        "worker": 1,
+    }
     assert [name for name, s in services.items() if s.waits_for] == ["worker"]
     assert plan["embedded_queue"] == str(settings.broker_dir / "queue")
     assert plan["state_path"] == str(settings.data_dir / "run" / "status.json")
