@@ -175,7 +175,7 @@ class MailIndex:
         if _as_indexed(rows, on_disk) and row is not None and row[0] == (stamp if safe else ""):
             return
         with self._write() as db:
-            self._apply_scan(db, name, on_disk, folder)
+            self._apply_scan(db, name, on_disk, folder, judged=set(known))
             db.execute(
                 "UPDATE mailboxes SET scan_stamp = ? WHERE name = ?", (stamp if safe else "", name)
             )
@@ -211,7 +211,8 @@ class MailIndex:
         if _as_indexed(rows, on_disk):
             return True
         with self._write() as db:
-            self._apply_scan(db, name, on_disk, folder, set(candidates))
+            judged = {key for key, _, _ in rows}
+            self._apply_scan(db, name, on_disk, folder, set(candidates), judged)
             # other processes trust a safe stamp only after a full comparison
             db.execute("UPDATE mailboxes SET scan_stamp = '' WHERE name = ?", (name,))
         return True
@@ -264,8 +265,14 @@ class MailIndex:
         on_disk: dict[str, StoredMessage],
         folder: Path,
         keys: set[str] | None = None,
+        judged: set[str] | None = None,
     ) -> None:
-        """Record what ``on_disk`` holds; with ``keys``, only for the messages with those."""
+        """Record what ``on_disk`` holds; with ``keys``, only for the messages with those.
+
+        Only the messages of ``judged`` (those indexed when ``on_disk`` was looked at)
+        can be found gone: one indexed since (by another session or process, its file
+        maybe renamed meanwhile) was not looked for, and is left to a later look.
+        """
         uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
         where = "" if keys is None else f" AND key IN ({','.join('?' * len(keys))})"
         indexed = {
@@ -280,7 +287,8 @@ class MailIndex:
         for key, (uid, _key, filename, flags) in indexed.items():
             current = on_disk.get(key)
             if current is None:
-                gone.append(uid)
+                if judged is None or key in judged:
+                    gone.append(uid)
             elif current.filename != filename or current.flags != flags:
                 if current.flags != flags:
                     modseq += 1
