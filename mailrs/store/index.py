@@ -175,7 +175,8 @@ class MailIndex:
         if _as_indexed(rows, on_disk) and row is not None and row[0] == (stamp if safe else ""):
             return
         with self._write() as db:
-            self._apply_scan(db, name, on_disk, folder, judged=set(known))
+            judged = {key: (filename, flags) for key, filename, flags in rows}
+            self._apply_scan(db, name, on_disk, folder, judged=judged)
             db.execute(
                 "UPDATE mailboxes SET scan_stamp = ? WHERE name = ?", (stamp if safe else "", name)
             )
@@ -211,7 +212,7 @@ class MailIndex:
         if _as_indexed(rows, on_disk):
             return True
         with self._write() as db:
-            judged = {key for key, _, _ in rows}
+            judged = {key: (filename, flags) for key, filename, flags in rows}
             self._apply_scan(db, name, on_disk, folder, set(candidates), judged)
             # other processes trust a safe stamp only after a full comparison
             db.execute("UPDATE mailboxes SET scan_stamp = '' WHERE name = ?", (name,))
@@ -265,13 +266,15 @@ class MailIndex:
         on_disk: dict[str, StoredMessage],
         folder: Path,
         keys: set[str] | None = None,
-        judged: set[str] | None = None,
+        judged: dict[str, tuple[str, str]] | None = None,
     ) -> None:
         """Record what ``on_disk`` holds; with ``keys``, only for the messages with those.
 
-        Only the messages of ``judged`` (those indexed when ``on_disk`` was looked at)
-        can be found gone: one indexed since (by another session or process, its file
-        maybe renamed meanwhile) was not looked for, and is left to a later look.
+        ``judged`` holds the (file name, flags) of the messages indexed when ``on_disk``
+        was looked at: only those can be found gone or changed. A message indexed since,
+        or whose row changed since (another session or process indexed it, renamed its
+        file, set its flags meanwhile), may not be what ``on_disk`` saw: it is left to a
+        later look rather than dropped or given stale flags.
         """
         uidvalidity, uidnext, modseq = self._mailbox_row(db, name)
         where = "" if keys is None else f" AND key IN ({','.join('?' * len(keys))})"
@@ -285,10 +288,11 @@ class MailIndex:
         changed = False
         gone = []
         for key, (uid, _key, filename, flags) in indexed.items():
+            if judged is not None and judged.get(key) != (filename, flags):
+                continue  # indexed or changed since the look: not what on_disk saw
             current = on_disk.get(key)
             if current is None:
-                if judged is None or key in judged:
-                    gone.append(uid)
+                gone.append(uid)
             elif current.filename != filename or current.flags != flags:
                 if current.flags != flags:
                     modseq += 1
