@@ -27,7 +27,7 @@ from mailrs.logs import setup_logging
 from mailrs.metrics.exposition import serve_own_endpoint
 from mailrs.metrics.instruments import instruments
 from mailrs.metrics.process import setup as setup_metrics
-from mailrs.prefork import bind, run_children, watch_parent
+from mailrs.prefork import Bound, bind_all, run_children, watch_parent
 from mailrs.shared_counts import SharedCounts
 from mailrs.store import folder_watch
 from mailrs.store.maildir import MaildirStore
@@ -163,10 +163,6 @@ def build_policy(settings: Settings) -> ServerPolicy:
     )
 
 
-Bound = dict[str, list[socket.socket]]
-"""Listening sockets bound before forking: ``imap`` and, with implicit TLS, ``imaps``."""
-
-
 def listen_addresses(settings: Settings) -> dict[str, str]:
     """The listeners' addresses by name (``imap``; ``imaps`` when configured)."""
     imap = settings.imap
@@ -178,18 +174,11 @@ def listen_addresses(settings: Settings) -> dict[str, str]:
 
 def bind_listeners(settings: Settings) -> Bound | None:
     """Bind every listener (before forking); None, said on stderr, when one cannot be."""
-    bound: Bound = {}
-    for name, address in listen_addresses(settings).items():
-        host, port = parse_hostport(address, f"imap.{'tls_' if name == 'imaps' else ''}listen_addr")
-        try:
-            bound[name] = bind(host, port)
-        except OSError as exc:
-            print(f"imapd: cannot listen on {address}: {exc.strerror or exc}", file=sys.stderr)
-            for sockets in bound.values():
-                for sock in sockets:
-                    sock.close()
-            return None
-    return bound
+    addresses = {
+        name: parse_hostport(address, f"imap.{'tls_' if name == 'imaps' else ''}listen_addr")
+        for name, address in listen_addresses(settings).items()
+    }
+    return bind_all(addresses, "imapd")
 
 
 async def _listen(

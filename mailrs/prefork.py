@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 PARENT_POLL_SECS = 0.5
 BACKLOG = 100  # asyncio's own default for create_server
 
+Bound = dict[str, list[socket.socket]]
+"""Listening sockets bound before forking, by listener name."""
+
 
 def bind(host: str, port: int) -> list[socket.socket]:
     """Listening sockets for ``host:port`` (one per address it resolves to, as asyncio
@@ -50,6 +53,22 @@ def bind(host: str, port: int) -> list[socket.socket]:
             sock.close()
         raise
     return sockets
+
+
+def bind_all(addresses: dict[str, tuple[str, int]], service: str) -> Bound | None:
+    """Bind every named listener (before forking); None, said on stderr, when one cannot be."""
+    bound: Bound = {}
+    for name, (host, port) in addresses.items():
+        try:
+            bound[name] = bind(host, port)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            print(f"{service}: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+            for sockets in bound.values():
+                for sock in sockets:
+                    sock.close()
+            return None
+    return bound
 
 
 def run_children(count: int, child: Callable[[int, int], int], name: str = "server") -> int:

@@ -15,7 +15,6 @@ import contextlib
 import gc
 import logging
 import signal
-import socket
 import ssl
 import sys
 import warnings
@@ -30,7 +29,7 @@ from mailrs.errors import ConfigError
 from mailrs.logs import setup_logging
 from mailrs.metrics.exposition import serve_own_endpoint
 from mailrs.metrics.process import setup as setup_metrics
-from mailrs.prefork import bind, run_children, watch_parent
+from mailrs.prefork import Bound, bind_all, run_children, watch_parent
 from mailrs.queue.spool import Spool
 from mailrs.tls import ensure_dev_pair, server_context
 from smtpd.connections import ConnectionLimiter
@@ -134,26 +133,19 @@ async def startup_sweep(handler: MailHandler, settings: Settings, stop: asyncio.
             log.info("startup sweep, second pass: re-published %d message(s)", sent)
 
 
-Bound = dict[str, list[socket.socket]]
-"""Listening sockets bound before forking, by listener name (``mailrs.prefork``)."""
 LABELS = {"mx": "SMTP server", "submission": "Submission", "submissions": "Submissions (TLS)"}
 
 
 def bind_listeners(settings: Settings) -> Bound | None:
     """Bind every listener (before forking); None, said on stderr, when one cannot be."""
-    bound: Bound = {}
-    for listener, address in listeners(settings):
-        host, port = parse_hostport(address, f"smtp.{listener.name}_addr")
-        try:
-            bound[listener.name] = bind(host, port)
-        except OSError as exc:
-            print(f"smtpd: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-            for sockets in bound.values():
-                for sock in sockets:
-                    sock.close()
-            return None
-        name = bound[listener.name][0].getsockname()
-        print(f"{LABELS[listener.name]} listening on {name[0]}:{name[1]}", flush=True)
+    addresses = {
+        listener.name: parse_hostport(address, f"smtp.{listener.name}_addr")
+        for listener, address in listeners(settings)
+    }
+    bound = bind_all(addresses, "smtpd")
+    for name, sockets in (bound or {}).items():
+        host, port = sockets[0].getsockname()[:2]
+        print(f"{LABELS[name]} listening on {host}:{port}", flush=True)
     return bound
 
 
