@@ -10,15 +10,8 @@ import logging
 
 from flask import Blueprint, Flask, Response, abort, request
 
-from mailrs.accounts.client_setup import (
-    apple_profile,
-    autodiscover_address,
-    autodiscover_response,
-    thunderbird_config,
-)
 from mailrs.accounts.dns_records import mta_sts_policy
 from mailrs.accounts.endpoints import endpoints
-from mailrs.accounts.profile_signing import current_signer, sign_profile
 from mailrs.accounts.users import is_local_domain
 from mailrs.addresses import normalize_user_address
 from mailrs.errors import ConfigError, InvalidAddress
@@ -67,6 +60,8 @@ def _host_domain(prefix: str) -> str:
 @bp.get("/.well-known/autoconfig/mail/config-v1.1.xml")
 def thunderbird() -> Response:
     """Thunderbird's autoconfig for the domain of ``emailaddress`` (or of the Host name)."""
+    from mailrs.accounts.client_setup import thunderbird_config
+
     given = request.args.get("emailaddress")
     domain = _address(given).rpartition("@")[2] if given else _host_domain("autoconfig")
     domain = _known_domain(domain)
@@ -78,6 +73,8 @@ def thunderbird() -> Response:
 @bp.post("/Autodiscover/Autodiscover.xml")
 def outlook() -> Response:
     """Outlook's autodiscover: the request's EMailAddress, answered with IMAP and SMTP."""
+    from mailrs.accounts.client_setup import autodiscover_address, autodiscover_response
+
     try:
         given = autodiscover_address(request.get_data(cache=False))
     except ValueError as exc:
@@ -95,6 +92,9 @@ def apple() -> Response:
     Signed with the mail host's certificate when one is configured (the device then shows
     it as verified); a pair that cannot sign is logged and the profile goes out unsigned.
     """
+    from mailrs.accounts.client_setup import apple_profile
+    from mailrs.accounts.profile_signing import current_signer, sign_profile
+
     address = _address(request.args.get("email"))
     _known_domain(address.rpartition("@")[2])
     settings = get_resources().settings

@@ -13,43 +13,29 @@ the process's single ``EventHub`` and every 30 s checks that the login session s
 lives (a revoked session closes its sockets). The handshake's database session is
 closed before the socket starts waiting, and each request's mailbox index is closed
 after its answer, so an idle chat holds no database connection or file.
+
+The socket's code (``web.chat_socket``: flask-sock, ``simple_websocket``, the assistant's
+engines) is imported by the first chat socket, not when the app is built: the route is
+registered here with a view that loads it then (``socket_view``).
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
-import queue
-import threading
-import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, render_template, request
+from flask import Blueprint, Flask, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from flask_sock import ConnectionClosed, Sock
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
-from mailrs.accounts.sessions import is_live
-from mailrs.store.events import (
-    Expunged,
-    FlagsChanged,
-    MailboxEvent,
-    NewMail,
-    event_from_json,
-)
 from web.assistant import history
-from web.assistant.actions import Actions, Conversation, Reply
-from web.assistant.engine import OfflineEngine
-from web.assistant.language import detect_language
-from web.assistant.llm import LlmEngine
-from web.assistant.phrases import say
-from web.assistant.streaming import tokens
-from web.mailservice.mailbox import UserMailbox
-from web.notifications import EventHub
-from web.resources import Resources, close_db_session, get_resources
+from web.notifications import HUB_KEY, EventHub
+from web.resources import get_resources
 from web.wsguard import guarded_thread_class
 
 bp = Blueprint("chat", __name__)
@@ -57,9 +43,6 @@ log = logging.getLogger(__name__)
 
 WS_PATH = "/ws/chat"
 MAX_FRAME = 16 * 1024
-LIVENESS_SECS = 30.0
-TOKEN_PAUSE_SECS = 0.01
-HUB_KEY = "mailrs_event_hub"
 
 
 def init_app(app: Flask) -> None:
@@ -74,8 +57,9 @@ def init_app(app: Flask) -> None:
         },
     )
     app.extensions[HUB_KEY] = EventHub(app.extensions["mailrs"].settings)
-    sock = Sock(app)
-    sock.route(WS_PATH)(chat_socket)
+    # what flask-sock's ``Sock(app).route(WS_PATH)`` registers: a websocket rule, endpoint
+    # ``chat_socket``; its view is built on the first socket (``socket_view``)
+    app.add_url_rule(WS_PATH, "chat_socket", _open_socket, websocket=True)
     app.before_request(_check_handshake)
     app.register_blueprint(bp)
 
@@ -115,176 +99,30 @@ def same_origin(origin: str, host: str) -> bool:
     return not port or str(parts.port or {"http": 80, "https": 443}.get(parts.scheme)) == port
 
 
-class ChatSession:
-    """One open chat: the engine, the user's event feed and the socket."""
-
-    def __init__(self, ws: Any, resources: Resources, user_id: int, address: str) -> None:
-        self.ws = ws
-        self.resources = resources
-        self.user_id = user_id
-        self._send_lock = threading.Lock()
-        settings = resources.settings
-        self.mailbox = UserMailbox(resources.store, address, settings, source="assistant")
-        turns = history.recent(resources.database, user_id, settings.assistant.history_limit)
-        self.conversation = Conversation(lang=_last_language(turns))
-        actions = Actions(self.mailbox, resources.outbox, self.conversation)
-        self.engine: OfflineEngine = (
-            LlmEngine(actions, settings.assistant, turns)
-            if settings.assistant.engine == "openai"
-            else OfflineEngine(actions)
-        )
-
-    def send(self, frame: dict[str, Any]) -> None:
-        """Send one JSON frame (whole: the reply and the event pump never interleave)."""
-        with self._send_lock:
-            self.ws.send(json.dumps(frame, ensure_ascii=False))
-
-    def stream(self, reply: Reply, streamed: bool = False) -> None:
-        """The reply word by word (unless the engine streamed it already), then ``done``."""
-        if not streamed:
-            for token in tokens(reply.text):
-                self.send({"type": "token", "text": token})
-                time.sleep(TOKEN_PAUSE_SECS)
-        history.record(self.resources.database, self.user_id, "assistant", reply.text)
-        self.send({"type": "done", "text": reply.text, "buttons": reply.buttons})
-
-    def handle(self, raw: str | bytes) -> None:
-        """Answer one frame from the browser."""
-        try:
-            frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            frame = None
-        if not isinstance(frame, dict):
-            self.send({"type": "error", "error": "send a JSON object"})
-            return
-        limit = self.resources.settings.assistant.max_message_chars
-        if frame.get("type") == "message" and isinstance(frame.get("text"), str):
-            text = frame["text"].strip()
-            if not text or len(text) > limit:
-                self.send({"type": "error", "error": f"a message needs 1 to {limit} characters"})
-                return
-            history.record(self.resources.database, self.user_id, "user", text)
-            sent: list[str] = []
-
-            def forward(token: str) -> None:
-                sent.append(token)
-                self.send({"type": "token", "text": token})
-
-            reply = self.engine.respond(text, on_token=forward)
-            self.stream(reply, streamed=bool(sent) and "".join(sent).endswith(reply.text))
-        elif frame.get("type") == "action" and frame.get("action") in ("confirm", "cancel"):
-            pid = frame.get("id")
-            self.stream(self.engine.button(frame["action"], pid if isinstance(pid, str) else None))
-        else:
-            self.send({"type": "error", "error": "unknown frame type"})
-
-    def notify(self, raw: dict[str, Any] | MailboxEvent) -> None:
-        """Forward a mailbox event; new mail gets a sentence in the user's language."""
-        event = event_from_json(raw) if isinstance(raw, dict) else raw
-        if event is None:
-            return  # an event kind this chat does not show
-        frame: dict[str, Any] = {
-            "type": "notification",
-            "kind": event.kind,
-            "folder": event.folder,
-        }
-        if isinstance(event, NewMail):
-            subject = event.subject or say("no_subject", self.conversation.lang)
-            frame.update(
-                subject=subject,
-                **{"from": event.sender},
-                text=say("new_mail", self.conversation.lang, sender=event.sender, subject=subject),
-            )
-        elif isinstance(event, FlagsChanged | Expunged):
-            frame["uids"] = list(event.uids)
-        self.send(frame)
-
-    def run(self) -> None:
-        """Serve the browser's frames until it goes away (ConnectionClosed)."""
-        while True:
-            raw = self.ws.receive()
-            if raw is None:
-                continue
-            try:
-                self.handle(raw)
-            except ConnectionClosed:
-                raise
-            except Exception:  # noqa: BLE001 - one bad request never ends the chat
-                log.exception("chat request failed for %s", self.mailbox.address)
-                self.send({"type": "error", "error": "Sorry, that failed. Please try again."})
-            finally:
-                self.mailbox.close()  # hold no index between messages
-
-    def pump(
-        self,
-        events: queue.SimpleQueue[dict[str, Any] | None],
-        uid: str,
-        sid: str,
-        liveness_secs: float = LIVENESS_SECS,
-    ) -> None:
-        """Forward queued mailbox events; close the socket once the login session is gone."""
-        last_check = time.monotonic()
-        while True:
-            try:
-                event = events.get(timeout=liveness_secs)
-            except queue.Empty:
-                event = {}
-            if event is None:
-                return
-            try:
-                if time.monotonic() - last_check >= liveness_secs:
-                    last_check = time.monotonic()
-                    if not self._session_live(sid, uid):
-                        self.ws.close(reason=1008, message="session ended")
-                        return
-                if event:
-                    self.notify(event)
-            except (ConnectionClosed, OSError):
-                return
-
-    def _session_live(self, sid: str, uid: str) -> bool:
-        """Whether the login session still lives; a database outage does not end chats."""
-        try:
-            with self.resources.database.session() as db:
-                return is_live(db, sid, uid)
-        except Exception as exc:  # noqa: BLE001 - checked again at the next interval
-            log.warning("cannot check the session of a chat: %s", exc)
-            return True
-
-    def close(self) -> None:
-        """Release the mailbox index."""
-        self.mailbox.close()
+def _open_socket(*args: Any, **kwargs: Any) -> Any:
+    """The ``/ws/chat`` view: flask-sock's wrapper of ``web.chat_socket.chat_socket``."""
+    return socket_view()(*args, **kwargs)
 
 
-def chat_socket(ws: Any) -> None:
-    """The ``/ws/chat`` handler (the handshake was checked by ``_check_handshake``)."""
-    resources = get_resources()
-    user = current_user._get_current_object()
-    close_db_session()  # the handshake's connection goes back to the pool before we wait
-    chat = ChatSession(ws, resources, user.id, user.address)
-    hub: EventHub = current_app.extensions[HUB_KEY]
-    events: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
-    stop = hub.listen(user.address, events.put)
-    liveness = float(current_app.config.get("CHAT_LIVENESS_SECS", LIVENESS_SECS))
-    pump = threading.Thread(
-        target=chat.pump,
-        args=(events, user.uid, user.sid, liveness),
-        name="chat-pump",
-        daemon=True,
-    )
-    pump.start()
-    try:
-        chat.run()
-    except ConnectionClosed:
-        pass
-    finally:
-        stop()
-        events.put(None)
-        chat.close()
+@functools.cache
+def socket_view() -> Callable[..., Any]:
+    """flask-sock's view around ``chat_socket`` (built once, by the first chat socket)."""
+    from flask_sock import Sock
 
+    from web.chat_socket import chat_socket
 
-def _last_language(turns: list[tuple[str, str]]) -> str:
-    for role, text in reversed(turns):
-        if role == "user":
-            return detect_language(text)
-    return "en"
+    class Holder:
+        """Takes the view flask-sock would register on a blueprint (``route(bp=...)``)."""
+
+        view: Callable[..., Any]
+
+        def route(self, path: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+            def keep(view: Callable[..., Any]) -> Callable[..., Any]:
+                self.view = view
+                return view
+
+            return keep
+
+    holder = Holder()
+    Sock().route(WS_PATH, bp=holder)(chat_socket)
+    return holder.view

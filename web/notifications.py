@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], None]
 INTERVAL_SECS = 0.1
+HUB_KEY = "mailrs_event_hub"  # the process's hub in ``app.extensions`` (``web.chat``)
 
 
 class EventHub:

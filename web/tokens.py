@@ -1,5 +1,8 @@
 """API tokens: JWT (HS256) signed with ``[api] jwt_secret``, valid ``token_expiry_hours``.
 
+PyJWT (and the ``cryptography`` modules it loads, ~1.2 MiB) is imported by the first
+token issued or checked, not by the web app's start (``tests/integration/test_service_imports.py``).
+
 ``sub`` is the account's random ``uid`` (never a row id, which SQLite may hand to a later
 account) and ``jti`` the id of its ``auth_sessions`` row, so a token can be revoked.
 """
@@ -8,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
-import jwt
 
 from mailrs.config import Settings
 
@@ -46,6 +47,8 @@ def issue_token(settings: Settings, uid: str, sid: str, address: str) -> tuple[s
         "exp": expires,
         "aud": AUDIENCE,
     }
+    import jwt
+
     return jwt.encode(claims, settings.api.jwt_secret, algorithm=ALGORITHM), expires
 
 
@@ -54,6 +57,8 @@ def verify_token(settings: Settings, token: str) -> TokenClaims:
 
     The caller still checks that the session ``jti`` is live (not revoked).
     """
+    import jwt
+
     try:
         claims = jwt.decode(
             token,

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.config import unused_port, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,26 @@ def found(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 
 
 WEB_STACK = ("flask", "werkzeug", "jinja2", "gevent", "gunicorn", "wtforms", "web")
+# What the web app imports on the first request that needs it, not at start-up: PyJWT
+# (API tokens), nh3 (a message shown), flask-sock with simple_websocket, wsproto and h11
+# and the assistant's engines (a chat socket), plistlib and the PKCS#7 signer (client
+# set-up), the DMARC reports (their admin page).
+WEB_ON_FIRST_USE = (
+    "jwt",
+    "nh3",
+    "flask_sock",
+    "simple_websocket",
+    "wsproto",
+    "h11",
+    "plistlib",
+    "web.chat_socket",
+    "web.assistant.engine",
+    "web.assistant.llm",
+    "web.assistant.actions",
+    "mailrs.accounts.client_setup",
+    "mailrs.accounts.profile_signing",
+    "mailrs.inbound.dmarc_reports",
+)
 ONLY_WHEN_USED = ("alembic", "dateparser", "vobject", "xmlschema", "prompt_toolkit", "flower")
 
 
@@ -69,6 +90,7 @@ ONLY_WHEN_USED = ("alembic", "dateparser", "vobject", "xmlschema", "prompt_toolk
             "from web import create_app",
             (
                 *ONLY_WHEN_USED,
+                *WEB_ON_FIRST_USE,
                 "workers",
                 "smtpd",
                 "imapd",
@@ -107,3 +129,22 @@ def test_the_worker_command_skips_the_celery_program() -> None:
     modules = loaded_after(code)
     assert "celery.bin.worker" in modules  # the command really ran
     assert found(modules, ("celery.bin.celery", "prompt_toolkit", "flower", "tornado")) == []
+
+
+def test_the_built_web_app_leaves_first_use_libraries_unloaded(tmp_path: Path) -> None:
+    """``create_app()`` (what gunicorn loads before its first request) imports none of
+    ``WEB_ON_FIRST_USE``; the first chat socket's view brings flask-sock and the assistant."""
+    config = write_config(tmp_path, port=unused_port)
+    code = (
+        "from web import create_app\n"
+        f"app = create_app({{'MAILRS_CONFIG': {str(config)!r}}})\n"
+        "rule = next(r for r in app.url_map.iter_rules() if r.rule == '/ws/chat')\n"
+        "assert rule.websocket and rule.endpoint == 'chat_socket'"
+    )
+    assert found(loaded_after(code), WEB_ON_FIRST_USE) == []
+    opened = loaded_after(f"{code}\nfrom web.chat import socket_view\nsocket_view()")
+    assert found(opened, ("flask_sock", "simple_websocket", "web.chat_socket")) == [
+        "flask_sock",
+        "simple_websocket",
+        "web.chat_socket",
+    ]

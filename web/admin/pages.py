@@ -10,7 +10,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from mailrs.inbound.dmarc_reports import recent_reports
 from web.admin import domain_operations as domain_ops
 from web.admin import operations as ops
 from web.admin.guard import page_admin
@@ -231,5 +230,7 @@ def logins() -> ResponseReturnValue:
 def dmarc() -> ResponseReturnValue:
     """DMARC aggregate reports others sent about our domains (``mailrs dmarc import``)."""
     domain = request.args.get("domain", "")[:253]
+    from mailrs.inbound.dmarc_reports import recent_reports  # the one page that shows them
+
     reports = recent_reports(get_db_session(), domain, 50)
     return _page("dmarc.html", reports=reports, domain=domain)

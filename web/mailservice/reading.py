@@ -8,8 +8,6 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
-import nh3
-
 from web.mailservice.errors import NotFound
 from web.mailservice.sanitize import sanitize_html
 
@@ -129,6 +127,8 @@ def body_text(message: Message) -> tuple[str, str | None]:
 def html_to_text(html: str) -> str:
     """A rough plain-text version of HTML (tags removed by nh3, entities decoded)."""
     import html as html_lib
+
+    import nh3
 
     stripped = nh3.clean(html.replace("<br", "\n<br").replace("</p>", "</p>\n"), tags=set())
     return html_lib.unescape(stripped).strip()

@@ -2,23 +2,32 @@
 
 Remote images (``http:``/``https:`` sources) are dropped unless the user asked for them:
 they would tell the sender when and where the mail was read. Links open in a new tab
-without a referrer.
+without a referrer. nh3 (~1.5 MiB) is imported by the first message shown, not by the
+web app's start.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-import nh3
 
-ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"font", "center", "span", "div", "table", "u"}
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
-}
-for _tag in ("td", "th", "table", "div", "p", "span", "font"):
-    ALLOWED_ATTRIBUTES.setdefault(_tag, set()).update({"align", "colspan", "rowspan", "color"})
-ALLOWED_ATTRIBUTES.setdefault("img", set()).update({"src", "alt", "width", "height", "title"})
-ALLOWED_ATTRIBUTES["a"] = {"href", "title"}
+@cache
+def allowed() -> tuple[set[str], dict[str, set[str]]]:
+    """The tags and, per tag, the attributes kept: nh3's defaults and a few of old mail."""
+    import nh3
+
+    tags = set(nh3.ALLOWED_TAGS) | {"font", "center", "span", "div", "table", "u"}
+    attributes: dict[str, set[str]] = {
+        tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
+    }
+    for tag in ("td", "th", "table", "div", "p", "span", "font"):
+        attributes.setdefault(tag, set()).update({"align", "colspan", "rowspan", "color"})
+    attributes.setdefault("img", set()).update({"src", "alt", "width", "height", "title"})
+    attributes["a"] = {"href", "title"}
+    return tags, attributes
+
+
 URL_SCHEMES = {"http", "https", "mailto"}
 REMOTE_PREFIXES = ("http://", "https://", "//")
 
@@ -46,10 +55,13 @@ def sanitize_html(html: str, allow_remote_images: bool = False) -> CleanHtml:
             return None  # cid:, data: and relative sources are not served
         return value
 
+    import nh3
+
+    tags, attributes = allowed()
     clean = nh3.clean(
         html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        tags=tags,
+        attributes=attributes,
         url_schemes=URL_SCHEMES,
         attribute_filter=keep,
         link_rel="noopener noreferrer nofollow",
