@@ -1,6 +1,6 @@
 """API tokens: JWT (HS256) signed with ``[api] jwt_secret``, valid ``token_expiry_hours``.
 
-PyJWT (and the ``cryptography`` modules it loads, ~1.2 MiB) is imported by the first
+PyJWT (and the ``cryptography.x509`` modules it loads, ~0.9 MiB) is imported by the first
 token issued or checked, not by the web app's start (``tests/integration/test_service_imports.py``).
 
 ``sub`` is the account's random ``uid`` (never a row id, which SQLite may hand to a later
