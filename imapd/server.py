@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import signal
 import socket
 import ssl
 import sys
@@ -19,6 +18,7 @@ from imapd.backend import Backend
 from imapd.connection import Connection
 from imapd.framing import Limits
 from imapd.policy import ServerPolicy
+from imapd.stop_signal import on_stop_signal
 from mailrs.accounts.throttle import LoginThrottle
 from mailrs.config import Settings, load_settings, parse_hostport
 from mailrs.db.engine import Database
@@ -285,12 +285,7 @@ async def serve(
     if listeners is None:
         return 1
     stop = asyncio.Event()
-    # Plain Python handlers, not loop.add_signal_handler: asyncio learns of a signal
-    # from the byte it finds in the loop's wakeup pipe, and when many thread hops finish
-    # at once (1,000 sessions closing) that pipe is full, the byte is dropped and the
-    # SIGTERM lost (with a traceback printed). A Python handler always runs.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+    undo_signals = on_stop_signal(loop, stop)
     watcher = asyncio.create_task(watch_parent(parent, stop, "imapd")) if parent else None
     if listeners:
         tls_sockets = list(listeners[1].sockets) if len(listeners) > 1 else []
@@ -312,6 +307,7 @@ async def serve(
         backend.close()
         folder_watch.disable()
         await asyncio.to_thread(database.dispose)
+        undo_signals()
     return 0
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import imaplib
+import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -379,6 +382,22 @@ def test_sigterm_exits_cleanly_with_clients_connected(imap: ImapProcess) -> None
     assert imap.stop() == 0
     assert conn.is_closed()
     assert b"* BYE" in conn.received
+    conn.close()
+
+
+def test_sigterm_to_a_worker_thread_still_stops_the_server(imap: ImapProcess) -> None:
+    """The kernel may hand a process's SIGTERM to any of its threads; imapd must stop
+    all the same, not when its loop next wakes (one run in ~40 hung that way)."""
+    conn = raw(imap, login=True)  # the login ran on the executor's threads: they exist
+    assert imap.proc is not None
+    pid = imap.proc.pid
+    others = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
+    assert others, "imapd has no thread besides the main one"
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.tgkill(pid, others[0], signal.SIGTERM) == 0, os.strerror(ctypes.get_errno())
+    imap.proc.wait(timeout=60)  # without the wake-up the loop sleeps up to its next timer
+    assert imap.stop() == 0
+    assert b"* BYE" in conn.received or conn.is_closed()
     conn.close()
 
 
