@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from support.processes import wait_until
 from support.services import require_tool
 from support.smtp import (
     ALICE,
@@ -234,8 +235,14 @@ def test_implicit_tls_port_reports_tls_on_the_row(server: Server, tmp_path: Path
     assert message.protocol == "ESMTPSA"
     assert message.tls.startswith("TLSv1.")
     assert message.auth_user == BOB
-    # One structured log line for the transaction.
-    line = next(x for x in server.output().splitlines() if f"queue_id={message.queue_id}" in x)
+
+    # One structured log line for the transaction (written as the transaction ends, and
+    # read from smtpd's output by a thread of the harness: wait for it).
+    def logged() -> list[str]:
+        return [x for x in server.output().splitlines() if f"queue_id={message.queue_id}" in x]
+
+    assert wait_until(logged, timeout=30), server.output()[-3000:]
+    line = logged()[0]
     assert re.search(
         r"transaction queue_id=\w+ client=127\.0\.0\.1 helo=\S+ tls=TLSv1\.[23]/\S+/\d+"
         r" auth=bob@example\.test from=<bob@example\.test> to=<alice@example\.test>"
